@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel/user contract of hostflow: every structure and constant that
+ * crosses from the BPF programs to user space lives here and nowhere else.
+ * src/kernel/layout.ts mirrors it; test/kernel/layout.test.ts compiles this
+ * header and fails when the two disagree on any size or offset.
+ *
+ * Rules: explicit sizes only, padding spelled out, every struct a multiple
+ * of 8 bytes, addresses as 16-byte arrays (IPv4 in the first 4 bytes) in
+ * network byte order, ports in host byte order, times in CLOCK_MONOTONIC ns.
+ */
+#ifndef HOSTFLOW_H
+#define HOSTFLOW_H
+
+#define HF_COMM_LEN 16
+/* 253 is the longest DNS name in text form; + NUL, rounded to 8. */
+#define HF_NAME_MAX 256
+/* Unique addresses kept from one getaddrinfo result. */
+#define HF_MAX_ADDRS 16
+/*
+ * Result-list entries walked: glibc emits one entry per address and socket
+ * type (up to 3), so 48 entries cover HF_MAX_ADDRS addresses.
+ */
+#define HF_GAI_MAX_WALK 48
+/*
+ * Bytes of a DNS message copied from the wire: 1232 is the EDNS buffer size
+ * recommended by DNS Flag Day 2020, so answers that avoid fragmentation fit.
+ */
+#define HF_DNS_CAPTURE 1232
+/* IPv6 extension headers skipped before giving up on finding L4. */
+#define HF_IPV6_MAX_EXT 6
+
+#define HF_AF_INET 2
+#define HF_AF_INET6 10
+
+enum hf_event_type {
+	HF_EVENT_CONNECT = 1,	  /* a process asked the kernel to connect */
+	HF_EVENT_ESTABLISHED = 2, /* handshake done, outbound or inbound */
+	HF_EVENT_CLOSE = 3,	  /* socket reached TCP_CLOSE */
+	HF_EVENT_LOOKUP = 4,	  /* getaddrinfo returned */
+	HF_EVENT_DNS_PACKET = 5,  /* a DNS response seen on an interface */
+};
+
+/* How the connect probe was attached; carried by every connect event. */
+enum hf_connect_probe {
+	HF_PROBE_KPROBE = 1,
+	HF_PROBE_FENTRY = 2,
+	HF_PROBE_TRACEPOINT = 3,
+};
+
+enum hf_direction {
+	HF_DIR_OUT = 0, /* conn: we connected; flow/dns: egress (TC) */
+	HF_DIR_IN = 1,	/* conn: we accepted; flow/dns: ingress (XDP) */
+};
+
+/*
+ * Indexes of the per-CPU `counters` array: failed ring-buffer reserves per
+ * program, and the other places where the kernel side had to give up.
+ * Keep src/kernel/layout.ts COUNTER_NAMES in the same order.
+ */
+enum hf_counter {
+	HF_CNT_DROP_CONNECT = 0,     /* connect probe: ringbuf full */
+	HF_CNT_DROP_ESTABLISHED = 1, /* lifecycle: ringbuf full */
+	HF_CNT_DROP_CLOSE = 2,	     /* lifecycle: ringbuf full */
+	HF_CNT_DROP_LOOKUP = 3,	     /* getaddrinfo: ringbuf full */
+	HF_CNT_DROP_DNS_XDP = 4,     /* wire DNS on ingress: ringbuf full */
+	HF_CNT_DROP_DNS_TC = 5,	     /* wire DNS on egress: ringbuf full */
+	HF_CNT_SOCKETS_FULL = 6,     /* `sockets` map full: socket untracked */
+	HF_CNT_LOOKUPS_FULL = 7,     /* `lookups` map full: lookup untracked */
+	HF_CNT_FLOWS_FAILED = 8,     /* `flows` update failed */
+	HF_CNT_RETRANSMITS = 9,	     /* retransmits seen (all sockets) */
+	HF_CNT_MAX = 10,
+};
+
+struct hf_header {
+	__u64 ts_ns; /* bpf_ktime_get_ns() when the event happened */
+	__u32 type;  /* enum hf_event_type */
+	__u32 cpu;
+};
+
+/* The task that caused an event, or the one remembered for the socket. */
+struct hf_task {
+	__u32 pid; /* thread-group id, what users call the pid */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	char comm[HF_COMM_LEN];
+};
+
+struct hf_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family; /* HF_AF_INET or HF_AF_INET6 */
+	__u16 _pad;
+};
+
+/* HF_EVENT_CONNECT: the connect probe, in whichever mode it runs. */
+struct hf_connect_event {
+	struct hf_header hdr;
+	struct hf_task task;
+	struct hf_tuple tuple; /* sport may be 0 in tracepoint mode */
+	__u64 sock;	       /* kernel socket address: the join key */
+	__s32 ret;	       /* tcp_v*_connect return; 0 in tracepoint mode */
+	__u32 probe;	       /* enum hf_connect_probe */
+};
+
+/* HF_EVENT_ESTABLISHED: SYN_SENT -> ESTABLISHED or SYN_RECV -> ESTABLISHED. */
+struct hf_established_event {
+	struct hf_header hdr;
+	struct hf_task task; /* remembered from connect; pid 0 if inbound */
+	struct hf_tuple tuple;
+	__u64 sock;
+	__u64 latency_ns; /* connect() to established, or SYN_RECV to it */
+	__u32 direction;  /* enum hf_direction */
+	__u32 _pad;
+};
+
+/* HF_EVENT_CLOSE: the socket reached TCP_CLOSE. */
+struct hf_close_event {
+	struct hf_header hdr;
+	struct hf_task task;
+	struct hf_tuple tuple;
+	__u64 sock;
+	__u64 duration_ns; /* since connect (or handshake start if inbound) */
+	__u64 bytes_sent;  /* tcp_sock.bytes_acked */
+	__u64 bytes_received; /* tcp_sock.bytes_received */
+	__u32 retransmits;    /* tcp:tcp_retransmit_skb hits on this socket */
+	__u32 direction;
+	__u32 old_state; /* state before CLOSE: tells resets from orderly ends */
+	__u32 tracked;	 /* 0 when the socket predates hostflow (no pid) */
+};
+
+/* One address of a getaddrinfo result. */
+struct hf_addr {
+	__u8 addr[16];
+	__u16 family;
+	__u16 _pad[3];
+};
+
+/* HF_EVENT_LOOKUP: getaddrinfo(name, ...) returned. */
+struct hf_lookup_event {
+	struct hf_header hdr;
+	struct hf_task task;
+	__u64 latency_ns;
+	__s32 ret;	  /* getaddrinfo return code (0 or EAI_*) */
+	__u32 naddrs;	  /* entries used in addrs */
+	__u32 truncated;  /* 1 when the list had more than HF_MAX_ADDRS */
+	__u32 _pad;
+	struct hf_addr addrs[HF_MAX_ADDRS];
+	char name[HF_NAME_MAX];
+};
+
+/* HF_EVENT_DNS_PACKET: a DNS response (UDP source port 53) on the wire. */
+struct hf_dns_packet_event {
+	struct hf_header hdr;
+	struct hf_tuple tuple;
+	__u32 ifindex;
+	__u32 direction; /* HF_DIR_IN from XDP, HF_DIR_OUT from TC */
+	__u16 cap_len;	 /* bytes of the DNS message in data */
+	__u16 msg_len;	 /* bytes of the DNS message on the wire */
+	__u32 _pad;
+	__u8 data[HF_DNS_CAPTURE];
+};
+
+/* Key of the per-CPU LRU `flows` map: one 5-tuple on one interface. */
+struct hf_flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 ifindex;
+	__u16 sport; /* ICMP: type in sport, code in dport */
+	__u16 dport;
+	__u8 direction; /* enum hf_direction */
+	__u8 proto;	/* IPPROTO_* */
+	__u16 family;
+	__u32 _pad;
+};
+
+/* Per-CPU value of `flows`; user space sums the CPUs. */
+struct hf_flow_counters {
+	__u64 packets;
+	__u64 bytes; /* L3 length: IP header and payload, no L2 */
+	__u64 first_seen_ns;
+	__u64 last_seen_ns;
+	__u8 tcp_flags; /* OR of all TCP flags seen */
+	__u8 _pad[7];
+};
+
+#endif /* HOSTFLOW_H */

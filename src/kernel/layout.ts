@@ -1,0 +1,191 @@
+/**
+ * The TypeScript mirror of bpf/hostflow.h. Field names are the C member
+ * names; test/unit/layout.test.ts compiles the header and compares every
+ * size and offset below with what the C compiler reports.
+ */
+import { struct } from './struct.js';
+
+export const COMM_LEN = 16;
+export const NAME_MAX = 256;
+export const MAX_ADDRS = 16;
+export const DNS_CAPTURE = 1232;
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export const EventType = {
+  connect: 1,
+  established: 2,
+  close: 3,
+  lookup: 4,
+  dnsPacket: 5,
+} as const;
+
+/** enum hf_connect_probe, by the names users pass to --connect-probe. */
+export const ConnectProbe = {
+  kprobe: 1,
+  fentry: 2,
+  tracepoint: 3,
+} as const;
+export type ConnectProbeName = keyof typeof ConnectProbe;
+
+export const Direction = { out: 0, in: 1 } as const;
+
+/** enum hf_counter, in index order. */
+export const COUNTER_NAMES = [
+  'drop_connect',
+  'drop_established',
+  'drop_close',
+  'drop_lookup',
+  'drop_dns_xdp',
+  'drop_dns_tc',
+  'sockets_full',
+  'lookups_full',
+  'flows_failed',
+  'retransmits',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+export const header = struct('hf_header', [
+  ['ts_ns', 'u64'],
+  ['type', 'u32'],
+  ['cpu', 'u32'],
+]);
+
+export const task = struct('hf_task', [
+  ['pid', 'u32'],
+  ['tid', 'u32'],
+  ['uid', 'u32'],
+  ['gid', 'u32'],
+  ['cgroup_id', 'u64'],
+  ['comm', 'char', COMM_LEN],
+]);
+
+export const tuple = struct('hf_tuple', [
+  ['saddr', 'u8', 16],
+  ['daddr', 'u8', 16],
+  ['sport', 'u16'],
+  ['dport', 'u16'],
+  ['family', 'u16'],
+  ['_pad', 'u16'],
+]);
+
+export const connectEvent = struct('hf_connect_event', [
+  ['hdr', header],
+  ['task', task],
+  ['tuple', tuple],
+  ['sock', 'u64'],
+  ['ret', 's32'],
+  ['probe', 'u32'],
+]);
+
+export const establishedEvent = struct('hf_established_event', [
+  ['hdr', header],
+  ['task', task],
+  ['tuple', tuple],
+  ['sock', 'u64'],
+  ['latency_ns', 'u64'],
+  ['direction', 'u32'],
+  ['_pad', 'u32'],
+]);
+
+export const closeEvent = struct('hf_close_event', [
+  ['hdr', header],
+  ['task', task],
+  ['tuple', tuple],
+  ['sock', 'u64'],
+  ['duration_ns', 'u64'],
+  ['bytes_sent', 'u64'],
+  ['bytes_received', 'u64'],
+  ['retransmits', 'u32'],
+  ['direction', 'u32'],
+  ['old_state', 'u32'],
+  ['tracked', 'u32'],
+]);
+
+export const addr = struct('hf_addr', [
+  ['addr', 'u8', 16],
+  ['family', 'u16'],
+  ['_pad', 'u16', 3],
+]);
+
+export const lookupEvent = struct('hf_lookup_event', [
+  ['hdr', header],
+  ['task', task],
+  ['latency_ns', 'u64'],
+  ['ret', 's32'],
+  ['naddrs', 'u32'],
+  ['truncated', 'u32'],
+  ['_pad', 'u32'],
+  ['addrs', addr, MAX_ADDRS],
+  ['name', 'char', NAME_MAX],
+]);
+
+export const dnsPacketEvent = struct('hf_dns_packet_event', [
+  ['hdr', header],
+  ['tuple', tuple],
+  ['ifindex', 'u32'],
+  ['direction', 'u32'],
+  ['cap_len', 'u16'],
+  ['msg_len', 'u16'],
+  ['_pad', 'u32'],
+  ['data', 'u8', DNS_CAPTURE],
+]);
+
+export const flowKey = struct('hf_flow_key', [
+  ['saddr', 'u8', 16],
+  ['daddr', 'u8', 16],
+  ['ifindex', 'u32'],
+  ['sport', 'u16'],
+  ['dport', 'u16'],
+  ['direction', 'u8'],
+  ['proto', 'u8'],
+  ['family', 'u16'],
+  ['_pad', 'u32'],
+]);
+
+export const flowCounters = struct('hf_flow_counters', [
+  ['packets', 'u64'],
+  ['bytes', 'u64'],
+  ['first_seen_ns', 'u64'],
+  ['last_seen_ns', 'u64'],
+  ['tcp_flags', 'u8'],
+  ['_pad', 'u8', 7],
+]);
+
+/** Every struct that crosses the boundary, for the layout test. */
+export const ALL_STRUCTS = [
+  header,
+  task,
+  tuple,
+  connectEvent,
+  establishedEvent,
+  closeEvent,
+  addr,
+  lookupEvent,
+  dnsPacketEvent,
+  flowKey,
+  flowCounters,
+];
+
+/** Constants the test checks against the header's #defines and enums. */
+export const CONSTANTS: Record<string, number> = {
+  HF_COMM_LEN: COMM_LEN,
+  HF_NAME_MAX: NAME_MAX,
+  HF_MAX_ADDRS: MAX_ADDRS,
+  HF_DNS_CAPTURE: DNS_CAPTURE,
+  HF_AF_INET: AF_INET,
+  HF_AF_INET6: AF_INET6,
+  HF_EVENT_CONNECT: EventType.connect,
+  HF_EVENT_ESTABLISHED: EventType.established,
+  HF_EVENT_CLOSE: EventType.close,
+  HF_EVENT_LOOKUP: EventType.lookup,
+  HF_EVENT_DNS_PACKET: EventType.dnsPacket,
+  HF_PROBE_KPROBE: ConnectProbe.kprobe,
+  HF_PROBE_FENTRY: ConnectProbe.fentry,
+  HF_PROBE_TRACEPOINT: ConnectProbe.tracepoint,
+  HF_DIR_OUT: Direction.out,
+  HF_DIR_IN: Direction.in,
+  HF_CNT_MAX: COUNTER_NAMES.length,
+  ...Object.fromEntries(COUNTER_NAMES.map((name, index) => [`HF_CNT_${name.toUpperCase()}`, index])),
+};

@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeBatch, type DecodeStats, type KernelEvent } from '../../../src/kernel/decode.js';
+import {
+  AF_INET,
+  AF_INET6,
+  EventType,
+  closeEvent,
+  connectEvent,
+  dnsPacketEvent,
+  lookupEvent,
+  addr,
+} from '../../../src/kernel/layout.js';
+import type { StructLayout } from '../../../src/kernel/struct.js';
+
+/** Writes fields of a struct by their C paths, the way the kernel would. */
+class Record {
+  readonly bytes: Buffer;
+  constructor(private readonly layout: StructLayout) {
+    this.bytes = Buffer.alloc(layout.size);
+  }
+  private at(path: string): number {
+    const offset = this.layout.offsets[path];
+    assert.notEqual(offset, undefined, path);
+    return offset as number;
+  }
+  u16(path: string, value: number): this {
+    this.bytes.writeUInt16LE(value, this.at(path));
+    return this;
+  }
+  u32(path: string, value: number): this {
+    this.bytes.writeUInt32LE(value, this.at(path));
+    return this;
+  }
+  s32(path: string, value: number): this {
+    this.bytes.writeInt32LE(value, this.at(path));
+    return this;
+  }
+  u64(path: string, value: bigint, extra = 0): this {
+    this.bytes.writeBigUInt64LE(value, this.at(path) + extra);
+    return this;
+  }
+  raw(path: string, data: Uint8Array, extra = 0): this {
+    this.bytes.set(data, this.at(path) + extra);
+    return this;
+  }
+  text(path: string, value: string): this {
+    return this.raw(path, Buffer.from(value + '\0'));
+  }
+}
+
+function frame(records: Buffer[], ringIndex = 0): Buffer {
+  const parts: Buffer[] = [];
+  for (const record of records) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(record.length, 0);
+    head.writeUInt32LE(ringIndex, 4);
+    const padded = Buffer.alloc((record.length + 7) & ~7);
+    record.copy(padded);
+    parts.push(head, padded);
+  }
+  return Buffer.concat(parts);
+}
+
+function decodeAll(batch: Buffer): { events: KernelEvent[]; stats: DecodeStats } {
+  const events: KernelEvent[] = [];
+  const stats = { records: 0, malformed: 0 };
+  decodeBatch(batch, (event) => events.push(event), stats);
+  return { events, stats };
+}
+
+function task(record: Record): Record {
+  return record.u32('task.pid', 4242).u32('task.tid', 4243).u32('task.uid', 1000).u32('task.gid', 100).u64('task.cgroup_id', 77n).text('task.comm', 'curl');
+}
+
+function ipv4Tuple(record: Record): Record {
+  return record
+    .u16('tuple.family', AF_INET)
+    .raw('tuple.saddr', Uint8Array.from([10, 213, 1, 2]))
+    .raw('tuple.daddr', Uint8Array.from([10, 213, 1, 1]))
+    .u16('tuple.sport', 40000)
+    .u16('tuple.dport', 443);
+}
+
+test('a connect record decodes with its task, tuple, socket and probe', () => {
+  const record = ipv4Tuple(task(new Record(connectEvent)))
+    .u64('hdr.ts_ns', 123_456_789_012n)
+    .u32('hdr.type', EventType.connect)
+    .u32('hdr.cpu', 1)
+    .u64('sock', 0xffff888012345678n)
+    .s32('ret', -99)
+    .u32('probe', 3);
+  const { events, stats } = decodeAll(frame([record.bytes]));
+  assert.deepEqual(stats, { records: 1, malformed: 0 });
+  assert.deepEqual(events[0], {
+    kind: 'connect',
+    tsNs: 123_456_789_012,
+    cpu: 1,
+    task: { pid: 4242, tid: 4243, uid: 1000, gid: 100, cgroupId: 77n, comm: 'curl' },
+    tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
+    sock: 'ffff888012345678',
+    ret: -99,
+    probe: 'tracepoint',
+  });
+});
+
+test('a close record keeps byte counts beyond 32 bits', () => {
+  const record = ipv4Tuple(task(new Record(closeEvent)))
+    .u32('hdr.type', EventType.close)
+    .u64('duration_ns', 5_000_000n)
+    .u64('bytes_sent', 6_000_000_000n)
+    .u64('bytes_received', 1234n)
+    .u32('retransmits', 3)
+    .u32('direction', 1)
+    .u32('old_state', 8)
+    .u32('tracked', 1);
+  const [event] = decodeAll(frame([record.bytes])).events;
+  assert.equal(event?.kind, 'close');
+  if (event?.kind !== 'close') return;
+  assert.equal(event.bytesSent, 6_000_000_000);
+  assert.equal(event.bytesReceived, 1234);
+  assert.equal(event.durationNs, 5_000_000);
+  assert.equal(event.retransmits, 3);
+  assert.equal(event.direction, 'in');
+  assert.equal(event.tracked, true);
+});
+
+test('a lookup record lists every address of both families, in order', () => {
+  const record = task(new Record(lookupEvent)).u32('hdr.type', EventType.lookup).text('name', 'api.example.test').u32('naddrs', 3).u64('latency_ns', 2_500_000n);
+  const families = [AF_INET, AF_INET6, AF_INET];
+  const addresses = [
+    Uint8Array.from([192, 0, 2, 1]),
+    Uint8Array.from(Buffer.from('fd000213000000000000000000000001', 'hex')),
+    Uint8Array.from([192, 0, 2, 2]),
+  ];
+  families.forEach((family, index) => {
+    record.raw('addrs.addr', addresses[index] as Uint8Array, index * addr.size);
+    const familyBytes = Buffer.alloc(2);
+    familyBytes.writeUInt16LE(family);
+    record.raw('addrs.family', familyBytes, index * addr.size);
+  });
+  const [event] = decodeAll(frame([record.bytes])).events;
+  assert.equal(event?.kind, 'lookup');
+  if (event?.kind !== 'lookup') return;
+  assert.equal(event.name, 'api.example.test');
+  assert.deepEqual(event.addrs, ['192.0.2.1', 'fd00:213::1', '192.0.2.2']);
+  assert.equal(event.latencyNs, 2_500_000);
+  assert.equal(event.ret, 0);
+});
+
+test('a wire DNS record carries exactly the captured message bytes', () => {
+  const message = Buffer.from('0102818000010001000000000474657374000001000', 'hex');
+  const record = ipv4Tuple(new Record(dnsPacketEvent))
+    .u32('hdr.type', EventType.dnsPacket)
+    .u32('ifindex', 7)
+    .u32('direction', 1)
+    .u16('cap_len', message.length)
+    .u16('msg_len', 600)
+    .raw('data', message);
+  const [event] = decodeAll(frame([record.bytes], 1)).events;
+  assert.equal(event?.kind, 'dnsPacket');
+  if (event?.kind !== 'dnsPacket') return;
+  assert.deepEqual(event.message, message);
+  assert.equal(event.messageLength, 600);
+  assert.equal(event.ifindex, 7);
+  assert.equal(event.direction, 'in');
+});
+
+test('short, unknown and unparseable records are counted and skipped, the rest still decode', () => {
+  const good = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 1);
+  const short = good.bytes.subarray(0, connectEvent.size - 1);
+  const unknown = Buffer.from(good.bytes);
+  unknown.writeUInt32LE(99, 8);
+  const badFamily = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 1).u16('tuple.family', 1);
+  const { events, stats } = decodeAll(frame([short, good.bytes, unknown, badFamily.bytes, Buffer.alloc(3)]));
+  assert.equal(events.length, 1);
+  assert.deepEqual(stats, { records: 5, malformed: 4 });
+});
+
+test('a frame that runs past the end of the batch ends it and is counted', () => {
+  const good = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 2);
+  const batch = frame([good.bytes, good.bytes]);
+  const { events, stats } = decodeAll(batch.subarray(0, batch.length - 8));
+  assert.equal(events.length, 1);
+  assert.equal(stats.malformed, 1);
+});
+
+test('random bytes never throw', () => {
+  for (let i = 0; i < 500; i++) {
+    const batch = Buffer.alloc(Math.floor(Math.random() * 2048));
+    for (let j = 0; j < batch.length; j++) batch[j] = Math.floor(Math.random() * 256);
+    if (batch.length >= 8) batch.writeUInt32LE(Math.floor(Math.random() * batch.length), 0);
+    assert.doesNotThrow(() => decodeAll(batch));
+  }
+});
+
