@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: every figure next to a reference measured in the same
+ * run, printed as one JSON document on stdout.
+ */
+import { cpus, release } from 'node:os';
+import { benchDecode } from './decode-bench.js';
+import { benchXdp } from './xdp-bench.js';
+
+const figures: Record<string, unknown>[] = [benchDecode()];
+try {
+  figures.push(...benchXdp());
+} catch (error) {
+  figures.push({ name: 'flow_xdp', error: (error as Error).message.split('\n')[0] });
+}
+const machine = { kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version };
+process.stdout.write(`${JSON.stringify({ machine, taken: new Date().toISOString(), figures }, null, 2)}\n`);

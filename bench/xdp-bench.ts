@@ -1,0 +1,43 @@
+/**
+ * Per-packet cost of the flow programs with BPF_PROG_TEST_RUN, next to a
+ * bare XDP_PASS program run on the same frames in the same process.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadNative } from '../src/kernel/native.js';
+import { packageRoot } from '../src/package-root.js';
+import { ipv4TcpFrame, ipv6UdpFrame, vlanUdpFrame } from './packets.js';
+
+const REPEAT = 1_000_000;
+
+export function benchXdp(): Record<string, unknown>[] {
+  const native = loadNative();
+  const hostflow = new native.BpfObject();
+  const programs = hostflow.programs();
+  for (const program of programs) hostflow.setAutoload(program, program === 'flow_xdp' || program === 'flow_tc');
+  hostflow.load();
+  const bare = new native.BpfObject({ object: readFileSync(join(packageRoot(), 'build/bpf/xdp_pass.bpf.o')), name: 'xdp_pass' });
+  bare.load();
+  const frames = { ipv4_tcp: ipv4TcpFrame(), ipv6_udp: ipv6UdpFrame(), vlan2_ipv4_udp: vlanUdpFrame() };
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const [frameName, frame] of Object.entries(frames)) {
+      for (const program of ['flow_xdp', 'flow_tc']) {
+        const reference = bare.testRun('xdp_pass', frame, REPEAT).durationNs;
+        const measured = hostflow.testRun(program, frame, REPEAT).durationNs;
+        results.push({
+          name: `${program}_${frameName}`,
+          unit: 'ns/packet',
+          value: measured,
+          reference: { name: 'xdp_pass', value: reference },
+          ratio: Number((measured / Math.max(reference, 1)).toFixed(2)),
+          repeat: REPEAT,
+        });
+      }
+    }
+  } finally {
+    hostflow.close();
+    bare.close();
+  }
+  return results;
+}

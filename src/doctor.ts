@@ -1,0 +1,154 @@
+/**
+ * `hostflow doctor`: what this kernel and this process offer hostflow, and
+ * whether it can run. Each check is one line; a blocker makes the exit
+ * code non-zero. Gathering the facts (I/O) is kept apart from judging them
+ * (`judge`, pure) so the judgement is tested without root.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { firstLine } from './errors.js';
+import { currentCapabilities, missingCapabilities } from './system/capabilities.js';
+import { defaultInterfaces } from './system/interfaces.js';
+import { systemLibc } from './system/libc.js';
+import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.js';
+import type { ConnectProbeName } from './kernel/layout.js';
+import { loadNative } from './kernel/native.js';
+import type { NativeAddon } from './kernel/native-api.js';
+import { kernelHasKprobes, tryConnectProbe, tryLoad } from './kernel/tracer.js';
+
+export interface DoctorFacts {
+  kernel: string;
+  btf: boolean;
+  missingCapabilities: string[];
+  tracefs: MountResult;
+  bpffs: boolean;
+  /** Addon load error, null when it loaded. */
+  addon: string | null;
+  libbpf: string | null;
+  kprobePmu: boolean;
+  /** Per connect mode: null when it attached here, else why not. Undefined when not tried. */
+  connectModes: Partial<Record<ConnectProbeName, string | null>>;
+  tracepoint: boolean;
+  uprobes: boolean;
+  /** null when flow_xdp and flow_tc load, else why not. */
+  packetPrograms: string | null | undefined;
+  tcx: boolean;
+  libc: string | null;
+  defaultInterface: string;
+}
+
+export interface Check {
+  name: string;
+  status: 'ok' | 'no' | 'FAIL';
+  detail: string;
+}
+
+const AUTO_ORDER: ConnectProbeName[] = ['kprobe', 'fentry', 'tracepoint'];
+
+/** The checks, in display order, from the facts. */
+export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectProbeName | null } {
+  const checks: Check[] = [];
+  const add = (name: string, status: Check['status'], detail: string) => checks.push({ name, status, detail });
+
+  add('kernel', 'ok', facts.kernel);
+  add('btf', facts.btf ? 'ok' : 'FAIL', facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+  add(
+    'privileges',
+    facts.missingCapabilities.length === 0 ? 'ok' : 'FAIL',
+    facts.missingCapabilities.length === 0 ? 'root or CAP_BPF+CAP_PERFMON+CAP_NET_ADMIN' : `missing ${facts.missingCapabilities.join(', ')}: run as root`,
+  );
+  add(
+    'tracefs',
+    facts.tracefs.path ? 'ok' : 'FAIL',
+    facts.tracefs.path ? `${facts.tracefs.path}${facts.tracefs.mounted ? ' (mounted by hostflow)' : ''}` : (facts.tracefs.error ?? 'not mounted'),
+  );
+  add('bpffs', facts.bpffs ? 'ok' : 'no', facts.bpffs ? '/sys/fs/bpf' : 'not mounted (not needed: hostflow pins nothing)');
+  add('addon', facts.addon === null ? 'ok' : 'FAIL', facts.addon === null ? `libbpf ${facts.libbpf}` : facts.addon);
+
+  for (const mode of AUTO_ORDER) {
+    const result = facts.connectModes[mode];
+    if (mode === 'kprobe' && !facts.kprobePmu && result === undefined) {
+      add('kprobe', 'no', 'the kernel has no kprobes (CONFIG_KPROBES unset)');
+    } else if (result === undefined) {
+      add(mode, 'no', 'not tried (needs the addon and privileges)');
+    } else {
+      add(mode, result === null ? 'ok' : 'no', result === null ? `connect probe attaches (${describeMode(mode)})` : result);
+    }
+  }
+  add('tracepoint', facts.tracepoint ? 'ok' : 'FAIL', facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb' : 'sock:inet_sock_set_state not found in tracefs');
+  add('uprobe', facts.uprobes ? 'ok' : 'no', facts.uprobes ? 'uprobe PMU' : 'no uprobe PMU: getaddrinfo lookups will not be traced');
+  if (facts.packetPrograms === undefined) add('xdp/tc', 'no', 'not tried (needs the addon and privileges)');
+  else add('xdp/tc', facts.packetPrograms === null ? 'ok' : 'FAIL', facts.packetPrograms ?? 'flow_xdp and flow_tc load');
+  add('tcx', facts.tcx ? 'ok' : 'no', facts.tcx ? 'TC egress attaches as a bpf_link' : 'no tcx (kernel < 6.6): TC egress uses a netlink filter, removed on exit');
+  add('libc', facts.libc ? 'ok' : 'no', facts.libc ?? 'no libc found: use --libc PATH');
+  add('interface', 'ok', `${facts.defaultInterface} (default route; -i to choose)`);
+
+  const autoMode = AUTO_ORDER.find((mode) => facts.connectModes[mode] === null) ?? null;
+  add('connect', autoMode ? 'ok' : 'FAIL', autoMode ? `auto chooses ${autoMode}` : 'no connect probe mode works here');
+  return { checks, autoMode };
+}
+
+function describeMode(mode: ConnectProbeName): string {
+  if (mode === 'kprobe') return 'kprobe+kretprobe on tcp_v4_connect/tcp_v6_connect';
+  if (mode === 'fentry') return 'fexit on tcp_v4_connect/tcp_v6_connect';
+  return 'sock:inet_sock_set_state CLOSE->SYN_SENT';
+}
+
+function kallsymsHas(symbol: string): boolean {
+  try {
+    return new RegExp(`\\s${symbol}$`, 'm').test(readFileSync('/proc/kallsyms', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Reads every fact; loads and attaches each connect mode for real when it can. */
+export function gatherFacts(): DoctorFacts {
+  const missing = missingCapabilities(currentCapabilities());
+  const tracefs = ensureTracefs();
+  let native: NativeAddon | null = null;
+  let addon: string | null = null;
+  try {
+    native = loadNative();
+  } catch (error) {
+    addon = firstLine(error);
+  }
+  const facts: DoctorFacts = {
+    kernel: `Linux ${release()} ${process.arch}`,
+    btf: existsSync('/sys/kernel/btf/vmlinux'),
+    missingCapabilities: missing,
+    tracefs,
+    bpffs: bpffsMounted(),
+    addon,
+    libbpf: native?.libbpfVersion() ?? null,
+    kprobePmu: kernelHasKprobes(tracefs.path),
+    connectModes: {},
+    tracepoint: tracefs.path !== null && existsSync(`${tracefs.path}/events/sock/inet_sock_set_state`),
+    uprobes: existsSync('/sys/bus/event_source/devices/uprobe'),
+    packetPrograms: undefined,
+    tcx: kallsymsHas('tcx_link_attach'),
+    libc: systemLibc(),
+    defaultInterface: defaultInterfaces()[0] ?? 'lo',
+  };
+  if (native && missing.length === 0 && tracefs.path) {
+    for (const mode of AUTO_ORDER) {
+      if (mode === 'kprobe' && !facts.kprobePmu) continue;
+      facts.connectModes[mode] = tryConnectProbe(native, mode);
+    }
+    facts.packetPrograms = tryLoad(native, { interfaces: ['lo'] });
+  }
+  return facts;
+}
+
+/** Prints the report; returns the exit code. */
+export function runDoctor(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): number {
+  const { checks } = judge(gatherFacts());
+  for (const check of checks) write(`${check.status.padEnd(4)} ${check.name.padEnd(11)} ${check.detail}`);
+  const blockers = checks.filter((check) => check.status === 'FAIL');
+  if (blockers.length === 0) {
+    write('hostflow can run here');
+    return 0;
+  }
+  for (const blocker of blockers) write(`blocker: ${blocker.name}: ${blocker.detail}`);
+  return 1;
+}

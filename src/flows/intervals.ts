@@ -1,0 +1,44 @@
+/**
+ * The kernel keeps cumulative counters per flow; a flow record covers one
+ * interval. This turns successive snapshots of the table into per-interval
+ * deltas. An entry whose counters went down was evicted and re-created by
+ * the LRU in between: its whole count is new.
+ */
+import type { FlowEntry } from '../kernel/flows.js';
+
+export interface FlowDelta extends FlowEntry {
+  /** Start and end of the activity in this interval, kernel monotonic ns. */
+  intervalStartNs: number;
+  intervalEndNs: number;
+}
+
+function keyOf(flow: FlowEntry): string {
+  return `${flow.ifindex}|${flow.direction}|${flow.proto}|${flow.saddr}|${flow.sport}|${flow.daddr}|${flow.dport}`;
+}
+
+export class FlowIntervals {
+  private previous = new Map<string, FlowEntry>();
+
+  /** Deltas since the last call, only for flows that saw packets. */
+  next(snapshot: readonly FlowEntry[], intervalStartNs: number, intervalEndNs: number): FlowDelta[] {
+    const current = new Map<string, FlowEntry>();
+    const deltas: FlowDelta[] = [];
+    for (const flow of snapshot) {
+      const key = keyOf(flow);
+      current.set(key, flow);
+      const before = this.previous.get(key);
+      const restarted = !before || flow.packets < before.packets || flow.firstSeenNs !== before.firstSeenNs;
+      const packets = restarted ? flow.packets : flow.packets - before.packets;
+      if (packets === 0) continue;
+      deltas.push({
+        ...flow,
+        packets,
+        bytes: restarted ? flow.bytes : flow.bytes - before.bytes,
+        intervalStartNs: restarted ? Math.max(flow.firstSeenNs, intervalStartNs) : intervalStartNs,
+        intervalEndNs: Math.min(flow.lastSeenNs, intervalEndNs) || intervalEndNs,
+      });
+    }
+    this.previous = current;
+    return deltas;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The kernel half of a hostflow session: opens and loads the BPF object,
+ * attaches every probe (the connect probe through its fallback chain),
+ * polls the ring buffers and hands decoded events on, reads the flow table
+ * and the drop counters, and takes everything down again.
+ */
+import { existsSync } from 'node:fs';
+import { HostflowError, firstLine } from '../errors.js';
+import { ensureTracefs, type MountResult } from '../system/mounts.js';
+import { interfaceIndex } from '../system/interfaces.js';
+import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
+import { decodeFlows, type FlowEntry } from './flows.js';
+import { COUNTER_NAMES, ConnectProbe, type ConnectProbeName, type CounterName } from './layout.js';
+import { loadNative } from './native.js';
+import type { BpfObject, LinkInfo, NativeAddon, RingPoller } from './native-api.js';
+import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS, connectProbeCandidates, type ConnectProbeRequest } from './probe-plan.js';
+
+export interface TracerOptions {
+  /** @default 'auto' */
+  connectProbe: ConnectProbeRequest;
+  /** Interfaces where XDP/TC count flows and capture DNS responses; none means no packet programs. */
+  interfaces: readonly string[];
+  /** libc files whose getaddrinfo is traced. */
+  libcs: readonly string[];
+  /** @default true */
+  flows: boolean;
+  /** @default true */
+  dnsCapture: boolean;
+  /** Entries of the per-CPU LRU flow table. @default 65536 */
+  flowTableSize: number;
+  /** Bytes of the events ring buffer (power of 2). @default 8 MiB */
+  eventsRingBytes: number;
+  /** Bytes of the wire-DNS ring buffer (power of 2). @default 4 MiB */
+  dnsRingBytes: number;
+  /** Process whose own lookups and connections are left out; 0 for none. @default process.pid */
+  excludePid: number;
+}
+
+export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
+  connectProbe: 'auto',
+  interfaces: [],
+  libcs: [],
+  flows: true,
+  dnsCapture: true,
+  flowTableSize: 65536,
+  eventsRingBytes: 8 << 20,
+  dnsRingBytes: 4 << 20,
+  excludePid: process.pid,
+};
+
+export interface RejectedProbe {
+  mode: ConnectProbeName;
+  reason: string;
+}
+
+/** What attached, how, and why other connect modes were not used. */
+export interface AttachReport {
+  connectProbe: ConnectProbeName;
+  rejected: RejectedProbe[];
+  links: LinkInfo[];
+  interfaces: Array<{ name: string; ifindex: number }>;
+  libcs: string[];
+  tracefs: MountResult;
+}
+
+export type EventHandler = (event: KernelEvent) => void;
+
+const RINGS = ['events', 'dns_events'] as const;
+
+function u32(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeUInt32LE(value >>> 0);
+  return buffer;
+}
+
+function bool(value: boolean): Buffer {
+  return Buffer.from([value ? 1 : 0]);
+}
+
+/** Facts the fallback chain needs, read without loading anything. */
+export function kernelHasKprobes(tracefs: string | null): boolean {
+  return existsSync('/sys/bus/event_source/devices/kprobe') || (tracefs !== null && existsSync(`${tracefs}/kprobe_events`));
+}
+
+export class Tracer {
+  readonly decodeStats: DecodeStats = { records: 0, malformed: 0 };
+  private closed = false;
+
+  private constructor(
+    private readonly object: BpfObject,
+    private readonly poller: RingPoller,
+    readonly report: AttachReport,
+  ) {}
+
+  /**
+   * Loads, attaches and starts polling. Throws a HostflowError with one
+   * line a user can act on when anything required cannot be had; nothing
+   * stays attached after a failure.
+   */
+  static start(options: TracerOptions, onEvent: EventHandler, native: NativeAddon = loadNative()): Tracer {
+    if (!existsSync('/sys/kernel/btf/vmlinux')) {
+      throw new HostflowError('this kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+    }
+    const tracefs = ensureTracefs();
+    if (!tracefs.path) throw new HostflowError(`${tracefs.error}; tracepoints and uprobes cannot be attached without it`);
+    const interfaces = options.interfaces.map((name) => ({ name, ifindex: interfaceIndex(name) }));
+
+    const rejected: RejectedProbe[] = [];
+    for (const candidate of connectProbeCandidates(options.connectProbe, { kprobes: kernelHasKprobes(tracefs.path) })) {
+      if (candidate.skipReason) {
+        rejected.push({ mode: candidate.mode, reason: candidate.skipReason });
+        continue;
+      }
+      let object: BpfObject | null = null;
+      try {
+        object = openAndLoad(native, candidate.mode, options);
+        attachConnectProbe(object, candidate.mode);
+      } catch (error) {
+        object?.close();
+        rejected.push({ mode: candidate.mode, reason: firstLine(error) });
+        continue;
+      }
+      return Tracer.finishStart(object, candidate.mode, rejected, interfaces, options, tracefs, onEvent, native);
+    }
+    const reasons = rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
+    if (options.connectProbe === 'auto') throw new HostflowError(`no connect probe could be attached (${reasons})`);
+    throw new HostflowError(`--connect-probe ${options.connectProbe} cannot be used: ${rejected[0]?.reason ?? 'unknown reason'}`);
+  }
+
+  private static finishStart(
+    object: BpfObject,
+    mode: ConnectProbeName,
+    rejected: RejectedProbe[],
+    interfaces: Array<{ name: string; ifindex: number }>,
+    options: TracerOptions,
+    tracefs: MountResult,
+    onEvent: EventHandler,
+    native: NativeAddon,
+  ): Tracer {
+    try {
+      attach(() => object.attachTracepoint('sock_state', 'sock', 'inet_sock_set_state'));
+      attach(() => object.attachTracepoint('tcp_retransmit', 'tcp', 'tcp_retransmit_skb'));
+      for (const libc of options.libcs) {
+        attach(() => object.attachUprobe('getaddrinfo_entry', libc, 'getaddrinfo', false));
+        attach(() => object.attachUprobe('getaddrinfo_return', libc, 'getaddrinfo', true));
+      }
+      for (const { ifindex } of packetProgramsWanted(options) ? interfaces : []) {
+        attach(() => object.attachXdp('flow_xdp', ifindex));
+        attach(() => object.attachTc('flow_tc', ifindex, 'egress'));
+      }
+    } catch (error) {
+      object.close();
+      throw error;
+    }
+    let tracer: Tracer | null = null;
+    const stats: DecodeStats = { records: 0, malformed: 0 };
+    const poller = new native.RingPoller(object, [...RINGS], (batch) => decodeBatch(batch, onEvent, tracer?.decodeStats ?? stats));
+    tracer = new Tracer(object, poller, {
+      connectProbe: mode,
+      rejected,
+      links: object.links(),
+      interfaces,
+      libcs: [...options.libcs],
+      tracefs,
+    });
+    return tracer;
+  }
+
+  /** Every entry of the flow table, counters summed over CPUs (cumulative since the entry was created). */
+  readFlows(): FlowEntry[] {
+    return decodeFlows(this.object.dumpMap('flows'));
+  }
+
+  /** The kernel side's drop and degradation counters, summed over CPUs. */
+  counters(): Record<CounterName, number> {
+    const result = {} as Record<CounterName, number>;
+    COUNTER_NAMES.forEach((name, index) => {
+      const perCpu = this.object.lookup('counters', u32(index));
+      let total = 0;
+      for (let at = 0; perCpu && at + 8 <= perCpu.length; at += 8) total += Number(perCpu.readBigUInt64LE(at));
+      result[name] = total;
+    });
+    return result;
+  }
+
+  /** Records and batches the poll thread handed over. */
+  pollerStats() {
+    return this.poller.stats();
+  }
+
+  /** Drains the rings (every event reaches the handler before this resolves), then detaches everything. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.poller.stop();
+    this.object.close();
+  }
+}
+
+/**
+ * Loads and attaches one connect mode on its own and takes it down again:
+ * null when the mode works here, else the reason it does not.
+ */
+export function tryConnectProbe(native: NativeAddon, mode: ConnectProbeName): string | null {
+  let object: BpfObject | null = null;
+  try {
+    object = openAndLoad(native, mode, { ...DEFAULT_TRACER_OPTIONS, interfaces: [], libcs: [] });
+    attachConnectProbe(object, mode);
+    return null;
+  } catch (error) {
+    return firstLine(error);
+  } finally {
+    object?.close();
+  }
+}
+
+/** Loads the object with these options and closes it: null when the verifier accepts every program, else why not. */
+export function tryLoad(native: NativeAddon, options: Partial<TracerOptions>): string | null {
+  try {
+    openAndLoad(native, 'tracepoint', { ...DEFAULT_TRACER_OPTIONS, ...options }).close();
+    return null;
+  } catch (error) {
+    return firstLine(error);
+  }
+}
+
+function packetProgramsWanted(options: TracerOptions): boolean {
+  return options.interfaces.length > 0 && (options.flows || options.dnsCapture);
+}
+
+function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: TracerOptions): BpfObject {
+  const object = new native.BpfObject();
+  try {
+    const wanted = new Set(CONNECT_PROGRAMS[mode].map((entry) => entry.program));
+    for (const program of ALL_CONNECT_PROGRAMS) object.setAutoload(program, wanted.has(program));
+    const tracingLibc = options.libcs.length > 0;
+    object.setAutoload('getaddrinfo_entry', tracingLibc);
+    object.setAutoload('getaddrinfo_return', tracingLibc);
+    const packets = packetProgramsWanted(options);
+    object.setAutoload('flow_xdp', packets);
+    object.setAutoload('flow_tc', packets);
+    object.setConst('connect_probe', u32(ConnectProbe[mode]));
+    object.setConst('exclude_tgid', u32(options.excludePid));
+    object.setConst('capture_dns', bool(options.dnsCapture));
+    object.setConst('count_flows', bool(options.flows));
+    object.setMaxEntries('flows', options.flowTableSize);
+    object.setMaxEntries('events', options.eventsRingBytes);
+    object.setMaxEntries('dns_events', options.dnsRingBytes);
+    object.load();
+    return object;
+  } catch (error) {
+    object.close();
+    throw error;
+  }
+}
+
+function attachConnectProbe(object: BpfObject, mode: ConnectProbeName): void {
+  for (const entry of CONNECT_PROGRAMS[mode]) {
+    if (entry.kind === 'fentry') object.attachTracing(entry.program);
+    else object.attachKprobe(entry.program, entry.func, entry.kind === 'kretprobe');
+  }
+}
+
+/** Runs one attach, turning a native failure into a one-line HostflowError. */
+function attach(run: () => LinkInfo): LinkInfo {
+  try {
+    return run();
+  } catch (error) {
+    throw new HostflowError(firstLine(error), { cause: error });
+  }
+}

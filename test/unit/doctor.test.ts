@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judge, type DoctorFacts } from '../../src/doctor.js';
+
+const thisKernel: DoctorFacts = {
+  kernel: 'Linux 6.18.0 x64',
+  btf: true,
+  missingCapabilities: [],
+  tracefs: { path: '/sys/kernel/tracing', mounted: true },
+  bpffs: false,
+  addon: null,
+  libbpf: '1.1',
+  kprobePmu: false,
+  connectModes: { fentry: 'attachTracing(connect_v4_fexit): Invalid argument (EINVAL)', tracepoint: null },
+  tracepoint: true,
+  uprobes: true,
+  packetPrograms: null,
+  tcx: true,
+  libc: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+  defaultInterface: 'eth0',
+};
+
+const status = (facts: DoctorFacts, name: string) => judge(facts).checks.find((c) => c.name === name)?.status;
+
+test('on a kernel without kprobes or fentry, auto chooses the tracepoint and nothing blocks', () => {
+  const { checks, autoMode } = judge(thisKernel);
+  assert.equal(autoMode, 'tracepoint');
+  assert.deepEqual(checks.filter((c) => c.status === 'FAIL'), []);
+  assert.equal(status(thisKernel, 'kprobe'), 'no');
+  assert.equal(status(thisKernel, 'fentry'), 'no');
+  assert.match(checks.find((c) => c.name === 'tracefs')?.detail ?? '', /mounted by hostflow/);
+});
+
+test('where kprobes attach, auto prefers them', () => {
+  assert.equal(judge({ ...thisKernel, kprobePmu: true, connectModes: { kprobe: null, fentry: null, tracepoint: null } }).autoMode, 'kprobe');
+});
+
+test('missing privileges, BTF or tracefs each block with one line', () => {
+  const facts: DoctorFacts = {
+    ...thisKernel,
+    btf: false,
+    missingCapabilities: ['CAP_BPF'],
+    tracefs: { path: null, mounted: false, error: 'cannot mount tracefs at /sys/kernel/tracing: permission denied' },
+    connectModes: {},
+    packetPrograms: undefined,
+  };
+  const failing = judge(facts).checks.filter((c) => c.status === 'FAIL').map((c) => c.name);
+  assert.deepEqual(failing, ['btf', 'privileges', 'tracefs', 'connect']);
+});
