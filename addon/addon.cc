@@ -1,0 +1,48 @@
+// Module entry: registers BpfObject and RingPoller and two small functions.
+// Loaded once per Node environment (main thread and each worker).
+#include <bpf/libbpf.h>
+#include <napi.h>
+
+#include <string>
+
+#include "addon.h"
+#include "bpf_object.h"
+#include "errors.h"
+#include "ring_poller.h"
+
+namespace hostflow {
+
+namespace {
+
+// Called from the JavaScript thread: '1.1'.
+Napi::Value LibbpfVersion(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), std::to_string(libbpf_major_version()) + "." +
+                                           std::to_string(libbpf_minor_version()));
+}
+
+// Called from the JavaScript thread.
+Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus < 0) throw ErrnoError(info.Env(), "possibleCpus()", cpus);
+  return Napi::Number::New(info.Env(), cpus);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallLibbpfPrint();
+  env.SetInstanceData(new AddonData());
+  exports.Set("BpfObject", BpfObject::Init(env));
+  exports.Set("RingPoller", RingPoller::Init(env));
+  exports.Set("libbpfVersion", Napi::Function::New<LibbpfVersion>(env, "libbpfVersion"));
+  exports.Set("possibleCpus", Napi::Function::New<PossibleCpus>(env, "possibleCpus"));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace hostflow
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return hostflow::Init(env, exports);
+}
+
+NODE_API_MODULE(hostflow, InitModule)

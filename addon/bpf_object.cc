@@ -1,0 +1,982 @@
+#include "bpf_object.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "addon.h"
+#include "args.h"
+#include "embedded_object.h"
+#include "errors.h"
+#include "ring_poller.h"
+
+namespace hostflow {
+
+namespace {
+
+// tcx attach types (kernel 6.6); Debian 12's uapi header predates them.
+constexpr int kBpfTcxIngress = 46;
+constexpr int kBpfTcxEgress = 47;
+// Kernel-internal "not supported" that bpf(2) can return.
+constexpr int kENOTSUPP = 524;
+// Lines of the verifier log quoted in a load error's message.
+constexpr size_t kVerifierTailLines = 20;
+// Lines of libbpf's own log quoted in other errors.
+constexpr size_t kLibbpfTailLines = 3;
+// Entries asked for per bpf_map_lookup_batch call. A hash bucket larger than
+// this makes the kernel answer ENOSPC, which falls back to iteration.
+constexpr uint32_t kBatchEntries = 8192;
+
+size_t RoundUp8(size_t value) { return (value + 7) & ~static_cast<size_t>(7); }
+
+bool IsPerCpu(enum bpf_map_type type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+int PossibleCpus() {
+  int cpus = libbpf_num_possible_cpus();
+  return cpus > 0 ? cpus : 1;
+}
+
+std::string InterfaceName(int ifindex) {
+  char name[IF_NAMESIZE];
+  if (if_indextoname(static_cast<unsigned>(ifindex), name) != nullptr) {
+    return name;
+  }
+  return "ifindex " + std::to_string(ifindex);
+}
+
+uint32_t KernelLinkId(int fd) {
+  struct bpf_link_info info;
+  std::memset(&info, 0, sizeof(info));
+  uint32_t length = sizeof(info);
+  if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &length) != 0) return 0;
+  return info.id;
+}
+
+std::vector<bpf_program*> ProgramsOf(const bpf_object* object) {
+  std::vector<bpf_program*> programs;
+  for (bpf_program* program = bpf_object__next_program(object, nullptr); program != nullptr;
+       program = bpf_object__next_program(object, program)) {
+    programs.push_back(program);
+  }
+  return programs;
+}
+
+std::vector<bpf_map*> MapsOf(const bpf_object* object) {
+  std::vector<bpf_map*> maps;
+  for (bpf_map* map = bpf_object__next_map(object, nullptr); map != nullptr;
+       map = bpf_object__next_map(object, map)) {
+    maps.push_back(map);
+  }
+  return maps;
+}
+
+bool ForceTcNetlink() {
+  const char* value = std::getenv("HOSTFLOW_TC_NETLINK");
+  return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
+}
+
+// Buffer that adopts `bytes` without copying.
+Napi::Buffer<uint8_t> AdoptBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::New(
+      env, owned->data(), owned->size(),
+      [](Napi::Env, uint8_t*, std::vector<uint8_t>* vector) { delete vector; }, owned);
+}
+
+// The verifier's log out of libbpf's output:
+//   libbpf: prog 'NAME': -- BEGIN PROG LOAD LOG --\n<log>-- END PROG LOAD LOG --
+bool ExtractVerifierLog(const std::string& text, std::string* program, std::string* log) {
+  static const std::string kBegin = "': -- BEGIN PROG LOAD LOG --\n";
+  static const std::string kEnd = "-- END PROG LOAD LOG --";
+  size_t begin = text.rfind(kBegin);
+  if (begin == std::string::npos) return false;
+  size_t nameStart = text.rfind("prog '", begin);
+  if (nameStart != std::string::npos) {
+    nameStart += 6;
+    *program = text.substr(nameStart, begin - nameStart);
+  }
+  size_t logStart = begin + kBegin.size();
+  size_t end = text.find(kEnd, logStart);
+  *log = text.substr(logStart, end == std::string::npos ? std::string::npos : end - logStart);
+  return true;
+}
+
+// Program named in "libbpf: prog 'NAME': failed to load" when the kernel
+// gave no verifier log (e.g. a map or BTF problem).
+std::string FailedProgram(const std::string& text) {
+  static const std::string kMarker = "': failed to load";
+  size_t marker = text.rfind(kMarker);
+  if (marker == std::string::npos) return "";
+  size_t nameStart = text.rfind("prog '", marker);
+  if (nameStart == std::string::npos) return "";
+  nameStart += 6;
+  return text.substr(nameStart, marker - nameStart);
+}
+
+}  // namespace
+
+Napi::Function BpfObject::Init(Napi::Env env) {
+  Napi::Function constructor =
+      DefineClass(env, "BpfObject",
+                  {
+                      InstanceMethod<&BpfObject::Programs>("programs"),
+                      InstanceMethod<&BpfObject::Maps>("maps"),
+                      InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
+                      InstanceMethod<&BpfObject::SetConst>("setConst"),
+                      InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
+                      InstanceMethod<&BpfObject::Load>("load"),
+                      InstanceMethod<&BpfObject::AttachTracepoint>("attachTracepoint"),
+                      InstanceMethod<&BpfObject::AttachKprobe>("attachKprobe"),
+                      InstanceMethod<&BpfObject::AttachTracing>("attachTracing"),
+                      InstanceMethod<&BpfObject::AttachUprobe>("attachUprobe"),
+                      InstanceMethod<&BpfObject::AttachXdp>("attachXdp"),
+                      InstanceMethod<&BpfObject::AttachTc>("attachTc"),
+                      InstanceMethod<&BpfObject::Detach>("detach"),
+                      InstanceMethod<&BpfObject::Links>("links"),
+                      InstanceMethod<&BpfObject::DumpMap>("dumpMap"),
+                      InstanceMethod<&BpfObject::Lookup>("lookup"),
+                      InstanceMethod<&BpfObject::Update>("update"),
+                      InstanceMethod<&BpfObject::Delete>("delete"),
+                      InstanceMethod<&BpfObject::TestRun>("testRun"),
+                      InstanceMethod<&BpfObject::Close>("close"),
+                  });
+  env.GetInstanceData<AddonData>()->bpfObjectConstructor = Napi::Persistent(constructor);
+  return constructor;
+}
+
+// Called from the JavaScript thread.
+BpfObject* BpfObject::FromValue(Napi::Value value) {
+  if (!value.IsObject()) return nullptr;
+  AddonData* data = value.Env().GetInstanceData<AddonData>();
+  if (data == nullptr || data->bpfObjectConstructor.IsEmpty()) return nullptr;
+  if (!value.As<Napi::Object>().InstanceOf(data->bpfObjectConstructor.Value())) {
+    return nullptr;
+  }
+  return Unwrap(value.As<Napi::Object>());
+}
+
+// Called from the JavaScript thread: new BpfObject(options?).
+BpfObject::BpfObject(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<BpfObject>(info), name_("hostflow"), env_(info.Env()) {
+  static constexpr const char* kMethod = "new BpfObject";
+  Napi::Env env = info.Env();
+  const void* bytes = nullptr;
+  size_t size = 0;
+  if (!info[0].IsUndefined()) {
+    if (!info[0].IsObject()) {
+      throw ArgTypeError(env, std::string(kMethod) + ": options must be an object");
+    }
+    Napi::Object options = info[0].As<Napi::Object>();
+    Napi::Value name = options.Get("name");
+    if (!name.IsUndefined()) {
+      if (!name.IsString() || name.As<Napi::String>().Utf8Value().empty()) {
+        throw ArgTypeError(env, std::string(kMethod) + ": options.name must be a non-empty string");
+      }
+      name_ = name.As<Napi::String>().Utf8Value();
+    }
+    Napi::Value object = options.Get("object");
+    if (!object.IsUndefined()) {
+      if (!object.IsBuffer()) {
+        throw ArgTypeError(env, std::string(kMethod) + ": options.object must be a Buffer");
+      }
+      Napi::Buffer<uint8_t> buffer = object.As<Napi::Buffer<uint8_t>>();
+      elf_.assign(buffer.Data(), buffer.Data() + buffer.Length());
+      if (elf_.empty()) {
+        throw ArgRangeError(env, std::string(kMethod) + ": options.object must not be empty");
+      }
+      bytes = elf_.data();
+      size = elf_.size();
+    }
+  }
+  if (bytes == nullptr) bytes = EmbeddedObject(&size);
+
+  LibbpfLog log;
+  struct bpf_object_open_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.object_name = name_.c_str();
+  object_ = bpf_object__open_mem(bytes, size, &opts);
+  if (object_ == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "open(" + name_ + ")", err, log.Tail(kLibbpfTailLines));
+  }
+  // Last, so that a constructor that threw never leaves a hook behind.
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+  cleanupHookRegistered_ = true;
+}
+
+// Called from the JavaScript thread (garbage collection) or during
+// environment teardown.
+BpfObject::~BpfObject() {
+  if (cleanupHookRegistered_) {
+    napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+    cleanupHookRegistered_ = false;
+  }
+  CloseAll();
+}
+
+// Called from the JavaScript thread while Node tears the environment down
+// (process exit, worker termination).
+void BpfObject::CleanupHook(void* self) {
+  auto* object = static_cast<BpfObject*>(self);
+  object->cleanupHookRegistered_ = false;
+  object->CloseAll();
+}
+
+// ---- checks ----
+
+void BpfObject::RequireOpen(Napi::Env env, const char* method) const {
+  if (closed_) {
+    throw StateError(env, std::string(method) + ": object '" + name_ + "' is closed");
+  }
+}
+
+void BpfObject::RequireBeforeLoad(Napi::Env env, const char* method) const {
+  RequireOpen(env, method);
+  if (loaded_ || loadFailed_) {
+    throw StateError(env,
+                     std::string(method) + ": must be called before load() of '" + name_ + "'");
+  }
+}
+
+void BpfObject::RequireLoaded(Napi::Env env, const char* method) const {
+  RequireOpen(env, method);
+  if (!loaded_) {
+    throw StateError(
+        env, std::string(method) + ": object '" + name_ + "' is not loaded; call load() first");
+  }
+}
+
+bpf_program* BpfObject::FindProgram(Napi::Env env, const std::string& name,
+                                    const char* method) const {
+  RequireOpen(env, method);
+  bpf_program* program = bpf_object__find_program_by_name(object_, name.c_str());
+  if (program != nullptr) return program;
+  std::string known;
+  for (bpf_program* candidate : ProgramsOf(object_)) {
+    known += known.empty() ? "" : ", ";
+    known += bpf_program__name(candidate);
+  }
+  throw ArgRangeError(env, std::string(method) + ": no program '" + name + "' in object '" + name_ +
+                               "' (programs: " + known + ")");
+}
+
+bpf_program* BpfObject::LoadedProgram(Napi::Env env, const std::string& name,
+                                      const char* method) const {
+  RequireLoaded(env, method);
+  bpf_program* program = FindProgram(env, name, method);
+  if (bpf_program__fd(program) < 0) {
+    throw StateError(
+        env, std::string(method) + ": program '" + name + "' was not loaded (autoload is off)");
+  }
+  return program;
+}
+
+bpf_map* BpfObject::FindMap(Napi::Env env, const std::string& name, const char* method) const {
+  RequireOpen(env, method);
+  bpf_map* map = bpf_object__find_map_by_name(object_, name.c_str());
+  if (map != nullptr) return map;
+  std::string known;
+  for (bpf_map* candidate : MapsOf(object_)) {
+    known += known.empty() ? "" : ", ";
+    known += bpf_map__name(candidate);
+  }
+  throw ArgRangeError(env, std::string(method) + ": no map '" + name + "' in object '" + name_ +
+                               "' (maps: " + known + ")");
+}
+
+int BpfObject::MapFd(Napi::Env env, bpf_map* map, const std::string& name,
+                     const char* method) const {
+  RequireLoaded(env, method);
+  int fd = bpf_map__fd(map);
+  if (fd < 0) {
+    throw StateError(env, std::string(method) + ": map '" + name + "' was not created");
+  }
+  return fd;
+}
+
+size_t BpfObject::ValueBytes(const bpf_map* map) {
+  size_t size = bpf_map__value_size(map);
+  if (IsPerCpu(bpf_map__type(map))) {
+    return RoundUp8(size) * static_cast<size_t>(PossibleCpus());
+  }
+  return size;
+}
+
+// Called from the JavaScript thread by the RingPoller constructor.
+int BpfObject::RingBufferFd(Napi::Env env, const std::string& name, const char* method) {
+  bpf_map* map = FindMap(env, name, method);
+  if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF) {
+    throw ArgRangeError(env, std::string(method) + ": map '" + name + "' is not a ring buffer");
+  }
+  return MapFd(env, map, name, method);
+}
+
+// Called from the JavaScript thread.
+void BpfObject::AddPoller(Napi::Env env, std::shared_ptr<PollLoop> poller, const char* method) {
+  for (const std::shared_ptr<PollLoop>& other : pollers_) {
+    for (const std::string& name : poller->MapNames()) {
+      const std::vector<std::string>& taken = other->MapNames();
+      if (std::find(taken.begin(), taken.end(), name) != taken.end()) {
+        throw StateError(env, std::string(method) + ": map '" + name +
+                                  "' is already polled by another RingPoller; "
+                                  "await its stop() first");
+      }
+    }
+  }
+  pollers_.push_back(std::move(poller));
+}
+
+// Called from the JavaScript thread (the poller's thread-safe function
+// finalizer).
+void BpfObject::RemovePoller(const PollLoop* poller) {
+  pollers_.erase(
+      std::remove_if(pollers_.begin(), pollers_.end(),
+                     [poller](const std::shared_ptr<PollLoop>& p) { return p.get() == poller; }),
+      pollers_.end());
+}
+
+// ---- before load ----
+
+Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.programs";
+  RequireOpen(info.Env(), kMethod);
+  Napi::Array result = Napi::Array::New(info.Env());
+  uint32_t index = 0;
+  for (bpf_program* program : ProgramsOf(object_)) {
+    result.Set(index++, Napi::String::New(info.Env(), bpf_program__name(program)));
+  }
+  return result;
+}
+
+Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.maps";
+  RequireOpen(info.Env(), kMethod);
+  Napi::Array result = Napi::Array::New(info.Env());
+  uint32_t index = 0;
+  for (bpf_map* map : MapsOf(object_)) {
+    result.Set(index++, Napi::String::New(info.Env(), bpf_map__name(map)));
+  }
+  return result;
+}
+
+Napi::Value BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.setAutoload";
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_BOOL(1, "load", autoload);
+  RequireBeforeLoad(info.Env(), kMethod);
+  bpf_program* program = FindProgram(info.Env(), programName, kMethod);
+  int err = bpf_program__set_autoload(program, autoload);
+  if (err != 0) {
+    throw ErrnoError(info.Env(), "setAutoload(" + programName + ")", err);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value BpfObject::SetConst(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.setConst";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "name", name);
+  REQUIRE_BUFFER(1, "value", value);
+  RequireBeforeLoad(env, kMethod);
+
+  bpf_map* rodata = bpf_object__find_map_by_name(object_, ".rodata");
+  const struct btf* btf = bpf_object__btf(object_);
+  int sectionId = btf == nullptr ? -1 : btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+  if (rodata == nullptr || sectionId < 0) {
+    throw ArgRangeError(env, std::string(kMethod) + ": object '" + name_ +
+                                 "' has no .rodata (no const volatile globals)");
+  }
+  const struct btf_type* section = btf__type_by_id(btf, sectionId);
+  const struct btf_var_secinfo* variables = btf_var_secinfos(section);
+  for (uint16_t i = 0; i < btf_vlen(section); i++) {
+    const struct btf_type* variable = btf__type_by_id(btf, variables[i].type);
+    if (variable == nullptr || name != btf__name_by_offset(btf, variable->name_off)) {
+      continue;
+    }
+    const size_t offset = variables[i].offset;
+    const size_t size = variables[i].size;
+    if (value.Length() != size) {
+      throw ArgRangeError(env, std::string(kMethod) + ": '" + name + "' is " +
+                                   std::to_string(size) + " bytes, value has " +
+                                   std::to_string(value.Length()));
+    }
+    size_t total = 0;
+    const void* initial = bpf_map__initial_value(rodata, &total);
+    if (initial == nullptr || offset + size > total) {
+      throw ErrnoError(env, "setConst(" + name + ")", EINVAL,
+                       ".rodata is smaller than the variable's BTF offset");
+    }
+    std::vector<uint8_t> data(static_cast<const uint8_t*>(initial),
+                              static_cast<const uint8_t*>(initial) + total);
+    std::memcpy(data.data() + offset, value.Data(), size);
+    int err = bpf_map__set_initial_value(rodata, data.data(), data.size());
+    if (err != 0) throw ErrnoError(env, "setConst(" + name + ")", err);
+    return env.Undefined();
+  }
+  throw ArgRangeError(env, std::string(kMethod) + ": no const volatile '" + name +
+                               "' in .rodata of '" + name_ + "'");
+}
+
+Napi::Value BpfObject::SetMaxEntries(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.setMaxEntries";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "map", mapName);
+  REQUIRE_INTEGER(1, "entries", entries, 1, UINT32_MAX, "a positive integer");
+  RequireBeforeLoad(env, kMethod);
+  bpf_map* map = FindMap(env, mapName, kMethod);
+  if (bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF) {
+    const int64_t page = sysconf(_SC_PAGESIZE);
+    if ((entries & (entries - 1)) != 0 || entries % page != 0) {
+      throw ArgRangeError(env, std::string(kMethod) + ": ring buffer '" + mapName +
+                                   "' needs a power of 2 that is a "
+                                   "multiple of the page size (" +
+                                   std::to_string(page) + "), got " + std::to_string(entries));
+    }
+  }
+  int err = bpf_map__set_max_entries(map, static_cast<uint32_t>(entries));
+  if (err != 0) throw ErrnoError(env, "setMaxEntries(" + mapName + ")", err);
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.load";
+  Napi::Env env = info.Env();
+  RequireOpen(env, kMethod);
+  if (loaded_) throw StateError(env, std::string(kMethod) + ": '" + name_ + "' is already loaded");
+  if (loadFailed_) {
+    throw StateError(env, std::string(kMethod) + ": an earlier load() of '" + name_ +
+                              "' failed; close it and open a new BpfObject");
+  }
+  LibbpfLog log;
+  int err = bpf_object__load(object_);
+  if (err == 0) {
+    loaded_ = true;
+    return env.Undefined();
+  }
+  loadFailed_ = true;
+  std::string program;
+  std::string verifierLog;
+  Napi::Error error;
+  if (ExtractVerifierLog(log.Text(), &program, &verifierLog)) {
+    error =
+        ErrnoError(env, "load(" + name_ + "): program '" + program + "' rejected by the verifier",
+                   err, LastLines(verifierLog, kVerifierTailLines));
+    error.Set("verifierLog", Napi::String::New(env, verifierLog));
+  } else {
+    program = FailedProgram(log.Text());
+    std::string what = "load(" + name_ + ")";
+    if (!program.empty()) what += ": program '" + program + "'";
+    error = ErrnoError(env, what, err, log.Tail(kLibbpfTailLines));
+  }
+  if (!program.empty()) error.Set("program", Napi::String::New(env, program));
+  error.Set("libbpfLog", Napi::String::New(env, log.Text()));
+  throw error;
+}
+
+// ---- attach ----
+
+Napi::Object BpfObject::LinkToJs(Napi::Env env, const Link& link) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("id", Napi::Number::New(env, link.id));
+  object.Set("program", Napi::String::New(env, link.program));
+  object.Set("kind", Napi::String::New(env, link.kind));
+  object.Set("target", Napi::String::New(env, link.target));
+  object.Set("kernelLinkId", Napi::Number::New(env, link.kernelLinkId));
+  return object;
+}
+
+Napi::Value BpfObject::AddLink(Napi::Env env, Link link) {
+  link.id = nextLinkId_++;
+  if (link.kernelLinkId == 0) {
+    link.kernelLinkId = KernelLinkId(link.link != nullptr ? bpf_link__fd(link.link) : link.fd);
+  }
+  Napi::Object result = LinkToJs(env, link);
+  links_.emplace(link.id, std::move(link));
+  return result;
+}
+
+Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachTracepoint";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_STRING(1, "category", category);
+  REQUIRE_STRING(2, "name", tracepoint);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  link.kind = "tracepoint";
+  link.target = category + "/" + tracepoint;
+  LibbpfLog log;
+  link.link = bpf_program__attach_tracepoint(program, category.c_str(), tracepoint.c_str());
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachTracepoint(" + programName + ", " + link.target + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachKprobe";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_STRING(1, "func", func);
+  REQUIRE_BOOL(2, "retprobe", retprobe);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  link.kind = retprobe ? "kretprobe" : "kprobe";
+  link.target = func;
+  LibbpfLog log;
+  link.link = bpf_program__attach_kprobe(program, retprobe, func.c_str());
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachKprobe(" + programName + ", " + func + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+Napi::Value BpfObject::AttachTracing(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachTracing";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  switch (bpf_program__expected_attach_type(program)) {
+    case BPF_TRACE_FENTRY:
+      link.kind = "fentry";
+      break;
+    case BPF_TRACE_FEXIT:
+      link.kind = "fexit";
+      break;
+    case BPF_MODIFY_RETURN:
+      link.kind = "fmod_ret";
+      break;
+    default:
+      link.kind = "tracing";
+      break;
+  }
+  const std::string section = bpf_program__section_name(program);
+  const size_t slash = section.find('/');
+  link.target = slash == std::string::npos ? section : section.substr(slash + 1);
+  LibbpfLog log;
+  link.link = bpf_program__attach_trace(program);
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachTracing(" + programName + ", " + link.target + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachUprobe";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_STRING(1, "binaryPath", binaryPath);
+  REQUIRE_STRING(2, "func", func);
+  REQUIRE_BOOL(3, "retprobe", retprobe);
+  int64_t pid = -1;
+  if (!info[4].IsUndefined()) {
+    REQUIRE_INTEGER(4, "pid", requestedPid, -1, INT32_MAX, "-1 (every process) or a process id");
+    pid = requestedPid;
+  }
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  link.kind = retprobe ? "uretprobe" : "uprobe";
+  link.target = binaryPath + ":" + func;
+  struct bpf_uprobe_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.retprobe = retprobe;
+  opts.func_name = func.c_str();
+  LibbpfLog log;
+  link.link = bpf_program__attach_uprobe_opts(program, static_cast<pid_t>(pid), binaryPath.c_str(),
+                                              0, &opts);
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachUprobe(" + programName + ", " + link.target + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachXdp";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_POSITIVE_INT(1, "ifindex", ifindex);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  link.kind = "xdp";
+  link.target = InterfaceName(static_cast<int>(ifindex));
+  LibbpfLog log;
+  link.link = bpf_program__attach_xdp(program, static_cast<int>(ifindex));
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) + ")",
+                     err, log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachTc";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_POSITIVE_INT(1, "ifindex", ifindex);
+  REQUIRE_STRING(2, "direction", direction);
+  if (direction != "ingress" && direction != "egress") {
+    throw ArgRangeError(env, std::string(kMethod) + ": direction must be 'ingress' or 'egress'");
+  }
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  if (bpf_program__type(program) != BPF_PROG_TYPE_SCHED_CLS) {
+    throw ArgRangeError(env, std::string(kMethod) + ": program '" + programName +
+                                 "' is not a TC (sched_cls) program");
+  }
+  const bool ingress = direction == "ingress";
+  const int progFd = bpf_program__fd(program);
+  const std::string what =
+      "attachTc(" + programName + ", ifindex " + std::to_string(ifindex) + " " + direction + ")";
+  Link link;
+  link.program = programName;
+  link.target = InterfaceName(static_cast<int>(ifindex)) + "/" + direction;
+
+  if (!ForceTcNetlink()) {
+    int fd = bpf_link_create(
+        progFd, static_cast<int>(ifindex),
+        static_cast<enum bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
+    if (fd >= 0) {
+      link.kind = "tcx";
+      link.fd = fd;
+      return AddLink(env, std::move(link));
+    }
+    // Kernels before 6.6 do not know the tcx attach types.
+    if (fd != -EINVAL && fd != -EOPNOTSUPP && fd != -kENOTSUPP) {
+      throw ErrnoError(env, what, fd);
+    }
+  }
+
+  struct bpf_tc_hook hook;
+  std::memset(&hook, 0, sizeof(hook));
+  hook.sz = sizeof(hook);
+  hook.ifindex = static_cast<int>(ifindex);
+  hook.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+  LibbpfLog log;
+  int err = bpf_tc_hook_create(&hook);
+  if (err != 0 && err != -EEXIST) {
+    throw ErrnoError(env, what + " creating clsact", err, log.Tail(kLibbpfTailLines));
+  }
+  const bool created = err == 0;
+  struct bpf_tc_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.prog_fd = progFd;
+  err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) {
+    if (created) {
+      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook);
+    }
+    throw ErrnoError(env, what, err, log.Tail(kLibbpfTailLines));
+  }
+  if (created) {
+    createdTcHooks_[hook.ifindex] = 0;
+  }
+  auto hookOwned = createdTcHooks_.find(hook.ifindex);
+  if (hookOwned != createdTcHooks_.end()) hookOwned->second++;
+  link.kind = "tc-netlink";
+  link.tcIfindex = hook.ifindex;
+  link.tcAttachPoint = hook.attach_point;
+  link.tcHandle = opts.handle;
+  link.tcPriority = opts.priority;
+  return AddLink(env, std::move(link));
+}
+
+int BpfObject::ReleaseLink(Link& link) {
+  int result = 0;
+  if (link.link != nullptr) {
+    bpf_link__destroy(link.link);
+    link.link = nullptr;
+  } else if (link.fd >= 0) {
+    close(link.fd);
+    link.fd = -1;
+  } else if (link.tcIfindex > 0) {
+    struct bpf_tc_hook hook;
+    std::memset(&hook, 0, sizeof(hook));
+    hook.sz = sizeof(hook);
+    hook.ifindex = link.tcIfindex;
+    hook.attach_point = static_cast<enum bpf_tc_attach_point>(link.tcAttachPoint);
+    struct bpf_tc_opts opts;
+    std::memset(&opts, 0, sizeof(opts));
+    opts.sz = sizeof(opts);
+    opts.handle = link.tcHandle;
+    opts.priority = link.tcPriority;
+    int err = bpf_tc_detach(&hook, &opts);
+    // ENOENT: the filter or the device is already gone, which is the goal.
+    if (err != 0 && err != -ENOENT && err != -ENODEV) result = err;
+    auto owned = createdTcHooks_.find(link.tcIfindex);
+    if (owned != createdTcHooks_.end() && --owned->second <= 0) {
+      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook);
+      createdTcHooks_.erase(owned);
+    }
+    link.tcIfindex = 0;
+  }
+  return result;
+}
+
+Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.detach";
+  Napi::Env env = info.Env();
+  REQUIRE_POSITIVE_INT(0, "linkId", linkId);
+  RequireOpen(env, kMethod);
+  auto found = links_.find(static_cast<uint32_t>(linkId));
+  if (found == links_.end()) {
+    throw ArgRangeError(env, std::string(kMethod) + ": no link with id " + std::to_string(linkId) +
+                                 " in '" + name_ + "'");
+  }
+  Link link = std::move(found->second);
+  links_.erase(found);
+  LibbpfLog log;
+  int err = ReleaseLink(link);
+  if (err != 0) {
+    throw ErrnoError(env, "detach(" + link.program + ", " + link.target + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::Links(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.links";
+  RequireOpen(info.Env(), kMethod);
+  Napi::Array result = Napi::Array::New(info.Env(), links_.size());
+  uint32_t index = 0;
+  for (const auto& entry : links_) {
+    result.Set(index++, LinkToJs(info.Env(), entry.second));
+  }
+  return result;
+}
+
+// ---- maps ----
+
+Napi::Value BpfObject::DumpMap(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.dumpMap";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "map", mapName);
+  bpf_map* map = FindMap(env, mapName, kMethod);
+  const int fd = MapFd(env, map, mapName, kMethod);
+  const size_t keySize = bpf_map__key_size(map);
+  const size_t stride = ValueBytes(map);
+  const int cpus = IsPerCpu(bpf_map__type(map)) ? PossibleCpus() : 1;
+  const uint32_t maxEntries = bpf_map__max_entries(map);
+  const uint32_t chunk = std::max<uint32_t>(1, std::min(maxEntries, kBatchEntries));
+
+  std::vector<uint8_t> keys;
+  std::vector<uint8_t> values;
+  size_t count = 0;
+  bool iterate = false;
+  // The batch cursor is opaque (a bucket index for hash maps, a key for
+  // arrays); give it room for either.
+  std::vector<uint8_t> inBatch(std::max<size_t>(keySize, 8));
+  std::vector<uint8_t> outBatch(inBatch.size());
+  struct bpf_map_batch_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  for (bool first = true;; first = false) {
+    keys.resize((count + chunk) * keySize);
+    values.resize((count + chunk) * stride);
+    uint32_t got = chunk;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
+                                   keys.data() + count * keySize, values.data() + count * stride,
+                                   &got, &opts);
+    if (err == 0 || err == -ENOENT) {
+      count += got;
+      // ENOENT: the last entries came with this call; the map is done.
+      if (err == -ENOENT || got == 0) break;
+      std::swap(inBatch, outBatch);
+      continue;
+    }
+    if (err == -ENOSPC || err == -EINVAL || err == -EOPNOTSUPP || err == -kENOTSUPP) {
+      iterate = true;
+      break;
+    }
+    throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
+  }
+
+  if (iterate) {
+    // Batch ops missing for this map type or kernel: walk the keys. Entries
+    // deleted meanwhile are skipped; the walk is bounded by max_entries.
+    count = 0;
+    keys.clear();
+    values.clear();
+    std::vector<uint8_t> current(keySize);
+    std::vector<uint8_t> next(keySize);
+    bool haveCurrent = false;
+    while (count < maxEntries) {
+      int err = bpf_map_get_next_key(fd, haveCurrent ? current.data() : nullptr, next.data());
+      if (err == -ENOENT) break;
+      if (err != 0) throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
+      values.resize((count + 1) * stride);
+      err = bpf_map_lookup_elem(fd, next.data(), values.data() + count * stride);
+      if (err == 0) {
+        keys.insert(keys.end(), next.begin(), next.end());
+        count++;
+      } else if (err != -ENOENT) {
+        throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
+      }
+      std::swap(current, next);
+      haveCurrent = true;
+    }
+  }
+  keys.resize(count * keySize);
+  values.resize(count * stride);
+
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("count", Napi::Number::New(env, static_cast<double>(count)));
+  result.Set("keySize", Napi::Number::New(env, static_cast<double>(keySize)));
+  result.Set("valueStride", Napi::Number::New(env, static_cast<double>(stride)));
+  result.Set("cpus", Napi::Number::New(env, cpus));
+  result.Set("keys", AdoptBuffer(env, std::move(keys)));
+  result.Set("values", AdoptBuffer(env, std::move(values)));
+  return result;
+}
+
+Napi::Value BpfObject::Lookup(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.lookup";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "map", mapName);
+  REQUIRE_BUFFER(1, "key", key);
+  bpf_map* map = FindMap(env, mapName, kMethod);
+  const int fd = MapFd(env, map, mapName, kMethod);
+  if (key.Length() != bpf_map__key_size(map)) {
+    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
+                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
+                                 std::to_string(key.Length()));
+  }
+  std::vector<uint8_t> value(ValueBytes(map));
+  int err = bpf_map_lookup_elem(fd, key.Data(), value.data());
+  if (err == -ENOENT) return env.Null();
+  if (err != 0) throw ErrnoError(env, "lookup(" + mapName + ")", err);
+  return AdoptBuffer(env, std::move(value));
+}
+
+Napi::Value BpfObject::Update(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.update";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "map", mapName);
+  REQUIRE_BUFFER(1, "key", key);
+  REQUIRE_BUFFER(2, "value", value);
+  bpf_map* map = FindMap(env, mapName, kMethod);
+  const int fd = MapFd(env, map, mapName, kMethod);
+  if (key.Length() != bpf_map__key_size(map)) {
+    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
+                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
+                                 std::to_string(key.Length()));
+  }
+  if (value.Length() != ValueBytes(map)) {
+    throw ArgRangeError(env, std::string(kMethod) + ": value of '" + mapName + "' must be " +
+                                 std::to_string(ValueBytes(map)) + " bytes, got " +
+                                 std::to_string(value.Length()));
+  }
+  int err = bpf_map_update_elem(fd, key.Data(), value.Data(), BPF_ANY);
+  if (err != 0) throw ErrnoError(env, "update(" + mapName + ")", err);
+  return env.Undefined();
+}
+
+Napi::Value BpfObject::Delete(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.delete";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "map", mapName);
+  REQUIRE_BUFFER(1, "key", key);
+  bpf_map* map = FindMap(env, mapName, kMethod);
+  const int fd = MapFd(env, map, mapName, kMethod);
+  if (key.Length() != bpf_map__key_size(map)) {
+    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
+                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
+                                 std::to_string(key.Length()));
+  }
+  int err = bpf_map_delete_elem(fd, key.Data());
+  if (err == -ENOENT) return Napi::Boolean::New(env, false);
+  if (err != 0) throw ErrnoError(env, "delete(" + mapName + ")", err);
+  return Napi::Boolean::New(env, true);
+}
+
+// ---- test run ----
+
+Napi::Value BpfObject::TestRun(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.testRun";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_BUFFER(1, "data", data);
+  REQUIRE_INTEGER(2, "repeat", repeat, 0, INT32_MAX, "a non-negative integer");
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  // Room for programs that grow the packet (bpf_xdp_adjust_head/tail).
+  std::vector<uint8_t> out(std::max<size_t>(2 * data.Length(), data.Length() + 4096));
+  struct bpf_test_run_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.data_in = data.Data();
+  opts.data_size_in = static_cast<uint32_t>(data.Length());
+  opts.data_out = out.data();
+  opts.data_size_out = static_cast<uint32_t>(out.size());
+  opts.repeat = static_cast<int>(repeat);
+  int err = bpf_prog_test_run_opts(bpf_program__fd(program), &opts);
+  if (err != 0) throw ErrnoError(env, "testRun(" + programName + ")", err);
+  out.resize(std::min<size_t>(opts.data_size_out, out.size()));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("retval", Napi::Number::New(env, opts.retval));
+  result.Set("durationNs", Napi::Number::New(env, opts.duration));
+  result.Set("dataOut", AdoptBuffer(env, std::move(out)));
+  return result;
+}
+
+// ---- close ----
+
+Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {
+  CloseAll();
+  return info.Env().Undefined();
+}
+
+// Called from the JavaScript thread: close(), the destructor, the cleanup
+// hook. Idempotent.
+void BpfObject::CloseAll() {
+  if (closed_) return;
+  closed_ = true;
+  // Pollers first: their thread reads the ring buffers of this object.
+  for (const std::shared_ptr<PollLoop>& poller : pollers_) {
+    poller->StopAndJoin();
+    poller->DetachOwner();
+  }
+  pollers_.clear();
+  for (auto it = links_.rbegin(); it != links_.rend(); ++it) {
+    ReleaseLink(it->second);
+  }
+  links_.clear();
+  createdTcHooks_.clear();
+  if (object_ != nullptr) {
+    bpf_object__close(object_);
+    object_ = nullptr;
+  }
+  elf_.clear();
+  elf_.shrink_to_fit();
+}
+
+}  // namespace hostflow
