@@ -1,0 +1,57 @@
+/**
+ * Running the real hostflow CLI (dist/src/cli.js) in a test, usually inside
+ * a topology's client namespace, and reading back the JSON lines it wrote.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
+import { ManagedProcess } from './process.js';
+
+export const CLI = join(packageRoot(), 'dist/src/cli.js');
+
+export type JsonLine = Record<string, unknown>;
+
+export interface RunningHostflow {
+  process: ManagedProcess;
+  output: string;
+  /** SIGINT, then the exit status and every JSON line written. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; stderr: string }>;
+}
+
+/** Starts `hostflow --headless -o <tmp file> ...args` and waits until it traces. */
+export async function startHostflow(args: readonly string[], options: { ns?: string } = {}): Promise<RunningHostflow> {
+  const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
+  const output = join(dir, 'records.jsonl');
+  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...args], { ns: options.ns });
+  try {
+    await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
+  } catch (error) {
+    await child.stop({ signal: 'SIGKILL' });
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    process: child,
+    output,
+    stop: async (signal: NodeJS.Signals = 'SIGINT') => {
+      const status = await child.stop({ signal, timeoutMs: 15_000 });
+      const lines = readJsonLines(output);
+      rmSync(dir, { recursive: true, force: true });
+      return { code: status.code, lines, stderr: child.output(200) };
+    },
+  };
+}
+
+export function readJsonLines(path: string): JsonLine[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as JsonLine);
+}
