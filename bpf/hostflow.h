@@ -59,7 +59,7 @@ enum hf_direction {
  * Keep src/kernel/layout.ts COUNTER_NAMES in the same order.
  */
 enum hf_counter {
-	HF_CNT_DROP_CONNECT = 0,     /* connect probe: ringbuf full */
+	HF_CNT_DROP_CONNECT = 0,     /* connect probe: ringbuf or `connecting` full */
 	HF_CNT_DROP_ESTABLISHED = 1, /* lifecycle: ringbuf full */
 	HF_CNT_DROP_CLOSE = 2,	     /* lifecycle: ringbuf full */
 	HF_CNT_DROP_LOOKUP = 3,	     /* getaddrinfo: ringbuf full */
@@ -124,9 +124,9 @@ struct hf_close_event {
 	struct hf_task task;
 	struct hf_tuple tuple;
 	__u64 sock;
-	__u64 duration_ns; /* since connect (or handshake start if inbound) */
-	__u64 bytes_sent;  /* tcp_sock.bytes_acked */
-	__u64 bytes_received; /* tcp_sock.bytes_received */
+	__u64 duration_ns;    /* since connect (or handshake start if inbound) */
+	__u64 bytes_sent;     /* payload acked: bytes_acked less SYN/FIN */
+	__u64 bytes_received; /* payload received: bytes_received less FIN */
 	__u32 retransmits;    /* tcp:tcp_retransmit_skb hits on this socket */
 	__u32 direction;
 	__u32 old_state; /* state before CLOSE: tells resets from orderly ends */
@@ -145,9 +145,9 @@ struct hf_lookup_event {
 	struct hf_header hdr;
 	struct hf_task task;
 	__u64 latency_ns;
-	__s32 ret;	  /* getaddrinfo return code (0 or EAI_*) */
-	__u32 naddrs;	  /* entries used in addrs */
-	__u32 truncated;  /* 1 when the list had more than HF_MAX_ADDRS */
+	__s32 ret;	 /* getaddrinfo return code (0 or EAI_*) */
+	__u32 naddrs;	 /* entries used in addrs */
+	__u32 truncated; /* 1 when the list had more than HF_MAX_ADDRS */
 	__u32 _pad;
 	struct hf_addr addrs[HF_MAX_ADDRS];
 	char name[HF_NAME_MAX];

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The life of a TCP connection from the sock:inet_sock_set_state tracepoint
+ * (IPv4 and IPv6), the way libbpf-tools tcplife and tcpstates follow it:
+ *
+ *   CLOSE -> SYN_SENT       connect(): remember the task in `sockets`;
+ *                           in tracepoint mode also emit HF_EVENT_CONNECT
+ *   any -> SYN_RECV         a new child of a listener: remember it, no task
+ *   SYN_* -> ESTABLISHED    HF_EVENT_ESTABLISHED with the handshake latency
+ *   ESTABLISHED -> FIN_WAIT1,
+ *   CLOSE_WAIT -> LAST_ACK  close()/shutdown() by the owner: claim the task
+ *                           for sockets remembered without one
+ *   any -> CLOSE            HF_EVENT_CLOSE with duration, bytes, retransmits
+ *
+ * Only CLOSE -> SYN_SENT and the two claims happen in the owning process;
+ * the others run in softirq, where the current task is whoever was
+ * interrupted, so their task comes from `sockets`.
+ *
+ * tcp_retransmit counts retransmitted segments per remembered socket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+#include "hostflow.h"
+#include "maps.bpf.h"
+#include "helpers.bpf.h"
+
+/*
+ * Sockets remembered between connect (or SYN_RECV) and close: the host's
+ * open TCP connections. 65536 is the ephemeral port range of one source
+ * address, more than hosts keep open outside of load tests. When full, the
+ * miss is counted (HF_CNT_SOCKETS_FULL) and the socket's close is untracked.
+ */
+#define HF_SOCKETS_MAX 65536
+
+/* Set by user space before load: the connect mode in use (hostflow.h). */
+const volatile __u32 connect_probe = HF_PROBE_TRACEPOINT;
+
+/* struct sock address -> what we know of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HF_SOCKETS_MAX);
+	__type(key, __u64);
+	__type(value, struct hf_sock_info);
+} sockets SEC(".maps");
+
+/*
+ * tcp:tcp_retransmit_skb has its own record layout (with `err`) in recent
+ * kernels; older ones share tcp_event_sk_skb's. Both start with skbaddr,
+ * skaddr; bpf_core_type_exists() picks the one the running kernel has.
+ */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+/*
+ * True when the current task holds the socket's lock, that is, when this
+ * state change runs in the process acting on the socket: softirq processing
+ * of a socket a process has locked is deferred to that process's
+ * release_sock(), so a softirq never sees `owned` set for the socket it
+ * handles. pid 0 is the idle task, never an owner.
+ */
+static __always_inline bool owner_is_current(const struct sock *sk)
+{
+	if ((bpf_get_current_pid_tgid() >> 32) == 0)
+		return false;
+	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
+}
+
+static __always_inline void tuple_from_ctx(struct hf_tuple *t,
+					   const struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u16 family = ctx->family;
+
+	t->family = family;
+	t->sport = ctx->sport;
+	t->dport = ctx->dport;
+	/* Read, not loaded: the verifier refuses loads through a moved ctx pointer. */
+	if (family == AF_INET) {
+		bpf_probe_read_kernel(t->saddr, sizeof(ctx->saddr), ctx->saddr);
+		bpf_probe_read_kernel(t->daddr, sizeof(ctx->daddr), ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(t->saddr, sizeof(ctx->saddr_v6), ctx->saddr_v6);
+		bpf_probe_read_kernel(t->daddr, sizeof(ctx->daddr_v6), ctx->daddr_v6);
+	}
+}
+
+/* CLOSE -> SYN_SENT: connect() in the calling process. */
+static __always_inline void on_connect(const struct trace_event_raw_inet_sock_set_state *ctx,
+				       __u64 sk)
+{
+	struct hf_sock_info info = {};
+	struct hf_connect_event *e;
+
+	hf_task_fill(&info.task);
+	info.start_ns = bpf_ktime_get_ns();
+	info.direction = HF_DIR_OUT;
+	info.flags = HF_SOCK_TRACKED;
+	/*
+	 * hostflow's own sockets are remembered too, so that their later
+	 * softirq-side transitions can be recognised and skipped.
+	 */
+	if (bpf_map_update_elem(&sockets, &sk, &info, BPF_ANY))
+		hf_count(HF_CNT_SOCKETS_FULL);
+	if (connect_probe != HF_PROBE_TRACEPOINT || hf_excluded(info.task.pid))
+		return;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		hf_count(HF_CNT_DROP_CONNECT);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	hf_header_fill(&e->hdr, HF_EVENT_CONNECT, info.start_ns);
+	e->task = info.task;
+	/* The source port is picked after this transition: often still 0. */
+	tuple_from_ctx(&e->tuple, ctx);
+	e->sock = sk;
+	e->ret = 0;
+	e->probe = HF_PROBE_TRACEPOINT;
+	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));
+}
+
+/* -> SYN_RECV: a listener's new child (or a simultaneous open). */
+static __always_inline void on_syn_recv(__u64 sk, int oldstate)
+{
+	struct hf_sock_info info = {};
+
+	/* Simultaneous open: the socket is our own connect, keep that. */
+	if (oldstate == TCP_SYN_SENT && bpf_map_lookup_elem(&sockets, &sk))
+		return;
+
+	info.start_ns = bpf_ktime_get_ns();
+	info.direction = HF_DIR_IN;
+	info.flags = HF_SOCK_TRACKED;
+	if (bpf_map_update_elem(&sockets, &sk, &info, BPF_ANY))
+		hf_count(HF_CNT_SOCKETS_FULL);
+}
+
+/* SYN_SENT/SYN_RECV -> ESTABLISHED, in softirq: the task is remembered. */
+static __always_inline void on_established(const struct trace_event_raw_inet_sock_set_state *ctx,
+					   __u64 sk)
+{
+	struct hf_established_event *e;
+	struct hf_sock_info *info;
+	__u64 now;
+
+	info = bpf_map_lookup_elem(&sockets, &sk);
+	if (!info || hf_excluded(info->task.pid))
+		return;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		hf_count(HF_CNT_DROP_ESTABLISHED);
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	__builtin_memset(e, 0, sizeof(*e));
+	hf_header_fill(&e->hdr, HF_EVENT_ESTABLISHED, now);
+	e->task = info->task;
+	tuple_from_ctx(&e->tuple, ctx);
+	e->sock = sk;
+	e->latency_ns = now - info->start_ns;
+	e->direction = info->direction;
+	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));
+}
+
+/*
+ * ESTABLISHED -> FIN_WAIT1 or CLOSE_WAIT -> LAST_ACK: close() or shutdown()
+ * by a process holding the socket. An accepted socket (remembered with pid 0)
+ * takes that process; a socket that predates hostflow is remembered from
+ * here on, untracked, so its close names the process that closed it.
+ */
+static __always_inline void on_owner_close(__u64 sk)
+{
+	struct hf_sock_info *info;
+	struct hf_sock_info fresh = {};
+
+	if (!owner_is_current((const struct sock *)sk))
+		return;
+
+	info = bpf_map_lookup_elem(&sockets, &sk);
+	if (info) {
+		if (info->task.pid == 0)
+			hf_task_fill(&info->task);
+		return;
+	}
+	hf_task_fill(&fresh.task);
+	if (bpf_map_update_elem(&sockets, &sk, &fresh, BPF_NOEXIST))
+		hf_count(HF_CNT_SOCKETS_FULL);
+}
+
+/* States in which this socket has sent its FIN. */
+static __always_inline bool fin_sent(int state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+	       state == TCP_LAST_ACK || state == TCP_TIME_WAIT;
+}
+
+/*
+ * Payload bytes from tcp_sock's RFC 4898 counters (both exist since 4.1/4.2).
+ * They count sequence space, not payload: our SYN on an active open and our
+ * FIN once acknowledged take one each from bytes_acked, the peer's FIN takes
+ * one from bytes_received. Take them out, so the counts are exactly what
+ * the applications exchanged. An untracked socket's direction is unknown:
+ * its SYN stays counted.
+ */
+static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool active_open,
+				       struct hf_close_event *e)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 acked = 0, received = 0;
+
+	if (bpf_core_field_exists(tp->bytes_acked))
+		acked = BPF_CORE_READ(tp, bytes_acked);
+	if (bpf_core_field_exists(tp->bytes_received))
+		received = BPF_CORE_READ(tp, bytes_received);
+
+	/* Any ack at all on an active open covers the SYN first. */
+	if (active_open && acked > 0)
+		acked--;
+	/* write_seq counts the FIN once queued: all acked means the FIN too. */
+	if (fin_sent(oldstate) && acked > 0 && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		acked--;
+	/* tcp_fin() marks the socket SOCK_DONE right after counting the FIN. */
+	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))
+		received--;
+	e->bytes_sent = acked;
+	e->bytes_received = received;
+}
+
+/* any -> CLOSE: the end of the socket, whatever ended it. */
+static __always_inline void on_close(const struct trace_event_raw_inet_sock_set_state *ctx,
+				     __u64 sk, int oldstate)
+{
+	const struct sock *s = (const struct sock *)sk;
+	struct hf_close_event *e;
+	struct hf_sock_info *info;
+	__u64 now;
+
+	/* A listener closing, or a socket that never left CLOSE: no connection. */
+	if (oldstate == TCP_LISTEN || oldstate == TCP_CLOSE)
+		return;
+
+	info = bpf_map_lookup_elem(&sockets, &sk);
+	if (info && hf_excluded(info->task.pid))
+		goto cleanup;
+	if (!info && owner_is_current(s) && hf_excluded(bpf_get_current_pid_tgid() >> 32))
+		return;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		hf_count(HF_CNT_DROP_CLOSE);
+		goto cleanup;
+	}
+	now = bpf_ktime_get_ns();
+	__builtin_memset(e, 0, sizeof(*e));
+	hf_header_fill(&e->hdr, HF_EVENT_CLOSE, now);
+	tuple_from_ctx(&e->tuple, ctx);
+	e->sock = sk;
+	read_bytes(s, oldstate, info && info->direction == HF_DIR_OUT, e);
+	e->old_state = oldstate;
+	if (info) {
+		e->task = info->task;
+		if (info->start_ns)
+			e->duration_ns = now - info->start_ns;
+		e->retransmits = info->retransmits;
+		e->direction = info->direction;
+		e->tracked = (info->flags & HF_SOCK_TRACKED) != 0;
+	} else if (owner_is_current(s)) {
+		/* e.g. close() with unread data on a socket older than hostflow. */
+		hf_task_fill(&e->task);
+	}
+	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));
+
+cleanup:
+	if (info)
+		bpf_map_delete_elem(&sockets, &sk);
+}
+
+static __always_inline int handle_set_state(const struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	int oldstate = ctx->oldstate;
+	int newstate = ctx->newstate;
+
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		if (oldstate == TCP_CLOSE)
+			on_connect(ctx, sk);
+		break;
+	case TCP_SYN_RECV:
+		on_syn_recv(sk, oldstate);
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)
+			on_established(ctx, sk);
+		break;
+	case TCP_FIN_WAIT1:
+		if (oldstate == TCP_ESTABLISHED)
+			on_owner_close(sk);
+		break;
+	case TCP_LAST_ACK:
+		if (oldstate == TCP_CLOSE_WAIT)
+			on_owner_close(sk);
+		break;
+	case TCP_CLOSE:
+		on_close(ctx, sk, oldstate);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Read, not loaded: clang merges the two loads into one through a moved ctx
+ * pointer, which the verifier refuses.
+ */
+static __always_inline __u64 retransmit_sock(void *ctx)
+{
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb))
+		return (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_retransmit_skb *)ctx,
+					    skaddr);
+	return (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb___old *)ctx, skaddr);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	/* The tracepoint also serves SCTP and MPTCP. */
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->family != AF_INET && ctx->family != AF_INET6)
+		return 0;
+	return handle_set_state(ctx);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit(void *ctx)
+{
+	__u64 sk = retransmit_sock(ctx);
+	struct hf_sock_info *info;
+
+	hf_count(HF_CNT_RETRANSMITS);
+	info = bpf_map_lookup_elem(&sockets, &sk);
+	if (info)
+		__sync_fetch_and_add(&info->retransmits, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

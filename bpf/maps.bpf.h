@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What several probe families share: the `events` ring buffer, the
+ * `counters` array and the `exclude_tgid` constant, plus the internal
+ * (kernel-only) values of the family maps. Nothing here crosses to user
+ * space except through the map and constant names; the record layouts are
+ * in hostflow.h.
+ *
+ * Every family object includes this header, so each carries a copy of these
+ * definitions. They are __weak: the BPF static linker (bpftool gen object)
+ * keeps one of identical weak definitions and drops the rest, so the linked
+ * hostflow.bpf.o, its skeleton and the kernel get exactly one `events`, one
+ * `counters` and one `exclude_tgid`. (libbpf's linker also accepts `extern`
+ * declarations of maps; weak definitions keep one textual definition and
+ * still let each family object compile on its own.)
+ */
+#ifndef HF_MAPS_BPF_H
+#define HF_MAPS_BPF_H
+
+/*
+ * Ring-buffer defaults; user space may resize them before load. 8 MiB holds
+ * about 40,000 connect/close records or 11,000 lookups: seconds of a busy
+ * host while the poll thread is descheduled.
+ */
+#define HF_EVENTS_BYTES (8 << 20)
+
+/* Set by user space before load: hostflow's own pid, 0 to trace everyone. */
+const volatile __u32 exclude_tgid __weak = 0;
+
+/*
+ * Waking the poll thread for every record costs a context switch per event,
+ * most of the tracing overhead on a busy host (see README.md, OVERHEAD).
+ * With `wakeup_bytes` set, records are submitted without a wakeup until that
+ * many bytes wait in a ring, and the poll thread must drain on its own
+ * timeout (ring_buffer__consume() after epoll times out), which bounds how
+ * long a quiet ring's records wait. 0 keeps libbpf's default of one wakeup
+ * per record, which works with any poll loop. 65536 (64 KiB) is the
+ * suggested value: a few hundred records, under 1% of either ring.
+ *
+ * Set by user space before load.
+ */
+const volatile __u32 wakeup_bytes __weak = 0;
+
+/* connect, established, close and lookup records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, HF_EVENTS_BYTES);
+} events SEC(".maps") __weak;
+
+/* Per-CPU counts indexed by enum hf_counter; user space sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HF_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+/* hf_sock_info.flags */
+#define HF_SOCK_TRACKED 1 /* seen from connect or SYN_RECV, not midway */
+
+/* Value of `sockets`: what the lifecycle remembers of one TCP socket. */
+struct hf_sock_info {
+	struct hf_task task; /* who connected; pid 0 until an inbound is claimed */
+	__u64 start_ns;	     /* connect() or SYN_RECV; 0 when not tracked */
+	__u32 retransmits;   /* tcp:tcp_retransmit_skb hits */
+	__u32 direction;     /* enum hf_direction */
+	__u32 flags;	     /* HF_SOCK_* */
+	__u32 _pad;
+};
+
+/* Value of `lookups`: one getaddrinfo() call between entry and return. */
+struct hf_lookup_state {
+	__u64 start_ns;
+	__u64 res;		/* struct addrinfo ** in the caller's memory */
+	char name[HF_NAME_MAX]; /* node argument, "" when NULL */
+};
+
+#endif /* HF_MAPS_BPF_H */
