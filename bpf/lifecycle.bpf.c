@@ -222,7 +222,8 @@ static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool
 	if (active_open && acked > 0)
 		acked--;
 	/* write_seq counts the FIN once queued: all acked means the FIN too. */
-	if (fin_sent(oldstate) && acked > 0 && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+	if (fin_sent(oldstate) && acked > 0 &&
+	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		acked--;
 	/* tcp_fin() marks the socket SOCK_DONE right after counting the FIN. */
 	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))

@@ -32,6 +32,13 @@ export interface TracerOptions {
   eventsRingBytes: number;
   /** Bytes of the wire-DNS ring buffer (power of 2). @default 4 MiB */
   dnsRingBytes: number;
+  /**
+   * The kernel wakes the poll thread once this many bytes wait in a ring
+   * (0: on every record). Waking per record costs more than the tracing
+   * itself on busy hosts; the poll thread also drains every `flushMs`, so a
+   * quiet ring is read within 50 ms either way. @default 65536
+   */
+  wakeupBytes: number;
   /** Process whose own lookups and connections are left out; 0 for none. @default process.pid */
   excludePid: number;
 }
@@ -45,6 +52,7 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   flowTableSize: 65536,
   eventsRingBytes: 8 << 20,
   dnsRingBytes: 4 << 20,
+  wakeupBytes: 65536,
   excludePid: process.pid,
 };
 
@@ -243,6 +251,7 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
     object.setConst('exclude_tgid', u32(options.excludePid));
     object.setConst('capture_dns', bool(options.dnsCapture));
     object.setConst('count_flows', bool(options.flows));
+    object.setConst('wakeup_bytes', u32(options.wakeupBytes));
     object.setMaxEntries('flows', options.flowTableSize);
     object.setMaxEntries('events', options.eventsRingBytes);
     object.setMaxEntries('dns_events', options.dnsRingBytes);

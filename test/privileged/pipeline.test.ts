@@ -15,6 +15,7 @@ import { startTcpServer, tcpFetch, udpSend } from '../helpers/servers.js';
 const requirements = { commands: [...TOPOLOGY_COMMANDS], features: ['netns' as const, 'btf' as const] };
 
 const SERVER_BYTES = 123_457;
+const CLIENT_BYTES = 777;
 const UDP_COUNT = 50;
 const UDP_PAYLOAD = 200;
 
@@ -40,7 +41,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
     try {
       const hostflow = await startHostflow(['-i', topo.client.iface, '--flow-interval', '1'], { ns: topo.client.ns });
       try {
-        fetched = await tcpFetch({ ns: topo.client, host: 'web.hostflow.test', port: 8080, family: 4 });
+        fetched = await tcpFetch({ ns: topo.client, host: 'web.hostflow.test', port: 8080, family: 4, send: CLIENT_BYTES });
         fetched6 = await tcpFetch({ ns: topo.client, host: 'web.hostflow.test', port: 8080, family: 6 });
         await topo.exec(topo.client, 'dig', ['+short', '+tries=1', 'alias.hostflow.test', 'A']);
         udp4Port = (await udpSend({ ns: topo.client, host: topo.server.ipv4, port: 9999, count: UDP_COUNT, size: UDP_PAYLOAD })).localPort;
@@ -98,9 +99,20 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
       assert.equal(close.pid, connect.pid);
       assert.equal(close.comm, 'python3');
       assert.equal(close.bytes_received, SERVER_BYTES);
+      assert.equal(close.bytes_sent, result === fetched ? CLIENT_BYTES : 0);
       assert.equal(close.tracked, true);
       assert.ok((close.duration_ms as number) > 0);
     }
+  });
+
+  test('the server side of the connection is seen as inbound with the mirrored byte counts', () => {
+    const inbound = byEvent(lines, 'close').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
+    assert.ok(inbound, JSON.stringify(byEvent(lines, 'close')));
+    assert.equal(inbound.bytes_sent, SERVER_BYTES);
+    assert.equal(inbound.bytes_received, CLIENT_BYTES);
+    assert.equal(inbound.comm, 'python3', 'the process that closed it');
+    const accepted = byEvent(lines, 'established').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
+    assert.ok(accepted, 'the accept is reported');
   });
 
   test('dig\'s answer is captured on the wire with its DNS message', () => {
