@@ -1,6 +1,7 @@
 /**
- * Per-packet cost of the flow programs with BPF_PROG_TEST_RUN, next to a
- * bare XDP_PASS program run on the same frames in the same process.
+ * Per-packet cost of the flow programs with BPF_PROG_TEST_RUN, next to
+ * bare programs of the same type (xdp_pass, tc_pass) run on the same frames
+ * in the same process.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,14 +23,17 @@ export function benchXdp(): Record<string, unknown>[] {
   const results: Record<string, unknown>[] = [];
   try {
     for (const [frameName, frame] of Object.entries(frames)) {
-      for (const program of ['flow_xdp', 'flow_tc']) {
-        const reference = bare.testRun('xdp_pass', frame, REPEAT).durationNs;
+      for (const [program, baseline] of [
+        ['flow_xdp', 'xdp_pass'],
+        ['flow_tc', 'tc_pass'],
+      ] as const) {
+        const reference = bare.testRun(baseline, frame, REPEAT).durationNs;
         const measured = hostflow.testRun(program, frame, REPEAT).durationNs;
         results.push({
           name: `${program}_${frameName}`,
           unit: 'ns/packet',
           value: measured,
-          reference: { name: 'xdp_pass', value: reference },
+          reference: { name: baseline, value: reference },
           ratio: Number((measured / Math.max(reference, 1)).toFixed(2)),
           repeat: REPEAT,
         });
