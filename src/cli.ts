@@ -9,6 +9,7 @@ import { runDoctor } from './doctor.js';
 import { HostflowError, firstLine } from './errors.js';
 import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
+import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
 import { privilegeProblem } from './system/capabilities.js';
 import { defaultInterfaces } from './system/interfaces.js';
@@ -32,6 +33,37 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** Repeatable, and each value may be a comma-separated list. */
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+}
+
+function collectIntegers(label: string, max: number) {
+  return (value: string, previous: number[]): number[] =>
+    [...previous, ...collectList(value, []).map((item) => {
+      const number = Number(item);
+      if (!Number.isInteger(number) || number < 0 || number > max) throw new InvalidArgumentError(`${item} is not a ${label}`);
+      return number;
+    })];
+}
+
+function collectTypes(value: string, previous: RecordType[]): RecordType[] {
+  return [...previous, ...collectList(value, []).map((item) => {
+    if (!(RECORD_TYPES as readonly string[]).includes(item)) throw new InvalidArgumentError(`${item} is not one of ${RECORD_TYPES.join(', ')}`);
+    return item as RecordType;
+  })];
+}
+
+/** 1048576, 512K, 100M, 2G. */
+export function byteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a size such as 100M');
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? 1;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (bytes < 4096) throw new InvalidArgumentError('must be at least 4K');
+  return bytes;
+}
+
 interface RunFlags {
   iface: string[];
   connectProbe: ConnectProbeRequest;
@@ -44,6 +76,18 @@ interface RunFlags {
   duration?: number;
   output?: string;
   headless?: boolean;
+  format: 'json' | 'text';
+  rotateSize?: number;
+  rotateKeep: number;
+  pid: number[];
+  comm: string[];
+  host: string[];
+  port: number[];
+  type: RecordType[];
+  dnsMinTtl: number;
+  processCacheSize: number;
+  globalCacheSize: number;
+  traceSelf?: boolean;
 }
 
 export function buildProgram(): Command {
@@ -61,25 +105,43 @@ export function buildProgram(): Command {
     .option('--flow-interval <seconds>', 'seconds covered by one flow record', positiveNumber, 10)
     .option('--flow-table-size <entries>', 'entries of the kernel flow table (LRU)', positiveInteger, DEFAULT_TRACER_OPTIONS.flowTableSize)
     .option('--duration <seconds>', 'trace this long, then exit cleanly', positiveNumber)
-    .option('-o, --output <file>', 'append JSON lines to this file instead of stdout')
-    .option('--headless', 'write JSON lines (the only mode so far)')
+    .option('-o, --output <file>', 'append records to this file instead of stdout')
+    .option('--rotate-size <size>', 'rotate the output file before it grows past this size (e.g. 100M)', byteSize)
+    .option('--rotate-keep <count>', 'rotated output files kept', positiveInteger, 5)
+    .addOption(new Option('--format <format>', 'json: one JSON object per line; text: one readable line per record').choices(['json', 'text']).default('json'))
+    .option('--headless', 'write records to stdout or --output (the only mode so far)')
+    .option('--pid <pids>', 'only records of these processes (repeatable, comma-separated)', collectIntegers('pid', 2 ** 32 - 1), [])
+    .option('--comm <names>', 'only records of processes with these names (repeatable, comma-separated)', collectList, [])
+    .option('--host <globs>', 'only records whose hostname matches one of these globs, e.g. \'*.example.com\'', collectList, [])
+    .option('--port <ports>', 'only records with one of these ports at either end', collectIntegers('port', 65535), [])
+    .option('--type <types>', `only these record types (${RECORD_TYPES.join(',')})`, collectTypes, [])
+    .option('--dns-min-ttl <seconds>', 'shortest time a name stays attached to an address (and the time for lookups without a TTL)', positiveNumber, 300)
+    .option('--process-cache-size <entries>', 'entries of the per-process (pid, address) name index', positiveInteger, 65536)
+    .option('--global-cache-size <entries>', 'entries of the global address name index', positiveInteger, 65536)
+    .option('--trace-self', 'also trace hostflow\'s own lookups and connections')
     .action(async (flags: RunFlags) => {
       const problem = privilegeProblem();
       if (problem) throw new HostflowError(problem);
       const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
       const code = await runHeadless({
-        tracer: {
-          ...DEFAULT_TRACER_OPTIONS,
-          connectProbe: flags.connectProbe,
-          interfaces: flags.flows || flags.wireDns ? interfaces : [],
-          libcs: libcTargets(flags.libc, !flags.defaultLibc),
-          flows: flags.flows,
-          dnsCapture: flags.wireDns,
-          flowTableSize: flags.flowTableSize,
+        session: {
+          tracer: {
+            ...DEFAULT_TRACER_OPTIONS,
+            connectProbe: flags.connectProbe,
+            interfaces: flags.flows || flags.wireDns ? interfaces : [],
+            libcs: libcTargets(flags.libc, !flags.defaultLibc),
+            flows: flags.flows,
+            dnsCapture: flags.wireDns,
+            flowTableSize: flags.flowTableSize,
+            excludePid: flags.traceSelf ? 0 : process.pid,
+          },
+          names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
+          filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
+          flowIntervalSeconds: flags.flowInterval,
         },
-        flowIntervalSeconds: flags.flowInterval,
+        format: flags.format,
+        output: { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep },
         durationSeconds: flags.duration,
-        output: flags.output,
         log,
       });
       process.exitCode = code;

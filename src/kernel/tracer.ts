@@ -196,12 +196,19 @@ export class Tracer {
     return this.poller.stats();
   }
 
-  /** Drains the rings (every event reaches the handler before this resolves), then detaches everything. */
-  async stop(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Drains the rings (every event reaches the handler before this
+   * resolves), reads the final drop counters, then detaches everything.
+   */
+  async stop(): Promise<Record<CounterName, number>> {
+    if (this.closed) throw new Error('Tracer.stop: already stopped');
     this.closed = true;
-    await this.poller.stop();
-    this.object.close();
+    try {
+      await this.poller.stop();
+      return this.counters();
+    } finally {
+      this.object.close();
+    }
   }
 }
 

@@ -19,7 +19,9 @@ const CLIENT_BYTES = 777;
 const UDP_COUNT = 50;
 const UDP_PAYLOAD = 200;
 
-const byEvent = (lines: JsonLine[], event: string) => lines.filter((line) => line.event === event);
+const dnsRecords = (lines: JsonLine[], source: string) => lines.filter((l) => l.type === 'dns' && l.source === source);
+const connRecords = (lines: JsonLine[], event: string) => lines.filter((l) => l.type === 'conn' && l.event === event);
+const flowRecords = (lines: JsonLine[]) => lines.filter((l) => l.type === 'flow');
 
 describe('kernel pipeline in network namespaces', privilegedSuite(requirements), () => {
   let topo: Topology;
@@ -65,16 +67,16 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
   test('hostflow exits 0 on SIGINT with a summary line and reports the connect probe', () => {
     assert.equal(exitCode, 0, stderr);
     assert.match(stderr, /connect probe: (kprobe|fentry|tracepoint)/);
-    assert.match(stderr, /summary: .*events lost 0/);
+    assert.match(stderr, /summary: records dns \d+, conn \d+, flow \d+; events lost 0/);
   });
 
   test('a getaddrinfo lookup carries the process, the name and every address', () => {
-    const lookups = byEvent(lines, 'lookup').filter((l) => l.host === 'web.hostflow.test' && l.comm === 'python3');
-    assert.ok(lookups.length >= 2, `lookups: ${JSON.stringify(byEvent(lines, 'lookup'))}`);
+    const lookups = dnsRecords(lines, 'getaddrinfo').filter((l) => l.host === 'web.hostflow.test' && l.comm === 'python3');
+    assert.ok(lookups.length >= 2, `lookups: ${JSON.stringify(dnsRecords(lines, 'getaddrinfo'))}`);
     const v4 = lookups.find((l) => (l.addrs as string[]).includes(topo.server.ipv4));
     const v6 = lookups.find((l) => (l.addrs as string[]).includes(topo.server.ipv6));
     assert.ok(v4 && v6, JSON.stringify(lookups));
-    assert.equal(v4.ret, 0);
+    assert.equal(v4.status, 'OK');
     assert.ok(typeof v4.latency_ms === 'number' && v4.latency_ms > 0);
     assert.ok((v4.pid as number) > 0 && v4.pid === v4.tid);
   });
@@ -85,46 +87,49 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
       [fetched6, topo.server.ipv6],
     ] as const) {
       assert.equal(result.bytesReceived, SERVER_BYTES);
-      const mine = (l: JsonLine) => l.daddr === daddr && l.dport === 8080;
-      const connect = byEvent(lines, 'connect').find(mine);
-      const established = byEvent(lines, 'established').find((l) => mine(l) && l.sport === result.localPort);
-      const close = byEvent(lines, 'close').find((l) => mine(l) && l.sport === result.localPort);
-      assert.ok(connect && established && close, JSON.stringify(lines.filter(mine)));
-      const lookup = byEvent(lines, 'lookup').find((l) => (l.addrs as string[]).includes(daddr) && l.pid === connect.pid);
+      const mine = (l: JsonLine) => l.daddr === daddr && l.dport === 8080 && l.sport === result.localPort;
+      const open = connRecords(lines, 'open').find(mine);
+      const close = connRecords(lines, 'close').find(mine);
+      assert.ok(open && close, JSON.stringify(lines.filter((l) => l.type === 'conn')));
+      const lookup = dnsRecords(lines, 'getaddrinfo').find((l) => (l.addrs as string[]).includes(daddr) && l.pid === open.pid);
       assert.ok(lookup, 'the process that connected is the one that resolved the name');
-      assert.equal(connect.comm, 'python3');
-      assert.equal(connect.saddr, result.localAddress);
-      assert.equal(established.direction, 'out');
-      assert.equal(established.pid, connect.pid);
-      assert.equal(close.pid, connect.pid);
+      assert.equal(open.comm, 'python3');
+      assert.equal(open.saddr, result.localAddress);
+      assert.equal(open.direction, 'out');
+      assert.equal(open.host, 'web.hostflow.test');
+      assert.equal(open.host_source, 'process');
+      assert.match(String(open.probe), /^(kprobe|fentry|tracepoint)$/);
+      assert.ok((open.connect_latency_ms as number) > 0);
+      assert.equal(close.pid, open.pid);
       assert.equal(close.comm, 'python3');
       assert.equal(close.bytes_received, SERVER_BYTES);
       assert.equal(close.bytes_sent, result === fetched ? CLIENT_BYTES : 0);
-      assert.equal(close.tracked, true);
+      assert.equal(close.established, true);
       assert.ok((close.duration_ms as number) > 0);
     }
   });
 
   test('the server side of the connection is seen as inbound with the mirrored byte counts', () => {
-    const inbound = byEvent(lines, 'close').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
-    assert.ok(inbound, JSON.stringify(byEvent(lines, 'close')));
+    const inbound = connRecords(lines, 'close').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
+    assert.ok(inbound, JSON.stringify(connRecords(lines, 'close')));
     assert.equal(inbound.bytes_sent, SERVER_BYTES);
     assert.equal(inbound.bytes_received, CLIENT_BYTES);
     assert.equal(inbound.comm, 'python3', 'the process that closed it');
-    const accepted = byEvent(lines, 'established').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
+    const accepted = connRecords(lines, 'open').find((l) => l.direction === 'in' && l.sport === 8080 && l.dport === fetched.localPort);
     assert.ok(accepted, 'the accept is reported');
   });
 
-  test('dig\'s answer is captured on the wire with its DNS message', () => {
-    const packets = byEvent(lines, 'dns_packet').filter((l) => l.sport === 53 && l.saddr === topo.server.ipv4);
-    const answer = packets
-      .map((l) => Buffer.from(l.message as string, 'base64'))
-      .find((message) => message.includes(Buffer.from('\x05alias\x08hostflow\x04test\x00', 'latin1')) && message.readUInt16BE(6) > 0);
-    assert.ok(answer, `dns packets: ${JSON.stringify(packets)}`);
-    const record = packets.find((l) => Buffer.from(l.message as string, 'base64').equals(answer));
-    assert.equal(record?.direction, 'in');
-    assert.equal(record?.iface, topo.client.iface);
-    assert.equal(record?.length, answer.length);
+  test('dig\'s answer is captured on the wire as a dns record with its CNAME chain', () => {
+    const answers = dnsRecords(lines, 'wire').filter((l) => l.host === 'alias.hostflow.test');
+    assert.equal(answers.length, 1, JSON.stringify(dnsRecords(lines, 'wire')));
+    const [answer] = answers as [JsonLine];
+    assert.deepEqual(answer.cnames, ['web.hostflow.test']);
+    assert.deepEqual(answer.addrs, [topo.server.ipv4]);
+    assert.equal(answer.status, 'NOERROR');
+    assert.equal(answer.server, topo.server.ipv4);
+    assert.equal(answer.iface, topo.client.iface);
+    assert.equal(answer.pid, null);
+    assert.ok(typeof answer.ttl === 'number' && answer.ttl > 0);
   });
 
   test('exactly N datagrams of known size are counted on egress, IPv4 and IPv6', () => {
@@ -132,7 +137,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
       [topo.server.ipv4, udp4Port, 20 + 8],
       [topo.server.ipv6, udp6Port, 40 + 8],
     ] as const) {
-      const flows = byEvent(lines, 'flow').filter((l) => l.direction === 'egress' && l.proto === 'udp' && l.daddr === daddr && l.sport === sport && l.dport === 9999);
+      const flows = flowRecords(lines).filter((l) => l.direction === 'egress' && l.proto === 'udp' && l.daddr === daddr && l.sport === sport && l.dport === 9999);
       const packets = flows.reduce((sum, l) => sum + (l.packets as number), 0);
       const bytes = flows.reduce((sum, l) => sum + (l.bytes as number), 0);
       assert.equal(packets, UDP_COUNT, JSON.stringify(flows));
@@ -142,10 +147,11 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
   });
 
   test('the TCP connection\'s packets are counted on ingress with its flags', () => {
-    const inbound = byEvent(lines, 'flow').filter((l) => l.direction === 'ingress' && l.proto === 'tcp' && l.saddr === topo.server.ipv4 && l.dport === fetched.localPort);
+    const inbound = flowRecords(lines).filter((l) => l.direction === 'ingress' && l.proto === 'tcp' && l.saddr === topo.server.ipv4 && l.dport === fetched.localPort);
     const bytes = inbound.reduce((sum, l) => sum + (l.bytes as number), 0);
     assert.ok(bytes > SERVER_BYTES, `ingress bytes ${bytes} include the payload and headers`);
     const flags = inbound.reduce((all, l) => all | (l.tcp_flags as number), 0);
     assert.equal(flags & 0x12, 0x12, 'SYN and ACK seen');
+    assert.ok(inbound.every((l) => l.src_host === 'web.hostflow.test' && l.comm === 'python3'), JSON.stringify(inbound));
   });
 });

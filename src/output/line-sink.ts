@@ -1,0 +1,84 @@
+/**
+ * Where record lines go: stdout, or a file opened for appending and
+ * rotated by size (FILE -> FILE.1 -> ... -> FILE.<keep>). Writes are
+ * buffered and flushed at least every `flushMs`, on rotation and on close,
+ * so nothing written is lost on a clean exit.
+ */
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+
+export interface LineSinkOptions {
+  /** Append here; undefined writes to stdout. */
+  path?: string;
+  /** Rotate the file before it grows past this many bytes; undefined never rotates. */
+  rotateBytes?: number;
+  /** Rotated files kept. @default 5 */
+  keep?: number;
+  /** Longest time a line waits in the buffer. @default 200 */
+  flushMs?: number;
+}
+
+const BUFFER_BYTES = 64 * 1024;
+
+export class LineSink {
+  private fd: number | null = null;
+  private size = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: LineSinkOptions = {}) {
+    if (options.path) this.open();
+    this.timer = setInterval(() => this.flush(), options.flushMs ?? 200);
+    this.timer.unref();
+  }
+
+  private open(): void {
+    this.fd = openSync(this.options.path as string, 'a', 0o640);
+    this.size = fstatSync(this.fd).size;
+  }
+
+  write(line: string): void {
+    const text = `${line}\n`;
+    const bytes = Buffer.byteLength(text);
+    if (this.fd !== null && this.options.rotateBytes && this.size + this.pendingBytes + bytes > this.options.rotateBytes && this.size + this.pendingBytes > 0) {
+      this.flush();
+      this.rotate();
+    }
+    this.pending.push(text);
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= BUFFER_BYTES) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.fd === null) {
+      process.stdout.write(chunk);
+      return;
+    }
+    const buffer = Buffer.from(chunk);
+    for (let written = 0; written < buffer.length; ) written += writeSync(this.fd, buffer, written);
+    this.size += buffer.length;
+  }
+
+  private rotate(): void {
+    const path = this.options.path as string;
+    const keep = this.options.keep ?? 5;
+    closeSync(this.fd as number);
+    rmSync(`${path}.${keep}`, { force: true });
+    for (let index = keep - 1; index >= 1; index--) {
+      if (existsSync(`${path}.${index}`)) renameSync(`${path}.${index}`, `${path}.${index + 1}`);
+    }
+    renameSync(path, `${path}.1`);
+    this.open();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The three record types hostflow writes: the public schema users query
+ * (JSON lines, S3). Field names are snake_case and stable; a field that is
+ * not known is null, never missing. Times are ISO-8601 UTC with
+ * microseconds, converted from kernel timestamps.
+ */
+
+/** How a connection got its hostname. */
+export type HostSource = 'process' | 'global';
+
+/** Where a name resolution was seen. */
+export type DnsSource = 'getaddrinfo' | 'wire';
+
+/**
+ * The process a record is about; null when unknown (wire DNS answers, an
+ * accepted connection before its process touched it).
+ */
+export interface ProcessFields {
+  pid: number | null;
+  comm: string | null;
+  uid: number | null;
+  /** Container id (64 hex) from the process's cgroup, when it runs in one. */
+  container_id: string | null;
+  /** docker | containerd | cri-o | podman | kubernetes, when known. */
+  container_runtime: string | null;
+}
+
+/** One name resolution seen on this host. */
+export interface DnsRecord extends ProcessFields {
+  type: 'dns';
+  ts: string;
+  /** The thread that resolved; null for wire answers. */
+  tid: number | null;
+  /** The name as asked, lower case, without the trailing dot. */
+  host: string;
+  /** CNAME chain from `host` to the name holding the addresses (wire answers); null when none or unknown. */
+  cnames: string[] | null;
+  /** Every address of the answer, IPv4 first then IPv6, each once. */
+  addrs: string[];
+  /** Smallest TTL of the answer's records in seconds; null when unknown (getaddrinfo). */
+  ttl: number | null;
+  /** getaddrinfo: call to return; wire: null. */
+  latency_ms: number | null;
+  source: DnsSource;
+  /** getaddrinfo's return code (0, or an EAI_* value) or the DNS rcode name for wire answers ('NOERROR', 'NXDOMAIN'). */
+  status: string;
+  /** Wire answers: the interface and the resolver that answered. */
+  iface: string | null;
+  server: string | null;
+}
+
+/** One TCP connection's life: an `open` record when established, a `close` record at the end. */
+export interface ConnRecord extends ProcessFields {
+  type: 'conn';
+  event: 'open' | 'close';
+  ts: string;
+  family: 4 | 6;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  /** out: this host connected; in: this host accepted. */
+  direction: 'out' | 'in';
+  /** Name of the remote address (daddr), null when none was seen. */
+  host: string | null;
+  host_source: HostSource | null;
+  /** The connect probe mode this run uses: kprobe | fentry | tracepoint. */
+  probe: string;
+  /** connect() to established (out) or SYN_RECV to established (in); null when it never established. */
+  connect_latency_ms: number | null;
+  /** close records only (null on open): */
+  duration_ms: number | null;
+  bytes_sent: number | null;
+  bytes_received: number | null;
+  retransmits: number | null;
+  /** close records: false when the connection never reached ESTABLISHED (refused, timed out); null on open. */
+  established: boolean | null;
+}
+
+/** Counters of one 5-tuple on one interface over one interval. */
+export interface FlowRecord {
+  type: 'flow';
+  /** Start and end of the interval's activity. */
+  start: string;
+  end: string;
+  iface: string;
+  direction: 'ingress' | 'egress';
+  /** tcp | udp | icmp | icmpv6 | the protocol number as text. */
+  proto: string;
+  family: 4 | 6;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  packets: number;
+  bytes: number;
+  /** OR of the TCP flags seen (0 for other protocols). */
+  tcp_flags: number;
+  src_host: string | null;
+  dst_host: string | null;
+  /** The local process of the TCP connection this flow belongs to, when known. */
+  pid: number | null;
+  comm: string | null;
+}
+
+export type HostflowRecord = DnsRecord | ConnRecord | FlowRecord;
+export type RecordType = HostflowRecord['type'];
+export const RECORD_TYPES: readonly RecordType[] = ['dns', 'conn', 'flow'];

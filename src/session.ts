@@ -1,0 +1,153 @@
+/**
+ * One tracing session: the tracer's events wait in the reorder buffer, the
+ * correlator turns them into records, every flow interval adds flow
+ * records, and each record that passes the filter goes to every sink.
+ * Headless mode and (later) the terminal UI both drive one Session.
+ */
+import { monotonicClock, type Clock } from './clock.js';
+import { Correlator } from './correlate/correlator.js';
+import { NameIndex, type NameIndexOptions } from './correlate/names.js';
+import { ReorderBuffer } from './correlate/reorder.js';
+import { FlowIntervals } from './flows/intervals.js';
+import type { KernelEvent } from './kernel/decode.js';
+import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
+import { Tracer, type AttachReport, type TracerOptions } from './kernel/tracer.js';
+import { compileFilter, type RecordFilterOptions } from './records/filter.js';
+import { RECORD_TYPES, type HostflowRecord, type RecordType } from './records/types.js';
+import { ContainerResolver } from './system/container.js';
+import { interfaceName } from './system/interfaces.js';
+
+export interface SessionOptions {
+  tracer: TracerOptions;
+  names: NameIndexOptions;
+  filter: RecordFilterOptions;
+  /** Seconds per flow record. @default 10 */
+  flowIntervalSeconds: number;
+  /** How long an event waits for older ones from other rings and CPUs. @default 250 */
+  reorderWindowMs?: number;
+}
+
+export type RecordSink = (record: HostflowRecord) => void;
+
+export interface SessionSummary {
+  records: Record<RecordType, number>;
+  /** Events the kernel could not deliver, by counter. */
+  lost: Partial<Record<CounterName, number>>;
+  lostTotal: number;
+  malformed: number;
+  wireSkipped: number;
+  late: number;
+}
+
+const RELEASE_EVERY_MS = 50;
+
+export class Session {
+  readonly clock: Clock = monotonicClock();
+  readonly names: NameIndex;
+  readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
+  private readonly reorder: ReorderBuffer<KernelEvent>;
+  private readonly correlator: Correlator;
+  private readonly intervals = new FlowIntervals();
+  private readonly accept: (record: HostflowRecord) => boolean;
+  private tracer: Tracer | null = null;
+  private ifnames = new Map<number, string>();
+  private intervalStartNs = 0;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly sinks: RecordSink[],
+  ) {
+    this.names = new NameIndex(options.names);
+    this.reorder = new ReorderBuffer((options.reorderWindowMs ?? 250) * 1e6);
+    this.accept = compileFilter(options.filter);
+    this.correlator = new Correlator({
+      names: this.names,
+      clock: this.clock,
+      interfaceName: (ifindex) => interfaceName(ifindex, this.ifnames),
+      containers: new ContainerResolver(),
+      excludePid: options.tracer.excludePid,
+      emit: (record) => this.emit(record),
+    });
+  }
+
+  /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
+  start(): AttachReport {
+    this.tracer = Tracer.start(this.options.tracer, (event) => this.reorder.push(event));
+    const { report } = this.tracer;
+    this.correlator.setProbe(report.connectProbe);
+    this.ifnames = new Map(report.interfaces.map(({ name, ifindex }) => [ifindex, name]));
+    this.intervalStartNs = this.clock.nowNs();
+    this.timers = [setInterval(() => this.releaseEvents(), RELEASE_EVERY_MS)];
+    if (this.flowsCounted()) this.timers.push(setInterval(() => this.emitFlows(), this.options.flowIntervalSeconds * 1000));
+    return report;
+  }
+
+  private flowsCounted(): boolean {
+    return this.options.tracer.flows && this.options.tracer.interfaces.length > 0;
+  }
+
+  private emit(record: HostflowRecord): void {
+    if (!this.accept(record)) return;
+    this.records[record.type]++;
+    for (const sink of this.sinks) sink(record);
+  }
+
+  private releaseEvents(): void {
+    this.reorder.release(this.clock.nowNs(), (event) => this.correlator.handle(event));
+  }
+
+  private emitFlows(snapshot = this.tracer?.readFlows() ?? []): void {
+    const end = this.clock.nowNs();
+    for (const record of this.correlator.flowRecords(this.intervals.next(snapshot, this.intervalStartNs, end))) this.emit(record);
+    this.correlator.forgetClosed(this.intervalStartNs);
+    this.intervalStartNs = end;
+  }
+
+  /** The kernel's drop counters and the decoder's, right now. */
+  summary(counters = this.tracer?.counters()): SessionSummary {
+    const lost: Partial<Record<CounterName, number>> = {};
+    let lostTotal = 0;
+    for (const name of COUNTER_NAMES) {
+      const value = counters?.[name] ?? 0;
+      if (name.startsWith('drop_') && value > 0) {
+        lost[name] = value;
+        lostTotal += value;
+      }
+    }
+    const { wireSkipped } = this.correlator.stats;
+    return {
+      records: { ...this.records },
+      lost,
+      lostTotal,
+      malformed: this.tracer?.decodeStats.malformed ?? 0,
+      wireSkipped: Object.values(wireSkipped).reduce((sum, n) => sum + n, 0),
+      late: this.reorder.late,
+    };
+  }
+
+  /**
+   * Ends the session: reads the last flow interval, drains the rings so
+   * every event becomes a record, writes the last flows, detaches.
+   */
+  async stop(): Promise<SessionSummary> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    const tracer = this.tracer;
+    if (!tracer) return this.summary();
+    const lastFlows = this.flowsCounted() ? tracer.readFlows() : [];
+    const counters = await tracer.stop();
+    this.reorder.flush((event) => this.correlator.handle(event));
+    if (this.flowsCounted()) this.emitFlows(lastFlows);
+    this.tracer = null;
+    return this.summary(counters);
+  }
+}
+
+export function formatSummary(summary: SessionSummary): string {
+  const written = RECORD_TYPES.map((type) => `${type} ${summary.records[type]}`).join(', ');
+  const lostDetail = Object.entries(summary.lost)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
+  return `summary: records ${written}; events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}; malformed ${summary.malformed}; wire DNS skipped ${summary.wireSkipped}`;
+}

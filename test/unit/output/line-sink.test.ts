@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LineSink } from '../../../src/output/line-sink.js';
+
+function tempFile(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hostflow-sink-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'records.jsonl');
+}
+
+test('lines are appended to an existing file and all reach it on close', (t) => {
+  const path = tempFile(t);
+  writeFileSync(path, 'old\n');
+  const sink = new LineSink({ path });
+  for (let i = 0; i < 10_000; i++) sink.write(`{"n":${i}}`);
+  sink.close();
+  const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 10_001);
+  assert.equal(lines[0], 'old');
+  assert.equal(lines[10_000], '{"n":9999}');
+});
+
+test('the file rotates before it passes the size, keeping the newest files, and no line is split or lost', (t) => {
+  const path = tempFile(t);
+  const sink = new LineSink({ path, rotateBytes: 10_000, keep: 3 });
+  const line = 'x'.repeat(99);
+  for (let i = 0; i < 500; i++) sink.write(`${line.slice(0, 94)}${String(i).padStart(5, '0')}`);
+  sink.close();
+  const files = [path, `${path}.1`, `${path}.2`, `${path}.3`];
+  assert.ok(files.every((file) => existsSync(file)));
+  assert.ok(!existsSync(`${path}.4`));
+  const kept = files.reverse().flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n'));
+  for (const file of files) assert.ok(readFileSync(file).length <= 10_000);
+  const numbers = kept.map((l) => Number(l.slice(-5)));
+  assert.deepEqual(numbers, numbers.slice().sort((a, b) => a - b), 'in order');
+  assert.equal(numbers[numbers.length - 1], 499);
+  assert.equal(numbers.length, 400, 'four files of 100 lines each');
+});

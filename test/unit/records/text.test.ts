@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatText } from '../../../src/records/text.js';
+import type { ConnRecord, DnsRecord } from '../../../src/records/types.js';
+
+const base = { pid: 42, comm: 'curl', uid: 0, container_id: null, container_runtime: null };
+
+test('a conn close reads as one line with the name, the addresses and the bytes', () => {
+  const record: ConnRecord = {
+    type: 'conn', event: 'close', ts: '2026-11-23T18:52:01.104020Z', ...base, family: 6, saddr: 'fd00::2', sport: 41000,
+    daddr: 'fd00::1', dport: 443, direction: 'out', host: 'api.test', host_source: 'process', probe: 'tracepoint',
+    connect_latency_ms: 0.2, duration_ms: 12.5, bytes_sent: 777, bytes_received: 123457, retransmits: 0, established: true,
+  };
+  assert.equal(formatText(record), '18:52:01.104020 conn  close curl[42] [fd00::2]:41000 -> api.test [fd00::1]:443 [process] 12.5 ms sent 777 B received 123457 B retransmits 0');
+});
+
+test('a hostile name is escaped in text output', () => {
+  const record: DnsRecord = {
+    type: 'dns', ts: '2026-11-23T18:52:01.000000Z', ...base, comm: 'x\u001b[31m', tid: 42, host: 'a\u001b]0;t\u0007.test', cnames: null,
+    addrs: ['192.0.2.1'], ttl: null, latency_ms: 1.5, source: 'getaddrinfo', status: 'OK', iface: null, server: null,
+  };
+  const line = formatText(record);
+  assert.ok(!line.includes('\u001b') && !line.includes('\u0007'));
+  assert.match(line, /x\\x1b\[31m\[42\] a\\x1b\]0;t\\x07\.test -> 192\.0\.2\.1 1\.500 ms getaddrinfo/);
+});
