@@ -18,7 +18,9 @@ export interface RunOptions {
 }
 
 export async function runHeadless(options: RunOptions): Promise<number> {
-  const sink = new LineSink(options.output);
+  const stopSignal = new AbortController();
+  const stop = () => stopSignal.abort();
+  const sink = new LineSink({ ...options.output, onClosedReader: stop });
   const format = options.format === 'text' ? formatText : (record: object) => JSON.stringify(record);
   const session = new Session(options.session, [(record) => sink.write(format(record))]);
   let report;
@@ -37,13 +39,11 @@ export async function runHeadless(options: RunOptions): Promise<number> {
     if (link.kind === 'tc-netlink') options.log(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit only`);
   }
 
-  const stopSignal = new AbortController();
-  const stop = () => stopSignal.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const durationTimer = options.durationSeconds !== undefined ? setTimeout(stop, options.durationSeconds * 1000) : undefined;
   options.log('tracing; Ctrl-C to stop');
-  await once(stopSignal.signal, 'abort');
+  if (!stopSignal.signal.aborted) await once(stopSignal.signal, 'abort');
   clearTimeout(durationTimer);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);

@@ -15,6 +15,8 @@ export interface LineSinkOptions {
   keep?: number;
   /** Longest time a line waits in the buffer. @default 200 */
   flushMs?: number;
+  /** Called once when stdout's reader went away (EPIPE, e.g. `hostflow | head`): later lines are dropped. */
+  onClosedReader?: () => void;
 }
 
 const BUFFER_BYTES = 64 * 1024;
@@ -25,9 +27,18 @@ export class LineSink {
   private pending: string[] = [];
   private pendingBytes = 0;
   private readonly timer: NodeJS.Timeout;
+  /** stdout's reader is gone; lines are dropped. */
+  private readerGone = false;
+  private readonly onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (this.readerGone) return;
+    this.readerGone = true;
+    this.options.onClosedReader?.();
+  };
 
   constructor(private readonly options: LineSinkOptions = {}) {
     if (options.path) this.open();
+    else process.stdout.on('error', this.onStdoutError);
     this.timer = setInterval(() => this.flush(), options.flushMs ?? 200);
     this.timer.unref();
   }
@@ -55,7 +66,7 @@ export class LineSink {
     this.pending = [];
     this.pendingBytes = 0;
     if (this.fd === null) {
-      process.stdout.write(chunk);
+      if (!this.readerGone) process.stdout.write(chunk);
       return;
     }
     const buffer = Buffer.from(chunk);
@@ -79,6 +90,7 @@ export class LineSink {
     clearInterval(this.timer);
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
+    else process.stdout.off('error', this.onStdoutError);
     this.fd = null;
   }
 }
