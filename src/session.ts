@@ -104,7 +104,17 @@ export class Session {
     this.intervalStartNs = end;
   }
 
-  /** The kernel's drop counters and the decoder's, right now. */
+  /** Kernel events decoded so far (every record the ring buffers delivered). */
+  get eventsDecoded(): number {
+    return this.tracer?.decodeStats.records ?? 0;
+  }
+
+  /** The attach report of the running tracer, null before start and after stop. */
+  get report(): AttachReport | null {
+    return this.tracer?.report ?? null;
+  }
+
+  /** The kernel's drop counters and the decoder's, right now (a few map reads: call it at most a few times a second). */
   summary(counters = this.tracer?.counters()): SessionSummary {
     const lost: Partial<Record<CounterName, number>> = {};
     let lostTotal = 0;
