@@ -91,7 +91,7 @@ apt_install() {
 required_packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
   iproute2 dnsmasq-base bind9-dnsutils tcpdump tshark iputils-ping curl tmux
-  clang-format shellcheck
+  clang-format shellcheck ruby
 )
 # Reference tools that older releases may not package (Ubuntu 22.04).
 optional_packages=(libbpf-tools)
