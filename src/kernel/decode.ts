@@ -168,15 +168,27 @@ const U = {
   family: offsetOf(tupleLayout, 'family'),
 };
 
-/** null when the family is neither AF_INET nor AF_INET6. */
+/** ::ffff:0:0/96, an IPv4 address carried by an IPv6 socket. */
+function isV4Mapped(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[at + i] !== 0) return false;
+  return bytes[at + 10] === 0xff && bytes[at + 11] === 0xff;
+}
+
+/**
+ * null when the family is neither AF_INET nor AF_INET6. A dual-stack
+ * socket talking IPv4 reports IPv4-mapped addresses; they are turned into
+ * the IPv4 connection they are, so the tuple matches the packets on the
+ * wire (flows) and the addresses DNS answered (names).
+ */
 function readTuple(view: DataView, bytes: Uint8Array, at: number): Tuple | null {
   const family = familyOf(view.getUint16(at + U.family, true));
   if (family === null) return null;
+  const mapped = family === 6 && isV4Mapped(bytes, at + U.saddr) && isV4Mapped(bytes, at + U.daddr);
   return {
-    family,
-    saddr: formatAddress(family, bytes, at + U.saddr),
+    family: mapped ? 4 : family,
+    saddr: mapped ? formatAddress(4, bytes, at + U.saddr + 12) : formatAddress(family, bytes, at + U.saddr),
     sport: view.getUint16(at + U.sport, true),
-    daddr: formatAddress(family, bytes, at + U.daddr),
+    daddr: mapped ? formatAddress(4, bytes, at + U.daddr + 12) : formatAddress(family, bytes, at + U.daddr),
     dport: view.getUint16(at + U.dport, true),
   };
 }

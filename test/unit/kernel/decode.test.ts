@@ -194,3 +194,26 @@ test('random bytes never throw', () => {
   }
 });
 
+
+test('a dual-stack socket\'s IPv4-mapped tuple decodes as the IPv4 connection it is', () => {
+  const mapped = (v4: number[]) => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4]);
+  const record = task(new Record(closeEvent))
+    .u32('hdr.type', EventType.close)
+    .u16('tuple.family', AF_INET6)
+    .raw('tuple.saddr', mapped([10, 213, 45, 1]))
+    .raw('tuple.daddr', mapped([10, 213, 45, 2]))
+    .u16('tuple.sport', 8080)
+    .u16('tuple.dport', 46708);
+  const [event] = decodeAll(frame([record.bytes])).events;
+  assert.deepEqual(event && 'tuple' in event ? event.tuple : null, { family: 4, saddr: '10.213.45.1', sport: 8080, daddr: '10.213.45.2', dport: 46708 });
+});
+
+test('a real IPv6 tuple with one mapped-looking end stays IPv6', () => {
+  const record = task(new Record(closeEvent))
+    .u32('hdr.type', EventType.close)
+    .u16('tuple.family', AF_INET6)
+    .raw('tuple.saddr', Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]))
+    .raw('tuple.daddr', Uint8Array.from(Buffer.from('fd000000000000000000000000000001', 'hex')));
+  const [event] = decodeAll(frame([record.bytes])).events;
+  assert.equal(event && 'tuple' in event ? event.tuple.family : null, 6);
+});
