@@ -4,6 +4,7 @@
  */
 import { cpus, release } from 'node:os';
 import { benchDecode } from './decode-bench.js';
+import { benchStorage } from './storage-bench.js';
 import { benchXdp } from './xdp-bench.js';
 
 const figures: Record<string, unknown>[] = [benchDecode()];
@@ -12,5 +13,6 @@ try {
 } catch (error) {
   figures.push({ name: 'flow_xdp', error: (error as Error).message.split('\n')[0] });
 }
+figures.push(await benchStorage());
 const machine = { kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version };
 process.stdout.write(`${JSON.stringify({ machine, taken: new Date().toISOString(), figures }, null, 2)}\n`);

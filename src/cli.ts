@@ -11,6 +11,7 @@ import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from './kernel/probe
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
+import { STORAGE_DEFAULTS, storageOptionsFromFlags, type StorageFlags } from './storage/index.js';
 import { privilegeProblem } from './system/capabilities.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';
@@ -64,7 +65,7 @@ export function byteSize(value: string): number {
   return bytes;
 }
 
-interface RunFlags {
+interface RunFlags extends StorageFlags {
   iface: string[];
   connectProbe: ConnectProbeRequest;
   libc: string[];
@@ -119,6 +120,16 @@ export function buildProgram(): Command {
     .option('--process-cache-size <entries>', 'entries of the per-process (pid, address) name index', positiveInteger, 65536)
     .option('--global-cache-size <entries>', 'entries of the global address name index', positiveInteger, 65536)
     .option('--trace-self', 'also trace hostflow\'s own lookups and connections')
+    .option('--storage-bucket <bucket>', 'also upload records to this S3 bucket (credentials: the AWS SDK\'s default chain)')
+    .option('--storage-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
+    .option('--storage-region <region>', 'S3 region')
+    .option('--storage-dir <dir>', 'write the same objects to this local directory instead of S3')
+    .option('--storage-prefix <prefix>', 'key prefix in the bucket', STORAGE_DEFAULTS.prefix)
+    .addOption(new Option('--storage-format <format>', 'object format: gzip NDJSON or Parquet').choices(['ndjson', 'parquet']).default(STORAGE_DEFAULTS.format))
+    .option('--storage-flush-interval <seconds>', 'seconds a batch stays open before it is uploaded', positiveNumber, STORAGE_DEFAULTS.flushIntervalSeconds)
+    .option('--storage-max-object-mb <mb>', 'largest object written', positiveNumber, STORAGE_DEFAULTS.maxObjectMb)
+    .option('--spool-dir <dir>', 'batches wait here until uploaded (survives crashes)', STORAGE_DEFAULTS.spoolDir)
+    .option('--spool-max-mb <mb>', 'spool size at which new records are refused (counted and reported)', positiveNumber, STORAGE_DEFAULTS.spoolMaxMb)
     .action(async (flags: RunFlags) => {
       const problem = privilegeProblem();
       if (problem) throw new HostflowError(problem);
@@ -141,6 +152,7 @@ export function buildProgram(): Command {
         },
         format: flags.format,
         output: { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep },
+        storage: storageOptionsFromFlags(flags),
         durationSeconds: flags.duration,
         log,
       });
@@ -157,6 +169,9 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // The SDK warns on every Node 20 start about its future releases; the
+  // lock file pins the one hostflow was tested with, so the warning is noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {

@@ -4,14 +4,21 @@
  * flushed and one summary line goes to stderr.
  */
 import { once } from 'node:events';
+import type { HostflowRecord } from './records/types.js';
 import { LineSink, type LineSinkOptions } from './output/line-sink.js';
 import { formatText } from './records/text.js';
 import { Session, formatSummary, type SessionOptions } from './session.js';
+import { StorageSink, formatStorageStatus, type StorageOptions } from './storage/index.js';
+
+/** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
+const STORAGE_CLOSE_DEADLINE_MS = 15_000;
 
 export interface RunOptions {
   session: SessionOptions;
   format: 'json' | 'text';
   output: LineSinkOptions;
+  /** Also deliver records to S3 or a local directory; undefined for none. */
+  storage: StorageOptions | undefined;
   /** Stop after this many seconds; undefined runs until a signal. */
   durationSeconds: number | undefined;
   log: (line: string) => void;
@@ -20,14 +27,19 @@ export interface RunOptions {
 export async function runHeadless(options: RunOptions): Promise<number> {
   const stopSignal = new AbortController();
   const stop = () => stopSignal.abort();
+  // Preflight before anything is attached: a wrong bucket is one line and exit 1.
+  const storage = options.storage ? await StorageSink.open({ ...options.storage, log: options.log }) : null;
   const sink = new LineSink({ ...options.output, onClosedReader: stop });
   const format = options.format === 'text' ? formatText : (record: object) => JSON.stringify(record);
-  const session = new Session(options.session, [(record) => sink.write(format(record))]);
+  const sinks = [(record: HostflowRecord) => sink.write(format(record))];
+  if (storage) sinks.push((record) => void storage.write(record));
+  const session = new Session(options.session, sinks);
   let report;
   try {
     report = session.start();
   } catch (error) {
     sink.close();
+    await storage?.close({ deadlineMs: 0 });
     throw error;
   }
   const rejected = report.rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
@@ -51,5 +63,6 @@ export async function runHeadless(options: RunOptions): Promise<number> {
   const summary = await session.stop();
   sink.close();
   options.log(formatSummary(summary));
+  if (storage) options.log(formatStorageStatus(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })));
   return 0;
 }

@@ -20,10 +20,10 @@ export interface RunningHostflow {
 }
 
 /** Starts `hostflow --headless -o <tmp file> ...args` and waits until it traces. */
-export async function startHostflow(args: readonly string[], options: { ns?: string } = {}): Promise<RunningHostflow> {
+export async function startHostflow(args: readonly string[], options: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningHostflow> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
   const output = join(dir, 'records.jsonl');
-  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...args], { ns: options.ns });
+  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...args], { ns: options.ns, env: options.env });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {

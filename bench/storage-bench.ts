@@ -1,0 +1,116 @@
+/**
+ * Records per second the storage sink sustains into a local S3-protocol
+ * server (s3rver on loopback), from the first write to the last object
+ * uploaded: encoding, gzip, spool with fsync, upload. Next to it, in the
+ * same process, the least that any gzip NDJSON export costs: the same
+ * records as JSON lines through zlib's gzip into a local file, fsynced,
+ * no spool and no S3. Records are written in bursts, as the session hands
+ * them over, so the event loop runs between bursts.
+ */
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import S3rver from 's3rver';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../src/records/types.js';
+import { StorageSink, type StorageFormat } from '../src/storage/index.js';
+
+const RECORDS = 300_000;
+const BURST = 1000;
+
+function records(count: number): HostflowRecord[] {
+  const base = Date.parse('2026-01-01T10:00:00Z');
+  const iso = (i: number) => `${new Date(base + Math.floor(i / 100)).toISOString().slice(0, 23)}${String(i % 1000).padStart(3, '0')}Z`;
+  const out: HostflowRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const ts = iso(i);
+    const process = { pid: 1000 + (i % 50), comm: ['curl', 'python3', 'nginx'][i % 3] as string, uid: 1000, container_id: null, container_runtime: null };
+    if (i % 3 === 0) {
+      const dns: DnsRecord = { type: 'dns', ts, ...process, tid: 1000 + (i % 50), host: `api-${i % 500}.example.com`, cnames: null, addrs: [`203.0.113.${i % 250}`], ttl: null, latency_ms: 1.5, source: 'getaddrinfo', status: '0', iface: null, server: null };
+      out.push(dns);
+    } else if (i % 3 === 1) {
+      const conn: ConnRecord = { type: 'conn', event: 'close', ts, ...process, family: 4, saddr: '10.0.0.1', sport: 30000 + (i % 30000), daddr: `203.0.113.${i % 250}`, dport: 443, direction: 'out', host: `api-${i % 500}.example.com`, host_source: 'process', probe: 'tracepoint', connect_latency_ms: 0.8, duration_ms: 120.5, bytes_sent: 1200 + i, bytes_received: 50_000 + i, retransmits: 0, established: true };
+      out.push(conn);
+    } else {
+      const flow: FlowRecord = { type: 'flow', start: ts, end: ts, iface: 'eth0', direction: 'egress', proto: 'tcp', family: 4, saddr: '10.0.0.1', sport: 30000 + (i % 30000), daddr: `203.0.113.${i % 250}`, dport: 443, packets: 10 + (i % 100), bytes: 9000 + i, tcp_flags: 0x18, src_host: null, dst_host: `api-${i % 500}.example.com`, pid: process.pid, comm: process.comm };
+      out.push(flow);
+    }
+  }
+  return out;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+async function sinkRate(all: HostflowRecord[], endpoint: string, spoolDir: string, format: StorageFormat): Promise<{ value: number; writeSeconds: number; objects: number }> {
+  const sink = await StorageSink.open({
+    bucket: 'bench',
+    endpoint,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    spoolDir,
+    hostname: 'bench',
+    format,
+    flushIntervalMs: 1000,
+    maxObjectBytes: 8 * 1024 * 1024,
+  });
+  const start = process.hrtime.bigint();
+  let writeNs = 0n;
+  for (let offset = 0; offset < all.length; offset += BURST) {
+    const burstStart = process.hrtime.bigint();
+    for (let i = offset; i < Math.min(offset + BURST, all.length); i++) sink.write(all[i] as HostflowRecord);
+    writeNs += process.hrtime.bigint() - burstStart;
+    await nextTurn();
+  }
+  const result = await sink.close({ deadlineMs: 300_000 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (result.uploadedRecords !== all.length) throw new Error(`storage bench: ${result.uploadedRecords} of ${all.length} records uploaded`);
+  return { value: Math.round(all.length / seconds), writeSeconds: Number(writeNs) / 1e9, objects: result.uploadedObjects };
+}
+
+async function gzipFileRate(all: HostflowRecord[], path: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  const gzip = createGzip({ level: 6 });
+  const file = createWriteStream(path);
+  gzip.pipe(file);
+  for (let offset = 0; offset < all.length; offset += BURST) {
+    const lines: string[] = [];
+    for (let i = offset; i < Math.min(offset + BURST, all.length); i++) lines.push(JSON.stringify(all[i]));
+    gzip.write(`${lines.join('\n')}\n`);
+    await nextTurn();
+  }
+  gzip.end();
+  await once(file, 'finish');
+  const handle = await open(path, 'r+');
+  await handle.sync();
+  await handle.close();
+  return Math.round(all.length / (Number(process.hrtime.bigint() - start) / 1e9));
+}
+
+export async function benchStorage(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'hostflow-bench-storage-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'bench' }] });
+  const { port } = await server.run();
+  try {
+    const all = records(RECORDS);
+    const endpoint = `http://127.0.0.1:${port}`;
+    const reference = await gzipFileRate(all, join(dir, 'reference.ndjson.gz'));
+    const ndjson = await sinkRate(all, endpoint, join(dir, 'spool-ndjson'), 'ndjson');
+    const parquet = await sinkRate(all, endpoint, join(dir, 'spool-parquet'), 'parquet');
+    return {
+      name: 'storage_sink',
+      unit: 'records/s',
+      records: RECORDS,
+      value: ndjson.value,
+      objects: ndjson.objects,
+      write_path_records_per_s: Math.round(RECORDS / ndjson.writeSeconds),
+      parquet: { value: parquet.value, objects: parquet.objects, write_path_records_per_s: Math.round(RECORDS / parquet.writeSeconds) },
+      reference: { name: 'the same records as gzip JSON lines into a local file (zlib, fsync; no spool, no S3)', value: reference },
+      ratio: Number((ndjson.value / reference).toFixed(3)),
+    };
+  } finally {
+    server.httpServer.closeAllConnections();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

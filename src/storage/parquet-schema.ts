@@ -1,0 +1,203 @@
+/**
+ * The Parquet schema of each record type, and a record as a Parquet row;
+ * pure. Every field of the record is a column of the same name, in the
+ * record's field order; the mapped types below make a field that is added
+ * to a record and not here a compile error.
+ *
+ * Choices, for Athena/Trino, Spark and DuckDB:
+ * - times (`ts`, `start`, `end`) are INT64 TIMESTAMP_MICROS (UTC): every
+ *   engine reads them as timestamps, keeps the microseconds the records
+ *   carry, and prunes row groups by their min/max statistics; ISO strings
+ *   would need a cast in every query and compare as text.
+ * - `addrs` and `cnames` are 3-level LISTs of UTF8 (`optional group cnames
+ *   (LIST) { repeated group list { required binary element (UTF8) } }`),
+ *   read as array(varchar) / VARCHAR[] everywhere, so `contains(addrs,
+ *   '1.2.3.4')` works without parsing JSON; an optional LIST keeps a null
+ *   `cnames` apart from an empty one.
+ * - counters that can pass 2^31 (bytes, packets, uid, ttl, retransmits)
+ *   are INT64, small integers (pid, tid, ports, family, tcp_flags) INT32,
+ *   milliseconds DOUBLE, `established` BOOLEAN, text UTF8.
+ * - every column is SNAPPY-compressed (the engines' common default, and
+ *   one every reader ships), data pages v1 (read by older engines too).
+ */
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, RecordType } from '../records/types.js';
+import { epochMicros, normalizeTime } from './layout.js';
+
+/** A column's kind; a trailing `?` makes it optional (null allowed). */
+type Kind = 'string' | 'int32' | 'int64' | 'double' | 'boolean' | 'timestamp' | 'list';
+export type ColumnKind = Kind | `${Kind}?`;
+
+type Columns<R> = { [K in keyof R]-?: ColumnKind };
+
+const PROCESS = { pid: 'int32?', comm: 'string?', uid: 'int64?', container_id: 'string?', container_runtime: 'string?' } as const;
+
+const DNS_COLUMNS: Columns<DnsRecord> = {
+  type: 'string',
+  ts: 'timestamp',
+  ...PROCESS,
+  tid: 'int32?',
+  host: 'string',
+  cnames: 'list?',
+  addrs: 'list',
+  ttl: 'int64?',
+  latency_ms: 'double?',
+  source: 'string',
+  status: 'string',
+  iface: 'string?',
+  server: 'string?',
+};
+
+const CONN_COLUMNS: Columns<ConnRecord> = {
+  type: 'string',
+  event: 'string',
+  ts: 'timestamp',
+  ...PROCESS,
+  family: 'int32',
+  saddr: 'string',
+  sport: 'int32',
+  daddr: 'string',
+  dport: 'int32',
+  direction: 'string',
+  host: 'string?',
+  host_source: 'string?',
+  probe: 'string',
+  connect_latency_ms: 'double?',
+  duration_ms: 'double?',
+  bytes_sent: 'int64?',
+  bytes_received: 'int64?',
+  retransmits: 'int64?',
+  established: 'boolean?',
+};
+
+const FLOW_COLUMNS: Columns<FlowRecord> = {
+  type: 'string',
+  start: 'timestamp',
+  end: 'timestamp',
+  iface: 'string',
+  direction: 'string',
+  proto: 'string',
+  family: 'int32',
+  saddr: 'string',
+  sport: 'int32',
+  daddr: 'string',
+  dport: 'int32',
+  packets: 'int64',
+  bytes: 'int64',
+  tcp_flags: 'int32',
+  src_host: 'string?',
+  dst_host: 'string?',
+  pid: 'int32?',
+  comm: 'string?',
+};
+
+export const PARQUET_COLUMNS: Record<RecordType, Readonly<Record<string, ColumnKind>>> = {
+  dns: DNS_COLUMNS,
+  conn: CONN_COLUMNS,
+  flow: FLOW_COLUMNS,
+};
+
+const COMPRESSION = 'SNAPPY';
+
+const PRIMITIVES: Record<Exclude<Kind, 'list'>, string> = {
+  string: 'UTF8',
+  int32: 'INT32',
+  int64: 'INT64',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMP_MICROS',
+};
+
+/** A field definition as @dsnp/parquetjs's ParquetSchema takes it. */
+export interface ParquetField {
+  type?: string;
+  optional?: boolean;
+  repeated?: boolean;
+  compression?: string;
+  fields?: Record<string, ParquetField>;
+}
+
+function baseKind(kind: ColumnKind): { kind: Kind; optional: boolean } {
+  const optional = kind.endsWith('?');
+  return { kind: (optional ? kind.slice(0, -1) : kind) as Kind, optional };
+}
+
+/** The schema definition of one record type, for `new ParquetSchema(...)`. */
+export function parquetFields(type: RecordType): Record<string, ParquetField> {
+  const fields: Record<string, ParquetField> = {};
+  for (const [name, column] of Object.entries(PARQUET_COLUMNS[type])) {
+    const { kind, optional } = baseKind(column);
+    fields[name] =
+      kind === 'list'
+        ? { type: 'LIST', optional, fields: { list: { repeated: true, fields: { element: { type: 'UTF8', compression: COMPRESSION } } } } }
+        : { type: PRIMITIVES[kind], optional, compression: COMPRESSION };
+  }
+  return fields;
+}
+
+export type ParquetRow = Record<string, unknown>;
+
+function invalid(type: RecordType, name: string, value: unknown): never {
+  throw new TypeError(`${type} record: field ${name} = ${JSON.stringify(value)} does not fit its Parquet column`);
+}
+
+/**
+ * A record as a row for the writer, with the bytes its values take before
+ * compression (an estimate of its share of the file). Throws a TypeError
+ * naming the field when a value does not fit its column.
+ */
+export function parquetRow(record: HostflowRecord): { row: ParquetRow; bytes: number } {
+  const columns = PARQUET_COLUMNS[record.type];
+  const values = record as unknown as Record<string, unknown>;
+  const row: ParquetRow = {};
+  let bytes = 0;
+  for (const name in columns) {
+    const { kind, optional } = baseKind(columns[name] as ColumnKind);
+    const value = values[name];
+    if (value === null || value === undefined) {
+      if (!optional) invalid(record.type, name, value);
+      row[name] = null;
+      bytes += 1;
+      continue;
+    }
+    switch (kind) {
+      case 'string':
+        if (typeof value !== 'string') invalid(record.type, name, value);
+        bytes += value.length + 4;
+        row[name] = value;
+        break;
+      case 'int32':
+        if (!Number.isInteger(value) || (value as number) < -(2 ** 31) || (value as number) >= 2 ** 31) invalid(record.type, name, value);
+        bytes += 4;
+        row[name] = value;
+        break;
+      case 'int64':
+        if (!Number.isSafeInteger(value)) invalid(record.type, name, value);
+        bytes += 8;
+        row[name] = value;
+        break;
+      case 'double':
+        if (typeof value !== 'number') invalid(record.type, name, value);
+        bytes += 8;
+        row[name] = value;
+        break;
+      case 'boolean':
+        if (typeof value !== 'boolean') invalid(record.type, name, value);
+        bytes += 1;
+        row[name] = value;
+        break;
+      case 'timestamp':
+        if (typeof value !== 'string') invalid(record.type, name, value);
+        bytes += 8;
+        row[name] = epochMicros(normalizeTime(value));
+        break;
+      case 'list': {
+        if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) invalid(record.type, name, value);
+        const items = value as string[];
+        for (const item of items) bytes += item.length + 6;
+        row[name] = { list: items.map((element) => ({ element })) };
+        break;
+      }
+    }
+  }
+  return { row, bytes };
+}
