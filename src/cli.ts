@@ -11,7 +11,11 @@ import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from './kernel/probe
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
-import { STORAGE_DEFAULTS, storageOptionsFromFlags, type StorageFlags } from './storage/index.js';
+import type { LineSinkOptions } from './output/line-sink.js';
+import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
+import type { SessionOptions } from './session.js';
+import { STORAGE_DEFAULTS, storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
+import { runUi } from './ui/run-ui.js';
 import { privilegeProblem } from './system/capabilities.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';
@@ -77,6 +81,7 @@ interface RunFlags extends StorageFlags {
   duration?: number;
   output?: string;
   headless?: boolean;
+  ui?: boolean;
   format: 'json' | 'text';
   rotateSize?: number;
   rotateKeep: number;
@@ -110,7 +115,8 @@ export function buildProgram(): Command {
     .option('--rotate-size <size>', 'rotate the output file before it grows past this size (e.g. 100M)', byteSize)
     .option('--rotate-keep <count>', 'rotated output files kept', positiveInteger, 5)
     .addOption(new Option('--format <format>', 'json: one JSON object per line; text: one readable line per record').choices(['json', 'text']).default('json'))
-    .option('--headless', 'write records to stdout or --output (the only mode so far)')
+    .option('--ui', 'open the terminal UI (the default when stdout is a terminal)')
+    .option('--headless', 'write records to stdout or --output, never the UI')
     .option('--pid <pids>', 'only records of these processes (repeatable, comma-separated)', collectIntegers('pid', 2 ** 32 - 1), [])
     .option('--comm <names>', 'only records of processes with these names (repeatable, comma-separated)', collectList, [])
     .option('--host <globs>', 'only records whose hostname matches one of these globs, e.g. \'*.example.com\'', collectList, [])
@@ -133,30 +139,30 @@ export function buildProgram(): Command {
     .action(async (flags: RunFlags) => {
       const problem = privilegeProblem();
       if (problem) throw new HostflowError(problem);
+      if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
       const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
-      const code = await runHeadless({
-        session: {
-          tracer: {
-            ...DEFAULT_TRACER_OPTIONS,
-            connectProbe: flags.connectProbe,
-            interfaces: flags.flows || flags.wireDns ? interfaces : [],
-            libcs: libcTargets(flags.libc, !flags.defaultLibc),
-            flows: flags.flows,
-            dnsCapture: flags.wireDns,
-            flowTableSize: flags.flowTableSize,
-            excludePid: flags.traceSelf ? 0 : process.pid,
-          },
-          names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
-          filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
-          flowIntervalSeconds: flags.flowInterval,
+      const session: SessionOptions = {
+        tracer: {
+          ...DEFAULT_TRACER_OPTIONS,
+          connectProbe: flags.connectProbe,
+          interfaces: flags.flows || flags.wireDns ? interfaces : [],
+          libcs: libcTargets(flags.libc, !flags.defaultLibc),
+          flows: flags.flows,
+          dnsCapture: flags.wireDns,
+          flowTableSize: flags.flowTableSize,
+          excludePid: flags.traceSelf ? 0 : process.pid,
         },
-        format: flags.format,
-        output: { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep },
-        storage: storageOptionsFromFlags(flags),
-        durationSeconds: flags.duration,
-        log,
-      });
-      process.exitCode = code;
+        names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
+        filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
+        flowIntervalSeconds: flags.flowInterval,
+      };
+      const output = { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep };
+      const storage = storageOptionsFromFlags(flags);
+      if (flags.ui || (!flags.headless && process.stdout.isTTY)) {
+        process.exitCode = await runUiMode(session, flags, output, storage);
+        return;
+      }
+      process.exitCode = await runHeadless({ session, format: flags.format, output, storage, durationSeconds: flags.duration, log });
     });
 
   program
@@ -166,6 +172,20 @@ export function buildProgram(): Command {
       process.exitCode = runDoctor();
     });
   return program;
+}
+
+/** The UI on the terminal; --output and storage keep receiving every record. */
+async function runUiMode(session: SessionOptions, flags: RunFlags, output: LineSinkOptions, storage: StorageOptions | undefined): Promise<number> {
+  const sinks: OutputSink[] = [];
+  if (storage) sinks.push(await storageOutput(storage, log));
+  if (output.path) sinks.push(lineOutput(output, flags.format));
+  return runUi({
+    session,
+    log,
+    extraSinks: sinks,
+    durationSeconds: flags.duration,
+    sinkStatus: () => sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])),
+  });
 }
 
 async function main(): Promise<void> {

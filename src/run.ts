@@ -1,17 +1,15 @@
 /**
  * Headless mode: records as JSON lines (or readable text) on stdout or in
- * a rotated file, until SIGINT, SIGTERM or --duration; then every sink is
- * flushed and one summary line goes to stderr.
+ * a rotated file, and to storage when asked, until SIGINT, SIGTERM or
+ * --duration; then every sink is flushed and one summary line goes to
+ * stderr.
  */
 import { once } from 'node:events';
-import type { HostflowRecord } from './records/types.js';
-import { LineSink, type LineSinkOptions } from './output/line-sink.js';
-import { formatText } from './records/text.js';
+import type { LineSinkOptions } from './output/line-sink.js';
+import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
 import { Session, formatSummary, type SessionOptions } from './session.js';
-import { StorageSink, formatStorageStatus, type StorageOptions } from './storage/index.js';
-
-/** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
-const STORAGE_CLOSE_DEADLINE_MS = 15_000;
+import type { AttachReport } from './kernel/tracer.js';
+import type { StorageOptions } from './storage/index.js';
 
 export interface RunOptions {
   session: SessionOptions;
@@ -24,32 +22,38 @@ export interface RunOptions {
   log: (line: string) => void;
 }
 
+/** The start-up lines both modes print: the connect mode and why others were not used, what is traced. */
+export function describeAttachments(report: AttachReport): string[] {
+  const rejected = report.rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
+  const lines = [
+    `connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`,
+    `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
+  ];
+  for (const link of report.links) {
+    if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit only`);
+  }
+  return lines;
+}
+
 export async function runHeadless(options: RunOptions): Promise<number> {
   const stopSignal = new AbortController();
   const stop = () => stopSignal.abort();
   // Preflight before anything is attached: a wrong bucket is one line and exit 1.
-  const storage = options.storage ? await StorageSink.open({ ...options.storage, log: options.log }) : null;
-  const sink = new LineSink({ ...options.output, onClosedReader: stop });
-  const format = options.format === 'text' ? formatText : (record: object) => JSON.stringify(record);
-  const sinks = [(record: HostflowRecord) => sink.write(format(record))];
-  if (storage) sinks.push((record) => void storage.write(record));
-  const session = new Session(options.session, sinks);
-  let report;
+  const sinks: OutputSink[] = [];
+  if (options.storage) sinks.push(await storageOutput(options.storage, options.log));
+  sinks.unshift(lineOutput({ ...options.output, onClosedReader: stop }, options.format));
+  const session = new Session(
+    options.session,
+    sinks.map((sink) => (record) => sink.write(record)),
+  );
+  let report: AttachReport;
   try {
     report = session.start();
   } catch (error) {
-    sink.close();
-    await storage?.close({ deadlineMs: 0 });
+    for (const sink of sinks) await sink.close();
     throw error;
   }
-  const rejected = report.rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
-  options.log(`connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`);
-  options.log(
-    `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
-  );
-  for (const link of report.links) {
-    if (link.kind === 'tc-netlink') options.log(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit only`);
-  }
+  for (const line of describeAttachments(report)) options.log(line);
 
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -61,8 +65,9 @@ export async function runHeadless(options: RunOptions): Promise<number> {
   process.off('SIGTERM', stop);
 
   const summary = await session.stop();
-  sink.close();
+  const [lines, ...others] = sinks;
+  await lines?.close();
   options.log(formatSummary(summary));
-  if (storage) options.log(formatStorageStatus(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })));
+  for (const sink of others) await sink.close();
   return 0;
 }

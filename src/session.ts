@@ -10,6 +10,7 @@ import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
 import { FlowIntervals } from './flows/intervals.js';
 import type { KernelEvent } from './kernel/decode.js';
+import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import { Tracer, type AttachReport, type TracerOptions } from './kernel/tracer.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
@@ -41,11 +42,19 @@ export interface SessionSummary {
 
 const RELEASE_EVERY_MS = 50;
 
+/** The flow table as read at the end of one interval. */
+interface FlowSnapshot {
+  snapshot: FlowEntry[];
+  startNs: number;
+  endNs: number;
+}
+
 export class Session {
   readonly clock: Clock = monotonicClock();
   readonly names: NameIndex;
   readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
   private readonly reorder: ReorderBuffer<KernelEvent>;
+  private readonly reorderWindowNs: number;
   private readonly correlator: Correlator;
   private readonly intervals = new FlowIntervals();
   private readonly accept: (record: HostflowRecord) => boolean;
@@ -53,13 +62,20 @@ export class Session {
   private ifnames = new Map<number, string>();
   private intervalStartNs = 0;
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * Flow snapshots wait until the events up to their end have left the
+   * reorder buffer, so a connection established just before the snapshot
+   * already owns its flows.
+   */
+  private pendingFlows: FlowSnapshot[] = [];
 
   constructor(
     private readonly options: SessionOptions,
     private readonly sinks: RecordSink[],
   ) {
     this.names = new NameIndex(options.names);
-    this.reorder = new ReorderBuffer((options.reorderWindowMs ?? 250) * 1e6);
+    this.reorderWindowNs = (options.reorderWindowMs ?? 250) * 1e6;
+    this.reorder = new ReorderBuffer(this.reorderWindowNs);
     this.accept = compileFilter(options.filter);
     this.correlator = new Correlator({
       names: this.names,
@@ -79,7 +95,7 @@ export class Session {
     this.ifnames = new Map(report.interfaces.map(({ name, ifindex }) => [ifindex, name]));
     this.intervalStartNs = this.clock.nowNs();
     this.timers = [setInterval(() => this.releaseEvents(), RELEASE_EVERY_MS)];
-    if (this.flowsCounted()) this.timers.push(setInterval(() => this.emitFlows(), this.options.flowIntervalSeconds * 1000));
+    if (this.flowsCounted()) this.timers.push(setInterval(() => this.snapshotFlows(), this.options.flowIntervalSeconds * 1000));
     return report;
   }
 
@@ -94,14 +110,24 @@ export class Session {
   }
 
   private releaseEvents(): void {
-    this.reorder.release(this.clock.nowNs(), (event) => this.correlator.handle(event));
+    const nowNs = this.clock.nowNs();
+    this.reorder.release(nowNs, (event) => this.correlator.handle(event));
+    const releasedUpToNs = nowNs - this.reorderWindowNs;
+    while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
+      this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
+    }
   }
 
-  private emitFlows(snapshot = this.tracer?.readFlows() ?? []): void {
-    const end = this.clock.nowNs();
-    for (const record of this.correlator.flowRecords(this.intervals.next(snapshot, this.intervalStartNs, end))) this.emit(record);
-    this.correlator.forgetClosed(this.intervalStartNs);
-    this.intervalStartNs = end;
+  private snapshotFlows(): void {
+    if (!this.tracer) return;
+    const endNs = this.clock.nowNs();
+    this.pendingFlows.push({ snapshot: this.tracer.readFlows(), startNs: this.intervalStartNs, endNs });
+    this.intervalStartNs = endNs;
+  }
+
+  private emitFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
+    for (const record of this.correlator.flowRecords(this.intervals.next(snapshot, startNs, endNs))) this.emit(record);
+    this.correlator.forgetClosed(startNs);
   }
 
   /** Kernel events decoded so far (every record the ring buffers delivered). */
@@ -145,10 +171,11 @@ export class Session {
     this.timers = [];
     const tracer = this.tracer;
     if (!tracer) return this.summary();
-    const lastFlows = this.flowsCounted() ? tracer.readFlows() : [];
+    if (this.flowsCounted()) this.snapshotFlows();
     const counters = await tracer.stop();
     this.reorder.flush((event) => this.correlator.handle(event));
-    if (this.flowsCounted()) this.emitFlows(lastFlows);
+    for (const pending of this.pendingFlows) this.emitFlows(pending);
+    this.pendingFlows = [];
     this.tracer = null;
     return this.summary(counters);
   }

@@ -1,0 +1,72 @@
+/**
+ * The header's view of a running session, sampled about once a second
+ * (summary() reads kernel maps): events and records per second, lost
+ * events, and the other sinks' state.
+ */
+import type { AttachReport } from '../kernel/tracer.js';
+import type { SessionSummary } from '../session.js';
+import { RECORD_TYPES } from '../records/types.js';
+import type { HeaderInfo, SinkStatus } from './state/header.js';
+import { RateMeter } from './state/meter.js';
+
+/** What the UI needs of a Session (the class fits; tests pass a fake). */
+export interface SessionHandle {
+  start(): AttachReport;
+  stop(): Promise<SessionSummary>;
+  summary(): SessionSummary;
+  readonly eventsDecoded: number;
+}
+
+export class SessionStatus {
+  private readonly events = new RateMeter();
+  private readonly records = new RateMeter();
+  private info: HeaderInfo;
+
+  constructor(
+    private readonly session: SessionHandle,
+    report: AttachReport,
+    private readonly sinkStatus?: () => readonly SinkStatus[],
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.info = {
+      interfaces: report.interfaces.map((i) => i.name),
+      connectProbe: report.connectProbe,
+      eventsPerSecond: 0,
+      recordsPerSecond: 0,
+      lostTotal: 0,
+      sinks: [],
+      notice: null,
+    };
+    this.sample();
+  }
+
+  sample(): void {
+    const now = this.clock();
+    const summary = this.session.summary();
+    this.events.sample(this.session.eventsDecoded, now);
+    this.records.sample(
+      RECORD_TYPES.reduce((sum, type) => sum + summary.records[type], 0),
+      now,
+    );
+    this.info = {
+      ...this.info,
+      eventsPerSecond: this.events.rate,
+      recordsPerSecond: this.records.rate,
+      lostTotal: summary.lostTotal,
+      sinks: this.readSinks(),
+    };
+  }
+
+  private readSinks(): readonly SinkStatus[] {
+    if (!this.sinkStatus) return [];
+    try {
+      return this.sinkStatus();
+    } catch (error) {
+      return [{ label: 'sinks', text: `status unavailable: ${error instanceof Error ? error.message : String(error)}`, warn: true }];
+    }
+  }
+
+  header(): HeaderInfo {
+    return this.info;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What Enter shows about the selected row: every field, and for a host
+ * its connections (live and recently closed). Pure; values are the
+ * already sanitized strings of the rows.
+ */
+import { formatBytes, formatClock, formatDuration, formatEndpoint, formatLatency, formatRate } from './format.js';
+import { UNRESOLVED_KEY, UNRESOLVED_LABEL, type AnyRow, type ConnRow, type DnsRow, type FlowRow, type HostRow } from './rows.js';
+import type { ViewId } from './views.js';
+
+export interface Details {
+  title: string;
+  fields: Array<[label: string, value: string]>;
+  /** Rows of the connections view that belong to this one (a host's connections). */
+  connections?: ConnRow[];
+}
+
+const orDash = (value: string | number | null | undefined) => (value === null || value === undefined || value === '' ? '-' : String(value));
+const when = (ms: number | null) => (ms === null ? '-' : `${formatClock(ms)}.${String(ms % 1000).padStart(3, '0')}`);
+const who = (comm: string | null, pid: number | null) => (pid === null ? orDash(comm) : `${comm ?? '?'} [${pid}]`);
+
+function hostDetails(row: HostRow, connections: readonly ConnRow[]): Details {
+  const mine = connections.filter((conn) => (conn.host ?? UNRESOLVED_KEY) === row.key);
+  return {
+    title: row.host ?? `${UNRESOLVED_LABEL}: connections and flows whose remote address has no name`,
+    fields: [
+      ['processes', orDash(row.processes.join(', '))],
+      ['pids', orDash(row.pids.join(', '))],
+      ['addresses', orDash(row.addresses.join(', '))],
+      ['connections', `${row.open} open, ${row.connections} seen`],
+      ['lookups', String(row.lookups)],
+      ['TCP payload', `in ${formatBytes(row.bytesIn)}, out ${formatBytes(row.bytesOut)} (closed connections)`],
+      ['wire bytes', `in ${formatBytes(row.wireIn)}, out ${formatBytes(row.wireOut)} (flow counters)`],
+      ['rate', `in ${formatRate(row.rateIn)}, out ${formatRate(row.rateOut)} (last flow interval)`],
+      ['last seen', when(row.lastSeen)],
+    ],
+    connections: mine,
+  };
+}
+
+function connDetails(row: ConnRow, now: number): Details {
+  return {
+    title: `${row.direction === 'out' ? 'outgoing' : 'incoming'} TCP ${formatEndpoint(row.localAddress, row.localPort)} ${row.direction === 'out' ? '->' : '<-'} ${formatEndpoint(row.remoteAddress, row.remotePort)}`,
+    fields: [
+      ['process', who(row.comm, row.pid)],
+      ['uid', orDash(row.uid)],
+      ['container', orDash(row.container)],
+      ['host', row.host === null ? '- (no lookup of this address seen)' : `${row.host} (named by ${row.hostSource === 'process' ? "this process's own lookup" : 'the latest lookup of any process'})`],
+      ['state', row.state === 'failed' ? 'failed (never established)' : row.state],
+      ['opened', when(row.openedAt)],
+      ['closed', when(row.closedAt)],
+      ['connect latency', formatLatency(row.connectLatencyMs)],
+      ['duration', formatDuration(row.state === 'open' ? (row.openedAt === null ? null : now - row.openedAt) : row.durationMs)],
+      ['bytes sent', row.bytesSent === null ? '- (known at close)' : `${row.bytesSent} (${formatBytes(row.bytesSent)})`],
+      ['bytes received', row.bytesReceived === null ? '- (known at close)' : `${row.bytesReceived} (${formatBytes(row.bytesReceived)})`],
+      ['retransmits', orDash(row.retransmits)],
+      ['connect probe', row.probe],
+    ],
+  };
+}
+
+const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+
+function flowDetails(row: FlowRow, intervalSeconds: number): Details {
+  const flags = TCP_FLAGS.filter((_, bit) => (row.tcpFlags >> bit) & 1).join(' ');
+  return {
+    title: `${row.proto} ${formatEndpoint(row.localAddress, row.localPort)} ${row.direction === 'egress' ? '->' : '<-'} ${formatEndpoint(row.remoteAddress, row.remotePort)} on ${row.iface}`,
+    fields: [
+      ['direction', row.direction],
+      ['remote host', orDash(row.remoteHost)],
+      ['local host', orDash(row.localHost)],
+      ['process', who(row.comm, row.pid)],
+      ['packets', String(row.packets)],
+      ['bytes', `${row.bytes} (${formatBytes(row.bytes)})`],
+      ['rate', `${formatRate(row.bytes / intervalSeconds)} over ${intervalSeconds}s`],
+      ['TCP flags', flags || '-'],
+      ['active', `${when(row.start)} to ${when(row.end)}`],
+    ],
+  };
+}
+
+function dnsDetails(row: DnsRow): Details {
+  return {
+    title: `${row.host} (${row.source === 'wire' ? 'answer seen on the wire' : 'getaddrinfo'})`,
+    fields: [
+      ['time', when(row.at)],
+      ['process', row.pid === null ? '- (wire answers carry no process)' : `${who(row.comm, row.pid)} thread ${orDash(row.tid)}`],
+      ['status', row.status],
+      ['CNAME chain', row.cnames.length > 0 ? [row.host, ...row.cnames].join(' -> ') : '-'],
+      ['answers', orDash(row.addrs.join(', '))],
+      ['TTL', row.ttl === null ? '-' : `${row.ttl}s`],
+      ['latency', formatLatency(row.latencyMs)],
+      ['server', row.server === null ? '-' : `${row.server} on ${orDash(row.iface)}`],
+    ],
+  };
+}
+
+export function detailsOf(view: ViewId, row: AnyRow, context: { now: number; flowIntervalSeconds: number; connections: () => readonly ConnRow[] }): Details {
+  switch (view) {
+    case 'hosts':
+      return hostDetails(row as HostRow, context.connections());
+    case 'connections':
+      return connDetails(row as ConnRow, context.now);
+    case 'flows':
+      return flowDetails(row as FlowRow, context.flowIntervalSeconds);
+    case 'dns':
+      return dnsDetails(row as DnsRow);
+  }
+}
