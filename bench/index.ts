@@ -3,6 +3,7 @@
  * run, printed as one JSON document on stdout.
  */
 import { cpus, release } from 'node:os';
+import { benchBlocklistCapture, benchCaptureRate } from './capture-bench.js';
 import { benchDecode } from './decode-bench.js';
 import { benchStorage } from './storage-bench.js';
 import { benchXdp } from './xdp-bench.js';
@@ -12,6 +13,11 @@ try {
   figures.push(...benchXdp());
 } catch (error) {
   figures.push({ name: 'flow_xdp', error: (error as Error).message.split('\n')[0] });
+}
+try {
+  figures.push(...benchBlocklistCapture(), await benchCaptureRate());
+} catch (error) {
+  figures.push({ name: 'capture', error: (error as Error).message.split('\n')[0] });
 }
 figures.push(await benchStorage());
 const machine = { kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version };

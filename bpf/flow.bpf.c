@@ -4,12 +4,16 @@
  * ingress, flow_tc (a clsact egress classifier) counts egress, both into the
  * per-CPU LRU hash `flows` keyed by 5-tuple, interface and direction. User
  * space reads and sums it every interval. Both also hand DNS responses to
- * dns.bpf.h when `capture_dns` is set.
+ * dns.bpf.h when `capture_dns` is set, and frames to capture.bpf.h when
+ * `capture_mode` asks for them.
  *
- * They observe only: every packet passes (XDP_PASS, TC_ACT_UNSPEC), parsed
- * or not. Packets that are not IP, or whose headers are cut or malformed,
- * are counted in one "other" flow per interface and direction: the key has
- * family 0 and proto 0, and its bytes are the frame from L3 on.
+ * flow_tc observes only: every packet passes (TC_ACT_UNSPEC). flow_xdp
+ * passes every packet too, except IP packets whose source the blocklist
+ * (blocklist.bpf.h) holds: those are counted in their flow as dropped,
+ * captured when asked, and dropped (XDP_DROP). Packets that are not IP, or
+ * whose headers are cut or malformed, are counted in one "other" flow per
+ * interface and direction: the key has family 0 and proto 0, and its bytes
+ * are the frame from L3 on.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +24,8 @@
 #include "helpers.bpf.h"
 #include "packet.bpf.h"
 #include "dns.bpf.h"
+#include "blocklist.bpf.h"
+#include "capture.bpf.h"
 
 /*
  * Flows kept per CPU before the least recently used is evicted (and its
@@ -54,7 +60,8 @@ struct {
  * CPU. A flow created on another CPU reads as zeros here, hence the
  * first_seen fix-up; user space takes the smallest non-zero first_seen.
  */
-static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes)
+static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes,
+				       bool dropped)
 {
 	struct hf_flow_counters *c;
 	__u64 now = bpf_ktime_get_ns();
@@ -67,6 +74,10 @@ static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packet
 		init.bytes = bytes;
 		init.first_seen_ns = now;
 		init.last_seen_ns = now;
+		if (dropped) {
+			init.dropped_packets = packets;
+			init.dropped_bytes = bytes;
+		}
 		init.tcp_flags = pkt->tcp_flags;
 		if (bpf_map_update_elem(&flows, &pkt->key, &init, BPF_NOEXIST) == 0)
 			return;
@@ -81,6 +92,10 @@ static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packet
 		c->first_seen_ns = now;
 	c->packets += packets;
 	c->bytes += bytes;
+	if (dropped) {
+		c->dropped_packets += packets;
+		c->dropped_bytes += bytes;
+	}
 	c->last_seen_ns = now;
 	c->tcp_flags |= pkt->tcp_flags;
 }
@@ -147,13 +162,22 @@ int flow_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 frame_len = data_end - data;
 	struct hf_packet pkt;
+	bool dropped = false;
+	__u64 bytes;
 	int ret;
 
 	hf_packet_init(&pkt, ctx->ingress_ifindex, HF_DIR_IN);
 	ret = hf_parse(data, data_end, &pkt);
 	ret = check_l3_len(&pkt, ret, frame_len);
+	bytes = l3_bytes(&pkt, ret, frame_len);
+	if (blocklist && ret == HF_PARSE_OK)
+		dropped = hf_blocked(&pkt, bytes);
 	if (count_flows)
-		count_flow(&pkt, 1, l3_bytes(&pkt, ret, frame_len));
+		count_flow(&pkt, 1, bytes, dropped);
+	if (capture_mode != HF_CAPTURE_OFF)
+		hf_capture(ctx, true, &pkt, frame_len, dropped ? HF_PKT_DROPPED : 0);
+	if (dropped)
+		return XDP_DROP;
 	if (capture_dns && ret == HF_PARSE_OK)
 		hf_dns_capture(ctx, true, &pkt, frame_len, HF_DIR_IN);
 	return XDP_PASS;
@@ -184,7 +208,9 @@ int flow_tc(struct __sk_buff *skb)
 		bytes = l3_bytes(&pkt, ret, frame_len);
 	}
 	if (count_flows)
-		count_flow(&pkt, segs, bytes);
+		count_flow(&pkt, segs, bytes, false);
+	if (capture_mode != HF_CAPTURE_OFF)
+		hf_capture(skb, false, &pkt, frame_len, segs > 1 ? HF_PKT_GSO : 0);
 	if (capture_dns && ret == HF_PARSE_OK)
 		hf_dns_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);
 	return TC_ACT_UNSPEC;

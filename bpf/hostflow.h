@@ -2,7 +2,7 @@
 /*
  * The kernel/user contract of hostflow: every structure and constant that
  * crosses from the BPF programs to user space lives here and nowhere else.
- * src/kernel/layout.ts mirrors it; test/kernel/layout.test.ts compiles this
+ * src/kernel/layout.ts mirrors it; test/unit/kernel/layout.test.ts compiles this
  * header and fails when the two disagree on any size or offset.
  *
  * Rules: explicit sizes only, padding spelled out, every struct a multiple
@@ -39,6 +39,7 @@ enum hf_event_type {
 	HF_EVENT_CLOSE = 3,	  /* socket reached TCP_CLOSE */
 	HF_EVENT_LOOKUP = 4,	  /* getaddrinfo returned */
 	HF_EVENT_DNS_PACKET = 5,  /* a DNS response seen on an interface */
+	HF_EVENT_PACKET = 6,	  /* a frame copied for the packet capture */
 };
 
 /* How the connect probe was attached; carried by every connect event. */
@@ -59,17 +60,19 @@ enum hf_direction {
  * Keep src/kernel/layout.ts COUNTER_NAMES in the same order.
  */
 enum hf_counter {
-	HF_CNT_DROP_CONNECT = 0,     /* connect probe: ringbuf or `connecting` full */
-	HF_CNT_DROP_ESTABLISHED = 1, /* lifecycle: ringbuf full */
-	HF_CNT_DROP_CLOSE = 2,	     /* lifecycle: ringbuf full */
-	HF_CNT_DROP_LOOKUP = 3,	     /* getaddrinfo: ringbuf full */
-	HF_CNT_DROP_DNS_XDP = 4,     /* wire DNS on ingress: ringbuf full */
-	HF_CNT_DROP_DNS_TC = 5,	     /* wire DNS on egress: ringbuf full */
-	HF_CNT_SOCKETS_FULL = 6,     /* `sockets` map full: socket untracked */
-	HF_CNT_LOOKUPS_FULL = 7,     /* `lookups` map full: lookup untracked */
-	HF_CNT_FLOWS_FAILED = 8,     /* `flows` update failed */
-	HF_CNT_RETRANSMITS = 9,	     /* retransmits seen (all sockets) */
-	HF_CNT_MAX = 10,
+	HF_CNT_DROP_CONNECT = 0,      /* connect probe: ringbuf or `connecting` full */
+	HF_CNT_DROP_ESTABLISHED = 1,  /* lifecycle: ringbuf full */
+	HF_CNT_DROP_CLOSE = 2,	      /* lifecycle: ringbuf full */
+	HF_CNT_DROP_LOOKUP = 3,	      /* getaddrinfo: ringbuf full */
+	HF_CNT_DROP_DNS_XDP = 4,      /* wire DNS on ingress: ringbuf full */
+	HF_CNT_DROP_DNS_TC = 5,	      /* wire DNS on egress: ringbuf full */
+	HF_CNT_SOCKETS_FULL = 6,      /* `sockets` map full: socket untracked */
+	HF_CNT_LOOKUPS_FULL = 7,      /* `lookups` map full: lookup untracked */
+	HF_CNT_FLOWS_FAILED = 8,      /* `flows` update failed */
+	HF_CNT_RETRANSMITS = 9,	      /* retransmits seen (all sockets) */
+	HF_CNT_CAPTURE_LOST_XDP = 10, /* capture on ingress: `packets` ring full */
+	HF_CNT_CAPTURE_LOST_TC = 11,  /* capture on egress: `packets` ring full */
+	HF_CNT_MAX = 12,
 };
 
 struct hf_header {
@@ -184,8 +187,131 @@ struct hf_flow_counters {
 	__u64 bytes; /* L3 length: IP header and payload, no L2 */
 	__u64 first_seen_ns;
 	__u64 last_seen_ns;
-	__u8 tcp_flags; /* OR of all TCP flags seen */
+	__u64 dropped_packets; /* of `packets`: dropped by the blocklist */
+	__u64 dropped_bytes;   /* of `bytes`: dropped by the blocklist */
+	__u8 tcp_flags;	       /* OR of all TCP flags seen */
 	__u8 _pad[7];
+};
+
+/*
+ * Blocklist: source prefixes whose packets flow_xdp drops on ingress. Two
+ * LPM tries (`blocked_v4`, `blocked_v6`) map a prefix to a slot of the
+ * per-CPU `block_counters` array, which counts the entry's drops without
+ * cache-line sharing between CPUs. User space hands out the slots.
+ */
+#define HF_BLOCKLIST_MAX 4096
+
+/* Key of `blocked_v4` (the kernel's LPM key: prefix length, then data). */
+struct hf_block_key4 {
+	__u32 prefixlen; /* 0..32 */
+	__u8 addr[4];	 /* network order, host bits zero */
+};
+
+/*
+ * Key of `blocked_v6`. Its data is 20 bytes so that the key is a multiple
+ * of 8; the last 4 are always zero and prefixlen never exceeds 128, so they
+ * take no part in a match.
+ */
+struct hf_block_key6 {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];	 /* network order, host bits zero */
+	__u8 _pad[4];
+};
+
+/* Value of both tries. */
+struct hf_block_entry {
+	__u32 slot; /* index in `block_counters` */
+	__u32 _pad;
+};
+
+/* Per-CPU value of `block_counters`: one blocklist entry's drops. */
+struct hf_block_counters {
+	__u64 packets;
+	__u64 bytes; /* L3 length, as in hf_flow_counters */
+};
+
+/*
+ * Packet capture: frames copied into the `packets` ring buffer, one
+ * hf_packet_event each, followed by the frame's first cap_len bytes.
+ * HF_CAPTURE_MAX bounds the copy (a GSO packet on egress can be 64 KiB);
+ * `capture_snaplen` lowers it at load time.
+ */
+#define HF_CAPTURE_MAX 65536
+
+enum hf_capture_mode {
+	HF_CAPTURE_OFF = 0,
+	HF_CAPTURE_DROPPED = 1, /* frames the blocklist drops */
+	HF_CAPTURE_ALL = 2,	/* every frame, ingress and egress */
+	HF_CAPTURE_FILTER = 3,	/* frames `capture_filter` matches */
+};
+
+/* hf_packet_event.flags */
+enum hf_packet_flag {
+	HF_PKT_DROPPED = 1, /* dropped by the blocklist after the copy */
+	HF_PKT_GSO = 2,	    /* egress GSO packet: several frames on the wire */
+};
+
+/* HF_EVENT_PACKET: one captured frame (L2 on). */
+struct hf_packet_event {
+	struct hf_header hdr; /* ts_ns: when the program saw the frame */
+	__u32 ifindex;
+	__u32 wire_len;	 /* frame length (skb->len on egress) */
+	__u32 cap_len;	 /* bytes of the frame in data */
+	__u16 direction; /* HF_DIR_IN from XDP, HF_DIR_OUT from TC */
+	__u16 flags;	 /* enum hf_packet_flag */
+	__u8 data[];	 /* cap_len bytes, then padding to the record's size */
+};
+
+/*
+ * Capture filter (`capture_filter`, read-only at load time): an OR of up to
+ * HF_FILTER_TERMS terms, each an AND of its conditions. Unused conditions
+ * and terms cost nothing: the verifier sees their constant values and
+ * removes the code that tests them.
+ */
+#define HF_FILTER_TERMS 4
+#define HF_FILTER_NETS 2  /* address conditions per term */
+#define HF_FILTER_PORTS 2 /* port conditions per term */
+
+/* Which end of a packet a condition looks at; 0 marks it unused. */
+enum hf_filter_end {
+	HF_END_SRC = 1,
+	HF_END_DST = 2,
+	HF_END_ANY = 3, /* either end */
+};
+
+/* hf_filter_term.flags */
+enum hf_filter_flag {
+	HF_TERM_DROPPED = 1, /* only frames the blocklist drops */
+};
+
+/* (address & mask) == addr at the ends given; family is the term's. */
+struct hf_filter_net {
+	__u8 addr[16]; /* network order, host bits zero */
+	__u8 mask[16];
+	__u8 ends; /* enum hf_filter_end; 0: unused */
+	__u8 _pad[7];
+};
+
+/* A TCP or UDP port at the ends given. */
+struct hf_filter_port {
+	__u16 port;
+	__u8 ends; /* enum hf_filter_end; 0: unused */
+	__u8 _pad;
+};
+
+struct hf_filter_term {
+	struct hf_filter_net nets[HF_FILTER_NETS];
+	struct hf_filter_port ports[HF_FILTER_PORTS];
+	__u16 family; /* HF_AF_INET, HF_AF_INET6; 0: any (and no nets) */
+	__u8 proto;   /* IPPROTO_*; 0: any */
+	__u8 flags;   /* enum hf_filter_flag */
+	__u32 _pad;
+};
+
+struct hf_capture_filter {
+	__u32 terms; /* terms used, 0..HF_FILTER_TERMS */
+	__u32 _pad;
+	struct hf_filter_term term[HF_FILTER_TERMS];
 };
 
 #endif /* HOSTFLOW_H */

@@ -13,7 +13,14 @@ import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
-import type { SessionOptions } from './session.js';
+import { Session, type SessionOptions } from './session.js';
+import { SessionServices, type ServiceOptions } from './services.js';
+import { parseCaptureSpec, type CaptureSpec } from './capture/filter.js';
+import type { PcapFormat } from './capture/pcap-writer.js';
+import { DEFAULT_CONTROL_SOCKET } from './control/server.js';
+import { runCtl } from './control/client.js';
+import { CAPTURE_MAX } from './kernel/layout.js';
+import { parsePrefix } from './kernel/prefix.js';
 import { STORAGE_DEFAULTS, storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
 import { runUi } from './ui/run-ui.js';
 import { privilegeProblem } from './system/capabilities.js';
@@ -69,6 +76,26 @@ export function byteSize(value: string): number {
   return bytes;
 }
 
+function collectPrefixes(value: string, previous: string[]): string[] {
+  const prefixes = collectList(value, []);
+  for (const prefix of prefixes) {
+    try {
+      parsePrefix(prefix);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return [...previous, ...prefixes];
+}
+
+function captureSpec(value: string): CaptureSpec {
+  try {
+    return parseCaptureSpec(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 interface RunFlags extends StorageFlags {
   iface: string[];
   connectProbe: ConnectProbeRequest;
@@ -94,6 +121,13 @@ interface RunFlags extends StorageFlags {
   processCacheSize: number;
   globalCacheSize: number;
   traceSelf?: boolean;
+  block: string[];
+  control: string | false;
+  pcap?: string;
+  capture?: CaptureSpec;
+  pcapFormat: PcapFormat;
+  snaplen: number;
+  captureRingSize: number;
 }
 
 export function buildProgram(): Command {
@@ -126,6 +160,14 @@ export function buildProgram(): Command {
     .option('--process-cache-size <entries>', 'entries of the per-process (pid, address) name index', positiveInteger, 65536)
     .option('--global-cache-size <entries>', 'entries of the global address name index', positiveInteger, 65536)
     .option('--trace-self', 'also trace hostflow\'s own lookups and connections')
+    .option('--block <prefixes>', 'drop packets from these source addresses or CIDRs in XDP (repeatable, comma-separated)', collectPrefixes, [])
+    .option('--control <path>', 'control socket for hostflow ctl', DEFAULT_CONTROL_SOCKET)
+    .option('--no-control', 'no control socket (and no run-time blocklist unless --block)')
+    .option('--pcap <file>', 'write captured packets to this file')
+    .option('--capture <spec>', 'what --pcap captures: dropped, all, or a filter such as \'udp and port 53\' (default: all)', captureSpec)
+    .addOption(new Option('--pcap-format <format>', 'classic pcap, or pcapng with the process and hostname as a comment per packet').choices(['pcap', 'pcapng']).default('pcap'))
+    .option('--snaplen <bytes>', 'bytes of each packet captured (longer ones keep their real length)', positiveInteger, CAPTURE_MAX)
+    .option('--capture-ring-size <size>', 'kernel ring buffer for captured packets (a power of 2, e.g. 16M)', byteSize, 16 << 20)
     .option('--storage-bucket <bucket>', 'also upload records to this S3 bucket (credentials: the AWS SDK\'s default chain)')
     .option('--storage-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--storage-region <region>', 'S3 region')
@@ -141,16 +183,26 @@ export function buildProgram(): Command {
       if (problem) throw new HostflowError(problem);
       if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
       const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
+      if (flags.capture && !flags.pcap) throw new HostflowError('--capture needs --pcap FILE');
+      if (flags.snaplen > CAPTURE_MAX) throw new HostflowError(`--snaplen is at most ${CAPTURE_MAX}`);
+      const capture = flags.pcap ? (flags.capture ?? parseCaptureSpec('all')) : null;
+      const blocking = flags.block.length > 0 || flags.control !== false;
+      const packets = flags.flows || flags.wireDns || blocking || capture !== null;
       const session: SessionOptions = {
         tracer: {
           ...DEFAULT_TRACER_OPTIONS,
           connectProbe: flags.connectProbe,
-          interfaces: flags.flows || flags.wireDns ? interfaces : [],
+          interfaces: packets ? interfaces : [],
           libcs: libcTargets(flags.libc, !flags.defaultLibc),
           flows: flags.flows,
           dnsCapture: flags.wireDns,
           flowTableSize: flags.flowTableSize,
           excludePid: flags.traceSelf ? 0 : process.pid,
+          blocklist: blocking,
+          block: flags.block,
+          capture,
+          snaplen: flags.snaplen,
+          captureRingBytes: flags.captureRingSize,
         },
         names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
         filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
@@ -158,11 +210,15 @@ export function buildProgram(): Command {
       };
       const output = { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep };
       const storage = storageOptionsFromFlags(flags);
+      const services: ServiceOptions = {
+        pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
+        controlPath: flags.control === false ? undefined : flags.control,
+      };
       if (flags.ui || (!flags.headless && process.stdout.isTTY)) {
-        process.exitCode = await runUiMode(session, flags, output, storage);
+        process.exitCode = await runUiMode(session, flags, output, storage, services);
         return;
       }
-      process.exitCode = await runHeadless({ session, format: flags.format, output, storage, durationSeconds: flags.duration, log });
+      process.exitCode = await runHeadless({ session, format: flags.format, output, storage, services, durationSeconds: flags.duration, log });
     });
 
   program
@@ -175,20 +231,49 @@ export function buildProgram(): Command {
 }
 
 /** The UI on the terminal; --output and storage keep receiving every record. */
-async function runUiMode(session: SessionOptions, flags: RunFlags, output: LineSinkOptions, storage: StorageOptions | undefined): Promise<number> {
+async function runUiMode(
+  sessionOptions: SessionOptions,
+  flags: RunFlags,
+  output: LineSinkOptions,
+  storage: StorageOptions | undefined,
+  serviceOptions: ServiceOptions,
+): Promise<number> {
   const sinks: OutputSink[] = [];
   if (storage) sinks.push(await storageOutput(storage, log));
+  const services = new SessionServices(serviceOptions, log);
+  try {
+    await services.startControl();
+  } catch (error) {
+    for (const sink of sinks) await sink.close();
+    throw error;
+  }
   if (output.path) sinks.push(lineOutput(output, flags.format));
-  return runUi({
-    session,
-    log,
-    extraSinks: sinks,
-    durationSeconds: flags.duration,
-    sinkStatus: () => sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])),
-  });
+  // Closed after the session stopped, like the sinks: the capture file then holds every frame.
+  sinks.push({ write: () => {}, close: () => services.close() });
+  return runUi(
+    {
+      session: sessionOptions,
+      log,
+      extraSinks: sinks,
+      durationSeconds: flags.duration,
+      sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...services.status()],
+    },
+    {
+      createSession: (options, recordSinks) => {
+        const session = new Session({ ...options, onPacket: services.onPacket }, recordSinks);
+        services.attach(session);
+        return session;
+      },
+    },
+  );
 }
 
 async function main(): Promise<void> {
+  // `hostflow ctl ...` is the control socket's client: no privileges, no tracing, its own arguments.
+  if (process.argv[2] === 'ctl') {
+    process.exitCode = await runCtl(process.argv.slice(3));
+    return;
+  }
   // The SDK warns on every Node 20 start about its future releases; the
   // lock file pins the one hostflow was tested with, so the warning is noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

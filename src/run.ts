@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { LineSinkOptions } from './output/line-sink.js';
 import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
 import { Session, formatSummary, type SessionOptions } from './session.js';
+import { SessionServices, type ServiceOptions } from './services.js';
 import type { AttachReport } from './kernel/tracer.js';
 import type { StorageOptions } from './storage/index.js';
 
@@ -19,6 +20,8 @@ export interface RunOptions {
   storage: StorageOptions | undefined;
   /** Stop after this many seconds; undefined runs until a signal. */
   durationSeconds: number | undefined;
+  /** Packet capture file and control socket. */
+  services: ServiceOptions;
   log: (line: string) => void;
 }
 
@@ -42,18 +45,22 @@ export async function runHeadless(options: RunOptions): Promise<number> {
   const sinks: OutputSink[] = [];
   if (options.storage) sinks.push(await storageOutput(options.storage, options.log));
   sinks.unshift(lineOutput({ ...options.output, onClosedReader: stop }, options.format));
+  const services = new SessionServices(options.services, options.log);
   const session = new Session(
-    options.session,
+    { ...options.session, onPacket: services.onPacket },
     sinks.map((sink) => (record) => sink.write(record)),
   );
   let report: AttachReport;
   try {
+    await services.startControl();
+    services.attach(session);
     report = session.start();
   } catch (error) {
+    await services.close();
     for (const sink of sinks) await sink.close();
     throw error;
   }
-  for (const line of describeAttachments(report)) options.log(line);
+  for (const line of [...describeAttachments(report), ...services.describe()]) options.log(line);
 
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -65,6 +72,7 @@ export async function runHeadless(options: RunOptions): Promise<number> {
   process.off('SIGTERM', stop);
 
   const summary = await session.stop();
+  await services.close();
   const [lines, ...others] = sinks;
   await lines?.close();
   options.log(formatSummary(summary));

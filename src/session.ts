@@ -12,7 +12,8 @@ import { FlowIntervals } from './flows/intervals.js';
 import type { KernelEvent } from './kernel/decode.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
-import { Tracer, type AttachReport, type TracerOptions } from './kernel/tracer.js';
+import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
+import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracerOptions } from './kernel/tracer.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import { RECORD_TYPES, type HostflowRecord, type RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
@@ -26,6 +27,8 @@ export interface SessionOptions {
   flowIntervalSeconds: number;
   /** How long an event waits for older ones from other rings and CPUs. @default 250 */
   reorderWindowMs?: number;
+  /** Captured frames (tracer.capture set), on the JavaScript thread. */
+  onPacket?: PacketHandler;
 }
 
 export type RecordSink = (record: HostflowRecord) => void;
@@ -38,6 +41,10 @@ export interface SessionSummary {
   malformed: number;
   wireSkipped: number;
   late: number;
+  /** Frames captured and lost (ring full), when capturing. */
+  capture: CaptureStats | null;
+  /** The blocklist at the end, with what each entry dropped. */
+  blocked: BlockEntry[];
 }
 
 const RELEASE_EVERY_MS = 50;
@@ -89,7 +96,7 @@ export class Session {
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
   start(): AttachReport {
-    this.tracer = Tracer.start(this.options.tracer, (event) => this.reorder.push(event));
+    this.tracer = Tracer.start(this.options.tracer, { onEvent: (event) => this.reorder.push(event), onPacket: this.options.onPacket });
     const { report } = this.tracer;
     this.correlator.setProbe(report.connectProbe);
     this.ifnames = new Map(report.interfaces.map(({ name, ifindex }) => [ifindex, name]));
@@ -130,6 +137,26 @@ export class Session {
     this.correlator.forgetClosed(startNs);
   }
 
+  /** An interface's name for records and capture files. */
+  interfaceName(ifindex: number): string {
+    return interfaceName(ifindex, this.ifnames);
+  }
+
+  /** The run-time blocklist (control socket), null without one. */
+  get blocklist(): Blocklist | null {
+    return this.tracer?.blocklist ?? null;
+  }
+
+  /** The kernel flow table now (cumulative counters). */
+  readFlows(): FlowEntry[] {
+    return this.tracer?.readFlows() ?? [];
+  }
+
+  /** The local process of a TCP 4-tuple, either orientation. */
+  processOf(saddr: string, sport: number, daddr: string, dport: number): { pid: number; comm: string } | null {
+    return this.correlator.processOf(saddr, sport, daddr, dport);
+  }
+
   /** Kernel events decoded so far (every record the ring buffers delivered). */
   get eventsDecoded(): number {
     return this.tracer?.decodeStats.records ?? 0;
@@ -141,7 +168,7 @@ export class Session {
   }
 
   /** The kernel's drop counters and the decoder's, right now (a few map reads: call it at most a few times a second). */
-  summary(counters = this.tracer?.counters()): SessionSummary {
+  summary(counters = this.tracer?.counters(), blocked = this.tracer?.blocklist?.list() ?? []): SessionSummary {
     const lost: Partial<Record<CounterName, number>> = {};
     let lostTotal = 0;
     for (const name of COUNTER_NAMES) {
@@ -159,6 +186,8 @@ export class Session {
       malformed: this.tracer?.decodeStats.malformed ?? 0,
       wireSkipped: Object.values(wireSkipped).reduce((sum, n) => sum + n, 0),
       late: this.reorder.late,
+      capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
+      blocked,
     };
   }
 
@@ -172,12 +201,15 @@ export class Session {
     const tracer = this.tracer;
     if (!tracer) return this.summary();
     if (this.flowsCounted()) this.snapshotFlows();
+    // The blocklist's maps close with the tracer: read them first.
+    const blocked = tracer.blocklist?.list() ?? [];
     const counters = await tracer.stop();
     this.reorder.flush((event) => this.correlator.handle(event));
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
+    const summary = this.summary(counters, blocked);
     this.tracer = null;
-    return this.summary(counters);
+    return summary;
   }
 }
 
@@ -186,5 +218,11 @@ export function formatSummary(summary: SessionSummary): string {
   const lostDetail = Object.entries(summary.lost)
     .map(([name, value]) => `${name} ${value}`)
     .join(', ');
-  return `summary: records ${written}; events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}; malformed ${summary.malformed}; wire DNS skipped ${summary.wireSkipped}`;
+  const parts = [`summary: records ${written}`, `events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}`, `malformed ${summary.malformed}`, `wire DNS skipped ${summary.wireSkipped}`];
+  if (summary.capture) parts.push(`capture ${summary.capture.packets} captured, ${summary.capture.lost} lost (ring full)`);
+  if (summary.blocked.length > 0) {
+    const dropped = summary.blocked.reduce((sum, entry) => sum + entry.packets, 0);
+    parts.push(`blocklist ${summary.blocked.length} prefixes dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`);
+  }
+  return parts.join('; ');
 }

@@ -286,6 +286,8 @@ export class Correlator {
         packets: flow.packets,
         bytes: flow.bytes,
         tcp_flags: flow.tcpFlags,
+        dropped_packets: flow.droppedPackets,
+        dropped_bytes: flow.droppedBytes,
         src_host: found?.remote === 'src' && remoteHost ? remoteHost : names.nameOf(flow.saddr),
         dst_host: found?.remote === 'dst' && remoteHost ? remoteHost : names.nameOf(flow.daddr),
         pid: owner?.pid ?? null,
@@ -303,6 +305,12 @@ export class Correlator {
     const asSent = sent && { owner: sent, remote: 'dst' as const };
     const asReceived = received && { owner: received, remote: 'src' as const };
     return flow.direction === 'out' ? (asSent ?? asReceived) : (asReceived ?? asSent);
+  }
+
+  /** The local process of a TCP 4-tuple seen from either end (packet capture comments). */
+  processOf(saddr: string, sport: number, daddr: string, dport: number): { pid: number; comm: string } | null {
+    const owner = this.owners.get(tupleKey(saddr, sport, daddr, dport)) ?? this.owners.get(tupleKey(daddr, dport, saddr, sport));
+    return owner ? { pid: owner.pid, comm: owner.comm } : null;
   }
 
   /** Forgets connections that closed before `beforeNs` (after their last flow interval was named). */

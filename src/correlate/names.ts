@@ -75,6 +75,11 @@ export class NameIndex {
     return this.global.get(addr) ?? null;
   }
 
+  /** Every address the global index names now (control socket `list-hosts`). */
+  hosts(): Array<{ addr: string; host: string }> {
+    return [...this.global.entries()].map(([addr, host]) => ({ addr, host }));
+  }
+
   get sizes(): { process: number; global: number } {
     return { process: this.byProcess.size, global: this.global.size };
   }

@@ -34,6 +34,8 @@ export class FlowIntervals {
         ...flow,
         packets,
         bytes: restarted ? flow.bytes : flow.bytes - before.bytes,
+        droppedPackets: restarted ? flow.droppedPackets : flow.droppedPackets - before.droppedPackets,
+        droppedBytes: restarted ? flow.droppedBytes : flow.droppedBytes - before.droppedBytes,
         intervalStartNs: restarted ? Math.max(flow.firstSeenNs, intervalStartNs) : intervalStartNs,
         intervalEndNs: Math.min(flow.lastSeenNs, intervalEndNs) || intervalEndNs,
       });

@@ -1,6 +1,6 @@
 /**
  * The TypeScript mirror of bpf/hostflow.h. Field names are the C member
- * names; test/unit/layout.test.ts compiles the header and compares every
+ * names; test/unit/kernel/layout.test.ts compiles the header and compares every
  * size and offset below with what the C compiler reports.
  */
 import { struct } from './struct.js';
@@ -9,6 +9,11 @@ export const COMM_LEN = 16;
 export const NAME_MAX = 256;
 export const MAX_ADDRS = 16;
 export const DNS_CAPTURE = 1232;
+export const BLOCKLIST_MAX = 4096;
+export const CAPTURE_MAX = 65536;
+export const FILTER_TERMS = 4;
+export const FILTER_NETS = 2;
+export const FILTER_PORTS = 2;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -19,6 +24,7 @@ export const EventType = {
   close: 3,
   lookup: 4,
   dnsPacket: 5,
+  packet: 6,
 } as const;
 
 /** enum hf_connect_probe, by the names users pass to --connect-probe. */
@@ -30,6 +36,19 @@ export const ConnectProbe = {
 export type ConnectProbeName = keyof typeof ConnectProbe;
 
 export const Direction = { out: 0, in: 1 } as const;
+
+/** enum hf_capture_mode. */
+export const CaptureMode = { off: 0, dropped: 1, all: 2, filter: 3 } as const;
+export type CaptureModeName = keyof typeof CaptureMode;
+
+/** enum hf_packet_flag (hf_packet_event.flags). */
+export const PacketFlag = { dropped: 1, gso: 2 } as const;
+
+/** enum hf_filter_end: which end of a packet a filter condition looks at. */
+export const FilterEnd = { src: 1, dst: 2, any: 3 } as const;
+
+/** enum hf_filter_flag (hf_filter_term.flags). */
+export const FilterFlag = { dropped: 1 } as const;
 
 /** enum hf_counter, in index order. */
 export const COUNTER_NAMES = [
@@ -43,6 +62,8 @@ export const COUNTER_NAMES = [
   'lookups_full',
   'flows_failed',
   'retransmits',
+  'capture_lost_xdp',
+  'capture_lost_tc',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -149,8 +170,70 @@ export const flowCounters = struct('hf_flow_counters', [
   ['bytes', 'u64'],
   ['first_seen_ns', 'u64'],
   ['last_seen_ns', 'u64'],
+  ['dropped_packets', 'u64'],
+  ['dropped_bytes', 'u64'],
   ['tcp_flags', 'u8'],
   ['_pad', 'u8', 7],
+]);
+
+export const blockKey4 = struct('hf_block_key4', [
+  ['prefixlen', 'u32'],
+  ['addr', 'u8', 4],
+]);
+
+export const blockKey6 = struct('hf_block_key6', [
+  ['prefixlen', 'u32'],
+  ['addr', 'u8', 16],
+  ['_pad', 'u8', 4],
+]);
+
+export const blockEntry = struct('hf_block_entry', [
+  ['slot', 'u32'],
+  ['_pad', 'u32'],
+]);
+
+export const blockCounters = struct('hf_block_counters', [
+  ['packets', 'u64'],
+  ['bytes', 'u64'],
+]);
+
+/** The fixed part of a captured frame's record; `data` (cap_len bytes) starts at its end. */
+export const packetEvent = struct('hf_packet_event', [
+  ['hdr', header],
+  ['ifindex', 'u32'],
+  ['wire_len', 'u32'],
+  ['cap_len', 'u32'],
+  ['direction', 'u16'],
+  ['flags', 'u16'],
+  ['data', 'u8', 0],
+]);
+
+export const filterNet = struct('hf_filter_net', [
+  ['addr', 'u8', 16],
+  ['mask', 'u8', 16],
+  ['ends', 'u8'],
+  ['_pad', 'u8', 7],
+]);
+
+export const filterPort = struct('hf_filter_port', [
+  ['port', 'u16'],
+  ['ends', 'u8'],
+  ['_pad', 'u8'],
+]);
+
+export const filterTerm = struct('hf_filter_term', [
+  ['nets', filterNet, FILTER_NETS],
+  ['ports', filterPort, FILTER_PORTS],
+  ['family', 'u16'],
+  ['proto', 'u8'],
+  ['flags', 'u8'],
+  ['_pad', 'u32'],
+]);
+
+export const captureFilter = struct('hf_capture_filter', [
+  ['terms', 'u32'],
+  ['_pad', 'u32'],
+  ['term', filterTerm, FILTER_TERMS],
 ]);
 
 /** Every struct that crosses the boundary, for the layout test. */
@@ -166,6 +249,15 @@ export const ALL_STRUCTS = [
   dnsPacketEvent,
   flowKey,
   flowCounters,
+  blockKey4,
+  blockKey6,
+  blockEntry,
+  blockCounters,
+  packetEvent,
+  filterNet,
+  filterPort,
+  filterTerm,
+  captureFilter,
 ];
 
 /** Constants the test checks against the header's #defines and enums. */
@@ -174,6 +266,11 @@ export const CONSTANTS: Record<string, number> = {
   HF_NAME_MAX: NAME_MAX,
   HF_MAX_ADDRS: MAX_ADDRS,
   HF_DNS_CAPTURE: DNS_CAPTURE,
+  HF_BLOCKLIST_MAX: BLOCKLIST_MAX,
+  HF_CAPTURE_MAX: CAPTURE_MAX,
+  HF_FILTER_TERMS: FILTER_TERMS,
+  HF_FILTER_NETS: FILTER_NETS,
+  HF_FILTER_PORTS: FILTER_PORTS,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,
@@ -181,11 +278,22 @@ export const CONSTANTS: Record<string, number> = {
   HF_EVENT_CLOSE: EventType.close,
   HF_EVENT_LOOKUP: EventType.lookup,
   HF_EVENT_DNS_PACKET: EventType.dnsPacket,
+  HF_EVENT_PACKET: EventType.packet,
   HF_PROBE_KPROBE: ConnectProbe.kprobe,
   HF_PROBE_FENTRY: ConnectProbe.fentry,
   HF_PROBE_TRACEPOINT: ConnectProbe.tracepoint,
   HF_DIR_OUT: Direction.out,
   HF_DIR_IN: Direction.in,
+  HF_CAPTURE_OFF: CaptureMode.off,
+  HF_CAPTURE_DROPPED: CaptureMode.dropped,
+  HF_CAPTURE_ALL: CaptureMode.all,
+  HF_CAPTURE_FILTER: CaptureMode.filter,
+  HF_PKT_DROPPED: PacketFlag.dropped,
+  HF_PKT_GSO: PacketFlag.gso,
+  HF_END_SRC: FilterEnd.src,
+  HF_END_DST: FilterEnd.dst,
+  HF_END_ANY: FilterEnd.any,
+  HF_TERM_DROPPED: FilterFlag.dropped,
   HF_CNT_MAX: COUNTER_NAMES.length,
   ...Object.fromEntries(COUNTER_NAMES.map((name, index) => [`HF_CNT_${name.toUpperCase()}`, index])),
 };

@@ -2,15 +2,18 @@
  * The kernel half of a hostflow session: opens and loads the BPF object,
  * attaches every probe (the connect probe through its fallback chain),
  * polls the ring buffers and hands decoded events on, reads the flow table
- * and the drop counters, and takes everything down again.
+ * and the drop counters, keeps the blocklist, hands captured frames on, and
+ * takes everything down again.
  */
 import { existsSync } from 'node:fs';
 import { HostflowError, firstLine } from '../errors.js';
 import { ensureTracefs, type MountResult } from '../system/mounts.js';
 import { interfaceIndex } from '../system/interfaces.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
+import { Blocklist } from './blocklist.js';
 import { decodeFlows, type FlowEntry } from './flows.js';
-import { COUNTER_NAMES, ConnectProbe, type ConnectProbeName, type CounterName } from './layout.js';
+import { CAPTURE_MAX, COUNTER_NAMES, CaptureMode, ConnectProbe, type ConnectProbeName, type CounterName } from './layout.js';
+import { decodePacketBatch, type CapturedPacket, type PacketDecodeStats } from './packets.js';
 import { loadNative } from './native.js';
 import type { BpfObject, LinkInfo, NativeAddon, RingPoller } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS, connectProbeCandidates, type ConnectProbeRequest } from './probe-plan.js';
@@ -41,6 +44,32 @@ export interface TracerOptions {
   wakeupBytes: number;
   /** Process whose own lookups and connections are left out; 0 for none. @default process.pid */
   excludePid: number;
+  /**
+   * Load the source-prefix blocklist into flow_xdp, so that prefixes can be
+   * blocked at run time (`Tracer.blocklist`). Implied by a non-empty `block`.
+   * @default false
+   */
+  blocklist?: boolean;
+  /** Prefixes blocked from the start ('192.0.2.1', '10.0.0.0/8', 'fd00::/64'). @default [] */
+  block?: readonly string[];
+  /** Prefixes the blocklist holds per address family. @default 4096 */
+  blocklistSize?: number;
+  /**
+   * Frames copied for the packet capture (see src/capture/filter.ts,
+   * parseCaptureSpec); they reach the `onPacket` handler. @default null (none)
+   */
+  capture?: CaptureOptions | null;
+  /** Bytes of each frame copied, 1..65536; longer frames keep their real length. @default 65536 */
+  snaplen?: number;
+  /** Bytes of the capture ring buffer (power of 2). @default 16 MiB */
+  captureRingBytes?: number;
+}
+
+/** What the kernel copies into the capture ring: CaptureSpec of src/capture/filter.ts. */
+export interface CaptureOptions {
+  mode: 'dropped' | 'all' | 'filter';
+  /** struct hf_capture_filter (encodeFilter) for mode 'filter'. */
+  filter: Buffer | null;
 }
 
 export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
@@ -54,6 +83,12 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   dnsRingBytes: 4 << 20,
   wakeupBytes: 65536,
   excludePid: process.pid,
+  blocklist: false,
+  block: [],
+  blocklistSize: 4096,
+  capture: null,
+  snaplen: CAPTURE_MAX,
+  captureRingBytes: 16 << 20,
 };
 
 export interface RejectedProbe {
@@ -72,6 +107,26 @@ export interface AttachReport {
 }
 
 export type EventHandler = (event: KernelEvent) => void;
+/** Called on the JavaScript thread per captured frame; `packet.data` is valid during the call only. */
+export type PacketHandler = (packet: CapturedPacket) => void;
+
+export interface TracerHandlers {
+  onEvent: EventHandler;
+  /** Required when `options.capture` is set. */
+  onPacket?: PacketHandler;
+}
+
+/** Frames the capture ring delivered, and the ones it could not take. */
+export interface CaptureStats {
+  /** Frames handed to onPacket. */
+  packets: number;
+  /** Bytes of them (captured, not wire). */
+  bytes: number;
+  /** Frames the kernel could not put in the ring (ring full), ingress and egress. */
+  lost: number;
+  /** Records that did not decode (a bug if ever non-zero). */
+  malformed: number;
+}
 
 const RINGS = ['events', 'dns_events'] as const;
 
@@ -92,20 +147,31 @@ export function kernelHasKprobes(tracefs: string | null): boolean {
 
 export class Tracer {
   readonly decodeStats: DecodeStats = { records: 0, malformed: 0 };
+  readonly packetStats: PacketDecodeStats = { packets: 0, bytes: 0, malformed: 0 };
   private closed = false;
+  private packetPoller: RingPoller | null = null;
+  /** The blocklist, null when the tracer was started without one (`options.blocklist`). */
+  readonly blocklist: Blocklist | null;
 
   private constructor(
     private readonly object: BpfObject,
     private readonly poller: RingPoller,
     readonly report: AttachReport,
-  ) {}
+    blocklist: Blocklist | null,
+  ) {
+    this.blocklist = blocklist;
+  }
 
   /**
    * Loads, attaches and starts polling. Throws a HostflowError with one
    * line a user can act on when anything required cannot be had; nothing
    * stays attached after a failure.
    */
-  static start(options: TracerOptions, onEvent: EventHandler, native: NativeAddon = loadNative()): Tracer {
+  static start(options: TracerOptions, handlers: EventHandler | TracerHandlers, native: NativeAddon = loadNative()): Tracer {
+    const { onEvent, onPacket } = typeof handlers === 'function' ? { onEvent: handlers, onPacket: undefined } : handlers;
+    if (options.capture && !onPacket) throw new Error('Tracer.start: options.capture needs an onPacket handler');
+    const snaplen = options.snaplen ?? CAPTURE_MAX;
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > CAPTURE_MAX) throw new HostflowError(`the snaplen must be 1..${CAPTURE_MAX} bytes, got ${snaplen}`);
     if (!existsSync('/sys/kernel/btf/vmlinux')) {
       throw new HostflowError('this kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
@@ -128,7 +194,7 @@ export class Tracer {
         rejected.push({ mode: candidate.mode, reason: firstLine(error) });
         continue;
       }
-      return Tracer.finishStart(object, candidate.mode, rejected, interfaces, options, tracefs, onEvent, native);
+      return Tracer.finishStart(object, candidate.mode, rejected, interfaces, options, tracefs, onEvent, onPacket, native);
     }
     const reasons = rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
     if (options.connectProbe === 'auto') throw new HostflowError(`no connect probe could be attached (${reasons})`);
@@ -143,9 +209,16 @@ export class Tracer {
     options: TracerOptions,
     tracefs: MountResult,
     onEvent: EventHandler,
+    onPacket: PacketHandler | undefined,
     native: NativeAddon,
   ): Tracer {
+    let blocklist: Blocklist | null = null;
     try {
+      if (blocklistWanted(options)) {
+        blocklist = new Blocklist(object, options.blocklistSize ?? DEFAULT_BLOCKLIST_SIZE, native.possibleCpus());
+        // Before the XDP programs attach: the first frame already meets the list.
+        for (const prefix of options.block ?? []) blocklist.block(prefix);
+      }
       attach(() => object.attachTracepoint('sock_state', 'sock', 'inet_sock_set_state'));
       attach(() => object.attachTracepoint('tcp_retransmit', 'tcp', 'tcp_retransmit_skb'));
       for (const libc of options.libcs) {
@@ -163,14 +236,30 @@ export class Tracer {
     let tracer: Tracer | null = null;
     const stats: DecodeStats = { records: 0, malformed: 0 };
     const poller = new native.RingPoller(object, [...RINGS], (batch) => decodeBatch(batch, onEvent, tracer?.decodeStats ?? stats));
-    tracer = new Tracer(object, poller, {
-      connectProbe: mode,
-      rejected,
-      links: object.links(),
-      interfaces,
-      libcs: [...options.libcs],
-      tracefs,
-    });
+    tracer = new Tracer(
+      object,
+      poller,
+      {
+        connectProbe: mode,
+        rejected,
+        links: object.links(),
+        interfaces,
+        libcs: [...options.libcs],
+        tracefs,
+      },
+      blocklist,
+    );
+    if (options.capture && onPacket) {
+      const stats = tracer.packetStats;
+      try {
+        tracer.packetPoller = new native.RingPoller(object, ['packets'], (batch) => decodePacketBatch(batch, onPacket, stats), {
+          batchBytes: CAPTURE_BATCH_BYTES,
+        });
+      } catch (error) {
+        object.close();
+        throw error;
+      }
+    }
     return tracer;
   }
 
@@ -196,6 +285,16 @@ export class Tracer {
     return this.poller.stats();
   }
 
+  /** Captured frames delivered and lost so far (`counters` read once: call it at most a few times a second). */
+  captureStats(counters: Record<CounterName, number> = this.counters()): CaptureStats {
+    return {
+      packets: this.packetStats.packets,
+      bytes: this.packetStats.bytes,
+      lost: counters.capture_lost_xdp + counters.capture_lost_tc,
+      malformed: this.packetStats.malformed,
+    };
+  }
+
   /**
    * Drains the rings (every event reaches the handler before this
    * resolves), reads the final drop counters, then detaches everything.
@@ -204,7 +303,7 @@ export class Tracer {
     if (this.closed) throw new Error('Tracer.stop: already stopped');
     this.closed = true;
     try {
-      await this.poller.stop();
+      await Promise.all([this.poller.stop(), this.packetPoller?.stop()]);
       return this.counters();
     } finally {
       this.object.close();
@@ -239,8 +338,18 @@ export function tryLoad(native: NativeAddon, options: Partial<TracerOptions>): s
   }
 }
 
+const DEFAULT_BLOCKLIST_SIZE = 4096;
+/** Capture batches handed to JavaScript: 1 MiB is ~700 full-size frames per call. */
+const CAPTURE_BATCH_BYTES = 1 << 20;
+/** A ring buffer's smallest size: what an unused ring is shrunk to. */
+const PAGE_BYTES = 4096;
+
+function blocklistWanted(options: TracerOptions): boolean {
+  return options.blocklist === true || (options.block?.length ?? 0) > 0;
+}
+
 function packetProgramsWanted(options: TracerOptions): boolean {
-  return options.interfaces.length > 0 && (options.flows || options.dnsCapture);
+  return options.interfaces.length > 0 && (options.flows || options.dnsCapture || blocklistWanted(options) || !!options.capture);
 }
 
 function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: TracerOptions): BpfObject {
@@ -262,6 +371,19 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
     object.setMaxEntries('flows', options.flowTableSize);
     object.setMaxEntries('events', options.eventsRingBytes);
     object.setMaxEntries('dns_events', options.dnsRingBytes);
+    const blocklistSize = blocklistWanted(options) ? (options.blocklistSize ?? DEFAULT_BLOCKLIST_SIZE) : 1;
+    object.setConst('blocklist', bool(blocklistWanted(options)));
+    object.setMaxEntries('blocked_v4', blocklistSize);
+    object.setMaxEntries('blocked_v6', blocklistSize);
+    object.setMaxEntries('block_counters', blocklistSize);
+    const capture = options.capture ?? null;
+    object.setConst('capture_mode', u32(capture ? CaptureMode[capture.mode] : CaptureMode.off));
+    object.setConst('capture_snaplen', u32(options.snaplen ?? CAPTURE_MAX));
+    if (capture?.mode === 'filter') {
+      if (!capture.filter) throw new Error('Tracer: capture mode filter needs capture.filter (encodeFilter)');
+      object.setConst('capture_filter', capture.filter);
+    }
+    object.setMaxEntries('packets', capture ? (options.captureRingBytes ?? DEFAULT_TRACER_OPTIONS.captureRingBytes ?? 16 << 20) : PAGE_BYTES);
     object.load();
     return object;
   } catch (error) {

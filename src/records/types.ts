@@ -96,6 +96,9 @@ export interface FlowRecord {
   bytes: number;
   /** OR of the TCP flags seen (0 for other protocols). */
   tcp_flags: number;
+  /** Of `packets` and `bytes`, those the XDP blocklist dropped (ingress only). */
+  dropped_packets: number;
+  dropped_bytes: number;
   src_host: string | null;
   dst_host: string | null;
   /** The local process of the TCP connection this flow belongs to, when known. */

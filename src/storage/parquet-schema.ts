@@ -84,6 +84,8 @@ const FLOW_COLUMNS: Columns<FlowRecord> = {
   packets: 'int64',
   bytes: 'int64',
   tcp_flags: 'int32',
+  dropped_packets: 'int64',
+  dropped_bytes: 'int64',
   src_host: 'string?',
   dst_host: 'string?',
   pid: 'int32?',

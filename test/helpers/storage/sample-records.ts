@@ -106,6 +106,8 @@ function flow(i: number, start: string): FlowRecord {
     packets: 10 + i,
     bytes: 2 ** 33 + i,
     tcp_flags: i % 3 === 0 ? 0 : 0x1b,
+    dropped_packets: i % 5 === 0 ? 2 : 0,
+    dropped_bytes: i % 5 === 0 ? 120 : 0,
     src_host: null,
     dst_host: i % 2 === 0 ? `dst-${i}.example.com` : null,
     pid: i % 2 === 0 ? 3000 + i : null,

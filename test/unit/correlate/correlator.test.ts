@@ -207,7 +207,7 @@ test('flows get hostnames from the global index and the process of their TCP con
   const h = harness();
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(lookup(1, 100, 'api.test', ['192.0.2.1']), connect(2, 100, 's', t), established(3, 100, 's', t));
-  const base = { ifindex: 3, family: 4 as const, packets: 10, bytes: 1000, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x18, intervalStartNs: 0, intervalEndNs: 10 * MS };
+  const base = { ifindex: 3, family: 4 as const, packets: 10, bytes: 1000, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x18, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 10 * MS };
   const flows = h.correlator.flowRecords([
     { ...base, direction: 'out', proto: 6, saddr: '10.0.0.2', sport: 40000, daddr: '192.0.2.1', dport: 443 },
     { ...base, direction: 'in', proto: 6, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 40000 },
@@ -227,7 +227,7 @@ test('a closed connection still owns its flows until forgotten', () => {
   const h = harness();
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(connect(1, 100, 's', t), established(2, 100, 's', t), close(3, 100, 's', t));
-  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x11, intervalStartNs: 0, intervalEndNs: 0, direction: 'out' as const, proto: 6, saddr: '10.0.0.2', sport: 40000, daddr: '192.0.2.1', dport: 443 };
+  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x11, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 0, direction: 'out' as const, proto: 6, saddr: '10.0.0.2', sport: 40000, daddr: '192.0.2.1', dport: 443 };
   assert.equal(h.correlator.flowRecords([flow])[0]?.pid, 100);
   h.correlator.forgetClosed(4 * MS);
   assert.equal(h.correlator.flowRecords([flow])[0]?.pid, null);
@@ -238,7 +238,7 @@ test('a flow takes its connection\'s name for the remote end, even when the addr
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(lookup(1, 100, 'api.test', ['192.0.2.1']), connect(2, 100, 's', t), established(3, 100, 's', t));
   h.feed(wireAnswer(4, 'other-name.test', [{ type: 'A', name: 'other-name.test', ttl: 60, data: '192.0.2.1' }]));
-  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x10, intervalStartNs: 0, intervalEndNs: 0, direction: 'in' as const, proto: 6, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 40000 };
+  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x10, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 0, direction: 'in' as const, proto: 6, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 40000 };
   assert.equal(h.correlator.flowRecords([flow])[0]?.src_host, 'api.test');
   assert.equal(h.correlator.flowRecords([{ ...flow, sport: 444 }])[0]?.src_host, 'other-name.test', 'without a connection, the global index');
 });

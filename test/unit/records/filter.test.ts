@@ -16,7 +16,7 @@ const dns: DnsRecord = {
 };
 const flow: FlowRecord = {
   type: 'flow', start: 't', end: 't', iface: 'eth0', direction: 'egress', proto: 'udp', family: 4, saddr: '10.0.0.2',
-  sport: 5353, daddr: '10.0.0.1', dport: 53, packets: 1, bytes: 60, tcp_flags: 0, src_host: null, dst_host: 'ns.test', pid: null, comm: null,
+  sport: 5353, daddr: '10.0.0.1', dport: 53, packets: 1, bytes: 60, tcp_flags: 0, dropped_packets: 0, dropped_bytes: 0, src_host: null, dst_host: 'ns.test', pid: null, comm: null,
 };
 
 test('no criteria lets everything through', () => {

@@ -84,6 +84,8 @@ export function flow(remote: string, remoteHost: string | null, bytes: number, o
     packets: Math.max(1, Math.round(bytes / 1000)),
     bytes,
     tcp_flags: 0x18,
+    dropped_packets: 0,
+    dropped_bytes: 0,
     src_host: remoteHost,
     dst_host: null,
     pid: 4242,

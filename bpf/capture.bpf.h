@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Packet capture: flow_xdp and flow_tc copy frames into the `packets` ring
+ * buffer when `capture_mode` asks for them, the frame from L2 on, at most
+ * `capture_snaplen` bytes. XDP sees a frame before its blocklist verdict,
+ * so dropped frames are captured too, the ones no AF_PACKET tool can see.
+ *
+ * bpf_ringbuf_reserve() takes a constant size, so a copy reserves the
+ * smallest of a few size classes that holds it (HF_CAPTURE_CLASSES): one
+ * copy straight from the frame into ring memory, at most about twice the
+ * bytes a frame needs (1536 holds a full 1514-byte Ethernet frame).
+ */
+#ifndef HF_CAPTURE_BPF_H
+#define HF_CAPTURE_BPF_H
+
+/*
+ * 16 MiB: about 8,000 full-size frames (2 KiB class) or 90,000 small ones
+ * while the poll thread catches up. User space may resize it before load
+ * (and shrinks it to a page when nothing is captured).
+ */
+#define HF_PACKETS_BYTES (16 << 20)
+
+/* Set by user space before load. */
+const volatile __u32 capture_mode = HF_CAPTURE_OFF;
+const volatile __u32 capture_snaplen = HF_CAPTURE_MAX;
+/*
+ * A struct hf_capture_filter, declared as bytes so that the skeleton the
+ * addon embeds (build/bpf/hostflow.skel.h) compiles without hostflow.h.
+ */
+const volatile __u8 capture_filter[sizeof(struct hf_capture_filter)]
+	__attribute__((aligned(8))) = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, HF_PACKETS_BYTES);
+} packets SEC(".maps");
+
+/* (a & mask) == net over the family's address bytes. */
+static __always_inline bool hf_net_equal(const __u8 *a, const volatile struct hf_filter_net *net,
+					 __u16 family)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 16; i++) {
+		if (family == HF_AF_INET && i >= 4)
+			break;
+		if ((a[i] & net->mask[i]) != net->addr[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool hf_net_match(const volatile struct hf_filter_net *net,
+					 const struct hf_packet *pkt, __u16 family)
+{
+	if ((net->ends & HF_END_SRC) && hf_net_equal(pkt->key.saddr, net, family))
+		return true;
+	return (net->ends & HF_END_DST) && hf_net_equal(pkt->key.daddr, net, family);
+}
+
+/* Ports mean TCP and UDP ports, as in tcpdump; ICMP's type/code do not count. */
+static __always_inline bool hf_port_match(const volatile struct hf_filter_port *port,
+					  const struct hf_packet *pkt)
+{
+	if (!pkt->has_ports ||
+	    (pkt->key.proto != HF_IPPROTO_TCP && pkt->key.proto != HF_IPPROTO_UDP))
+		return false;
+	if ((port->ends & HF_END_SRC) && pkt->key.sport == port->port)
+		return true;
+	return (port->ends & HF_END_DST) && pkt->key.dport == port->port;
+}
+
+static __always_inline bool hf_term_match(const volatile struct hf_filter_term *term,
+					  const struct hf_packet *pkt, bool dropped)
+{
+	int i;
+
+	if (term->family && pkt->key.family != term->family)
+		return false;
+	if (term->proto && pkt->key.proto != term->proto)
+		return false;
+	if ((term->flags & HF_TERM_DROPPED) && !dropped)
+		return false;
+#pragma unroll
+	for (i = 0; i < HF_FILTER_NETS; i++) {
+		if (term->nets[i].ends && !hf_net_match(&term->nets[i], pkt, term->family))
+			return false;
+	}
+#pragma unroll
+	for (i = 0; i < HF_FILTER_PORTS; i++) {
+		if (term->ports[i].ends && !hf_port_match(&term->ports[i], pkt))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool hf_capture_wanted(const struct hf_packet *pkt, bool dropped)
+{
+	const volatile struct hf_capture_filter *filter = (const volatile void *)capture_filter;
+	int i;
+
+	if (capture_mode == HF_CAPTURE_ALL)
+		return true;
+	if (capture_mode == HF_CAPTURE_DROPPED)
+		return dropped;
+	if (capture_mode != HF_CAPTURE_FILTER)
+		return false;
+#pragma unroll
+	for (i = 0; i < HF_FILTER_TERMS; i++) {
+		if (i >= filter->terms)
+			break;
+		if (hf_term_match(&filter->term[i], pkt, dropped))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Copies the first `cap` bytes of the frame into a record of `size` data
+ * bytes; `size` is a constant at every call, so the verifier knows the
+ * bounds of the reservation and of the copy.
+ */
+static __always_inline void hf_capture_copy(void *ctx, bool xdp, __u32 ifindex, __u16 direction,
+					    __u16 flags, __u32 wire_len, __u32 cap, __u32 size)
+{
+	struct hf_packet_event *e;
+	__u64 last; /* 64-bit: no zero-extension copy for the verifier to lose */
+	long err = -1;
+
+	e = bpf_ringbuf_reserve(&packets, sizeof(*e) + size, 0);
+	if (!e) {
+		hf_count(xdp ? HF_CNT_CAPTURE_LOST_XDP : HF_CNT_CAPTURE_LOST_TC);
+		return;
+	}
+	/* As in dns.bpf.h: 1 <= last + 1 <= size, visibly to any verifier. */
+	last = cap - 1;
+	barrier_var(last);
+	if (last < size) {
+		if (xdp)
+			err = bpf_xdp_load_bytes(ctx, 0, e->data, last + 1);
+		else
+			err = bpf_skb_load_bytes(ctx, 0, e->data, last + 1);
+	}
+	if (err) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	hf_header_fill(&e->hdr, HF_EVENT_PACKET, bpf_ktime_get_ns());
+	e->ifindex = ifindex;
+	e->wire_len = wire_len;
+	e->cap_len = cap;
+	e->direction = direction;
+	e->flags = flags;
+	bpf_ringbuf_submit(e, hf_wakeup_flags(&packets));
+}
+
+/* The size classes, smallest first; the last is HF_CAPTURE_MAX. */
+#define HF_CAPTURE_CLASS(size)                                                               \
+	if (cap <= (size)) {                                                                 \
+		hf_capture_copy(ctx, xdp, ifindex, direction, flags, wire_len, cap, (size)); \
+		return;                                                                      \
+	}
+
+/*
+ * Copies the frame `ctx` (an xdp_md when `xdp`, an __sk_buff otherwise) when
+ * the capture mode wants it. wire_len is the whole frame, non-linear parts
+ * included.
+ */
+static __always_inline void hf_capture(void *ctx, bool xdp, const struct hf_packet *pkt,
+				       __u32 wire_len, __u16 flags)
+{
+	__u32 ifindex = pkt->key.ifindex;
+	__u16 direction = pkt->key.direction;
+	__u32 cap;
+
+	if (!hf_capture_wanted(pkt, flags & HF_PKT_DROPPED))
+		return;
+	cap = wire_len < capture_snaplen ? wire_len : capture_snaplen;
+	if (cap > HF_CAPTURE_MAX)
+		cap = HF_CAPTURE_MAX;
+	if (cap == 0)
+		return;
+	HF_CAPTURE_CLASS(128)
+	HF_CAPTURE_CLASS(256)
+	HF_CAPTURE_CLASS(512)
+	HF_CAPTURE_CLASS(1024)
+	HF_CAPTURE_CLASS(1536)
+	HF_CAPTURE_CLASS(2048)
+	HF_CAPTURE_CLASS(4096)
+	HF_CAPTURE_CLASS(9216)
+	HF_CAPTURE_CLASS(16384)
+	HF_CAPTURE_CLASS(HF_CAPTURE_MAX)
+}
+
+#endif /* HF_CAPTURE_BPF_H */

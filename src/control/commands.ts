@@ -1,0 +1,139 @@
+/**
+ * What each control command does, against the session's parts as hooks
+ * (ControlBackend). Runs on the JavaScript thread; every command is a few
+ * map reads or one map update, so a client can never stall the tracer for
+ * long. A failure of a hook becomes an error answer, never an exception.
+ */
+import { isoMicros } from '../clock.js';
+import type { BlockEntry } from '../kernel/blocklist.js';
+import type { FlowEntry } from '../kernel/flows.js';
+import { COMMANDS, type Answer, type Request } from './protocol.js';
+
+/** The blocklist operations the control socket uses (Tracer.blocklist). */
+export interface BlocklistControl {
+  block(prefix: string): { prefix: string; added: boolean };
+  unblock(prefix: string): BlockEntry | null;
+  list(): BlockEntry[];
+}
+
+export type StatValue = number | string | boolean | null;
+
+/** The session's parts the commands read or change; a missing hook makes its commands answer an error. */
+export interface ControlBackend {
+  /** The flow table (Tracer.readFlows). */
+  readFlows?: () => FlowEntry[];
+  /** Tracer.blocklist: null when hostflow runs without a blocklist. */
+  blocklist?: BlocklistControl | null;
+  /** Hostname of an address (NameIndex.nameOf). */
+  nameOf?: (address: string) => string | null;
+  /** Every address with a name (list-hosts). */
+  listHosts?: () => Array<{ addr: string; host: string }>;
+  /** Counters for `stats`, flat, snake_case keys. */
+  stats?: () => Record<string, StatValue>;
+}
+
+export interface AddressCount {
+  addr: string;
+  packets: number;
+  bytes: number;
+  dropped_packets: number;
+  host: string | null;
+}
+
+/** Packets by source or destination address over the flow table, most packets first. */
+export function countByAddress(flows: readonly FlowEntry[], end: 'src' | 'dst', nameOf?: (address: string) => string | null): AddressCount[] {
+  const totals = new Map<string, AddressCount>();
+  for (const flow of flows) {
+    // The "other" bucket (non-IP frames) has no addresses; decodeFlows gives it '::'.
+    if (flow.proto === 0 && flow.saddr === '::' && flow.daddr === '::') continue;
+    const addr = end === 'src' ? flow.saddr : flow.daddr;
+    let entry = totals.get(addr);
+    if (!entry) {
+      entry = { addr, packets: 0, bytes: 0, dropped_packets: 0, host: null };
+      totals.set(addr, entry);
+    }
+    entry.packets += flow.packets;
+    entry.bytes += flow.bytes;
+    entry.dropped_packets += flow.droppedPackets ?? 0;
+  }
+  const sorted = [...totals.values()].sort((a, b) => b.packets - a.packets || b.bytes - a.bytes || a.addr.localeCompare(b.addr));
+  for (const entry of sorted) entry.host = nameOf?.(entry.addr) ?? null;
+  return sorted;
+}
+
+export interface CommandContext {
+  backend: ControlBackend;
+  /** The flow table, possibly cached for a moment across clients. */
+  flows: () => FlowEntry[];
+}
+
+const ok = (command: string, result: unknown, lines: string[]): Answer => ({ ok: true, command, result, lines });
+const fail = (command: string, error: string): Answer => ({ ok: false, command, error });
+
+function parseLimit(text: string | undefined): number | null {
+  if (text === undefined) return Infinity;
+  return /^\d{1,9}$/.test(text) && Number(text) > 0 ? Number(text) : null;
+}
+
+function blockRow(entry: BlockEntry) {
+  return { prefix: entry.prefix, packets: entry.packets, bytes: entry.bytes, added: isoMicros(entry.addedMs) };
+}
+
+/** Runs one request (not `mode` or `quit`, which the connection handles). */
+export function runCommand(request: Request, context: CommandContext): Answer {
+  const name = request.command.name;
+  const { backend } = context;
+  try {
+    switch (name) {
+      case 'list-src':
+      case 'list-dst': {
+        if (!backend.readFlows) return fail(name, 'flows are not counted (hostflow runs with --no-flows or without interfaces)');
+        const limit = parseLimit(request.args[0]);
+        if (limit === null) return fail(name, `usage: ${request.command.usage} (LIMIT a positive number)`);
+        const rows = countByAddress(context.flows(), name === 'list-src' ? 'src' : 'dst', backend.nameOf).slice(0, limit);
+        return ok(
+          name,
+          rows,
+          rows.map((row) => `${row.addr} packets ${row.packets} bytes ${row.bytes} dropped ${row.dropped_packets} host ${row.host ?? '-'}`),
+        );
+      }
+      case 'list-block-src': {
+        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
+        const rows = backend.blocklist.list().map(blockRow);
+        return ok(name, rows, rows.map((row) => `${row.prefix} packets ${row.packets} bytes ${row.bytes} since ${row.added}`));
+      }
+      case 'block-src': {
+        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
+        const result = backend.blocklist.block(request.args[0] ?? '');
+        return ok(name, result, [`${result.added ? 'blocked' : 'already blocked'} ${result.prefix}`]);
+      }
+      case 'unblock-src': {
+        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
+        const entry = backend.blocklist.unblock(request.args[0] ?? '');
+        if (!entry) return fail(name, `${request.args[0]} is not blocked (list-block-src lists what is)`);
+        const row = blockRow(entry);
+        return ok(name, row, [`unblocked ${row.prefix} packets ${row.packets} bytes ${row.bytes}`]);
+      }
+      case 'list-hosts': {
+        if (!backend.listHosts) return fail(name, 'list-hosts is not available in this session');
+        const rows = backend.listHosts();
+        return ok(name, rows, rows.map((row) => `${row.addr} ${row.host}`));
+      }
+      case 'stats': {
+        if (!backend.stats) return fail(name, 'stats are not available in this session');
+        const stats = backend.stats();
+        return ok(name, stats, Object.entries(stats).map(([key, value]) => `${key} ${value ?? '-'}`));
+      }
+      case 'help':
+        return ok(
+          name,
+          COMMANDS.map(({ name: command, usage, description }) => ({ command, usage, description })),
+          COMMANDS.map(({ usage, description }) => `${usage.padEnd(28)} ${description}`),
+        );
+      default:
+        return fail(name, `'${name}' is handled by the connection`);
+    }
+  } catch (error) {
+    return fail(name, error instanceof Error ? error.message.split('\n')[0] ?? 'failed' : String(error));
+  }
+}

@@ -1,0 +1,5 @@
+/** The control socket: server, line protocol, commands and the `hostflow ctl` client. */
+export { ControlServer, DEFAULT_CONTROL_SOCKET, type ControlServerOptions, type ControlServerStats } from './server.js';
+export { runCommand, countByAddress, type BlocklistControl, type ControlBackend, type StatValue } from './commands.js';
+export { COMMANDS, MAX_LINE_BYTES, formatAnswer, parseRequest, type Answer, type Request } from './protocol.js';
+export { CTL_USAGE, runCtl, type CtlIo } from './client.js';

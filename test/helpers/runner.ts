@@ -1,0 +1,46 @@
+/**
+ * The capture runner (capture-runner.ts) as a child process, usually in a
+ * topology's client namespace: started until it traces, stopped with a
+ * signal, its summary line parsed.
+ */
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
+import { ManagedProcess } from './process.js';
+
+export const RUNNER = join(packageRoot(), 'dist/test/helpers/capture-runner.js');
+
+export interface RunnerSummary {
+  capture: { packets: number; bytes: number; lost: number; malformed: number };
+  written: { packets: number; fileBytes: number; annotated: number; annotateErrors: number } | null;
+  counters: Record<string, number>;
+  blocklist: Array<{ prefix: string; packets: number; bytes: number }>;
+  control: { connections: number; open: number; requests: number; errors: number } | null;
+}
+
+export interface RunningRunner {
+  process: ManagedProcess;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; summary: RunnerSummary; output: string }>;
+}
+
+export async function startRunner(args: readonly string[], options: { ns?: string } = {}): Promise<RunningRunner> {
+  const child = ManagedProcess.start(process.execPath, [RUNNER, ...args], { ns: options.ns });
+  try {
+    await child.waitForLine(/^tracing$/, { stream: 'stderr', timeoutMs: 30_000 });
+  } catch (error) {
+    await child.stop({ signal: 'SIGKILL' });
+    throw error;
+  }
+  return {
+    process: child,
+    stop: async (signal: NodeJS.Signals = 'SIGINT') => {
+      const status = child.running ? await child.stop({ signal, timeoutMs: 15_000 }) : await child.exited;
+      const line = child
+        .output(2000)
+        .split('\n')
+        .reverse()
+        .find((candidate) => candidate.startsWith('{"capture"'));
+      if (!line) throw child.failure('printed no summary');
+      return { code: status.code, summary: JSON.parse(line) as RunnerSummary, output: child.output(50) };
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The control socket under bad input and load, on a real Unix socket with a
+ * scripted backend: garbage, a 1 MB line, a client that hangs up mid-line,
+ * a client that never reads, 50 clients at once. Every well-formed command
+ * must still get its answer.
+ */
+import assert from 'node:assert/strict';
+import { lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ControlServer } from '../../../src/control/server.js';
+import type { ControlBackend } from '../../../src/control/commands.js';
+import type { FlowEntry } from '../../../src/kernel/flows.js';
+import { openClient } from '../../helpers/control-client.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hostflow-control-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const flows: FlowEntry[] = [
+  { ifindex: 2, direction: 'in', proto: 6, family: 4, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 5000, packets: 9, bytes: 900, droppedPackets: 0, droppedBytes: 0, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 0x12 },
+];
+
+function backend(): ControlBackend & { reads: number } {
+  const blocked = new Set<string>();
+  const state = {
+    reads: 0,
+    readFlows: () => {
+      state.reads++;
+      return flows;
+    },
+    nameOf: (address: string) => (address === '192.0.2.1' ? 'web.test' : null),
+    blocklist: {
+      block: (prefix: string) => {
+        const added = !blocked.has(prefix);
+        blocked.add(prefix);
+        return { prefix, added };
+      },
+      unblock: (prefix: string) => (blocked.delete(prefix) ? { prefix, family: 4 as const, packets: 0, bytes: 0, addedMs: 0 } : null),
+      list: () => [...blocked].map((prefix) => ({ prefix, family: 4 as const, packets: 0, bytes: 0, addedMs: 0 })),
+    },
+    stats: () => ({ events: 1 }),
+  };
+  return state;
+}
+
+describe('control socket', () => {
+  let server: ControlServer;
+  let path: string;
+  let state: ReturnType<typeof backend>;
+
+  before(async () => {
+    path = join(dir, 'run', 'hostflow', 'control.sock');
+    state = backend();
+    server = await ControlServer.start({ path, backend: state, flowCacheMs: 0 });
+  });
+  after(() => server.close());
+
+  test('the socket is 0600 in a directory created 0700', () => {
+    assert.ok(lstatSync(path).isSocket());
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'run', 'hostflow')).mode & 0o777, 0o700);
+  });
+
+  test('the seed\'s commands answer in text, and the same line prefixed with json answers one JSON line', async () => {
+    const client = await openClient(path);
+    client.socket.write('list-src\njson list-src\nblock-src 192.0.2.1/32\nlist-block-src\n');
+    const answers = await client.answers(3);
+    assert.deepEqual(answers[0], ['192.0.2.1 packets 9 bytes 900 dropped 0 host web.test', 'ok']);
+    assert.deepEqual(JSON.parse(answers[1]?.[0] ?? ''), {
+      ok: true,
+      command: 'list-src',
+      result: [{ addr: '192.0.2.1', packets: 9, bytes: 900, dropped_packets: 0, host: 'web.test' }],
+    });
+    assert.deepEqual(answers[2], ['blocked 192.0.2.1/32', 'ok']);
+    const [listed] = (await client.answers(4)).slice(3);
+    assert.match(listed?.[0] ?? '', /^192\.0\.2\.1\/32 packets 0 bytes 0 since /);
+    client.close();
+  });
+
+  test('mode json switches the whole connection; quit answers and closes', async () => {
+    const client = await openClient(path);
+    client.socket.write('mode json\nstats\nnope\nquit\n');
+    const answers = await client.answers(4, { json: true });
+    assert.deepEqual(answers.map(([line]) => JSON.parse(line ?? '')), [
+      { ok: true, command: 'mode', result: 'json' },
+      { ok: true, command: 'stats', result: { events: 1 } },
+      { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
+      { ok: true, command: 'quit', result: null },
+    ]);
+    await new Promise((resolve) => client.socket.once('close', resolve));
+  });
+
+  test('garbage, a 1 MB line and blank lines get error answers (or none) and the commands around them their answers', async () => {
+    const client = await openClient(path);
+    const garbage = Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x0d]);
+    client.socket.write(Buffer.concat([Buffer.from('stats\n'), garbage, Buffer.from('\n\n   \n')]));
+    client.socket.write(`block-src ${'9'.repeat(1 << 20)}`);
+    client.socket.write('\nunblock-src\nstats\n');
+    const answers = await client.answers(5);
+    assert.deepEqual(answers[0], ['events 1', 'ok']);
+    assert.match(answers[1]?.[0] ?? '', /^error: unknown command '\?+\[2j' \(try: help\)$/);
+    assert.deepEqual(answers[2], ['error: line longer than 4096 bytes; skipped']);
+    assert.deepEqual(answers[3], ['error: usage: unblock-src ADDRESS|PREFIX']);
+    assert.deepEqual(answers[4], ['events 1', 'ok']);
+    // Nothing more: the long line had exactly one answer.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(client.received().split('\n').filter((line) => line === 'ok' || line.startsWith('error: ')).length, 5);
+    client.close();
+  });
+
+  test('a line split across writes is one command; a client that hangs up mid-line disturbs nobody', async () => {
+    const client = await openClient(path);
+    client.socket.write('sta');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    client.socket.write('ts\nlist-');
+    const [answer] = await client.answers(1);
+    assert.deepEqual(answer, ['events 1', 'ok']);
+    const quitter = await openClient(path);
+    quitter.socket.end('block-src 203.0.113.');
+    quitter.socket.destroy();
+    client.socket.write('src\n');
+    const answers = await client.answers(2);
+    assert.equal(answers[1]?.at(-1), 'ok');
+    const list = await openClient(path);
+    list.socket.write('list-block-src\n');
+    const [blocked] = await list.answers(1);
+    assert.ok(!blocked?.some((line) => line.startsWith('203.0.113')), 'the half line was never run');
+    list.close();
+    client.close();
+  });
+
+  test('50 clients at once, each pipelining commands among garbage, all get every answer in order', async () => {
+    const clients = await Promise.all(Array.from({ length: 50 }, () => openClient(path)));
+    const readsBefore = state.reads;
+    clients.forEach((client, index) => {
+      const lines = [`block-src 198.51.100.${index}/32`, '\u0007garbage', 'list-src', 'stats', `unblock-src 198.51.100.${index}/32`];
+      // Dribbled out in small pieces, so lines are split across reads.
+      const text = `${lines.join('\n')}\n`;
+      for (let at = 0; at < text.length; at += 7) client.socket.write(text.slice(at, at + 7));
+    });
+    const all = await Promise.all(clients.map((client) => client.answers(5)));
+    all.forEach((answers, index) => {
+      assert.deepEqual(answers[0], [`blocked 198.51.100.${index}/32`, 'ok']);
+      assert.match(answers[1]?.[0] ?? '', /^error: unknown command/);
+      assert.deepEqual(answers[2], ['192.0.2.1 packets 9 bytes 900 dropped 0 host web.test', 'ok']);
+      assert.deepEqual(answers[3], ['events 1', 'ok']);
+      assert.deepEqual(answers[4], [`unblocked 198.51.100.${index}/32 packets 0 bytes 0`, 'ok']);
+    });
+    assert.ok(state.reads - readsBefore <= 50, 'one flow-table read per list-src at most');
+    for (const client of clients) client.close();
+  });
+
+  test('a client that never reads its answers is paused, and others are still answered at once', async () => {
+    const hog = await openClient(path);
+    hog.socket.pause();
+    hog.socket.write('help\n'.repeat(20_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const other = await openClient(path);
+    const started = Date.now();
+    other.socket.write('stats\n');
+    assert.deepEqual((await other.answers(1))[0], ['events 1', 'ok']);
+    assert.ok(Date.now() - started < 1000);
+    hog.close();
+    other.close();
+  });
+});
+
+describe('control socket file', () => {
+  test('a stale socket file is replaced; a live socket or another file is not taken over', async () => {
+    const path = join(dir, 'stale.sock');
+    const first = await ControlServer.start({ path, backend: {} });
+    await assert.rejects(ControlServer.start({ path, backend: {} }), /another process \(another hostflow\?\) listens on/);
+    await first.close();
+    // A hostflow killed with SIGKILL leaves its socket file behind, with nobody listening.
+    const orphan = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await new Promise((resolve) => orphan.stdout.once('data', resolve));
+    orphan.kill('SIGKILL');
+    await new Promise((resolve) => orphan.once('exit', resolve));
+    assert.ok(lstatSync(path).isSocket(), 'the stale socket file is there');
+    await new Promise<void>((resolve, reject) => {
+      const probe = connect(path);
+      probe.once('error', () => resolve());
+      probe.once('connect', () => reject(new Error('still listening')));
+    });
+    const second = await ControlServer.start({ path, backend: { stats: () => ({ up: true }) } });
+    const client = await openClient(path);
+    client.socket.write('stats\n');
+    assert.deepEqual((await client.answers(1))[0], ['up true', 'ok']);
+    client.close();
+    await second.close();
+    const regular = join(dir, 'regular');
+    writeFileSync(regular, 'x');
+    await assert.rejects(ControlServer.start({ path: regular, backend: {} }), /exists and is not a socket/);
+  });
+});
