@@ -94,7 +94,7 @@ required_packages=(
   clang-format shellcheck ruby
 )
 # Reference tools that older releases may not package (Ubuntu 22.04).
-optional_packages=(libbpf-tools)
+optional_packages=(libbpf-tools netsniff-ng xdp-tools)
 
 install_packages() {
   local os_id=unknown os_version=""
