@@ -8,6 +8,9 @@ import { benchDecode } from './decode-bench.js';
 import { benchStorage } from './storage-bench.js';
 import { benchXdp } from './xdp-bench.js';
 
+// As in the CLI: the SDK's warning about its future Node versions is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const figures: Record<string, unknown>[] = [benchDecode()];
 try {
   figures.push(...benchXdp());

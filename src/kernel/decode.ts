@@ -347,24 +347,37 @@ export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, leng
 export const RECORD_FRAME = 8;
 
 /**
- * Decodes a whole batch from the addon (see native-api.ts for the framing)
- * and calls `emit` for each event in order. A frame that runs past the end
- * of the batch ends the batch and counts as malformed.
+ * Walks the frames of one batch from the addon (see native-api.ts for the
+ * framing), calling `onRecord` with each record's offset and length. A
+ * frame that runs past the end of the batch ends the walk and is counted
+ * through `onTruncated`: the batch framing is the addon's, so this is a bug
+ * if ever seen, never a reason to throw.
  */
-export function decodeBatch(batch: Uint8Array, emit: (event: KernelEvent) => void, stats: DecodeStats): void {
+export function forEachRecord(batch: Uint8Array, onRecord: (view: DataView, at: number, length: number) => void, onTruncated: () => void): void {
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   let at = 0;
   while (at + RECORD_FRAME <= batch.byteLength) {
     const length = view.getUint32(at, true);
     const start = at + RECORD_FRAME;
     if (start + length > batch.byteLength) {
-      stats.malformed++;
+      onTruncated();
       return;
     }
-    stats.records++;
-    const event = decodeRecord(view, batch, start, length);
-    if (event) emit(event);
-    else stats.malformed++;
+    onRecord(view, start, length);
     at = start + ((length + 7) & ~7);
   }
+}
+
+/** Decodes a whole batch of the event rings and calls `emit` for each event, in order. */
+export function decodeBatch(batch: Uint8Array, emit: (event: KernelEvent) => void, stats: DecodeStats): void {
+  forEachRecord(
+    batch,
+    (view, at, length) => {
+      stats.records++;
+      const event = decodeRecord(view, batch, at, length);
+      if (event) emit(event);
+      else stats.malformed++;
+    },
+    () => stats.malformed++,
+  );
 }

@@ -3,7 +3,7 @@
  * over in batches. Pure and allocation-light: each frame's bytes are a view
  * into the batch, not a copy.
  */
-import { RECORD_FRAME } from './decode.js';
+import { forEachRecord } from './decode.js';
 import { EventType, PacketFlag, header, packetEvent } from './layout.js';
 import { offsetOf } from './struct.js';
 
@@ -48,37 +48,32 @@ const P = {
 
 /** Decodes one batch of the `packets` ring and calls `emit` per frame, in ring order. */
 export function decodePacketBatch(batch: Uint8Array, emit: (packet: CapturedPacket) => void, stats: PacketDecodeStats): void {
-  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  let at = 0;
-  while (at + RECORD_FRAME <= batch.byteLength) {
-    const length = view.getUint32(at, true);
-    const start = at + RECORD_FRAME;
-    if (start + length > batch.byteLength) {
-      stats.malformed++;
-      return;
-    }
-    at = start + ((length + 7) & ~7);
-    if (length < P.data || view.getUint32(start + P.type, true) !== EventType.packet) {
-      stats.malformed++;
-      continue;
-    }
-    const capLen = view.getUint32(start + P.capLen, true);
-    if (P.data + capLen > length) {
-      stats.malformed++;
-      continue;
-    }
-    const flags = view.getUint16(start + P.flags, true);
-    stats.packets++;
-    stats.bytes += capLen;
-    emit({
-      tsNs: view.getUint32(start + P.ts + 4, true) * 0x1_0000_0000 + view.getUint32(start + P.ts, true),
-      cpu: view.getUint32(start + P.cpu, true),
-      ifindex: view.getUint32(start + P.ifindex, true),
-      direction: view.getUint16(start + P.direction, true) === 1 ? 'in' : 'out',
-      wireLength: view.getUint32(start + P.wireLen, true),
-      dropped: (flags & PacketFlag.dropped) !== 0,
-      gso: (flags & PacketFlag.gso) !== 0,
-      data: batch.subarray(start + P.data, start + P.data + capLen),
-    });
-  }
+  forEachRecord(
+    batch,
+    (view, start, length) => {
+      if (length < P.data || view.getUint32(start + P.type, true) !== EventType.packet) {
+        stats.malformed++;
+        return;
+      }
+      const capLen = view.getUint32(start + P.capLen, true);
+      if (P.data + capLen > length) {
+        stats.malformed++;
+        return;
+      }
+      const flags = view.getUint16(start + P.flags, true);
+      stats.packets++;
+      stats.bytes += capLen;
+      emit({
+        tsNs: view.getUint32(start + P.ts + 4, true) * 0x1_0000_0000 + view.getUint32(start + P.ts, true),
+        cpu: view.getUint32(start + P.cpu, true),
+        ifindex: view.getUint32(start + P.ifindex, true),
+        direction: view.getUint16(start + P.direction, true) === 1 ? 'in' : 'out',
+        wireLength: view.getUint32(start + P.wireLen, true),
+        dropped: (flags & PacketFlag.dropped) !== 0,
+        gso: (flags & PacketFlag.gso) !== 0,
+        data: batch.subarray(start + P.data, start + P.data + capLen),
+      });
+    },
+    () => stats.malformed++,
+  );
 }

@@ -15,8 +15,8 @@ export type JsonLine = Record<string, unknown>;
 export interface RunningHostflow {
   process: ManagedProcess;
   output: string;
-  /** SIGINT, then the exit status and every JSON line written. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; stderr: string }>;
+  /** SIGINT, then the exit status, every JSON line written (none with --format text) and the output as text. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; text: string; stderr: string }>;
 }
 
 /** Starts `hostflow --headless -o <tmp file> ...args` and waits until it traces. */
@@ -36,20 +36,23 @@ export async function startHostflow(args: readonly string[], options: { ns?: str
     output,
     stop: async (signal: NodeJS.Signals = 'SIGINT') => {
       const status = await child.stop({ signal, timeoutMs: 15_000 });
-      const lines = readJsonLines(output);
+      const text = readText(output);
+      const lines = args.join(' ').includes('--format text') ? [] : parseJsonLines(text);
       rmSync(dir, { recursive: true, force: true });
-      return { code: status.code, lines, stderr: child.output(200) };
+      return { code: status.code, lines, text, stderr: child.output(200) };
     },
   };
 }
 
-export function readJsonLines(path: string): JsonLine[] {
-  let text = '';
+function readText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
-    return [];
+    return '';
   }
+}
+
+export function parseJsonLines(text: string): JsonLine[] {
   return text
     .split('\n')
     .filter((line) => line.trim().length > 0)

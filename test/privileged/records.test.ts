@@ -11,14 +11,12 @@
  * except for the two names that share one on purpose.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
-import { ManagedProcess, python3 } from '../helpers/process.js';
+import { python3 } from '../helpers/process.js';
 import {
   curlFetch,
   nodeClient,
@@ -92,32 +90,6 @@ interface Expected {
   comm: string;
   host: string;
   hostSource: 'process' | 'global';
-}
-
-/** `hostflow --format text`: its lines, not JSON. */
-async function startHostflowText(args: readonly string[], ns: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'hostflow-text-'));
-  const output = join(dir, 'records.txt');
-  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, '--format', 'text', ...args], { ns });
-  try {
-    await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
-  } catch (error) {
-    await child.stop({ signal: 'SIGKILL' });
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    stop: async () => {
-      const status = await child.stop({ signal: 'SIGINT', timeoutMs: 15_000 });
-      let text = '';
-      try {
-        text = readFileSync(output, 'utf8');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-      return { code: status.code, lines: text.split('\n').filter((line) => line.trim() !== ''), stderr: child.output(200) };
-    },
-  };
 }
 
 describe('records: every connection named by the right rule', privilegedSuite(requirements), () => {
@@ -446,7 +418,7 @@ describe('records: every connection named by the right rule', privilegedSuite(re
       startHttpServer({ ns: topo.server, host: '::', port: HTTP_PORT, fileBytes: 1_000 }),
     ]);
     try {
-      const run = await startHostflowText(['-i', topo.client.iface, '--comm', 'curl'], ns.ns);
+      const run = await startHostflow(['-i', topo.client.iface, '--comm', 'curl', '--format', 'text'], { ns: ns.ns });
       let curl: ClientResult;
       let stopped: Awaited<ReturnType<typeof run.stop>>;
       try {
@@ -456,7 +428,7 @@ describe('records: every connection named by the right rule', privilegedSuite(re
         stopped = await run.stop();
       }
       assert.equal(stopped.code, 0, stopped.stderr);
-      const text = stopped.lines;
+      const text = stopped.text.split('\n').filter((line) => line.trim() !== '');
       assert.ok(text.length > 0);
       for (const line of text) {
         assert.doesNotMatch(line, /^\s*[{[]/, 'not JSON');
