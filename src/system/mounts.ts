@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 export const TRACEFS = '/sys/kernel/tracing';
-export const BPFFS = '/sys/fs/bpf';
 
 /** Mount points of a filesystem type in a /proc/mounts text. */
 export function mountPoints(mountsText: string, fsType: string): string[] {
