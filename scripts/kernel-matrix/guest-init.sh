@@ -1,0 +1,55 @@
+#!/bin/busybox sh
+# shellcheck shell=sh
+# /init of the kernel matrix's initramfs: loads the 9p modules, mounts the
+# host root read-only over virtio-9p (tmpfs on /tmp, /run, /var, /etc/netns),
+# runs guest-check.sh from the repository in it, then powers off.
+# Kernel command line: hf.repo=DIR hf.modes=kprobe,fentry,tracepoint
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+say() { echo "HFMATRIX $*" >/dev/console; }
+finish() {
+  sync
+  poweroff -f
+  echo o >/proc/sysrq-trigger
+  sleep 5
+}
+
+while read -r m; do
+  insmod "/lib/modules/$m.ko" || say "init: insmod $m failed"
+done </modules.order
+
+repo=
+modes=kprobe,fentry,tracepoint
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+  case "$arg" in
+    hf.repo=*) repo=${arg#hf.repo=} ;;
+    hf.modes=*) modes=${arg#hf.modes=} ;;
+  esac
+done
+
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /newroot; then
+  say "init: 9p mount failed"
+  finish
+fi
+for d in tmp run var etc/netns; do
+  [ -d "/newroot/$d" ] && mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d"
+done
+mount -t proc proc /newroot/proc
+mount -t sysfs sys /newroot/sys
+mount -t devtmpfs dev /newroot/dev
+mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/run/netns
+mount -t devpts devpts /newroot/dev/pts
+mount -t tmpfs tmpfs /newroot/dev/shm
+mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null || true
+ip link set lo up 2>/dev/null || true
+say "init: up, kernel $(uname -r), 9p root mounted"
+
+chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp \
+  /bin/bash "$repo/scripts/kernel-matrix/guest-check.sh" "$repo" "$modes" >/dev/console 2>&1
+say "init: guest-check exit $?"
+finish
