@@ -36,9 +36,17 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose ho
   say "init: 9p mount failed"
   finish
 fi
+# The repository may live under one of the folders that get a tmpfs (CI
+# clones into /tmp): hold it by a bind mount and put it back on top.
+mkdir -p /repo
+mount -o bind "/newroot$repo" /repo
 for d in tmp run var etc/netns; do
   [ -d "/newroot/$d" ] && mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d"
 done
+if [ ! -d "/newroot$repo/scripts" ]; then
+  mkdir -p "/newroot$repo"
+  mount -o bind /repo "/newroot$repo"
+fi
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
