@@ -6,6 +6,7 @@
  * before the tracer starts, as frames arrive from the first packet on.
  */
 import { packetAnnotator } from './capture/annotate.js';
+import { PacketDelay } from './capture/delay.js';
 import { PcapWriter, type PcapFormat } from './capture/pcap-writer.js';
 import { ControlServer } from './control/server.js';
 import type { ControlBackend, StatValue } from './control/commands.js';
@@ -20,8 +21,13 @@ export interface ServiceOptions {
   controlPath?: string;
 }
 
+/** As long as the session's reorder window, plus its release tick. */
+const PACKET_DELAY_NS = 300e6;
+
 export class SessionServices {
   private writer: PcapWriter | null = null;
+  private delay: PacketDelay | null = null;
+  private delayTimer: NodeJS.Timeout | null = null;
   private control: ControlServer | null = null;
   private session: Session | null = null;
 
@@ -30,8 +36,8 @@ export class SessionServices {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** The session's packet handler: frames go to the capture file. */
-  readonly onPacket = (packet: CapturedPacket): void => this.writer?.write(packet);
+  /** The session's packet handler: frames go to the capture file once the events before them are applied. */
+  readonly onPacket = (packet: CapturedPacket): void => this.delay?.push(packet);
 
   /** Binds the control socket, before anything is traced: a busy path stops hostflow with one line. */
   async startControl(): Promise<void> {
@@ -58,6 +64,9 @@ export class SessionServices {
             })
           : undefined,
     });
+    const writer = this.writer;
+    this.delay = new PacketDelay(PACKET_DELAY_NS, (packet) => writer.write(packet));
+    this.delayTimer = setInterval(() => this.delay?.release(session.clock.nowNs()), 50);
   }
 
   /** Start-up lines for the log. */
@@ -87,6 +96,10 @@ export class SessionServices {
   async close(): Promise<void> {
     await this.control?.close();
     this.control = null;
+    if (this.delayTimer) clearInterval(this.delayTimer);
+    this.delayTimer = null;
+    this.delay?.flush();
+    this.delay = null;
     if (this.writer) {
       try {
         this.writer.close();

@@ -16,6 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { packetAnnotator } from '../../src/capture/annotate.js';
+import { PacketDelay } from '../../src/capture/delay.js';
 import { parseCaptureSpec } from '../../src/capture/filter.js';
 import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { monotonicClock } from '../../src/clock.js';
@@ -67,6 +68,10 @@ const writer =
       })
     : null;
 
+// As in the CLI: frames are written once the events before them are applied.
+const delay = new PacketDelay(300e6, (packet) => writer?.write(packet));
+const delayTimer = setInterval(() => delay.release(clock.nowNs()), 50);
+
 const tracer = Tracer.start(
   {
     ...DEFAULT_TRACER_OPTIONS,
@@ -88,7 +93,7 @@ const tracer = Tracer.start(
         owners.set(`${event.tuple.saddr}|${event.tuple.sport}`, { pid: event.task.pid, comm: event.task.comm });
       }
     },
-    onPacket: (packet) => writer?.write(packet),
+    onPacket: (packet) => delay.push(packet),
   },
 );
 for (const { name, ifindex } of tracer.report.interfaces) ifnames.set(ifindex, name);
@@ -119,6 +124,8 @@ clearTimeout(timer);
 
 const blocklist = tracer.blocklist?.list() ?? [];
 const counters = await tracer.stop();
+clearInterval(delayTimer);
+delay.flush();
 writer?.close();
 await server?.close();
 process.stdout.write(
