@@ -7,16 +7,7 @@ import { copyFile, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { HostflowError } from '../errors.js';
 import type { ObjectStore } from './object-store.js';
-import type { SpoolEntry } from './spool.js';
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+import { fsyncPath, type SpoolEntry } from './spool.js';
 
 export class DirectoryStore implements ObjectStore {
   readonly description: string;

@@ -21,7 +21,8 @@ export interface SpoolEntry {
 
 const PARTIAL = /^\..*\.tmp$/;
 
-async function fsyncPath(path: string): Promise<void> {
+/** fsync of a file or a folder (a folder's, so a rename in it survives a crash). */
+export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();

@@ -39,19 +39,21 @@ const SPOOL_CHECK_EVERY = 64;
  */
 const SPOOL_RESUME_SHARE = 0.9;
 
-interface Counters {
-  spooledBatches: number;
-  spooledRecords: number;
-  uploadedObjects: number;
-  uploadedRecords: number;
-  uploadedBytes: number;
-  recoveredBatches: number;
-  discardedPartials: number;
-  failures: number;
-  refusedRecords: number;
-  invalidRecords: number;
-  lostRecords: number;
-}
+/** The counts this run keeps; the rest of StorageStatus is derived when asked. */
+type Counters = Pick<
+  StorageStatus,
+  | 'spooledBatches'
+  | 'spooledRecords'
+  | 'uploadedObjects'
+  | 'uploadedRecords'
+  | 'uploadedBytes'
+  | 'recoveredBatches'
+  | 'discardedPartials'
+  | 'failures'
+  | 'refusedRecords'
+  | 'invalidRecords'
+  | 'lostRecords'
+>;
 
 export class StorageSink {
   private readonly batches = new Map<string, OpenBatch>();
