@@ -92,6 +92,7 @@ required_packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
   iproute2 dnsmasq-base bind9-dnsutils tcpdump tshark iputils-ping curl tmux
   clang-format shellcheck ruby
+  musl musl-tools
   qemu-system-x86 busybox-static file xz-utils
 )
 # Reference tools that older releases may not package (Ubuntu 22.04).

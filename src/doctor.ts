@@ -14,7 +14,8 @@ import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.j
 import type { ConnectProbeName } from './kernel/layout.js';
 import { loadNative } from './kernel/native.js';
 import type { NativeAddon } from './kernel/native-api.js';
-import { kernelHasKprobes, tryConnectProbe, tryLoad } from './kernel/tracer.js';
+import { kernelHasKprobes, tryConnectProbe, tryLibcs, tryLoad } from './kernel/tracer.js';
+import { describeLibc, type LibcFile } from './system/libc-registry.js';
 
 export interface DoctorFacts {
   kernel: string;
@@ -34,6 +35,8 @@ export interface DoctorFacts {
   packetPrograms: string | null | undefined;
   tcx: boolean;
   libc: string | null;
+  /** Every libc the system and its processes map, each attached for real when it could be tried (tryLibcs). */
+  libcs?: LibcFile[];
   defaultInterface: string;
 }
 
@@ -80,7 +83,11 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
   if (facts.packetPrograms === undefined) add('xdp/tc', 'no', 'not tried (needs the addon and privileges)');
   else add('xdp/tc', facts.packetPrograms === null ? 'ok' : 'FAIL', facts.packetPrograms ?? 'flow_xdp and flow_tc load');
   add('tcx', facts.tcx ? 'ok' : 'no', facts.tcx ? 'TC egress attaches as a bpf_link' : 'no tcx (kernel < 6.6): TC egress uses a netlink filter, removed on exit');
-  add('libc', facts.libc ? 'ok' : 'no', facts.libc ?? 'no libc found: use --libc PATH');
+  if (facts.libcs && facts.libcs.length > 0) {
+    for (const file of facts.libcs) add('libc', file.attached ? 'ok' : 'no', describeLibc(file));
+  } else {
+    add('libc', facts.libc ? 'ok' : 'no', facts.libc ?? 'no libc found: use --libc PATH');
+  }
   add('interface', 'ok', `${facts.defaultInterface} (default route; -i to choose)`);
 
   const autoMode = AUTO_ORDER.find((mode) => facts.connectModes[mode] === null) ?? null;
@@ -137,6 +144,7 @@ export function gatherFacts(): DoctorFacts {
     }
     facts.packetPrograms = tryLoad(native, { interfaces: ['lo'] });
   }
+  facts.libcs = tryLibcs(native && missing.length === 0 && tracefs.path ? native : null);
   return facts;
 }
 

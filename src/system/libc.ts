@@ -1,20 +1,15 @@
 /**
  * Finding the libc whose getaddrinfo the system's processes really call:
  * the one mapped into this process (Node links the system libc), falling
- * back to the usual paths. musl's loader is the libc too.
+ * back to the usual paths. musl's loader is the libc too. The libc files
+ * of every other process are libc-tracker.ts's.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-
-const LIBC_FILE = /\/(libc\.so\.6|libc-[\d.]+\.so|ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1)$/;
+import { libcMappings } from './libc-maps.js';
 
 /** libc paths named in a /proc/<pid>/maps text, in order of appearance, without duplicates. */
 export function libcPathsFromMaps(mapsText: string): string[] {
-  const paths: string[] = [];
-  for (const line of mapsText.split('\n')) {
-    const path = line.slice(line.indexOf('/'));
-    if (line.includes('/') && LIBC_FILE.test(path) && !paths.includes(path)) paths.push(path);
-  }
-  return paths;
+  return [...new Set(libcMappings(mapsText).map((mapping) => mapping.path))];
 }
 
 const FALLBACK_PATHS = [

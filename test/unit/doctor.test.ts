@@ -47,3 +47,32 @@ test('missing privileges, BTF or tracefs each block with one line', () => {
   const failing = judge(facts).checks.filter((c) => c.status === 'FAIL').map((c) => c.name);
   assert.deepEqual(failing, ['btf', 'privileges', 'tracefs', 'connect']);
 });
+
+test('doctor lists every libc found, each ok when its probes attached, never as a blocker', () => {
+  const base = {
+    origin: 'discovered' as const,
+    deleted: false,
+    firstComm: null,
+    container: null,
+    foreignRoot: false,
+    error: null,
+    untracedMs: null,
+  };
+  const facts: DoctorFacts = {
+    ...thisKernel,
+    libcs: [
+      { ...base, key: 'fe:01:1', path: '/usr/lib/x86_64-linux-gnu/libc.so.6', openPath: '/usr/lib/x86_64-linux-gnu/libc.so.6', origin: 'system', firstPid: null, pids: 40, attached: true },
+      { ...base, key: '00:2a:2', path: '/lib/ld-musl-x86_64.so.1', openPath: '/proc/77/root/lib/ld-musl-x86_64.so.1', firstPid: 77, firstComm: 'nginx', container: 'docker:0123456789ab', foreignRoot: true, pids: 2, attached: false, error: 'no symbol getaddrinfo' },
+    ],
+  };
+  const libcs = judge(facts).checks.filter((c) => c.name === 'libc');
+  assert.deepEqual(
+    libcs.map((c) => [c.status, c.detail]),
+    [
+      ['ok', '/usr/lib/x86_64-linux-gnu/libc.so.6 (system, 40 pids)'],
+      ['no', '/lib/ld-musl-x86_64.so.1 (2 pids, from pid 77 nginx, container docker:0123456789ab, not attached: no symbol getaddrinfo)'],
+    ],
+  );
+  assert.deepEqual(judge(facts).checks.filter((c) => c.status === 'FAIL'), []);
+  assert.equal(judge({ ...thisKernel, libcs: [], libc: null }).checks.find((c) => c.name === 'libc')?.detail, 'no libc found: use --libc PATH');
+});
