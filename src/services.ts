@@ -5,11 +5,14 @@
  * through the session whenever a command comes; the capture file opens
  * before the tracer starts, as frames arrive from the first packet on.
  */
+import { lookup } from 'node:dns/promises';
 import { packetAnnotator } from './capture/annotate.js';
 import { PacketDelay } from './capture/delay.js';
 import { PcapWriter, type PcapFormat } from './capture/pcap-writer.js';
 import { ControlServer } from './control/server.js';
 import type { ControlBackend, StatValue } from './control/commands.js';
+import { blockHost } from './control/block-host.js';
+import { HostBlocks } from './control/host-blocks.js';
 import type { CapturedPacket } from './kernel/packets.js';
 import type { SinkStatusLine } from './output/sinks.js';
 import type { Session } from './session.js';
@@ -30,6 +33,9 @@ export class SessionServices {
   private delayTimer: NodeJS.Timeout | null = null;
   private control: ControlServer | null = null;
   private session: Session | null = null;
+  /** Names blocked with block-host, over the session's blocklist; they follow every name the session learns. */
+  private readonly hostBlocks = new HostBlocks(() => this.session?.blocklist ?? null);
+  private unfollowNames: (() => void) | null = null;
 
   constructor(
     private readonly options: ServiceOptions,
@@ -42,12 +48,16 @@ export class SessionServices {
   /** Binds the control socket, before anything is traced: a busy path stops hostflow with one line. */
   async startControl(): Promise<void> {
     if (!this.options.controlPath) return;
-    this.control = await ControlServer.start({ path: this.options.controlPath, backend: controlBackend(() => this.session) });
+    this.control = await ControlServer.start({ path: this.options.controlPath, backend: controlBackend(() => this.session, this.hostBlocks) });
   }
 
   /** Opens the capture file for this session; call before session.start(). */
   attach(session: Session): void {
     this.session = session;
+    // Learned in event order, after the reorder window: a connection made
+    // right after the lookup that revealed an address can still get through.
+    this.unfollowNames?.();
+    this.unfollowNames = session.names.onLearn(({ host, aliases, addrs }) => this.hostBlocks.learned(host, aliases, addrs));
     const { pcap } = this.options;
     if (!pcap) return;
     this.writer = PcapWriter.open({
@@ -83,7 +93,8 @@ export class SessionServices {
     const blocklist = this.session?.blocklist;
     if (blocklist) {
       const totals = blocklist.totals();
-      lines.push({ label: 'blocklist', text: `${totals.entries} prefixes, ${totals.packets} dropped`, warn: false });
+      const names = this.hostBlocks.size.names;
+      lines.push({ label: 'blocklist', text: `${totals.entries} prefixes${names > 0 ? ` (${names} names)` : ''}, ${totals.packets} dropped`, warn: false });
     }
     if (this.writer) {
       const failure = this.writer.failure;
@@ -96,6 +107,15 @@ export class SessionServices {
   async close(): Promise<void> {
     await this.control?.close();
     this.control = null;
+    this.unfollowNames?.();
+    this.unfollowNames = null;
+    const blocked = this.hostBlocks.size;
+    const { namesRefused, addrsRefused, addrsSkipped, blockFailures } = this.hostBlocks.stats;
+    if (blocked.names > 0 || namesRefused + addrsRefused + blockFailures > 0) {
+      this.log(
+        `block-host: ${blocked.names} names held ${blocked.addrs} addresses; refused ${namesRefused} names, ${addrsRefused} addresses over the bound, ${blockFailures} the blocklist would not take; ${addrsSkipped} skipped (not a source address)`,
+      );
+    }
     if (this.delayTimer) clearInterval(this.delayTimer);
     this.delayTimer = null;
     this.delay?.flush();
@@ -114,8 +134,20 @@ export class SessionServices {
 }
 
 /** The control socket's view of the session; every hook reads it when a command comes. */
-function controlBackend(current: () => Session | null): ControlBackend {
+function controlBackend(current: () => Session | null, hostBlocks: HostBlocks): ControlBackend {
   return {
+    hostBlocks: {
+      block: (name) =>
+        blockHost(hostBlocks, name, {
+          indexAddrs: (matches) => current()?.names.addrsOf(matches) ?? [],
+          // From hostflow's own network namespace and resolver, as its user would resolve the name.
+          lookup: async (host) => (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address),
+        }),
+      unblock: (name) => hostBlocks.remove(name),
+      list: () => hostBlocks.list(),
+      sourceBlocked: (prefix) => hostBlocks.sourceBlocked(prefix),
+      sourceUnblocked: (text) => hostBlocks.sourceUnblocked(text),
+    },
     readFlows: () => current()?.readFlows() ?? [],
     get blocklist() {
       return current()?.blocklist ?? null;
@@ -132,9 +164,18 @@ function controlBackend(current: () => Session | null): ControlBackend {
         records_conn: summary.records.conn,
         records_flow: summary.records.flow,
         events_lost: summary.lostTotal,
+        probe_runs_skipped: summary.skippedTotal,
+        closes_recovered: summary.closesRecovered,
         capture_packets: summary.capture?.packets ?? 0,
         capture_lost: summary.capture?.lost ?? 0,
         blocked_prefixes: summary.blocked.length,
+        blocked_hosts: hostBlocks.size.names,
+        blocked_host_addrs: hostBlocks.size.addrs,
+        block_host_names_refused: hostBlocks.stats.namesRefused,
+        block_host_addrs_refused: hostBlocks.stats.addrsRefused,
+        block_host_addrs_skipped: hostBlocks.stats.addrsSkipped,
+        block_host_failures: hostBlocks.stats.blockFailures,
+        block_host_addrs_learned: hostBlocks.stats.addrsLearned,
       };
     },
   };

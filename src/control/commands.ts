@@ -7,7 +7,9 @@
 import { isoMicros } from '../clock.js';
 import type { BlockEntry } from '../kernel/blocklist.js';
 import type { FlowEntry } from '../kernel/flows.js';
-import { COMMANDS, type Answer, type Request } from './protocol.js';
+import type { BlockHostResult } from './block-host.js';
+import type { HostBlockRow, RemoveResult } from './host-blocks.js';
+import { COMMANDS, quote, type Answer, type Request } from './protocol.js';
 
 /** The blocklist operations the control socket uses (Tracer.blocklist). */
 export interface BlocklistControl {
@@ -17,6 +19,19 @@ export interface BlocklistControl {
 }
 
 export type StatValue = number | string | boolean | null;
+
+/** Blocking by name (host-blocks.ts, wired in services.ts). */
+export interface HostBlockControl {
+  /** block-host: throws a one-line Error when NAME is refused; a failed lookup is in the result. */
+  block(name: string): Promise<BlockHostResult>;
+  /** unblock-host: null when NAME was not blocked. */
+  unblock(name: string): RemoveResult | null;
+  list(): HostBlockRow[];
+  /** block-src took this (canonical) prefix. */
+  sourceBlocked(prefix: string): void;
+  /** unblock-src: the names that keep the entry blocked, or null when none do. */
+  sourceUnblocked(text: string): { prefix: string; names: string[] } | null;
+}
 
 /** The session's parts the commands read or change; a missing hook makes its commands answer an error. */
 export interface ControlBackend {
@@ -28,6 +43,8 @@ export interface ControlBackend {
   nameOf?: (address: string) => string | null;
   /** Every address with a name (list-hosts). */
   listHosts?: () => Array<{ addr: string; host: string }>;
+  /** Blocking by name; absent: block-host and friends answer an error. */
+  hostBlocks?: HostBlockControl;
   /** Counters for `stats`, flat, snake_case keys. */
   stats?: () => Record<string, StatValue>;
 }
@@ -105,14 +122,34 @@ export function runCommand(request: Request, context: CommandContext): Answer {
       case 'block-src': {
         if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
         const result = backend.blocklist.block(request.args[0] ?? '');
+        backend.hostBlocks?.sourceBlocked(result.prefix);
         return ok(name, result, [`${result.added ? 'blocked' : 'already blocked'} ${result.prefix}`]);
       }
       case 'unblock-src': {
         if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
+        // An address a blocked name holds stays in the blocklist: only block-src lets go of it.
+        const kept = backend.hostBlocks?.sourceUnblocked(request.args[0] ?? '');
+        if (kept) {
+          return ok(name, { prefix: kept.prefix, kept_for: kept.names }, [`${kept.prefix} stays blocked for ${kept.names.join(',')} (unblock-host removes it)`]);
+        }
         const entry = backend.blocklist.unblock(request.args[0] ?? '');
         if (!entry) return fail(name, `${request.args[0]} is not blocked (list-block-src lists what is)`);
         const row = blockRow(entry);
         return ok(name, row, [`unblocked ${row.prefix} packets ${row.packets} bytes ${row.bytes}`]);
+      }
+      case 'list-block-host': {
+        if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
+        const rows = backend.hostBlocks.list().map((row) => ({ name: row.name, addrs: row.addrs, refused: row.refused, since: isoMicros(row.addedMs) }));
+        return ok(name, rows, rows.map((row) => `${row.name} addrs ${row.addrs.join(',') || '-'} refused ${row.refused} since ${row.since}`));
+      }
+      case 'unblock-host': {
+        if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
+        const removed = backend.hostBlocks.unblock(request.args[0] ?? '');
+        if (!removed) return fail(name, `${quote(request.args[0] ?? '')} is not blocked (list-block-host lists what is)`);
+        return ok(name, removed, [
+          `unblocked ${removed.name} released ${removed.released.join(',') || '-'}`,
+          ...removed.kept.map((kept) => `kept ${kept.addr} for ${kept.for.join(',')}`),
+        ]);
       }
       case 'list-hosts': {
         if (!backend.listHosts) return fail(name, 'list-hosts is not available in this session');
@@ -136,4 +173,40 @@ export function runCommand(request: Request, context: CommandContext): Answer {
   } catch (error) {
     return fail(name, error instanceof Error ? error.message.split('\n')[0] ?? 'failed' : String(error));
   }
+}
+
+/** The text lines of a block-host answer. */
+export function blockHostLines(result: BlockHostResult): string[] {
+  const lines = [`${result.added ? 'blocked' : 'already blocked'} ${result.name} addrs ${result.addrs.join(',') || '-'} new ${result.new_addrs.join(',') || '-'}`];
+  if (result.lookup === null) lines.push('lookup skipped (a wildcard: its names are blocked as they resolve)');
+  else if ('error' in result.lookup) lines.push(`lookup failed: ${result.lookup.error}`);
+  else lines.push(`lookup ${result.lookup.addrs.join(',') || '-'}`);
+  if (result.refused > 0) lines.push(`refused ${result.refused} addresses${result.failures.length > 0 ? `: ${result.failures.join('; ')}` : ''}`);
+  if (result.addrs.length === 0) lines.push('no addresses yet: each is blocked as soon as the name resolves');
+  return lines;
+}
+
+/**
+ * Runs one request, answering at once where it can: block-host waits for
+ * its lookup (bounded by its timeout), every other command is runCommand.
+ */
+export function startCommand(request: Request, context: CommandContext): Answer | Promise<Answer> {
+  const name = request.command.name;
+  if (name !== 'block-host') return runCommand(request, context);
+  const { backend } = context;
+  if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
+  let pending: Promise<BlockHostResult>;
+  try {
+    pending = backend.hostBlocks.block(request.args[0] ?? '');
+  } catch (error) {
+    return fail(name, firstLine(error));
+  }
+  return pending.then(
+    (result) => ok(name, result, blockHostLines(result)),
+    (error: unknown) => fail(name, firstLine(error)),
+  );
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? 'failed') : String(error);
 }

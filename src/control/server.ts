@@ -12,7 +12,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { HostflowError } from '../errors.js';
 import type { FlowEntry } from '../kernel/flows.js';
-import { runCommand, type ControlBackend } from './commands.js';
+import { startCommand, type ControlBackend } from './commands.js';
 import { MAX_LINE_BYTES, formatAnswer, parseRequest, type Answer } from './protocol.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/hostflow/control.sock';
@@ -63,6 +63,8 @@ class Connection {
   private readonly pending: Array<string | null> = [];
   private json = false;
   private closing = false;
+  /** An answer is still being made (block-host's lookup): later lines wait, in order, and reading pauses. */
+  private waiting = false;
 
   constructor(
     private readonly socket: Socket,
@@ -103,13 +105,13 @@ class Connection {
 
   /** Answers queued requests while the client keeps reading; pauses reading when it does not. */
   private pump(): void {
-    while (this.pending.length > 0 && !this.closing && this.socket.writableLength < this.server.maxPendingAnswerBytes) {
+    while (this.pending.length > 0 && !this.closing && !this.waiting && this.socket.writableLength < this.server.maxPendingAnswerBytes) {
       const line = this.pending.shift();
       if (line === null) this.answer({ ok: false, command: null, error: `line longer than ${MAX_LINE_BYTES} bytes; skipped` }, this.json);
       else this.handle(line ?? '');
     }
     if (this.closing) return;
-    if (this.pending.length > 0) this.socket.pause();
+    if (this.pending.length > 0 || this.waiting) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -138,7 +140,19 @@ class Connection {
       this.socket.end();
       return;
     }
-    this.answer(this.server.run(request), json);
+    const answer = this.server.run(request);
+    if (!(answer instanceof Promise)) {
+      this.answer(answer, json);
+      return;
+    }
+    this.waiting = true;
+    void answer
+      .catch((error: unknown): Answer => ({ ok: false, command: request.command.name, error: String(error) }))
+      .then((settled) => {
+        this.waiting = false;
+        this.answer(settled, json);
+        this.pump();
+      });
   }
 
   private answer(answer: Answer, json: boolean): void {
@@ -230,8 +244,8 @@ export class ControlServer {
   }
 
   /** Runs one request against the backend (called by connections). */
-  run(request: Parameters<typeof runCommand>[0]): Answer {
-    return runCommand(request, { backend: this.options.backend, flows: () => this.flows() });
+  run(request: Parameters<typeof startCommand>[0]): Answer | Promise<Answer> {
+    return startCommand(request, { backend: this.options.backend, flows: () => this.flows() });
   }
 
   /** Counts an answer (called by connections). */

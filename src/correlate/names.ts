@@ -22,6 +22,14 @@ export interface NameMatch {
   source: HostSource;
 }
 
+/** One resolution as the index learned it (for NameIndex.onLearn). */
+export interface LearnedName {
+  host: string;
+  /** The CNAME targets followed from `host` (wire answers), in order; [] when none or unknown. */
+  aliases: readonly string[];
+  addrs: readonly string[];
+}
+
 export class NameIndex {
   private nowMs = 0;
   // lru-cache reads a start time of 0 as "never expires": keep the clock above it.
@@ -29,6 +37,7 @@ export class NameIndex {
   private readonly byProcess: LRUCache<string, string>;
   private readonly global: LRUCache<string, string>;
   private readonly minTtlMs: number;
+  private readonly learnListeners = new Set<(learned: LearnedName) => void>();
 
   constructor(options: NameIndexOptions = {}) {
     this.minTtlMs = (options.minTtlSeconds ?? 300) * 1000;
@@ -53,11 +62,42 @@ export class NameIndex {
       this.byProcess.set(`${pid}|${addr}`, host, { ttl });
       this.global.set(addr, host, { ttl });
     }
+    this.notify({ host, aliases: [], addrs });
   }
 
   /** An answer seen on the wire, of no known process: only the global index learns it. */
-  learnFromWire(host: string, addrTtls: ReadonlyArray<readonly [string, number | null]>): void {
+  learnFromWire(host: string, addrTtls: ReadonlyArray<readonly [string, number | null]>, aliases: readonly string[] = []): void {
     for (const [addr, ttlSeconds] of addrTtls) this.global.set(addr, host, { ttl: this.ttlMs(ttlSeconds) });
+    this.notify({ host, aliases, addrs: addrTtls.map(([addr]) => addr) });
+  }
+
+  /**
+   * Calls `listener` with every resolution learned from now on (the control
+   * socket's block-host follows names with it); returns the unsubscribe.
+   * A listener that throws is its own problem: the index carries on.
+   */
+  onLearn(listener: (learned: LearnedName) => void): () => void {
+    this.learnListeners.add(listener);
+    return () => this.learnListeners.delete(listener);
+  }
+
+  private notify(learned: LearnedName): void {
+    if (learned.addrs.length === 0) return;
+    for (const listener of this.learnListeners) {
+      try {
+        listener(learned);
+      } catch {
+        // Naming must not stop because a follower failed.
+      }
+    }
+  }
+
+  /** Every address either index holds now for a name `matches` accepts (block-host's "now"). */
+  addrsOf(matches: (host: string) => boolean): string[] {
+    const addrs = new Set<string>();
+    for (const [addr, host] of this.global.entries()) if (matches(host)) addrs.add(addr);
+    for (const [key, host] of this.byProcess.entries()) if (matches(host)) addrs.add(key.slice(key.indexOf('|') + 1));
+    return [...addrs];
   }
 
   /** The process's own lookup first, then the most recent name of the address anywhere. */

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countByAddress, runCommand, type ControlBackend } from '../../../src/control/commands.js';
-import { parseRequest, type Request } from '../../../src/control/protocol.js';
+import { countByAddress, runCommand, startCommand, type ControlBackend } from '../../../src/control/commands.js';
+import { blockHost } from '../../../src/control/block-host.js';
+import { HostBlocks } from '../../../src/control/host-blocks.js';
+import { formatAnswer, parseRequest, type Answer, type Request } from '../../../src/control/protocol.js';
+import { Blocklist } from '../../../src/kernel/blocklist.js';
 import type { FlowEntry } from '../../../src/kernel/flows.js';
 
 function flow(saddr: string, daddr: string, packets: number, droppedPackets = 0): FlowEntry {
@@ -15,6 +18,21 @@ function request(line: string): Request {
   const parsed = parseRequest(line);
   if (parsed.kind !== 'request') throw new Error(`not a request: ${line}`);
   return parsed.request;
+}
+
+/** The real Blocklist over in-memory maps. */
+function blocklist(): Blocklist {
+  const maps = new Map<string, Map<string, Buffer>>();
+  const table = (name: string) => maps.get(name) ?? maps.set(name, new Map()).get(name)!;
+  return new Blocklist(
+    {
+      update: (map, key, value) => void table(map).set(key.toString('hex'), Buffer.from(value)),
+      delete: (map, key) => table(map).delete(key.toString('hex')),
+      lookup: (map, key) => table(map).get(key.toString('hex')) ?? null,
+    },
+    16,
+    1,
+  );
 }
 
 const flows = [flow('10.0.0.1', '10.0.0.9', 5, 5), flow('10.0.0.2', '10.0.0.9', 7), flow('10.0.0.1', '10.0.0.8', 3)];
@@ -89,4 +107,74 @@ test('stats and list-hosts print what their hooks return', () => {
   const run = (line: string) => runCommand(request(line), { backend, flows: () => [] });
   assert.deepEqual((run('stats') as { lines: string[] }).lines, ['events 3', 'capture_lost 0', 'mode -']);
   assert.deepEqual((run('list-hosts') as { lines: string[] }).lines, ['10.0.0.1 one.test']);
+});
+
+test('block-host, list-block-host and unblock-host answer in text and JSON; block-src and unblock-src respect names', async () => {
+  const list = blocklist();
+  const blocks = new HostBlocks(() => list, { now: () => Date.UTC(2026, 0, 1) });
+  const backend: ControlBackend = {
+    blocklist: list,
+    hostBlocks: {
+      block: (name) => blockHost(blocks, name, { indexAddrs: () => ['192.0.2.1'], lookup: () => Promise.reject(new Error('getaddrinfo ENOTFOUND')) }),
+      unblock: (name) => blocks.remove(name),
+      list: () => blocks.list(),
+      sourceBlocked: (prefix) => blocks.sourceBlocked(prefix),
+      sourceUnblocked: (text) => blocks.sourceUnblocked(text),
+    },
+  };
+  const context = { backend, flows: () => [] };
+  const answer = await startCommand(request('block-host Web.Test'), context);
+  assert.deepEqual(answer, {
+    ok: true,
+    command: 'block-host',
+    result: { name: 'web.test', added: true, addrs: ['192.0.2.1'], new_addrs: ['192.0.2.1'], lookup: { error: 'getaddrinfo ENOTFOUND' }, refused: 0, failures: [] },
+    lines: ['blocked web.test addrs 192.0.2.1 new 192.0.2.1', 'lookup failed: getaddrinfo ENOTFOUND'],
+  });
+  assert.deepEqual(runCommand(request('list-block-host'), context), {
+    ok: true,
+    command: 'list-block-host',
+    result: [{ name: 'web.test', addrs: ['192.0.2.1'], refused: 0, since: '2026-01-01T00:00:00.000000Z' }],
+    lines: ['web.test addrs 192.0.2.1 refused 0 since 2026-01-01T00:00:00.000000Z'],
+  });
+  // block-src of the same address, then unblock-host: the entry stays for block-src.
+  runCommand(request('block-src 192.0.2.1'), context);
+  assert.deepEqual((runCommand(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released -', 'kept 192.0.2.1 for block-src']);
+  assert.deepEqual(list.list().map((entry) => entry.prefix), ['192.0.2.1/32']);
+  // A name holding an address: unblock-src leaves it blocked and says so.
+  await startCommand(request('block-host web.test'), context);
+  assert.deepEqual(runCommand(request('unblock-src 192.0.2.1'), context), {
+    ok: true,
+    command: 'unblock-src',
+    result: { prefix: '192.0.2.1/32', kept_for: ['web.test'] },
+    lines: ['192.0.2.1/32 stays blocked for web.test (unblock-host removes it)'],
+  });
+  assert.deepEqual((runCommand(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released 192.0.2.1']);
+  assert.deepEqual(list.list(), []);
+  assert.deepEqual(runCommand(request('unblock-host web.test'), context), { ok: false, command: 'unblock-host', error: 'web.test is not blocked (list-block-host lists what is)' });
+
+  const wildcard = (await startCommand(request('block-host *.ads.test'), { backend: { ...backend, hostBlocks: { ...backend.hostBlocks!, block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }) } }, flows: () => [] })) as { lines: string[] };
+  assert.deepEqual(wildcard.lines, [
+    'blocked *.ads.test addrs - new -',
+    'lookup skipped (a wildcard: its names are blocked as they resolve)',
+    'no addresses yet: each is blocked as soon as the name resolves',
+  ]);
+});
+
+test('block-host refuses a name with escapes in one printable line, and answers an error without a blocklist', async () => {
+  const blocks = new HostBlocks(() => blocklist());
+  const backend: ControlBackend = {
+    blocklist: blocklist(),
+    hostBlocks: { block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }), unblock: (name) => blocks.remove(name), list: () => [], sourceBlocked: () => {}, sourceUnblocked: () => null },
+  };
+  const bad = (await startCommand(request('block-host \x1b]0;owned\x07.test'), { backend, flows: () => [] })) as { ok: boolean; error: string };
+  assert.equal(bad.ok, false);
+  assert.match(bad.error, /^'\?\]0;owned\?\.test' is not a host name/);
+  const printed = formatAnswer(bad as Answer, false);
+  assert.ok([...printed.trimEnd()].every((char) => char >= ' ' && char <= '~'), `printable only: ${JSON.stringify(printed)}`);
+  const unblock = runCommand(request('unblock-host \x1b[2J'), { backend, flows: () => [] }) as { error: string };
+  assert.match(unblock.error, /^'\?\[2J' is not a host name/);
+  for (const line of ['block-host a.test', 'unblock-host a.test', 'list-block-host']) {
+    const answer = (await startCommand(request(line), { backend: {}, flows: () => [] })) as { error: string };
+    assert.match(answer.error, /without a blocklist/);
+  }
 });

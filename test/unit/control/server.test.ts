@@ -196,3 +196,46 @@ describe('control socket file', () => {
     await assert.rejects(ControlServer.start({ path: regular, backend: {} }), /exists and is not a socket/);
   });
 });
+
+describe('control socket with a slow command', () => {
+  test('block-host waiting for its lookup keeps its connection\'s answers in order and delays no other client', async () => {
+    const path = join(dir, 'slow.sock');
+    let release: () => void = () => {};
+    const lookupDone = new Promise<void>((resolve) => (release = resolve));
+    const state = backend();
+    const server = await ControlServer.start({
+      path,
+      backend: {
+        ...state,
+        hostBlocks: {
+          block: async (name) => {
+            await lookupDone;
+            return { name, added: true, addrs: ['192.0.2.7'], new_addrs: ['192.0.2.7'], lookup: { addrs: ['192.0.2.7'] }, refused: 0, failures: [] };
+          },
+          unblock: () => null,
+          list: () => [],
+          sourceBlocked: () => {},
+          sourceUnblocked: () => null,
+        },
+      },
+    });
+    try {
+      const slow = await openClient(path);
+      slow.socket.write('block-host slow.test\nstats\n');
+      const other = await openClient(path);
+      other.socket.write('stats\n');
+      assert.deepEqual(await other.answers(1), [['events 1', 'ok']], 'another client is answered while the lookup runs');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(slow.received(), '', 'nothing overtakes the waiting answer');
+      release();
+      assert.deepEqual(await slow.answers(2), [
+        ['blocked slow.test addrs 192.0.2.7 new 192.0.2.7', 'lookup 192.0.2.7', 'ok'],
+        ['events 1', 'ok'],
+      ]);
+      slow.close();
+      other.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
