@@ -6,6 +6,13 @@
  * user space decodes names, CNAME chains and TTLs. Resolvers that bypass
  * libc (dig, Go, musl, systemd-resolved's stub) are seen this way.
  *
+ * DNS over TCP (answers too large for UDP, `dig +tcp`, zone transfers): a
+ * TCP segment from port 53 is copied with its sequence number and flags,
+ * payload only, and user space (src/dns/tcp-stream.ts) reassembles the
+ * length-prefixed messages. Segments without payload are copied only when
+ * they carry SYN, FIN or RST: where the stream starts and ends. A segment
+ * longer than HF_DNS_CAPTURE is cut; user space counts what it loses.
+ *
  * The copy uses bpf_xdp_load_bytes / bpf_skb_load_bytes, which also reach
  * bytes outside the linear data. Bytes of `data` past cap_len are not
  * cleared: they hold older records of this ring buffer, nothing else.
@@ -14,6 +21,11 @@
 #define HF_DNS_BPF_H
 
 #define HF_DNS_PORT 53
+
+/* TCP flags (the low byte of the flags field). */
+#define HF_TCP_FIN 0x01
+#define HF_TCP_SYN 0x02
+#define HF_TCP_RST 0x04
 
 /*
  * 4 MiB holds about 3,300 captured responses: a burst of a busy resolver
@@ -26,10 +38,43 @@ struct {
 	__uint(max_entries, HF_DNS_EVENTS_BYTES);
 } dns_events SEC(".maps");
 
-static __always_inline bool hf_dns_is_response(const struct hf_packet *pkt)
+/*
+ * Bytes of L4 payload: up to where the IP header says the packet ends, or
+ * to the end of the frame where that length cannot describe it (BIG TCP
+ * and IPv6 jumbograms say 0). Ethernet padding past the IP length is not
+ * payload. frame_len is the whole frame, non-linear parts included.
+ */
+static __always_inline __u32 hf_l4_payload_len(const struct hf_packet *pkt, __u32 frame_len)
 {
-	return pkt->has_ports && pkt->key.proto == HF_IPPROTO_UDP &&
-	       pkt->key.sport == HF_DNS_PORT && pkt->udp_len >= sizeof(struct hf_udp_hdr);
+	__u32 end = pkt->l3_off + pkt->l3_len;
+
+	if (end < pkt->payload_off || end > frame_len)
+		end = frame_len;
+	return end > pkt->payload_off ? end - pkt->payload_off : 0;
+}
+
+/*
+ * Bytes of the DNS response `pkt` carries on the wire and its transport;
+ * false when it is not one (not from port 53, or a TCP segment with neither
+ * payload nor SYN/FIN/RST).
+ */
+static __always_inline bool hf_dns_response_len(const struct hf_packet *pkt, __u32 frame_len,
+						__u32 *msg_len, __u8 *transport)
+{
+	if (!pkt->has_ports || pkt->key.sport != HF_DNS_PORT)
+		return false;
+	if (pkt->key.proto == HF_IPPROTO_UDP) {
+		if (pkt->udp_len < sizeof(struct hf_udp_hdr))
+			return false;
+		*msg_len = pkt->udp_len - sizeof(struct hf_udp_hdr);
+		*transport = HF_DNS_UDP;
+		return true;
+	}
+	if (pkt->key.proto != HF_IPPROTO_TCP)
+		return false;
+	*msg_len = hf_l4_payload_len(pkt, frame_len);
+	*transport = HF_DNS_TCP;
+	return *msg_len > 0 || (pkt->tcp_flags & (HF_TCP_SYN | HF_TCP_FIN | HF_TCP_RST));
 }
 
 /*
@@ -41,13 +86,13 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 					   __u32 frame_len, __u32 direction)
 {
 	struct hf_dns_packet_event *e;
-	__u32 msg_len, avail, cap;
+	__u32 msg_len = 0, avail, cap;
+	__u8 transport = HF_DNS_UDP;
 	__u64 last; /* 64-bit: no zero-extension copy for the verifier to lose */
 	long err;
 
-	if (!hf_dns_is_response(pkt))
+	if (!hf_dns_response_len(pkt, frame_len, &msg_len, &transport))
 		return;
-	msg_len = pkt->udp_len - sizeof(struct hf_udp_hdr);
 	avail = frame_len > pkt->payload_off ? frame_len - pkt->payload_off : 0;
 	cap = msg_len < avail ? msg_len : avail;
 	if (cap > HF_DNS_CAPTURE)
@@ -67,8 +112,13 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 	e->tuple._pad = 0;
 	e->ifindex = pkt->key.ifindex;
 	e->direction = direction;
-	e->msg_len = msg_len;
+	/* Only a GSO segment on egress (a local DNS server) can exceed this. */
+	e->msg_len = msg_len > 0xFFFF ? 0xFFFF : msg_len;
+	e->transport = transport;
+	e->tcp_flags = transport == HF_DNS_TCP ? pkt->tcp_flags : 0;
 	e->_pad = 0;
+	e->tcp_seq = transport == HF_DNS_TCP ? pkt->tcp_seq : 0;
+	e->_pad2 = 0;
 
 	/*
 	 * The helpers refuse a length that may be 0 or past e->data. Testing

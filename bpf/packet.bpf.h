@@ -122,6 +122,7 @@ struct hf_packet {
 	__u16 udp_len;	   /* UDP header and payload as the UDP header claims */
 	__u8 tcp_flags;
 	__u8 has_ports; /* L4 header parsed: not a later fragment, known proto */
+	__u32 tcp_seq;	/* TCP sequence number (host order): DNS over TCP reassembly */
 };
 
 enum hf_parse_result {
@@ -168,6 +169,7 @@ static __always_inline int hf_parse_l4(void *data, void *pos, void *data_end, vo
 		pkt->key.sport = bpf_ntohs(tcp->source);
 		pkt->key.dport = bpf_ntohs(tcp->dest);
 		pkt->tcp_flags = tcp->flags;
+		pkt->tcp_seq = bpf_ntohl(tcp->seq);
 		pkt->hdr_len = (pos - l3) + doff;
 		pkt->payload_off = (pos - data) + doff;
 		break;

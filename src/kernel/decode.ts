@@ -4,6 +4,8 @@
  * A record that is shorter than its struct or has an unknown type is
  * counted in `DecodeStats` and skipped, never thrown.
  */
+import { parseHttpHost } from '../names/http-host.js';
+import { parseClientHello } from '../names/tls-client-hello.js';
 import { formatAddress } from '../net/address.js';
 import { offsetOf, type StructLayout } from './struct.js';
 import {
@@ -16,9 +18,12 @@ import {
   closeEvent,
   connectEvent,
   dnsPacketEvent,
+  DnsTransport,
   establishedEvent,
   header,
   lookupEvent,
+  PayloadKind,
+  payloadEvent,
   addr as addrLayout,
   task as taskLayout,
   tuple as tupleLayout,
@@ -94,22 +99,62 @@ export interface LookupEvent extends EventBase {
   latencyNs: number;
 }
 
+/** A TCP segment from port 53 as the kernel copied it, before reassembly. */
+export interface TcpSegment {
+  /** Sequence number of the segment's first byte (of its SYN when `flags` has it). */
+  seq: number;
+  /** TCP flags: FIN 0x01, SYN 0x02, RST 0x04. */
+  flags: number;
+}
+
 export interface DnsPacketEvent extends EventBase {
   kind: 'dnsPacket';
   tuple: Tuple;
   ifindex: number;
   direction: 'in' | 'out';
+  /** How the response came: one UDP datagram, or a message reassembled from a TCP stream. */
+  transport: 'udp' | 'tcp';
+  /**
+   * Set only on what the decoder gives for TCP: one segment, `message` its
+   * payload and `messageLength` the payload's length on the wire. The TCP
+   * stage (src/dns/tcp-stream.ts) turns segments into whole messages, which
+   * have no `segment`, before correlation.
+   */
+  segment?: TcpSegment;
   /** Length of the DNS message on the wire; `message` may hold fewer bytes. */
   messageLength: number;
   message: Buffer;
 }
 
-export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsPacketEvent;
+export interface ServerNameEvent extends EventBase {
+  kind: 'serverName';
+  ifindex: number;
+  direction: 'in' | 'out';
+  tuple: Tuple; /* egress: saddr/sport = local end, daddr/dport = remote */
+  name: string;
+  source: 'sni' | 'http';
+}
+
+export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsPacketEvent | ServerNameEvent;
 
 export interface DecodeStats {
   records: number;
   /** Records shorter than their type's struct, or of an unknown type. */
   malformed: number;
+  /** ClientHellos and HTTP requests seen on egress, by outcome (created on first use). */
+  serverNames?: ServerNameStats;
+}
+
+/** What became of the payloads bpf/payload.bpf.h copied. */
+export interface ServerNameStats {
+  sni: number;
+  http: number;
+  /** Payloads that named nothing, by `sni:<reason>` / `http:<reason>` (src/names/). */
+  skipped: Record<string, number>;
+}
+
+export function emptyServerNameStats(): ServerNameStats {
+  return { sni: 0, http: 0, skipped: {} };
 }
 
 const PROBE_NAMES = new Map<number, ConnectProbeName>(
@@ -241,8 +286,47 @@ const D = offsets(dnsPacketEvent, {
   direction: 'direction',
   capLen: 'cap_len',
   msgLen: 'msg_len',
+  transport: 'transport',
+  tcpFlags: 'tcp_flags',
+  tcpSeq: 'tcp_seq',
   data: 'data',
 });
+const P = offsets(payloadEvent, {
+  tuple: 'tuple',
+  ifindex: 'ifindex',
+  direction: 'direction',
+  capLen: 'cap_len',
+  kind: 'kind',
+  data: 'data',
+});
+
+/** A payload record that named nothing: counted, not emitted. */
+interface ServerNameSkip {
+  kind: 'serverNameSkipped';
+  source: 'sni' | 'http';
+  reason: string;
+}
+
+function decodePayload(view: DataView, bytes: Uint8Array, at: number, length: number): ServerNameEvent | ServerNameSkip | null {
+  if (length < P.data) return null;
+  const tuple = readTuple(view, bytes, at + P.tuple);
+  const kind = view.getUint16(at + P.kind, true);
+  if (!tuple || (kind !== PayloadKind.tls && kind !== PayloadKind.http)) return null;
+  const capLen = Math.min(view.getUint16(at + P.capLen, true), length - P.data);
+  const payload = bytes.subarray(at + P.data, at + P.data + capLen);
+  const source = kind === PayloadKind.tls ? 'sni' : 'http';
+  const parsed = source === 'sni' ? parseClientHello(payload) : parseHttpHost(payload);
+  if (!parsed.ok) return { kind: 'serverNameSkipped', source, reason: parsed.reason };
+  return {
+    kind: 'serverName',
+    ...base(view, at),
+    ifindex: view.getUint32(at + P.ifindex, true),
+    direction: direction(view.getUint32(at + P.direction, true)),
+    tuple,
+    name: parsed.name,
+    source,
+  };
+}
 
 const direction = (raw: number): 'out' | 'in' => (raw === 1 ? 'in' : 'out');
 
@@ -250,7 +334,7 @@ const direction = (raw: number): 'out' | 'in' => (raw === 1 ? 'in' : 'out');
  * Decodes one record at `at` of `length` bytes; null when it is malformed.
  * `view` and `bytes` cover the same memory.
  */
-export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, length: number): KernelEvent | null {
+export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, length: number): KernelEvent | ServerNameSkip | null {
   if (length < header.size) return null;
   const type = view.getUint32(at + H.type, true);
   switch (type) {
@@ -327,17 +411,24 @@ export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, leng
       const tuple = readTuple(view, bytes, at + D.tuple);
       if (!tuple) return null;
       const capLen = Math.min(view.getUint16(at + D.capLen, true), length - D.data);
-      return {
+      const transport = view.getUint8(at + D.transport);
+      if (transport !== DnsTransport.udp && transport !== DnsTransport.tcp) return null;
+      const event: DnsPacketEvent = {
         kind: 'dnsPacket',
         ...base(view, at),
         tuple,
         ifindex: view.getUint32(at + D.ifindex, true),
         direction: direction(view.getUint32(at + D.direction, true)),
+        transport: transport === DnsTransport.tcp ? 'tcp' : 'udp',
         messageLength: view.getUint16(at + D.msgLen, true),
         // A copy, so a small message never keeps a whole batch alive.
         message: Buffer.from(bytes.subarray(at + D.data, at + D.data + capLen)),
       };
+      if (transport === DnsTransport.tcp) event.segment = { seq: view.getUint32(at + D.tcpSeq, true), flags: view.getUint8(at + D.tcpFlags) };
+      return event;
     }
+    case EventType.payload:
+      return decodePayload(view, bytes, at, length);
     default:
       return null;
   }
@@ -375,8 +466,15 @@ export function decodeBatch(batch: Uint8Array, emit: (event: KernelEvent) => voi
     (view, at, length) => {
       stats.records++;
       const event = decodeRecord(view, batch, at, length);
-      if (event) emit(event);
-      else stats.malformed++;
+      if (event === null) stats.malformed++;
+      else if (event.kind === 'serverNameSkipped') {
+        const names = (stats.serverNames ??= emptyServerNameStats());
+        const key = `${event.source}:${event.reason}`;
+        names.skipped[key] = (names.skipped[key] ?? 0) + 1;
+      } else {
+        if (event.kind === 'serverName') (stats.serverNames ??= emptyServerNameStats())[event.source]++;
+        emit(event);
+      }
     },
     () => stats.malformed++,
   );

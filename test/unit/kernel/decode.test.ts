@@ -8,9 +8,13 @@ import {
   closeEvent,
   connectEvent,
   dnsPacketEvent,
+  DnsTransport,
   lookupEvent,
+  PayloadKind,
+  payloadEvent,
   addr,
 } from '../../../src/kernel/layout.js';
+import { OPENSSL_HELLO } from '../names/client-hellos.js';
 import type { StructLayout } from '../../../src/kernel/struct.js';
 
 /** Writes fields of a struct by their C paths, the way the kernel would. */
@@ -23,6 +27,10 @@ class Record {
     const offset = this.layout.offsets[path];
     assert.notEqual(offset, undefined, path);
     return offset as number;
+  }
+  u8(path: string, value: number): this {
+    this.bytes.writeUInt8(value, this.at(path));
+    return this;
   }
   u16(path: string, value: number): this {
     this.bytes.writeUInt16LE(value, this.at(path));
@@ -164,6 +172,82 @@ test('a wire DNS record carries exactly the captured message bytes', () => {
   assert.equal(event.messageLength, 600);
   assert.equal(event.ifindex, 7);
   assert.equal(event.direction, 'in');
+  assert.equal(event.transport, 'udp');
+  assert.equal(event.segment, undefined);
+});
+
+test('a DNS-over-TCP record is one segment: its payload, sequence number and flags', () => {
+  const payload = Buffer.from('002a0102', 'hex');
+  const record = ipv4Tuple(new Record(dnsPacketEvent))
+    .u32('hdr.type', EventType.dnsPacket)
+    .u32('direction', 1)
+    .u16('cap_len', payload.length)
+    .u16('msg_len', payload.length)
+    .u8('transport', DnsTransport.tcp)
+    .u8('tcp_flags', 0x19)
+    .u32('tcp_seq', 0xfffffff0)
+    .raw('data', payload);
+  const bad = ipv4Tuple(new Record(dnsPacketEvent)).u32('hdr.type', EventType.dnsPacket).u8('transport', 9);
+  const { events, stats } = decodeAll(frame([record.bytes, bad.bytes], 1));
+  assert.equal(events.length, 1);
+  assert.equal(stats.malformed, 1, 'an unknown transport is malformed');
+  const [event] = events;
+  assert.ok(event?.kind === 'dnsPacket');
+  assert.equal(event.transport, 'tcp');
+  assert.deepEqual(event.segment, { seq: 0xfffffff0, flags: 0x19 });
+  assert.deepEqual(event.message, payload);
+});
+
+function payloadRecord(kind: number, data: Buffer, payloadLength = data.length): Buffer {
+  return ipv4Tuple(new Record(payloadEvent))
+    .u64('hdr.ts_ns', 5_000n)
+    .u32('hdr.type', EventType.payload)
+    .u32('ifindex', 4)
+    .u32('direction', 0)
+    .u16('cap_len', data.length)
+    .u16('kind', kind)
+    .u32('payload_len', payloadLength)
+    .raw('data', data).bytes;
+}
+
+test('a ClientHello payload decodes into a serverName event named by SNI, with the egress tuple', () => {
+  const { events, stats } = decodeAll(frame([payloadRecord(PayloadKind.tls, Buffer.from(OPENSSL_HELLO, 'hex'))], 1));
+  assert.deepEqual(events, [
+    {
+      kind: 'serverName',
+      tsNs: 5_000,
+      cpu: 0,
+      ifindex: 4,
+      direction: 'out',
+      tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
+      name: 'fixture.hostflow.test',
+      source: 'sni',
+    },
+  ]);
+  assert.deepEqual(stats.serverNames, { sni: 1, http: 0, skipped: {} });
+});
+
+test('an HTTP request payload decodes into a serverName event named by Host', () => {
+  const head = Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n');
+  const [event] = decodeAll(frame([payloadRecord(PayloadKind.http, head)])).events;
+  assert.ok(event?.kind === 'serverName');
+  assert.equal(event.name, 'www.example.test');
+  assert.equal(event.source, 'http');
+});
+
+test('payloads that name nothing are counted by source and reason, not as malformed, and emit nothing', () => {
+  const hello = Buffer.from(OPENSSL_HELLO, 'hex');
+  const { events, stats } = decodeAll(
+    frame([
+      payloadRecord(PayloadKind.tls, hello.subarray(0, 100), hello.length),
+      payloadRecord(PayloadKind.http, Buffer.from('GET / HTTP/1.0\r\n\r\n')),
+      payloadRecord(PayloadKind.http, Buffer.from('GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n')),
+      payloadRecord(7, hello),
+    ]),
+  );
+  assert.deepEqual(events, []);
+  assert.equal(stats.malformed, 1, 'an unknown payload kind');
+  assert.deepEqual(stats.serverNames?.skipped, { 'sni:truncated': 1, 'http:no_host': 1, 'http:address_literal': 1 });
 });
 
 test('short, unknown and unparseable records are counted and skipped, the rest still decode', () => {
