@@ -13,6 +13,7 @@ import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
+import { DEFAULT_LATE_NAME_WINDOW_MS } from './correlate/correlator.js';
 import { Session, type SessionOptions } from './session.js';
 import { SessionServices, type ServiceOptions } from './services.js';
 import { parseCaptureSpec, type CaptureSpec } from './capture/filter.js';
@@ -101,6 +102,7 @@ interface RunFlags extends StorageFlags {
   connectProbe: ConnectProbeRequest;
   libc: string[];
   defaultLibc: boolean;
+  libcDiscovery: boolean;
   flows: boolean;
   wireDns: boolean;
   flowInterval: number;
@@ -120,6 +122,7 @@ interface RunFlags extends StorageFlags {
   dnsMinTtl: number;
   processCacheSize: number;
   globalCacheSize: number;
+  lateNameWindow: number;
   traceSelf?: boolean;
   block: string[];
   control: string | false;
@@ -139,7 +142,8 @@ export function buildProgram(): Command {
     .option('-i, --iface <name>', 'interface to count flows and capture DNS on (repeatable; default: the default route\'s)', collect, [])
     .addOption(new Option('--connect-probe <mode>', 'connect probe: auto picks kprobe, then fentry, then the tracepoint').choices(CONNECT_PROBE_REQUESTS).default('auto'))
     .option('--libc <path>', 'also trace getaddrinfo in this libc (repeatable)', collect, [])
-    .option('--no-default-libc', 'trace only the --libc files, not the system libc')
+    .option('--no-default-libc', 'trace only the --libc files: not the system libc, no discovery')
+    .option('--no-libc-discovery', 'trace the system libc and the --libc files only, not every libc processes map')
     .option('--no-flows', 'do not count flows (XDP/TC still capture DNS unless --no-wire-dns)')
     .option('--no-wire-dns', 'do not capture DNS responses on the interfaces')
     .option('--flow-interval <seconds>', 'seconds covered by one flow record', positiveNumber, 10)
@@ -159,6 +163,7 @@ export function buildProgram(): Command {
     .option('--dns-min-ttl <seconds>', 'shortest time a name stays attached to an address (and the time for lookups without a TTL)', positiveNumber, 300)
     .option('--process-cache-size <entries>', 'entries of the per-process (pid, address) name index', positiveInteger, 65536)
     .option('--global-cache-size <entries>', 'entries of the global address name index', positiveInteger, 65536)
+    .option('--late-name-window <ms>', 'how long after a connection opened unnamed a DNS answer for its address still names it', positiveNumber, DEFAULT_LATE_NAME_WINDOW_MS)
     .option('--trace-self', 'also trace hostflow\'s own lookups and connections')
     .option('--block <prefixes>', 'drop packets from these source addresses or CIDRs in XDP (repeatable, comma-separated)', collectPrefixes, [])
     .option('--control <path>', 'control socket for hostflow ctl', DEFAULT_CONTROL_SOCKET)
@@ -194,6 +199,8 @@ export function buildProgram(): Command {
           connectProbe: flags.connectProbe,
           interfaces: packets ? interfaces : [],
           libcs: libcTargets(flags.libc, !flags.defaultLibc),
+          libcDiscovery: flags.defaultLibc && flags.libcDiscovery,
+          onWarning: log,
           flows: flags.flows,
           dnsCapture: flags.wireDns,
           flowTableSize: flags.flowTableSize,
@@ -207,6 +214,7 @@ export function buildProgram(): Command {
         names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
         filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
         flowIntervalSeconds: flags.flowInterval,
+        lateNameWindowMs: flags.lateNameWindow,
       };
       const output = { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep };
       const storage = storageOptionsFromFlags(flags);

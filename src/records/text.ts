@@ -26,9 +26,10 @@ function dnsLine(r: DnsRecord): string {
 function connLine(r: ConnRecord): string {
   const arrow = r.direction === 'out' ? '->' : '<-';
   const remote = `${r.host ? `${sanitize(r.host)} ` : ''}${bracket(r.family, r.daddr)}:${r.dport}`;
-  const named = r.host_source ? ` [${r.host_source}]` : '';
+  const named = r.host_source ? ` [${r.host_source}]` : r.unresolved ? ` [unresolved: ${r.unresolved}]` : '';
   const head = `${time(r.ts)} conn  ${r.event.padEnd(5)} ${who(r.comm, r.pid)} ${bracket(r.family, r.saddr)}:${r.sport} ${arrow} ${remote}${named}`;
   if (r.event === 'open') return `${head} ${r.connect_latency_ms ?? '?'} ms`;
+  if (r.event === 'named') return head;
   const life = r.established === false ? ' never established' : ` ${r.duration_ms ?? '?'} ms`;
   return `${head}${life} sent ${r.bytes_sent} B received ${r.bytes_received} B retransmits ${r.retransmits}`;
 }

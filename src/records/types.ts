@@ -5,8 +5,31 @@
  * microseconds, converted from kernel timestamps.
  */
 
-/** How a connection got its hostname. */
-export type HostSource = 'process' | 'global';
+/**
+ * How a connection got its hostname: `process` its own process's lookup,
+ * `global` the most recent resolution of the address anywhere on the host,
+ * `sni` the server name of the TLS ClientHello it sent, `http` the `Host`
+ * header of the plaintext HTTP request it sent.
+ */
+export type HostSource = 'process' | 'global' | 'sni' | 'http';
+
+/**
+ * Why a connection or flow end has no hostname (README "Records" says what
+ * causes each, and the order they are tried in).
+ */
+export type UnresolvedReason = 'inbound' | 'cache_expired' | 'address_literal' | 'encrypted_dns' | 'lookup_before_start' | 'no_lookup_seen';
+
+export const UNRESOLVED_REASONS: readonly UnresolvedReason[] = [
+  'inbound',
+  'cache_expired',
+  'address_literal',
+  'encrypted_dns',
+  'lookup_before_start',
+  'no_lookup_seen',
+];
+
+/** open: established; named: an open connection without a host got one later (once); close: it ended. */
+export type ConnEvent = 'open' | 'named' | 'close';
 
 /** Where a name resolution was seen. */
 export type DnsSource = 'getaddrinfo' | 'wire';
@@ -49,10 +72,15 @@ export interface DnsRecord extends ProcessFields {
   server: string | null;
 }
 
-/** One TCP connection's life: an `open` record when established, a `close` record at the end. */
+/**
+ * One TCP connection's life: an `open` record when established, a `close`
+ * record at the end, and in between at most one `named` record when a
+ * connection opened without a host got one (late DNS answer, TLS SNI, HTTP
+ * Host); records already written are never rewritten.
+ */
 export interface ConnRecord extends ProcessFields {
   type: 'conn';
-  event: 'open' | 'close';
+  event: ConnEvent;
   ts: string;
   family: 4 | 6;
   saddr: string;
@@ -64,11 +92,13 @@ export interface ConnRecord extends ProcessFields {
   /** Name of the remote address (daddr), null when none was seen. */
   host: string | null;
   host_source: HostSource | null;
+  /** Why `host` is null; null when it is set. */
+  unresolved: UnresolvedReason | null;
   /** The connect probe mode this run uses: kprobe | fentry | tracepoint. */
   probe: string;
   /** connect() to established (out) or SYN_RECV to established (in); null when it never established. */
   connect_latency_ms: number | null;
-  /** close records only (null on open): */
+  /** close records only (null on open and named): */
   duration_ms: number | null;
   bytes_sent: number | null;
   bytes_received: number | null;
@@ -101,6 +131,8 @@ export interface FlowRecord {
   dropped_bytes: number;
   src_host: string | null;
   dst_host: string | null;
+  /** Why the remote end (dst on egress, src on ingress) has no name; null when it has one. */
+  unresolved: UnresolvedReason | null;
   /** The local process of the TCP connection this flow belongs to, when known. */
   pid: number | null;
   comm: string | null;

@@ -60,6 +60,7 @@ const CONN_COLUMNS: Columns<ConnRecord> = {
   direction: 'string',
   host: 'string?',
   host_source: 'string?',
+  unresolved: 'string?',
   probe: 'string',
   connect_latency_ms: 'double?',
   duration_ms: 'double?',
@@ -88,6 +89,7 @@ const FLOW_COLUMNS: Columns<FlowRecord> = {
   dropped_bytes: 'int64',
   src_host: 'string?',
   dst_host: 'string?',
+  unresolved: 'string?',
   pid: 'int32?',
   comm: 'string?',
 };

@@ -62,6 +62,7 @@ export class ConnectionsTable {
           connectLatencyMs: row.connectLatencyMs ?? opened.connectLatencyMs,
           host: row.host ?? opened.host,
           hostSource: row.hostSource ?? opened.hostSource,
+          unresolved: (row.host ?? opened.host) === null ? (row.unresolved ?? opened.unresolved) : null,
           pid: row.pid ?? opened.pid,
           comm: row.comm ?? opened.comm,
         }
@@ -69,6 +70,16 @@ export class ConnectionsTable {
     this.closed.set(row.key, merged);
     trimOldest(this.closed, this.limits.closed);
     return opened !== undefined;
+  }
+
+  /**
+   * A live connection got its name late (a `named` record): its row takes
+   * the name. Returns the row as it was, or undefined when it is not live.
+   */
+  name(key: string, host: string | null, hostSource: string | null): ConnRow | undefined {
+    const row = this.live.get(key);
+    if (row) this.live.set(key, { ...row, host, hostSource, unresolved: null });
+    return row;
   }
 
   /** Forgets closed connections older than the retention. */

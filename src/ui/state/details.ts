@@ -37,6 +37,27 @@ function hostDetails(row: HostRow, connections: readonly ConnRow[]): Details {
   };
 }
 
+const HOST_SOURCES: Record<string, string> = {
+  process: "this process's own lookup",
+  global: 'the latest lookup of any process',
+  sni: 'the TLS server name (SNI) it sent',
+  http: 'the HTTP Host it sent',
+};
+
+const UNRESOLVED: Record<string, string> = {
+  inbound: 'an accepted connection: the remote is a client',
+  cache_expired: 'its name had expired before the connection',
+  address_literal: 'the process looked up the address itself',
+  encrypted_dns: 'the process or host uses encrypted DNS (DoT/DoH)',
+  lookup_before_start: 'it or its process predates the trace: the lookup may have come before',
+  no_lookup_seen: 'no lookup of this address seen',
+};
+
+function hostText(row: ConnRow): string {
+  if (row.host === null) return `- (${UNRESOLVED[row.unresolved ?? 'no_lookup_seen'] ?? row.unresolved})`;
+  return `${row.host} (named by ${HOST_SOURCES[row.hostSource ?? ''] ?? orDash(row.hostSource)})`;
+}
+
 function connDetails(row: ConnRow, now: number): Details {
   return {
     title: `${row.direction === 'out' ? 'outgoing' : 'incoming'} TCP ${formatEndpoint(row.localAddress, row.localPort)} ${row.direction === 'out' ? '->' : '<-'} ${formatEndpoint(row.remoteAddress, row.remotePort)}`,
@@ -44,7 +65,7 @@ function connDetails(row: ConnRow, now: number): Details {
       ['process', who(row.comm, row.pid)],
       ['uid', orDash(row.uid)],
       ['container', orDash(row.container)],
-      ['host', row.host === null ? '- (no lookup of this address seen)' : `${row.host} (named by ${row.hostSource === 'process' ? "this process's own lookup" : 'the latest lookup of any process'})`],
+      ['host', hostText(row)],
       ['state', row.state === 'failed' ? 'failed (never established)' : row.state],
       ['opened', when(row.openedAt)],
       ['closed', when(row.closedAt)],

@@ -94,6 +94,13 @@ export class HostsTable {
     }
   }
 
+  /** A connection counted under `from` (null: the unresolved group) got the name `host` late: it moves there. */
+  renamed(from: string | null, host: string, remoteAddress: string, comm: string | null, pid: number | null, at: number): void {
+    const previous = this.entries.get(from ?? UNRESOLVED_KEY);
+    if (previous && previous.connections > 0) previous.connections--;
+    this.connection(host, remoteAddress, comm, pid, at, true);
+  }
+
   /** Wire bytes to (`out`) or from (`in`) a host in the interval being filled. */
   flow(host: string | null, remoteAddress: string, direction: 'in' | 'out', bytes: number, comm: string | null, pid: number | null, at: number): void {
     const entry = this.touch(host, at);

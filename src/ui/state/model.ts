@@ -124,9 +124,19 @@ export class UiModel {
 
   private addConn(record: ConnRecord): void {
     const at = epochMs(record.ts, this.clock());
+    const key = connectionKey(record.direction, record.saddr, record.sport, record.daddr, record.dport);
+    if (record.event === 'named' && record.host !== null) {
+      const host = sanitize(record.host);
+      const before = this.connections.name(key, host, text(record.host_source));
+      if (before) {
+        this.hosts.renamed(before.host, host, before.remoteAddress, before.comm, before.pid, at);
+        return;
+      }
+      // Its open was never listed (filtered or pushed out): the named record holds everything the open did.
+    }
     const closing = record.event === 'close';
     const row: ConnRow = {
-      key: connectionKey(record.direction, record.saddr, record.sport, record.daddr, record.dport),
+      key,
       state: !closing ? 'open' : record.established === false ? 'failed' : 'closed',
       pid: record.pid,
       comm: text(record.comm),
@@ -140,6 +150,7 @@ export class UiModel {
       remotePort: record.dport,
       host: text(record.host),
       hostSource: text(record.host_source),
+      unresolved: text(record.unresolved),
       probe: sanitize(record.probe),
       openedAt: closing ? (record.duration_ms === null ? null : at - record.duration_ms) : at,
       closedAt: closing ? at : null,

@@ -57,6 +57,8 @@ export interface ConnRow {
   remotePort: number;
   host: string | null;
   hostSource: string | null;
+  /** Why host is null (a record's `unresolved`); null when named. */
+  unresolved: string | null;
   probe: string;
   /** Epoch ms; null when only the close was seen. */
   openedAt: number | null;

@@ -90,7 +90,8 @@ export const CONNECTIONS_VIEW: ViewSpec<ConnRow> = {
     { id: 'direction', title: 'DIR', min: 3, priority: 3, text: (row) => row.direction },
     { id: 'local', title: 'LOCAL', min: 21, flex: 1, max: 47, priority: 6, text: (row) => formatEndpoint(row.localAddress, row.localPort) },
     { id: 'remote', title: 'REMOTE', min: 21, flex: 1, max: 47, priority: 1, text: (row) => formatEndpoint(row.remoteAddress, row.remotePort) },
-    { id: 'host', title: 'HOST', min: 20, flex: 3, priority: 0, text: (row) => orDash(row.host) },
+    // An unnamed connection says why (README "Why a name is missing").
+    { id: 'host', title: 'HOST', min: 20, flex: 3, priority: 0, text: (row) => row.host ?? (row.unresolved ? `- (${row.unresolved})` : '-') },
     { id: 'state', title: 'STATE', min: 6, priority: 2, text: (row) => row.state },
     { id: 'latency', title: 'CONNECT', min: 7, align: 'right', priority: 4, text: (row) => formatLatency(row.connectLatencyMs) },
     { id: 'duration', title: 'DUR', min: 6, align: 'right', priority: 3, text: (row, { now }) => formatDuration(connAge(row, now)) },

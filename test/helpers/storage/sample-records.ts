@@ -80,6 +80,7 @@ function conn(i: number, ts: string): ConnRecord {
     direction: i % 4 === 0 ? 'in' : 'out',
     host: i % 5 === 0 ? null : `api-${i}.example.com`,
     host_source: i % 5 === 0 ? null : i % 2 === 0 ? 'process' : 'global',
+    unresolved: i % 5 === 0 ? 'no_lookup_seen' : null,
     probe: 'tracepoint',
     connect_latency_ms: i % 6 === 0 ? null : 0.125 * i,
     duration_ms: close ? 1000.5 + i : null,
@@ -110,6 +111,7 @@ function flow(i: number, start: string): FlowRecord {
     dropped_bytes: i % 5 === 0 ? 120 : 0,
     src_host: null,
     dst_host: i % 2 === 0 ? `dst-${i}.example.com` : null,
+    unresolved: i % 2 === 0 ? null : 'cache_expired',
     pid: i % 2 === 0 ? 3000 + i : null,
     comm: i % 2 === 0 ? 'nginx' : null,
   };

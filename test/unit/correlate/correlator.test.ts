@@ -40,7 +40,7 @@ function wireAnswer(tsMs: number, name: string, answers: dnsPacket.Answer[], id 
   const message = dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers });
   return {
     kind: 'dnsPacket', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
-    ifindex: 3, direction: 'in', messageLength: message.length, message,
+    ifindex: 3, direction: 'in', transport: 'udp', messageLength: message.length, message,
   };
 }
 

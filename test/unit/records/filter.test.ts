@@ -6,7 +6,7 @@ import type { ConnRecord, DnsRecord, FlowRecord } from '../../../src/records/typ
 const conn: ConnRecord = {
   type: 'conn', event: 'open', ts: 't', pid: 10, comm: 'curl', uid: 0, container_id: null, container_runtime: null,
   family: 4, saddr: '10.0.0.2', sport: 40000, daddr: '10.0.0.1', dport: 443, direction: 'out', host: 'api.example.com',
-  host_source: 'process', probe: 'tracepoint', connect_latency_ms: 1, duration_ms: null, bytes_sent: null, bytes_received: null,
+  host_source: 'process', unresolved: null, probe: 'tracepoint', connect_latency_ms: 1, duration_ms: null, bytes_sent: null, bytes_received: null,
   retransmits: null, established: null,
 };
 const dns: DnsRecord = {
@@ -16,7 +16,7 @@ const dns: DnsRecord = {
 };
 const flow: FlowRecord = {
   type: 'flow', start: 't', end: 't', iface: 'eth0', direction: 'egress', proto: 'udp', family: 4, saddr: '10.0.0.2',
-  sport: 5353, daddr: '10.0.0.1', dport: 53, packets: 1, bytes: 60, tcp_flags: 0, dropped_packets: 0, dropped_bytes: 0, src_host: null, dst_host: 'ns.test', pid: null, comm: null,
+  sport: 5353, daddr: '10.0.0.1', dport: 53, packets: 1, bytes: 60, tcp_flags: 0, dropped_packets: 0, dropped_bytes: 0, src_host: null, dst_host: 'ns.test', unresolved: null, pid: null, comm: null,
 };
 
 test('no criteria lets everything through', () => {

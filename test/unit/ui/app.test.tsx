@@ -63,7 +63,7 @@ test('the Connections view shows live and closed connections with process, addre
   assert.match(screen, /2 open, 1 closed/);
   assert.match(screen, /curl\s+4242 out 93\.184\.216\.34:443\s+api\.example\.com\s+open\s+0\.800ms\s+5\.0s\s+-\s+-/);
   assert.match(screen, /python3\s+77 out 198\.51\.100\.7:443\s+web\.example\.org\s+closed\s+0\.800ms\s+1\.0s\s+700B\s+121K$/m);
-  assert.match(screen, /nc\s+99 out 203\.0\.113\.9:443\s+-\s+open/);
+  assert.match(screen, /nc\s+99 out 203\.0\.113\.9:443\s+- \(no_lookup_seen\)\s+open/, 'an unnamed connection says why');
 });
 
 test('the Flows view shows the top talkers of the last interval, by bytes or by packets', async () => {

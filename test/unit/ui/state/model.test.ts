@@ -161,3 +161,27 @@ test('tens of thousands of records a second are absorbed in a few milliseconds e
   assert.ok(m.counts().open <= m.limits.liveConnections * 1.1);
   assert.ok(m.counts().lookups <= m.limits.lookups);
 });
+
+test('a named record moves a live connection from the unresolved row to its host', () => {
+  const m = model();
+  const open = connOpen(null, '203.0.113.9', 50000, { comm: 'curl', pid: 7 });
+  m.add(open);
+  m.add(connOpen(null, '198.51.100.1', 50001));
+  m.add({ ...open, event: 'named', ts: iso(500), host: 'late.example.com', host_source: 'sni', unresolved: null });
+  const row = m.connectionRows().find((r) => r.localPort === 50000);
+  assert.deepEqual([row?.state, row?.host, row?.hostSource, row?.unresolved], ['open', 'late.example.com', 'sni', null]);
+  const hosts = new Map(m.hostRows().map((h) => [h.key, h]));
+  assert.deepEqual([hosts.get(UNRESOLVED_KEY)?.connections, hosts.get(UNRESOLVED_KEY)?.open], [1, 1]);
+  const named = hosts.get('late.example.com');
+  assert.deepEqual([named?.connections, named?.open, named?.processes, named?.addresses], [1, 1, ['curl'], ['203.0.113.9']]);
+  m.add(connClose({ ...open, host: 'late.example.com', host_source: 'sni', unresolved: null }, 10, 4000));
+  const after = new Map(m.hostRows().map((h) => [h.key, h]));
+  assert.deepEqual([after.get('late.example.com')?.connections, after.get('late.example.com')?.bytesIn, after.get('late.example.com')?.open], [1, 4000, 0]);
+});
+
+test('a named record whose open was never listed adds the connection', () => {
+  const m = model();
+  m.add({ ...connOpen(null, '203.0.113.9', 50000), event: 'named', host: 'x.example.com', host_source: 'global', unresolved: null });
+  assert.deepEqual(m.connectionRows().map((r) => [r.state, r.host]), [['open', 'x.example.com']]);
+  assert.equal(m.hostRows().find((h) => h.key === 'x.example.com')?.connections, 1);
+});

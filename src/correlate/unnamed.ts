@@ -1,0 +1,75 @@
+/**
+ * Open connections that have no name yet, waiting for a late one: by
+ * 4-tuple (a TLS ClientHello or HTTP request names its own connection) and
+ * by remote address (a DNS answer names every connection to it). Bounded
+ * LRU; an entry leaves when it is named, closes or is pushed out.
+ */
+import { LRUCache } from 'lru-cache';
+
+export interface Unnamed<T> {
+  /** The connection's local|lport|remote|rport key. */
+  key: string;
+  /** Its remote address. */
+  addr: string;
+  /** Kernel time it opened. */
+  openedNs: number;
+  value: T;
+}
+
+export class UnnamedConnections<T> {
+  private readonly byKey: LRUCache<string, Unnamed<T>>;
+  private readonly byAddr = new Map<string, Set<string>>();
+
+  /**
+   * @param max connections kept
+   * @param onEvict called for each one pushed out by the bound before it was named or closed
+   */
+  constructor(max: number, onEvict: () => void = () => {}) {
+    this.byKey = new LRUCache<string, Unnamed<T>>({
+      max,
+      dispose: (entry, key, reason) => {
+        const keys = this.byAddr.get(entry.addr);
+        keys?.delete(key);
+        if (keys?.size === 0) this.byAddr.delete(entry.addr);
+        if (reason === 'evict') onEvict();
+      },
+    });
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  add(entry: Unnamed<T>): void {
+    this.byKey.set(entry.key, entry);
+    let keys = this.byAddr.get(entry.addr);
+    if (!keys) this.byAddr.set(entry.addr, (keys = new Set()));
+    keys.add(entry.key);
+  }
+
+  /** Removes and returns the connection with this key. */
+  take(key: string): Unnamed<T> | undefined {
+    const entry = this.byKey.get(key);
+    if (entry) this.byKey.delete(key);
+    return entry;
+  }
+
+  /**
+   * Removes and returns the connections to `addr` that opened at most
+   * `windowNs` before `nowNs`; older ones stay (a ClientHello may still
+   * name them).
+   */
+  takeByAddress(addr: string, nowNs: number, windowNs: number): Array<Unnamed<T>> {
+    const keys = this.byAddr.get(addr);
+    if (!keys) return [];
+    const taken: Array<Unnamed<T>> = [];
+    for (const key of [...keys]) {
+      const entry = this.byKey.peek(key);
+      if (entry && nowNs - entry.openedNs <= windowNs) {
+        taken.push(entry);
+        this.byKey.delete(key);
+      }
+    }
+    return taken;
+  }
+}
