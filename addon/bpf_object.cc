@@ -133,11 +133,13 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                   {
                       InstanceMethod<&BpfObject::Programs>("programs"),
                       InstanceMethod<&BpfObject::Maps>("maps"),
+                      InstanceMethod<&BpfObject::ProgramStats>("programStats"),
                       InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
                       InstanceMethod<&BpfObject::SetConst>("setConst"),
                       InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
                       InstanceMethod<&BpfObject::Load>("load"),
                       InstanceMethod<&BpfObject::AttachTracepoint>("attachTracepoint"),
+                      InstanceMethod<&BpfObject::AttachRawTracepoint>("attachRawTracepoint"),
                       InstanceMethod<&BpfObject::AttachKprobe>("attachKprobe"),
                       InstanceMethod<&BpfObject::AttachTracing>("attachTracing"),
                       InstanceMethod<&BpfObject::AttachUprobe>("attachUprobe"),
@@ -361,6 +363,32 @@ Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The kernel's own counts for each loaded program. recursion_misses are
+// runs the kernel skipped because a BPF program was already running on
+// that CPU (a softirq interrupting it): events lost before any ring.
+// run_cnt and run_time_ns stay 0 unless kernel.bpf_stats_enabled is set.
+Napi::Value BpfObject::ProgramStats(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.programStats";
+  RequireOpen(info.Env(), kMethod);
+  Napi::Env env = info.Env();
+  Napi::Array result = Napi::Array::New(env);
+  uint32_t index = 0;
+  for (bpf_program* program : ProgramsOf(object_)) {
+    int fd = bpf_program__fd(program);
+    if (fd < 0) continue;  // not loaded (autoload off)
+    bpf_prog_info prog_info = {};
+    uint32_t length = sizeof(prog_info);
+    if (bpf_obj_get_info_by_fd(fd, &prog_info, &length) != 0) continue;
+    Napi::Object stats = Napi::Object::New(env);
+    stats.Set("name", Napi::String::New(env, bpf_program__name(program)));
+    stats.Set("recursionMisses", Napi::Number::New(env, static_cast<double>(prog_info.recursion_misses)));
+    stats.Set("runCount", Napi::Number::New(env, static_cast<double>(prog_info.run_cnt)));
+    stats.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(prog_info.run_time_ns)));
+    result.Set(index++, stats);
+  }
+  return result;
+}
+
 Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
   static constexpr const char* kMethod = "BpfObject.maps";
   RequireOpen(info.Env(), kMethod);
@@ -524,6 +552,29 @@ Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
   if (link.link == nullptr) {
     int err = errno;
     throw ErrnoError(env, "attachTracepoint(" + programName + ", " + link.target + ")", err,
+                     log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
+// A raw tracepoint runs under its own program's recursion guard, not the
+// CPU-wide one classic tracepoints share, so it still runs when a classic
+// tracepoint program is interrupted on the same CPU.
+Napi::Value BpfObject::AttachRawTracepoint(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachRawTracepoint";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_STRING(1, "name", tracepoint);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  Link link;
+  link.program = programName;
+  link.kind = "raw_tracepoint";
+  link.target = tracepoint;
+  LibbpfLog log;
+  link.link = bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, "attachRawTracepoint(" + programName + ", " + tracepoint + ")", err,
                      log.Tail(kLibbpfTailLines));
   }
   return AddLink(env, std::move(link));

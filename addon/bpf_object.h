@@ -66,12 +66,14 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   };
 
   Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value ProgramStats(const Napi::CallbackInfo& info);
   Napi::Value Maps(const Napi::CallbackInfo& info);
   Napi::Value SetAutoload(const Napi::CallbackInfo& info);
   Napi::Value SetConst(const Napi::CallbackInfo& info);
   Napi::Value SetMaxEntries(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value AttachTracepoint(const Napi::CallbackInfo& info);
+  Napi::Value AttachRawTracepoint(const Napi::CallbackInfo& info);
   Napi::Value AttachKprobe(const Napi::CallbackInfo& info);
   Napi::Value AttachTracing(const Napi::CallbackInfo& info);
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);

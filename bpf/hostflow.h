@@ -27,6 +27,13 @@
  * recommended by DNS Flag Day 2020, so answers that avoid fragmentation fit.
  */
 #define HF_DNS_CAPTURE 1232
+/*
+ * Bytes of a TCP payload copied when it starts a TLS ClientHello or an HTTP
+ * request: a ClientHello with a post-quantum key share (X25519MLKEM768) is
+ * about 1.8 KB, and on TC egress it is one skb before segmentation (TSO,
+ * loopback's 64 KiB MTU), so 2048 usually holds all of it.
+ */
+#define HF_PAYLOAD_CAPTURE 2048
 /* IPv6 extension headers skipped before giving up on finding L4. */
 #define HF_IPV6_MAX_EXT 6
 
@@ -40,6 +47,19 @@ enum hf_event_type {
 	HF_EVENT_LOOKUP = 4,	  /* getaddrinfo returned */
 	HF_EVENT_DNS_PACKET = 5,  /* a DNS response seen on an interface */
 	HF_EVENT_PACKET = 6,	  /* a frame copied for the packet capture */
+	HF_EVENT_PAYLOAD = 7,	  /* a TLS ClientHello or HTTP request seen on egress */
+};
+
+/* hf_dns_packet_event.transport */
+enum hf_dns_transport {
+	HF_DNS_UDP = 0, /* data is one DNS message */
+	HF_DNS_TCP = 1, /* data is one TCP segment's payload (length-prefixed messages) */
+};
+
+/* hf_payload_event.kind: what the payload's first bytes look like. */
+enum hf_payload_kind {
+	HF_PAYLOAD_TLS = 1,  /* a TLS handshake record holding a ClientHello */
+	HF_PAYLOAD_HTTP = 2, /* an HTTP/1.x request line */
 };
 
 /* How the connect probe was attached; carried by every connect event. */
@@ -72,7 +92,9 @@ enum hf_counter {
 	HF_CNT_RETRANSMITS = 9,	      /* retransmits seen (all sockets) */
 	HF_CNT_CAPTURE_LOST_XDP = 10, /* capture on ingress: `packets` ring full */
 	HF_CNT_CAPTURE_LOST_TC = 11,  /* capture on egress: `packets` ring full */
-	HF_CNT_MAX = 12,
+	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request on egress: ringbuf full */
+	HF_CNT_CLOSE_RECOVERED = 13,  /* close missed by sock_state, emitted at destroy */
+	HF_CNT_MAX = 14,
 };
 
 struct hf_header {
@@ -156,16 +178,41 @@ struct hf_lookup_event {
 	char name[HF_NAME_MAX];
 };
 
-/* HF_EVENT_DNS_PACKET: a DNS response (UDP source port 53) on the wire. */
+/*
+ * HF_EVENT_DNS_PACKET: a DNS response on the wire, from UDP or TCP source
+ * port 53. A TCP segment is copied as it is (user space reassembles the
+ * stream by tcp_seq); segments without payload are sent only when they
+ * carry SYN (the sequence number the stream starts from), FIN or RST.
+ */
 struct hf_dns_packet_event {
 	struct hf_header hdr;
 	struct hf_tuple tuple;
 	__u32 ifindex;
 	__u32 direction; /* HF_DIR_IN from XDP, HF_DIR_OUT from TC */
-	__u16 cap_len;	 /* bytes of the DNS message in data */
-	__u16 msg_len;	 /* bytes of the DNS message on the wire */
-	__u32 _pad;
+	__u16 cap_len;	 /* bytes of the message (UDP) or payload (TCP) in data */
+	__u16 msg_len;	 /* UDP: DNS message bytes on the wire; TCP: payload bytes */
+	__u8 transport;	 /* enum hf_dns_transport */
+	__u8 tcp_flags;	 /* TCP: the segment's flags (FIN 0x01, SYN 0x02, RST 0x04) */
+	__u16 _pad;
+	__u32 tcp_seq; /* TCP: sequence number of the segment (of data[0]) */
+	__u32 _pad2;
 	__u8 data[HF_DNS_CAPTURE];
+};
+
+/*
+ * HF_EVENT_PAYLOAD: the first bytes of a TCP payload that starts a TLS
+ * ClientHello or an HTTP request, seen on egress; user space reads the
+ * server name (SNI) or the Host header from it.
+ */
+struct hf_payload_event {
+	struct hf_header hdr;
+	struct hf_tuple tuple; /* egress: saddr/sport are the local end */
+	__u32 ifindex;
+	__u32 direction;   /* HF_DIR_OUT (TC) */
+	__u16 cap_len;	   /* bytes of the payload in data */
+	__u16 kind;	   /* enum hf_payload_kind */
+	__u32 payload_len; /* payload bytes of the packet (a GSO packet's all) */
+	__u8 data[HF_PAYLOAD_CAPTURE];
 };
 
 /* Key of the per-CPU LRU `flows` map: one 5-tuple on one interface. */

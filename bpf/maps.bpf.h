@@ -57,6 +57,7 @@ struct {
 
 /* hf_sock_info.flags */
 #define HF_SOCK_TRACKED 1 /* seen from connect or SYN_RECV, not midway */
+#define HF_SOCK_ESTABLISHED 2 /* reached ESTABLISHED */
 
 /* Value of `sockets`: what the lifecycle remembers of one TCP socket. */
 struct hf_sock_info {
@@ -72,7 +73,8 @@ struct hf_sock_info {
 struct hf_lookup_state {
 	__u64 start_ns;
 	__u64 res;		/* struct addrinfo ** in the caller's memory */
-	char name[HF_NAME_MAX]; /* node argument, "" when NULL */
+	__u64 node;		/* the node argument itself, to read again on return */
+	char name[HF_NAME_MAX]; /* node argument, "" when NULL or not yet readable */
 };
 
 #endif /* HF_MAPS_BPF_H */

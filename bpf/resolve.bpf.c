@@ -63,6 +63,7 @@ static __always_inline int enter_lookup(const char *node, void **res)
 
 	state.start_ns = bpf_ktime_get_ns();
 	state.res = (__u64)res;
+	state.node = (__u64)node;
 	if (node)
 		bpf_probe_read_user_str(state.name, sizeof(state.name), node);
 	if (bpf_map_update_elem(&lookups, &tid, &state, BPF_ANY))
@@ -162,6 +163,13 @@ static __always_inline int exit_lookup(int ret)
 	e->latency_ns = now - state->start_ns;
 	e->ret = ret;
 	__builtin_memcpy(e->name, state->name, sizeof(e->name));
+	/*
+	 * A name in a page not yet faulted in (a string constant of a binary
+	 * that just started) cannot be read at entry, where faults are not
+	 * allowed; getaddrinfo has touched it by now.
+	 */
+	if (!e->name[0] && state->node)
+		bpf_probe_read_user_str(e->name, sizeof(e->name), (void *)state->node);
 	if (ret == 0)
 		read_result(e, state->res);
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));

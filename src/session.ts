@@ -8,8 +8,9 @@ import { monotonicClock, type Clock } from './clock.js';
 import { Correlator } from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
+import { DnsTcpReassembler, type DnsTcpStats } from './dns/tcp-stream.js';
 import { FlowIntervals } from './flows/intervals.js';
-import type { KernelEvent } from './kernel/decode.js';
+import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
@@ -17,6 +18,8 @@ import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type 
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import { RECORD_TYPES, type HostflowRecord, type RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
+import { ProcessStarts } from './system/process-start.js';
+import { formatLibcSummary, type LibcFile, type LibcScanStats } from './system/libc-registry.js';
 import { interfaceName } from './system/interfaces.js';
 
 export interface SessionOptions {
@@ -27,6 +30,8 @@ export interface SessionOptions {
   flowIntervalSeconds: number;
   /** How long an event waits for older ones from other rings and CPUs. @default 250 */
   reorderWindowMs?: number;
+  /** How long after a connection opened a DNS answer still names it (a `named` record). @default 10000 */
+  lateNameWindowMs?: number;
   /** Captured frames (tracer.capture set), on the JavaScript thread. */
   onPacket?: PacketHandler;
 }
@@ -38,13 +43,36 @@ export interface SessionSummary {
   /** Events the kernel could not deliver, by counter. */
   lost: Partial<Record<CounterName, number>>;
   lostTotal: number;
+  /** Program runs the kernel skipped (recursion_misses: nested BPF on a CPU), by program. */
+  skipped: Record<string, number>;
+  skippedTotal: number;
+  /** Closes sock_state missed that tcp_destroy_sock emitted instead. */
+  closesRecovered: number;
   malformed: number;
   wireSkipped: number;
+  /** DNS over TCP: segments, messages reassembled, and what was skipped (src/dns/tcp-stream.ts). */
+  dnsTcp?: DnsTcpStats;
+  /** ClientHellos and HTTP requests decoded into server names, and the ones that named nothing. */
+  serverNameDecode?: ServerNameStats | null;
   late: number;
   /** Frames captured and lost (ring full), when capturing. */
   capture: CaptureStats | null;
   /** The blocklist at the end, with what each entry dropped. */
   blocked: BlockEntry[];
+  /** Late names given and server names (SNI, HTTP Host) used or not (src/correlate/correlator.ts). */
+  naming?: NamingSummary;
+  /** libc files found and whether getaddrinfo is traced in each (src/system/libc-registry.ts). */
+  libc?: LibcFile[];
+  libcScan?: LibcScanStats | null;
+}
+
+export interface NamingSummary {
+  lateNamed: number;
+  sni: number;
+  http: number;
+  serverNamesIgnored: number;
+  serverNamesInvalid: number;
+  unnamedEvicted: number;
 }
 
 const RELEASE_EVERY_MS = 50;
@@ -61,8 +89,12 @@ export class Session {
   readonly names: NameIndex;
   readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
   private readonly reorder: ReorderBuffer<KernelEvent>;
+  /** Between reordering and correlation: TCP segments from port 53 become whole DNS messages. */
+  private readonly dnsTcp = new DnsTcpReassembler();
+  private readonly toCorrelator = (event: KernelEvent): void => this.dnsTcp.handle(event, (message) => this.correlator.handle(message));
   private readonly reorderWindowNs: number;
   private readonly correlator: Correlator;
+  private readonly processStarts = new ProcessStarts();
   private readonly intervals = new FlowIntervals();
   private readonly accept: (record: HostflowRecord) => boolean;
   private tracer: Tracer | null = null;
@@ -91,19 +123,30 @@ export class Session {
       containers: new ContainerResolver(),
       excludePid: options.tracer.excludePid,
       emit: (record) => this.emit(record),
+      startedBeforeTrace: (pid) => this.processStarts.startedBeforeTrace(pid),
+      lateNameWindowMs: options.lateNameWindowMs,
     });
   }
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
   start(): AttachReport {
-    this.tracer = Tracer.start(this.options.tracer, { onEvent: (event) => this.reorder.push(event), onPacket: this.options.onPacket });
+    this.tracer = Tracer.start(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: this.options.onPacket });
     const { report } = this.tracer;
+    this.processStarts.markTraceStart();
     this.correlator.setProbe(report.connectProbe);
     this.ifnames = new Map(report.interfaces.map(({ name, ifindex }) => [ifindex, name]));
     this.intervalStartNs = this.clock.nowNs();
     this.timers = [setInterval(() => this.releaseEvents(), RELEASE_EVERY_MS)];
     if (this.flowsCounted()) this.timers.push(setInterval(() => this.snapshotFlows(), this.options.flowIntervalSeconds * 1000));
     return report;
+  }
+
+  private arrived(event: KernelEvent): void {
+    // A pid that ran at the start is checked while it still runs (it may be
+    // reused): by the time the reorder window releases its connection, a
+    // short-lived process is gone.
+    if ((event.kind === 'connect' || event.kind === 'established') && event.task.pid !== 0) this.processStarts.startedBeforeTrace(event.task.pid);
+    this.reorder.push(event);
   }
 
   private flowsCounted(): boolean {
@@ -118,7 +161,7 @@ export class Session {
 
   private releaseEvents(): void {
     const nowNs = this.clock.nowNs();
-    this.reorder.release(nowNs, (event) => this.correlator.handle(event));
+    this.reorder.release(nowNs, this.toCorrelator);
     const releasedUpToNs = nowNs - this.reorderWindowNs;
     while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
       this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
@@ -178,16 +221,25 @@ export class Session {
         lostTotal += value;
       }
     }
-    const { wireSkipped } = this.correlator.stats;
+    const skipped = this.tracer?.skippedRuns() ?? {};
+    const { wireSkipped, lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
     return {
       records: { ...this.records },
       lost,
       lostTotal,
+      skipped,
+      skippedTotal: Object.values(skipped).reduce((sum, n) => sum + n, 0),
+      closesRecovered: counters?.close_recovered ?? 0,
       malformed: this.tracer?.decodeStats.malformed ?? 0,
       wireSkipped: Object.values(wireSkipped).reduce((sum, n) => sum + n, 0),
+      dnsTcp: this.dnsTcp.stats,
+      serverNameDecode: this.tracer?.decodeStats.serverNames ?? null,
       late: this.reorder.late,
+      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
       blocked,
+      libc: this.tracer?.libcFiles() ?? [],
+      libcScan: this.tracer?.libcScanStats() ?? null,
     };
   }
 
@@ -204,7 +256,8 @@ export class Session {
     // The blocklist's maps close with the tracer: read them first.
     const blocked = tracer.blocklist?.list() ?? [];
     const counters = await tracer.stop();
-    this.reorder.flush((event) => this.correlator.handle(event));
+    this.reorder.flush(this.toCorrelator);
+    this.dnsTcp.finish();
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
     const summary = this.summary(counters, blocked);
@@ -219,10 +272,43 @@ export function formatSummary(summary: SessionSummary): string {
     .map(([name, value]) => `${name} ${value}`)
     .join(', ');
   const parts = [`summary: records ${written}`, `events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}`, `malformed ${summary.malformed}`, `wire DNS skipped ${summary.wireSkipped}`];
+  if (summary.skippedTotal > 0 || summary.closesRecovered > 0) parts.push(formatSkipped(summary));
+  const naming = summary.naming;
+  if (naming && Object.values(naming).some((n) => n > 0)) {
+    parts.push(
+      `named late ${naming.lateNamed}, by SNI ${naming.sni}, by HTTP Host ${naming.http} (server names unused ${naming.serverNamesIgnored}, invalid ${naming.serverNamesInvalid}; unnamed connections evicted ${naming.unnamedEvicted})`,
+    );
+  }
+  if (summary.dnsTcp && summary.dnsTcp.segments > 0) parts.push(formatDnsTcp(summary.dnsTcp));
+  const names = summary.serverNameDecode;
+  if (names && names.sni + names.http + Object.keys(names.skipped).length > 0) parts.push(formatServerNames(names));
   if (summary.capture) parts.push(`capture ${summary.capture.packets} captured, ${summary.capture.lost} lost (ring full)`);
+  if (summary.libc && summary.libc.length > 0) parts.push(formatLibcSummary(summary.libc, summary.libcScan ?? undefined));
   if (summary.blocked.length > 0) {
     const dropped = summary.blocked.reduce((sum, entry) => sum + entry.packets, 0);
     parts.push(`blocklist ${summary.blocked.length} prefixes dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`);
   }
   return parts.join('; ');
+}
+
+const byReason = (counts: Partial<Record<string, number>>): string =>
+  Object.entries(counts)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+
+function formatSkipped(summary: SessionSummary): string {
+  const programs = Object.entries(summary.skipped)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  return `kernel skipped ${summary.skippedTotal} probe runs${programs ? ` (${programs})` : ''}, ${summary.closesRecovered} closes recovered at socket destroy`;
+}
+
+function formatDnsTcp(stats: DnsTcpStats): string {
+  const skipped = Object.values(stats.skipped).reduce((sum: number, n) => sum + (n ?? 0), 0);
+  return `DNS over TCP ${stats.messages} messages from ${stats.segments} segments (${stats.duplicates} duplicate), skipped ${skipped}${skipped > 0 ? ` (${byReason(stats.skipped)})` : ''}`;
+}
+
+function formatServerNames(names: ServerNameStats): string {
+  const skipped = Object.values(names.skipped).reduce((sum, n) => sum + n, 0);
+  return `server names seen SNI ${names.sni}, HTTP Host ${names.http}, none in ${skipped}${skipped > 0 ? ` (${byReason(names.skipped)})` : ''}`;
 }

@@ -9,6 +9,7 @@ export const COMM_LEN = 16;
 export const NAME_MAX = 256;
 export const MAX_ADDRS = 16;
 export const DNS_CAPTURE = 1232;
+export const PAYLOAD_CAPTURE = 2048;
 export const BLOCKLIST_MAX = 4096;
 export const CAPTURE_MAX = 65536;
 export const FILTER_TERMS = 4;
@@ -25,7 +26,14 @@ export const EventType = {
   lookup: 4,
   dnsPacket: 5,
   packet: 6,
+  payload: 7,
 } as const;
+
+/** enum hf_dns_transport (hf_dns_packet_event.transport). */
+export const DnsTransport = { udp: 0, tcp: 1 } as const;
+
+/** enum hf_payload_kind (hf_payload_event.kind). */
+export const PayloadKind = { tls: 1, http: 2 } as const;
 
 /** enum hf_connect_probe, by the names users pass to --connect-probe. */
 export const ConnectProbe = {
@@ -64,6 +72,8 @@ export const COUNTER_NAMES = [
   'retransmits',
   'capture_lost_xdp',
   'capture_lost_tc',
+  'drop_payload_tc',
+  'close_recovered',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -149,8 +159,23 @@ export const dnsPacketEvent = struct('hf_dns_packet_event', [
   ['direction', 'u32'],
   ['cap_len', 'u16'],
   ['msg_len', 'u16'],
-  ['_pad', 'u32'],
+  ['transport', 'u8'],
+  ['tcp_flags', 'u8'],
+  ['_pad', 'u16'],
+  ['tcp_seq', 'u32'],
+  ['_pad2', 'u32'],
   ['data', 'u8', DNS_CAPTURE],
+]);
+
+export const payloadEvent = struct('hf_payload_event', [
+  ['hdr', header],
+  ['tuple', tuple],
+  ['ifindex', 'u32'],
+  ['direction', 'u32'],
+  ['cap_len', 'u16'],
+  ['kind', 'u16'],
+  ['payload_len', 'u32'],
+  ['data', 'u8', PAYLOAD_CAPTURE],
 ]);
 
 export const flowKey = struct('hf_flow_key', [
@@ -247,6 +272,7 @@ export const ALL_STRUCTS = [
   addr,
   lookupEvent,
   dnsPacketEvent,
+  payloadEvent,
   flowKey,
   flowCounters,
   blockKey4,
@@ -266,6 +292,7 @@ export const CONSTANTS: Record<string, number> = {
   HF_NAME_MAX: NAME_MAX,
   HF_MAX_ADDRS: MAX_ADDRS,
   HF_DNS_CAPTURE: DNS_CAPTURE,
+  HF_PAYLOAD_CAPTURE: PAYLOAD_CAPTURE,
   HF_BLOCKLIST_MAX: BLOCKLIST_MAX,
   HF_CAPTURE_MAX: CAPTURE_MAX,
   HF_FILTER_TERMS: FILTER_TERMS,
@@ -279,6 +306,11 @@ export const CONSTANTS: Record<string, number> = {
   HF_EVENT_LOOKUP: EventType.lookup,
   HF_EVENT_DNS_PACKET: EventType.dnsPacket,
   HF_EVENT_PACKET: EventType.packet,
+  HF_EVENT_PAYLOAD: EventType.payload,
+  HF_DNS_UDP: DnsTransport.udp,
+  HF_DNS_TCP: DnsTransport.tcp,
+  HF_PAYLOAD_TLS: PayloadKind.tls,
+  HF_PAYLOAD_HTTP: PayloadKind.http,
   HF_PROBE_KPROBE: ConnectProbe.kprobe,
   HF_PROBE_FENTRY: ConnectProbe.fentry,
   HF_PROBE_TRACEPOINT: ConnectProbe.tracepoint,

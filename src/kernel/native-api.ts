@@ -18,6 +18,15 @@ export interface BpfObjectOptions {
 }
 
 /** A link the addon holds; detached by `detach()` or `close()`. */
+export interface ProgramStats {
+  name: string;
+  /** Runs the kernel skipped because a BPF program was already running on that CPU. */
+  recursionMisses: number;
+  /** 0 unless kernel.bpf_stats_enabled is set. */
+  runCount: number;
+  runTimeNs: number;
+}
+
 export interface LinkInfo {
   /** Handle for `detach()`; unique within one BpfObject. */
   id: number;
@@ -54,6 +63,8 @@ export interface MapDump {
 export interface BpfObject {
   /** Program names (C function names) in the object. */
   programs(): string[];
+  /** The kernel's counts for each loaded program (bpf_prog_info). */
+  programStats(): ProgramStats[];
   /** Map names in the object (including .rodata/.bss internal maps). */
   maps(): string[];
 
@@ -69,6 +80,8 @@ export interface BpfObject {
 
   /* --- after load --- */
   attachTracepoint(program: string, category: string, name: string): LinkInfo;
+  /** A raw tracepoint: its own recursion guard, not the one classic tracepoints share per CPU. */
+  attachRawTracepoint(program: string, name: string): LinkInfo;
   attachKprobe(program: string, func: string, retprobe: boolean): LinkInfo;
   /** fentry/fexit: the target is in the program's section name. */
   attachTracing(program: string): LinkInfo;

@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { HostflowError, firstLine } from '../errors.js';
 import { ensureTracefs, type MountResult } from '../system/mounts.js';
 import { interfaceIndex } from '../system/interfaces.js';
+import { describeLibc, type LibcFile, type LibcScanStats } from '../system/libc-registry.js';
+import { LibcTracker } from '../system/libc-tracker.js';
+import { systemLibc } from '../system/libc.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
 import { Blocklist } from './blocklist.js';
 import { decodeFlows, type FlowEntry } from './flows.js';
@@ -23,8 +26,17 @@ export interface TracerOptions {
   connectProbe: ConnectProbeRequest;
   /** Interfaces where XDP/TC count flows and capture DNS responses; none means no packet programs. */
   interfaces: readonly string[];
-  /** libc files whose getaddrinfo is traced. */
+  /** libc files whose getaddrinfo is traced from the start; one that cannot be attached is a warning. */
   libcs: readonly string[];
+  /**
+   * Also trace every libc that running and new processes map (containers'
+   * included), found in /proc (see src/system/libc-tracker.ts). @default false
+   */
+  libcDiscovery?: boolean;
+  /** Milliseconds between scans for new processes' libc files. @default 300 */
+  libcScanMs?: number;
+  /** One line per libc file that could not be traced (counted in `libcFiles()` either way). @default none */
+  onWarning?: (line: string) => void;
   /** @default true */
   flows: boolean;
   /** @default true */
@@ -102,6 +114,7 @@ export interface AttachReport {
   rejected: RejectedProbe[];
   links: LinkInfo[];
   interfaces: Array<{ name: string; ifindex: number }>;
+  /** libc files traced at start, one line each (describeLibc): the given ones and, with discovery, every one mapped. */
   libcs: string[];
   tracefs: MountResult;
 }
@@ -149,7 +162,9 @@ export class Tracer {
   readonly decodeStats: DecodeStats = { records: 0, malformed: 0 };
   readonly packetStats: PacketDecodeStats = { packets: 0, bytes: 0, malformed: 0 };
   private closed = false;
+  private finalSkipped: Record<string, number> | null = null;
   private packetPoller: RingPoller | null = null;
+  private libcTracker: LibcTracker | null = null;
   /** The blocklist, null when the tracer was started without one (`options.blocklist`). */
   readonly blocklist: Blocklist | null;
 
@@ -213,6 +228,7 @@ export class Tracer {
     native: NativeAddon,
   ): Tracer {
     let blocklist: Blocklist | null = null;
+    let libcTracker: LibcTracker | null = null;
     try {
       if (blocklistWanted(options)) {
         blocklist = new Blocklist(object, options.blocklistSize ?? DEFAULT_BLOCKLIST_SIZE, native.possibleCpus());
@@ -221,10 +237,12 @@ export class Tracer {
       }
       attach(() => object.attachTracepoint('sock_state', 'sock', 'inet_sock_set_state'));
       attach(() => object.attachTracepoint('tcp_retransmit', 'tcp', 'tcp_retransmit_skb'));
-      for (const libc of options.libcs) {
-        attach(() => object.attachUprobe('getaddrinfo_entry', libc, 'getaddrinfo', false));
-        attach(() => object.attachUprobe('getaddrinfo_return', libc, 'getaddrinfo', true));
-      }
+      // Catches the closes the kernel skipped in sock_state (nested BPF runs).
+      attach(() => object.attachRawTracepoint('sock_destroy', 'tcp_destroy_sock'));
+      libcTracker = new LibcTracker({ attach: (path) => attachGetaddrinfo(object, path), warn: options.onWarning, intervalMs: options.libcScanMs });
+      const system = systemLibc();
+      for (const libc of options.libcs) libcTracker.addFile(libc, libc === system ? 'system' : 'option');
+      if (options.libcDiscovery) libcTracker.scanAll();
       for (const { ifindex } of packetProgramsWanted(options) ? interfaces : []) {
         attach(() => object.attachXdp('flow_xdp', ifindex));
         attach(() => object.attachTc('flow_tc', ifindex, 'egress'));
@@ -244,11 +262,13 @@ export class Tracer {
         rejected,
         links: object.links(),
         interfaces,
-        libcs: [...options.libcs],
+        libcs: libcTracker.files().map(describeLibc),
         tracefs,
       },
       blocklist,
     );
+    tracer.libcTracker = libcTracker;
+    if (options.libcDiscovery) libcTracker.start();
     if (options.capture && onPacket) {
       const stats = tracer.packetStats;
       try {
@@ -256,6 +276,7 @@ export class Tracer {
           batchBytes: CAPTURE_BATCH_BYTES,
         });
       } catch (error) {
+        libcTracker.stop();
         object.close();
         throw error;
       }
@@ -269,7 +290,22 @@ export class Tracer {
   }
 
   /** The kernel side's drop and degradation counters, summed over CPUs. */
-  counters(): Record<CounterName, number> {
+  /**
+   * Runs of each program the kernel skipped (recursion_misses): a BPF
+   * program does not nest on a CPU, so a tracepoint hit in softirq while
+   * another program runs there is dropped before any ring sees it. Only
+   * programs with misses; read from the kernel until stop, then kept.
+   */
+  skippedRuns(): Record<string, number> {
+    if (this.finalSkipped) return this.finalSkipped;
+    const skipped: Record<string, number> = {};
+    for (const program of this.object.programStats()) {
+      if (program.recursionMisses > 0) skipped[program.name] = program.recursionMisses;
+    }
+    return skipped;
+  }
+
+    counters(): Record<CounterName, number> {
     const result = {} as Record<CounterName, number>;
     COUNTER_NAMES.forEach((name, index) => {
       const perCpu = this.object.lookup('counters', u32(index));
@@ -278,6 +314,25 @@ export class Tracer {
       result[name] = total;
     });
     return result;
+  }
+
+  /**
+   * Traces getaddrinfo in one more libc file (a path hostflow can open:
+   * /proc/<pid>/root/... for a container's). Throws a one-line
+   * HostflowError when it cannot; nothing of it stays attached then.
+   */
+  attachLibc(path: string): LinkInfo[] {
+    return attachGetaddrinfo(this.object, path);
+  }
+
+  /** The libc files known (given and discovered), attached or not, with the processes mapping each. */
+  libcFiles(): LibcFile[] {
+    return this.libcTracker?.files() ?? [];
+  }
+
+  /** What libc discovery read and could not read. */
+  libcScanStats(): LibcScanStats | null {
+    return this.libcTracker ? { ...this.libcTracker.stats } : null;
   }
 
   /** Records and batches the poll thread handed over. */
@@ -302,8 +357,10 @@ export class Tracer {
   async stop(): Promise<Record<CounterName, number>> {
     if (this.closed) throw new Error('Tracer.stop: already stopped');
     this.closed = true;
+    this.libcTracker?.stop();
     try {
       await Promise.all([this.poller.stop(), this.packetPoller?.stop()]);
+      this.finalSkipped = this.skippedRuns();
       return this.counters();
     } finally {
       this.object.close();
@@ -338,6 +395,36 @@ export function tryLoad(native: NativeAddon, options: Partial<TracerOptions>): s
   }
 }
 
+/**
+ * What `hostflow` would trace in libc now: the system libc and every libc
+ * the running processes map, each attached to a loaded object for real
+ * and taken down again (doctor). Without an object (no addon or
+ * privileges) the files are listed, not attached.
+ */
+export function tryLibcs(native: NativeAddon | null): LibcFile[] {
+  let object: BpfObject | null = null;
+  let loadError = 'not tried (needs the addon and privileges)';
+  try {
+    if (native) object = openAndLoad(native, 'tracepoint', { ...DEFAULT_TRACER_OPTIONS, interfaces: [], libcs: [] });
+  } catch (error) {
+    loadError = firstLine(error);
+  }
+  const tracker = new LibcTracker({
+    attach: (path) => {
+      if (!object) throw new Error(loadError);
+      attachGetaddrinfo(object, path);
+    },
+  });
+  try {
+    const system = systemLibc();
+    if (system) tracker.addFile(system, 'system');
+    tracker.scanAll();
+    return tracker.files();
+  } finally {
+    object?.close();
+  }
+}
+
 const DEFAULT_BLOCKLIST_SIZE = 4096;
 /** Capture batches handed to JavaScript: 1 MiB is ~700 full-size frames per call. */
 const CAPTURE_BATCH_BYTES = 1 << 20;
@@ -357,9 +444,9 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
   try {
     const wanted = new Set(CONNECT_PROGRAMS[mode].map((entry) => entry.program));
     for (const program of ALL_CONNECT_PROGRAMS) object.setAutoload(program, wanted.has(program));
-    const tracingLibc = options.libcs.length > 0;
-    object.setAutoload('getaddrinfo_entry', tracingLibc);
-    object.setAutoload('getaddrinfo_return', tracingLibc);
+    // Always loaded: libc files found later attach to the loaded programs.
+    object.setAutoload('getaddrinfo_entry', true);
+    object.setAutoload('getaddrinfo_return', true);
     const packets = packetProgramsWanted(options);
     object.setAutoload('flow_xdp', packets);
     object.setAutoload('flow_tc', packets);
@@ -396,6 +483,17 @@ function attachConnectProbe(object: BpfObject, mode: ConnectProbeName): void {
   for (const entry of CONNECT_PROGRAMS[mode]) {
     if (entry.kind === 'fentry') object.attachTracing(entry.program);
     else object.attachKprobe(entry.program, entry.func, entry.kind === 'kretprobe');
+  }
+}
+
+/** The getaddrinfo entry and return probes on one libc file, both or neither. */
+function attachGetaddrinfo(object: BpfObject, path: string): LinkInfo[] {
+  const entry = attach(() => object.attachUprobe('getaddrinfo_entry', path, 'getaddrinfo', false));
+  try {
+    return [entry, attach(() => object.attachUprobe('getaddrinfo_return', path, 'getaddrinfo', true))];
+  } catch (error) {
+    object.detach(entry.id);
+    throw error;
   }
 }
 

@@ -34,6 +34,7 @@ export class SessionStatus {
       eventsPerSecond: 0,
       recordsPerSecond: 0,
       lostTotal: 0,
+      skippedTotal: 0,
       sinks: [],
       notice: null,
     };
@@ -53,6 +54,7 @@ export class SessionStatus {
       eventsPerSecond: this.events.rate,
       recordsPerSecond: this.records.rate,
       lostTotal: summary.lostTotal,
+      skippedTotal: summary.skippedTotal,
       sinks: this.readSinks(),
     };
   }

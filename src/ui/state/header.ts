@@ -23,6 +23,8 @@ export interface HeaderInfo {
   recordsPerSecond: number;
   /** Events the kernel could not deliver since start. */
   lostTotal: number;
+  /** Probe runs the kernel skipped (nested BPF on a CPU) since start. */
+  skippedTotal: number;
   sinks: readonly SinkStatus[];
   /** A passing message (e.g. 'stopping…'), null for none. */
   notice: string | null;
@@ -34,6 +36,7 @@ export const EMPTY_HEADER: HeaderInfo = {
   eventsPerSecond: 0,
   recordsPerSecond: 0,
   lostTotal: 0,
+  skippedTotal: 0,
   sinks: [],
   notice: null,
 };
@@ -44,6 +47,7 @@ export function headerLines(info: HeaderInfo, paused: boolean): [Line, Line] {
   const first: Segment[] = [seg('hostflow', 'title'), SEP];
   if (info.lostTotal > 0) first.push(seg(` LOST ${info.lostTotal} EVENTS `, 'alert'));
   else first.push(seg('lost 0', 'dim'));
+  if (info.skippedTotal > 0) first.push(SEP, seg(` KERNEL SKIPPED ${info.skippedTotal} PROBE RUNS `, 'warn'));
   first.push(SEP, seg(formatCount(info.eventsPerSecond)), seg(' events/s', 'dim'), SEP, seg(formatCount(info.recordsPerSecond)), seg(' records/s', 'dim'));
   if (paused) first.push(SEP, seg(' PAUSED ', 'paused'));
   if (info.notice) first.push(SEP, seg(sanitize(info.notice), 'warn'));

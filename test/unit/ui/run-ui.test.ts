@@ -49,7 +49,7 @@ class FakeSession implements SessionHandle {
   }
 
   summary(): SessionSummary {
-    return { records: { dns: 1, conn: 1, flow: 0 }, lost: this.lost ? { drop_connect: this.lost } : {}, lostTotal: this.lost, malformed: 0, wireSkipped: 0, late: 0, capture: null, blocked: [] };
+    return { records: { dns: 1, conn: 1, flow: 0 }, lost: this.lost ? { drop_connect: this.lost } : {}, lostTotal: this.lost, skipped: {}, skippedTotal: 0, closesRecovered: 0, malformed: 0, wireSkipped: 0, late: 0, capture: null, blocked: [] };
   }
 
   async stop(): Promise<SessionSummary> {
