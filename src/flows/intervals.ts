@@ -30,14 +30,18 @@ export class FlowIntervals {
       const restarted = !before || flow.packets < before.packets || flow.firstSeenNs !== before.firstSeenNs;
       const packets = restarted ? flow.packets : flow.packets - before.packets;
       if (packets === 0) continue;
+      const startNs = restarted ? Math.max(flow.firstSeenNs, intervalStartNs) : intervalStartNs;
+      // The kernel stamps flows with the coarse clock (one tick, up to 4 ms,
+      // behind the interval's bounds): the end never precedes the start.
+      const endNs = Math.max(startNs, Math.min(flow.lastSeenNs, intervalEndNs) || intervalEndNs);
       deltas.push({
         ...flow,
         packets,
         bytes: restarted ? flow.bytes : flow.bytes - before.bytes,
         droppedPackets: restarted ? flow.droppedPackets : flow.droppedPackets - before.droppedPackets,
         droppedBytes: restarted ? flow.droppedBytes : flow.droppedBytes - before.droppedBytes,
-        intervalStartNs: restarted ? Math.max(flow.firstSeenNs, intervalStartNs) : intervalStartNs,
-        intervalEndNs: Math.min(flow.lastSeenNs, intervalEndNs) || intervalEndNs,
+        intervalStartNs: startNs,
+        intervalEndNs: endNs,
       });
     }
     this.previous = current;

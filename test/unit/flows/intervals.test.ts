@@ -33,3 +33,12 @@ test('a flow evicted and re-created counts in full', () => {
   assert.equal(again?.packets, 3);
   assert.equal(again?.bytes, 300);
 });
+
+test('a last-seen stamp from the coarse clock, behind the interval start, never ends before it starts', () => {
+  const intervals = new FlowIntervals();
+  intervals.next([flow(10, 1000)], 0, 1000);
+  // Packets early in the next interval, stamped one coarse tick before its start.
+  const [delta] = intervals.next([flow(12, 1200, 100, 997)], 1000, 2000);
+  assert.equal(delta?.intervalStartNs, 1000);
+  assert.equal(delta?.intervalEndNs, 1000);
+});
