@@ -97,7 +97,8 @@ export function benchBlocklistCapture(): Record<string, unknown>[] {
           unit: 'ns/packet',
           value: measured,
           reference: { name: 'xdp_pass', value: reference },
-          baseline: { name: 'flow_xdp without blocklist and capture', value: baseline },
+          ratio: Number((measured / Math.max(reference, 1)).toFixed(2)),
+          baseline: { name: 'flow_xdp without blocklist and capture', value: baseline, ratio: Number((measured / Math.max(baseline, 1)).toFixed(2)) },
           repeat,
         });
       } finally {
@@ -211,6 +212,7 @@ export async function benchCaptureRate(): Promise<Record<string, unknown>> {
     unit: 'frames/s written to pcap without loss (highest rate tried)',
     value: lossless(hostflow),
     reference: { name: 'tcpdump -B 16384 on the same interface', value: lossless(tcpdump) },
+    ratio: Number((lossless(hostflow) / Math.max(lossless(tcpdump), 1)).toFixed(3)),
     reference_xdpdump: xdpdumpPath ? { name: 'xdpdump --load-xdp-program', value: lossless(xdpdump) } : 'xdpdump missing (apt-get install xdp-tools)',
     frame_bytes: 60,
     filter,

@@ -1,0 +1,137 @@
+/**
+ * Resident memory of the user-space pipeline holding 100k flows and 100k
+ * cached names: the real Correlator, NameIndex and FlowIntervals fed
+ * synthetic kernel events and a synthetic flow-table dump (decoded by the
+ * real decodeFlows), measured in a child process of its own so that the
+ * other benchmarks' heaps do not count. The reference is the same child's
+ * RSS before it built anything (Node, the modules, nothing held).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { monotonicClock } from '../src/clock.js';
+import { Correlator } from '../src/correlate/correlator.js';
+import { NameIndex } from '../src/correlate/names.js';
+import { FlowIntervals } from '../src/flows/intervals.js';
+import type { ConnectEvent, EstablishedEvent, LookupEvent, Task } from '../src/kernel/decode.js';
+import { decodeFlows } from '../src/kernel/flows.js';
+import { AF_INET, flowCounters, flowKey } from '../src/kernel/layout.js';
+import type { MapDump } from '../src/kernel/native-api.js';
+import { offsetOf } from '../src/kernel/struct.js';
+
+const FLOWS = 100_000;
+const NAMES = 100_000;
+const TARGET_MB = 200;
+const CPUS = 2;
+
+/** 10.x.y.z for i: distinct addresses for 100k entries. */
+const addr = (i: number) => `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`;
+
+/** A flow-table dump as bpf_map_lookup_batch hands it over: `count` IPv4 TCP flows, per-CPU values. */
+function flowDump(count: number, packetsEach: number): MapDump {
+  const keySize = flowKey.size;
+  const cpuStride = (flowCounters.size + 7) & ~7;
+  const keys = Buffer.alloc(count * keySize);
+  const values = Buffer.alloc(count * cpuStride * CPUS);
+  for (let i = 0; i < count; i++) {
+    const key = i * keySize;
+    keys.set([10, 0, 0, 2], key + offsetOf(flowKey, 'saddr'));
+    keys.set([10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff], key + offsetOf(flowKey, 'daddr'));
+    keys.writeUInt32LE(2, key + offsetOf(flowKey, 'ifindex'));
+    keys.writeUInt16LE(20_000 + (i % 40_000), key + offsetOf(flowKey, 'sport'));
+    keys.writeUInt16LE(443, key + offsetOf(flowKey, 'dport'));
+    keys.writeUInt8(0, key + offsetOf(flowKey, 'direction')); // HF_DIR_OUT
+    keys.writeUInt8(6, key + offsetOf(flowKey, 'proto'));
+    keys.writeUInt16LE(AF_INET, key + offsetOf(flowKey, 'family'));
+    const value = i * cpuStride * CPUS;
+    values.writeBigUInt64LE(BigInt(packetsEach), value + offsetOf(flowCounters, 'packets'));
+    values.writeBigUInt64LE(BigInt(packetsEach * 1000), value + offsetOf(flowCounters, 'bytes'));
+    values.writeBigUInt64LE(1_000_000n, value + offsetOf(flowCounters, 'first_seen_ns'));
+    values.writeBigUInt64LE(2_000_000n, value + offsetOf(flowCounters, 'last_seen_ns'));
+  }
+  return { count, keySize, valueStride: cpuStride * CPUS, cpus: CPUS, keys, values };
+}
+
+const rssMb = () => process.memoryUsage().rss / (1 << 20);
+
+function settle(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) gc?.();
+  return rssMb();
+}
+
+/** Runs in the child: builds the state, keeps it referenced, prints one JSON line. */
+function child(): void {
+  const baseline = settle();
+  // Heap growth of each stage, to tell what the resident size is made of.
+  const heap = () => {
+    settle();
+    return Math.round(process.memoryUsage().heapUsed / (1 << 20));
+  };
+  const stages: Record<string, number> = { start: heap() };
+  const names = new NameIndex({ processEntries: NAMES, globalEntries: NAMES });
+  let records = 0;
+  const correlator = new Correlator({
+    names,
+    clock: monotonicClock(0),
+    interfaceName: () => 'eth0',
+    containers: { lookup: () => null },
+    excludePid: 0,
+    emit: () => records++,
+  });
+  const task = (pid: number): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm: `worker-${pid % 100}` });
+  // 100k names: getaddrinfo results of 1000 processes, one address each (both indexes learn them).
+  for (let i = 0; i < NAMES; i++) {
+    const lookup: LookupEvent = { kind: 'lookup', tsNs: 1e9 + i, cpu: 0, task: task(1000 + (i % 1000)), name: `host-${i}.example.com`, addrs: [addr(i)], truncated: false, ret: 0, latencyNs: 1e6 };
+    correlator.handle(lookup);
+  }
+  stages.names = heap();
+  // 100k open connections to those addresses: the correlator's socket and owner tables.
+  for (let i = 0; i < FLOWS; i++) {
+    const tuple = { family: 4 as const, saddr: '10.0.0.2', sport: 20_000 + (i % 40_000), daddr: addr(i), dport: 443 };
+    const connect: ConnectEvent = { kind: 'connect', tsNs: 2e9 + i, cpu: 0, task: task(1000 + (i % 1000)), tuple: { ...tuple, sport: 0 }, sock: (0xffff_8880_0000_0000 + i * 64).toString(16), ret: 0, probe: 'kprobe' };
+    const established: EstablishedEvent = { kind: 'established', tsNs: 2e9 + i + 1, cpu: 0, task: task(1000 + (i % 1000)), tuple, sock: connect.sock, latencyNs: 1e5, direction: 'out' };
+    correlator.handle(connect);
+    correlator.handle(established);
+  }
+  stages.connections = heap();
+  // 100k flows: two table reads, as two intervals see them; the second's deltas become records.
+  const intervals = new FlowIntervals();
+  intervals.next(decodeFlows(flowDump(FLOWS, 10)), 0, 10e9);
+  stages.flow_table = heap();
+  const deltas = intervals.next(decodeFlows(flowDump(FLOWS, 20)), 10e9, 20e9);
+  stages.flow_deltas = heap();
+  const flowRecords = correlator.flowRecords(deltas);
+  stages.flow_records = heap();
+  const after = settle();
+  process.stdout.write(
+    `${JSON.stringify({ baseline, after, stages, heapUsedMb: process.memoryUsage().heapUsed / (1 << 20), records: records + flowRecords.length, deltas: deltas.length, named: flowRecords.filter((r) => r.dst_host !== null).length })}\n`,
+  );
+  // Keep everything alive until the measurement is out.
+  if (names.nameOf(addr(0)) === null && correlator.stats.wireAnswers < 0) process.exitCode = 1;
+}
+
+export function benchMemory(): Record<string, unknown> {
+  const result = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child'], { encoding: 'utf8', timeout: 120_000 });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  if (result.status !== 0 || !line.startsWith('{')) return { name: 'memory_100k_flows_100k_names', error: `child exited ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}` };
+  const measured = JSON.parse(line) as { stages: Record<string, number>; baseline: number; after: number; heapUsedMb: number; records: number; deltas: number; named: number };
+  const value = Math.round(measured.after);
+  return {
+    name: 'memory_100k_flows_100k_names',
+    unit: 'MB resident (RSS)',
+    value,
+    reference: { name: 'the same process before building anything (Node and the modules)', value: Math.round(measured.baseline) },
+    ratio: Number((measured.after / measured.baseline).toFixed(2)),
+    added_mb: Math.round(measured.after - measured.baseline),
+    heap_used_mb: Math.round(measured.heapUsedMb),
+    heap_mb_after_each_stage: measured.stages,
+    target: `< ${TARGET_MB} MB`,
+    met: value < TARGET_MB,
+    flows: measured.deltas,
+    flows_named: measured.named,
+    names: NAMES,
+    open_connections: FLOWS,
+  };
+}
+
+if (process.argv[2] === '--child' && process.argv[1] === fileURLToPath(import.meta.url)) child();
