@@ -81,6 +81,12 @@ std::vector<bpf_map*> MapsOf(const bpf_object* object) {
   return maps;
 }
 
+// hostflow's TC filter when there is no tcx: handle "hf", and priority 1
+// so that it counts every packet before a user's filter can redirect or
+// drop it (it only observes: TC_ACT_UNSPEC goes on to the next filter).
+constexpr uint32_t kTcHandle = 0x6866;
+constexpr uint32_t kTcPriority = 1;
+
 bool ForceTcNetlink() {
   const char* value = std::getenv("HOSTFLOW_TC_NETLINK");
   return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
@@ -740,6 +746,12 @@ Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {
   std::memset(&opts, 0, sizeof(opts));
   opts.sz = sizeof(opts);
   opts.prog_fd = progFd;
+  // A netlink filter outlives a killed process (it is no bpf_link): with
+  // hostflow's own handle and priority, the next start replaces what a
+  // SIGKILLed run left instead of stacking a second filter beside it.
+  opts.handle = kTcHandle;
+  opts.priority = kTcPriority;
+  opts.flags = BPF_TC_F_REPLACE;
   err = bpf_tc_attach(&hook, &opts);
   if (err != 0) {
     if (created) {

@@ -33,7 +33,7 @@ export function describeAttachments(report: AttachReport): string[] {
     `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
   ];
   for (const link of report.links) {
-    if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit only`);
+    if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
   }
   return lines;
 }

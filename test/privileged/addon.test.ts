@@ -606,4 +606,32 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
     });
     assert.deepEqual(await netState(ns), { xdp: [], tc: [], ipLinkXdp: false });
   });
+
+  test('without tcx, the next start replaces the TC filters a SIGKILLed run left, it does not stack them', async (t) => {
+    const { ns, ifindex } = await vethNamespace(t);
+    const filters = async () =>
+      (await sh('ip', ['netns', 'exec', ns, 'tc', 'filter', 'show', 'dev', 'hfa0', 'egress']))
+        .split('\n')
+        .filter((line) => line.includes(' bpf ') && line.includes(' handle '));
+    const killed = new AttachChild(ns, fixturePath, ifindex, { HOSTFLOW_TC_NETLINK: '1' });
+    t.after(() => killed.process.kill('SIGKILL'));
+    await killed.next();
+    killed.process.kill('SIGKILL');
+    await killed.exited();
+    // A netlink filter is no bpf_link: the kernel keeps it after its owner died.
+    const left = await filters();
+    assert.equal(left.length, 1, left.join('\n'));
+    assert.match(left[0] ?? '', /handle 0x6866/);
+
+    const next = new AttachChild(ns, fixturePath, ifindex, { HOSTFLOW_TC_NETLINK: '1' });
+    t.after(() => next.process.kill('SIGKILL'));
+    await next.next();
+    const now = await filters();
+    assert.equal(now.length, 1, `one filter, not one per run:\n${now.join('\n')}`);
+    assert.notEqual(/id (\d+)/.exec(now[0] ?? '')?.[1], /id (\d+)/.exec(left[0] ?? '')?.[1], 'the program of the new run replaced the old one');
+    next.send('close');
+    assert.deepEqual(await next.next(), { closed: true });
+    await next.exited();
+    assert.deepEqual(await filters(), [], 'a clean exit removes it');
+  });
 });
