@@ -176,7 +176,7 @@ export class Session {
   }
 
   private emitFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
-    for (const record of this.correlator.flowRecords(this.intervals.next(snapshot, startNs, endNs))) this.emit(record);
+    for (const delta of this.intervals.next(snapshot, startNs, endNs)) this.emit(this.correlator.flowRecord(delta));
     this.correlator.forgetClosed(startNs);
   }
 

@@ -419,40 +419,43 @@ export class Correlator {
 
   /** Names and owners for one interval's flow deltas. */
   flowRecords(deltas: readonly FlowDelta[]): FlowRecord[] {
+    return deltas.map((flow) => this.flowRecord(flow));
+  }
+
+  /** The record of one flow delta: one at a time, so a large interval is never held as records all at once. */
+  flowRecord(flow: FlowDelta): FlowRecord {
     const { names, clock } = this.options;
-    return deltas.map((flow) => {
-      const found = flow.proto === 6 ? this.ownerOf(flow) : undefined;
-      const owner = found?.owner;
-      const remoteHost = owner?.remoteHost ?? null;
-      const srcHost = found?.remote === 'src' && remoteHost ? remoteHost : names.nameOf(flow.saddr);
-      const dstHost = found?.remote === 'dst' && remoteHost ? remoteHost : names.nameOf(flow.daddr);
-      const remoteIsSrc = (found?.remote ?? (flow.direction === 'in' ? 'src' : 'dst')) === 'src';
-      const remoteAddr = remoteIsSrc ? flow.saddr : flow.daddr;
-      const unresolved = (remoteIsSrc ? srcHost : dstHost) !== null ? null : (owner?.unresolved ?? this.evidence.addressReason(remoteAddr, flow.intervalEndNs));
-      return {
-        type: 'flow',
-        start: clock.iso(flow.intervalStartNs),
-        end: clock.iso(flow.intervalEndNs),
-        iface: this.options.interfaceName(flow.ifindex),
-        direction: flow.direction === 'in' ? 'ingress' : 'egress',
-        proto: protocolName(flow.proto),
-        family: flow.family,
-        saddr: flow.saddr,
-        sport: flow.sport,
-        daddr: flow.daddr,
-        dport: flow.dport,
-        packets: flow.packets,
-        bytes: flow.bytes,
-        tcp_flags: flow.tcpFlags,
-        dropped_packets: flow.droppedPackets,
-        dropped_bytes: flow.droppedBytes,
-        src_host: srcHost,
-        dst_host: dstHost,
-        unresolved,
-        pid: owner?.pid ?? null,
-        comm: owner?.comm ?? null,
-      };
-    });
+    const found = flow.proto === 6 ? this.ownerOf(flow) : undefined;
+    const owner = found?.owner;
+    const remoteHost = owner?.remoteHost ?? null;
+    const srcHost = found?.remote === 'src' && remoteHost ? remoteHost : names.nameOf(flow.saddr);
+    const dstHost = found?.remote === 'dst' && remoteHost ? remoteHost : names.nameOf(flow.daddr);
+    const remoteIsSrc = (found?.remote ?? (flow.direction === 'in' ? 'src' : 'dst')) === 'src';
+    const remoteAddr = remoteIsSrc ? flow.saddr : flow.daddr;
+    const unresolved = (remoteIsSrc ? srcHost : dstHost) !== null ? null : (owner?.unresolved ?? this.evidence.addressReason(remoteAddr, flow.intervalEndNs));
+    return {
+      type: 'flow',
+      start: clock.iso(flow.intervalStartNs),
+      end: clock.iso(flow.intervalEndNs),
+      iface: this.options.interfaceName(flow.ifindex),
+      direction: flow.direction === 'in' ? 'ingress' : 'egress',
+      proto: protocolName(flow.proto),
+      family: flow.family,
+      saddr: flow.saddr,
+      sport: flow.sport,
+      daddr: flow.daddr,
+      dport: flow.dport,
+      packets: flow.packets,
+      bytes: flow.bytes,
+      tcp_flags: flow.tcpFlags,
+      dropped_packets: flow.droppedPackets,
+      dropped_bytes: flow.droppedBytes,
+      src_host: srcHost,
+      dst_host: dstHost,
+      unresolved,
+      pid: owner?.pid ?? null,
+      comm: owner?.comm ?? null,
+    };
   }
 
   /** The connection a TCP flow belongs to, and which end of the flow is that connection's remote end. */
