@@ -387,7 +387,8 @@ Napi::Value BpfObject::ProgramStats(const Napi::CallbackInfo& info) {
     if (bpf_obj_get_info_by_fd(fd, &prog_info, &length) != 0) continue;
     Napi::Object stats = Napi::Object::New(env);
     stats.Set("name", Napi::String::New(env, bpf_program__name(program)));
-    stats.Set("recursionMisses", Napi::Number::New(env, static_cast<double>(prog_info.recursion_misses)));
+    stats.Set("recursionMisses",
+              Napi::Number::New(env, static_cast<double>(prog_info.recursion_misses)));
     stats.Set("runCount", Napi::Number::New(env, static_cast<double>(prog_info.run_cnt)));
     stats.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(prog_info.run_time_ns)));
     result.Set(index++, stats);

@@ -56,7 +56,7 @@ struct {
 } counters SEC(".maps") __weak;
 
 /* hf_sock_info.flags */
-#define HF_SOCK_TRACKED 1 /* seen from connect or SYN_RECV, not midway */
+#define HF_SOCK_TRACKED 1     /* seen from connect or SYN_RECV, not midway */
 #define HF_SOCK_ESTABLISHED 2 /* reached ESTABLISHED */
 
 /* Value of `sockets`: what the lifecycle remembers of one TCP socket. */
