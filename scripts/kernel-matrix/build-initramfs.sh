@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the kernel matrix's initramfs for one extracted Debian kernel package:
-# busybox-static, the virtio/9p modules (with their dependencies, from the
-# package itself) and guest-init.sh as /init.
+# busybox-static, the virtio/9p, TC and veth modules (with their dependencies,
+# from the package itself) and guest-init.sh as /init.
 #   build-initramfs.sh EXTRACTED_DEB_DIR KERNEL_VERSION OUTPUT.cpio.gz
 set -euo pipefail
 
@@ -62,8 +62,9 @@ add_module() {
   loaded[$name]=yes
 }
 
-# sch_ingress and cls_bpf: hostflow attaches TC (clsact) programs on lo
-for m in virtio virtio_ring virtio_pci 9pnet 9pnet_virtio 9p sch_ingress cls_bpf; do
+# sch_ingress and cls_bpf: hostflow attaches TC (clsact) programs on lo;
+# veth: the privileged tests' network namespace topologies (test/helpers/netns.ts)
+for m in virtio virtio_ring virtio_pci 9pnet 9pnet_virtio 9p sch_ingress cls_bpf veth; do
   add_module "$m"
 done
 printf '%s\n' "${order[@]}" >"$work/root/modules.order"

@@ -3,11 +3,17 @@
 # each connect-probe mode, starts hostflow on lo, runs the loopback workload,
 # and checks the mode attached and the workload's conn records came out the
 # same in every mode. One "HFMATRIX result ..." line per mode.
-#   guest-check.sh REPO kprobe,fentry,tracepoint
+# Then, for each mode, the privileged test files named in SUITE (names under
+# dist/test/privileged, without .test.js) with CI=true and
+# HOSTFLOW_TEST_CONNECT_PROBE=<mode>: one "HFMATRIX file ..." line per file
+# and one "HFMATRIX suite ..." line per mode with the test counts.
+#   guest-check.sh REPO kprobe,fentry,tracepoint [SUITE: records,pipeline,...]
 set -euo pipefail
 
 repo=$1
 IFS=, read -r -a modes <<<"$2"
+IFS=, read -r -a suite <<<"${3:-}"
+file_timeout=${HF_MATRIX_FILE_TIMEOUT:-600}
 here="$repo/scripts/kernel-matrix"
 python=/usr/bin/python3
 count=${HF_MATRIX_CONNECTIONS:-3}
@@ -19,6 +25,15 @@ kver=$(uname -r)
 btf=no
 [[ -r /sys/kernel/btf/vmlinux ]] && btf=yes
 echo "HFMATRIX guest: kernel $kver, btf $btf, node $(node --version)"
+
+# diagnose: why hostflow could not start in the guest (hostflow prints one
+# line; the addon's own error, memory and the kernel's last words say more).
+diagnose() {
+  local addon="$repo/addon/build/Release/hostflow.node"
+  node -e 'require(process.argv[1])' "$addon" 2>&1 | grep -v '^$' | head -n 5 | sed 's/^/HFMATRIX diag require: /' || true
+  free -m | sed 's/^/HFMATRIX diag free: /' || true
+  dmesg | tail -n 8 | sed 's/^/HFMATRIX diag dmesg: /' || true
+}
 
 first_sig=
 port=${HF_MATRIX_PORT:-47100}  # the same for every mode: records must match exactly
@@ -80,5 +95,56 @@ for mode in "${modes[@]}"; do
   echo "HFMATRIX result kernel=$kver mode=$mode status=$status conn_records=$seen secs=$(($(date +%s) - start)) ${why:+why=$why}"
   if [[ $status == failed ]]; then
     sed 's/^/HFMATRIX log: /' "$log" | tail -n 20
+    diagnose
   fi
+done
+
+# count NAME TAPFILE: the last "# NAME N" of node's tap output, 0 when absent.
+count() {
+  local n
+  n=$(sed -n "s/^# $1 \([0-9]\+\)$/\1/p" "$2" | tail -n 1)
+  echo "${n:-0}"
+}
+
+# The privileged files, one node --test run per file (a file that hangs is
+# killed alone and counted as failed), in each mode.
+for mode in "${modes[@]}"; do
+  [[ ${#suite[@]} -gt 0 ]] || break
+  pass=0 fail=0 skip=0 broken=()
+  start=$(date +%s)
+  for name in "${suite[@]}"; do
+    file="dist/test/privileged/$name.test.js"
+    tap="$out/suite-$mode-$name.tap"
+    file_start=$(date +%s)
+    rc=0
+    if [[ -f "$file" ]]; then
+      CI=true HOSTFLOW_TEST_CONNECT_PROBE=$mode timeout --kill-after=10 "$file_timeout" \
+        node --test --test-concurrency=1 --test-reporter=tap "$file" >"$tap" 2>&1 || rc=$?
+    else
+      echo "# fail 1 (no $file: build first)" >"$tap"
+      rc=1
+    fi
+    # cancelled tests (a before hook that threw) did not pass: they count as failed
+    p=$(count pass "$tap") f=$(($(count fail "$tap") + $(count cancelled "$tap"))) k=$(count skipped "$tap")
+    # a file that crashed, hung or was killed fails even if no test reported failing
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + k))
+    echo "HFMATRIX file kernel=$kver mode=$mode file=$name pass=$p fail=$f skipped=$k exit=$rc secs=$(($(date +%s) - file_start))"
+    if [[ $f -ne 0 ]]; then
+      broken+=("$name")
+      # the failing tests and why, not the whole log: the console is a serial port
+      # tests cancelled by their parent repeat the parent's failure: left out
+      awk '
+        function flush() { if (buf != "" && buf !~ /cancelledByParent/) printf "%s", buf; buf = "" }
+        /^ *not ok /{ flush(); keep = 1 }
+        /^ *stack:/{ keep = 0 }
+        /^ *(ok|# Subtest:) |^ *[0-9]+\.\.[0-9]+$/{ keep = 0 }
+        keep && !/^ *(---|\.\.\.)$|^ *(duration_ms|location):/{ buf = buf $0 "\n" }
+        END{ flush() }' "$tap" |
+        head -n 60 | sed "s/^/HFMATRIX log $mode $name: /" || true
+      if [[ $rc -eq 124 || $rc -eq 137 ]]; then echo "HFMATRIX log $mode $name: killed after ${file_timeout}s"; fi
+      if grep -q 'native addon could not be loaded' "$tap"; then diagnose; fi
+    fi
+  done
+  echo "HFMATRIX suite kernel=$kver mode=$mode pass=$pass fail=$fail skipped=$skip files=${#suite[@]} secs=$(($(date +%s) - start))${broken[*]:+ failed_files=${broken[*]}}"
 done

@@ -4,6 +4,8 @@
 # host root read-only over virtio-9p (tmpfs on /tmp, /run, /var, /etc/netns),
 # runs guest-check.sh from the repository in it, then powers off.
 # Kernel command line: hf.repo=DIR hf.modes=kprobe,fentry,tracepoint
+#   hf.suite=records,pipeline,... (privileged test files to run in each mode)
+#   hf.file_timeout=SECONDS (per test file)
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -24,11 +26,15 @@ done </modules.order
 
 repo=
 modes=kprobe,fentry,tracepoint
+suite=
+file_timeout=600
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
   case "$arg" in
     hf.repo=*) repo=${arg#hf.repo=} ;;
     hf.modes=*) modes=${arg#hf.modes=} ;;
+    hf.suite=*) suite=${arg#hf.suite=} ;;
+    hf.file_timeout=*) file_timeout=${arg#hf.file_timeout=} ;;
   esac
 done
 
@@ -54,10 +60,12 @@ mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/run/netns
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
 mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null || true
+# the privileged tests' gate wants tracefs where hostflow would mount it
+mount -t tracefs nodev /newroot/sys/kernel/tracing 2>/dev/null || true
 ip link set lo up 2>/dev/null || true
 say "init: up, kernel $(uname -r), 9p root mounted"
 
-chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp \
-  /bin/bash "$repo/scripts/kernel-matrix/guest-check.sh" "$repo" "$modes" >/dev/console 2>&1
+chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp HF_MATRIX_FILE_TIMEOUT="$file_timeout" \
+  /bin/bash "$repo/scripts/kernel-matrix/guest-check.sh" "$repo" "$modes" "$suite" >/dev/console 2>&1
 say "init: guest-check exit $?"
 finish

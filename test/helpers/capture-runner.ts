@@ -9,10 +9,10 @@
  *   node dist/test/helpers/capture-runner.js -i IFACE [--control PATH]
  *     [--block CIDR]... [--capture SPEC --pcap FILE [--pcap-format pcapng]
  *     [--snaplen N] [--capture-ring BYTES]] [--duration S] [--no-flows]
- *     [--trace-libc]
+ *     [--trace-libc] [--connect-probe auto|kprobe|fentry|tracepoint]
  *
  * Prints `tracing` on stderr when ready; on exit one JSON line on stdout:
- * { capture, written, counters, blocklist }.
+ * { connectProbe, capture, written, counters, blocklist, control }.
  */
 import { parseArgs } from 'node:util';
 import { packetAnnotator } from '../../src/capture/annotate.js';
@@ -22,6 +22,7 @@ import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { monotonicClock } from '../../src/clock.js';
 import { ControlServer } from '../../src/control/server.js';
 import { NameIndex } from '../../src/correlate/names.js';
+import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from '../../src/kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS, Tracer } from '../../src/kernel/tracer.js';
 import { interfaceName } from '../../src/system/interfaces.js';
 import { libcTargets } from '../../src/system/libc.js';
@@ -39,8 +40,11 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     'no-flows': { type: 'boolean', default: false },
     'trace-libc': { type: 'boolean', default: false },
+    'connect-probe': { type: 'string', default: 'auto' },
   },
 });
+const connectProbe = values['connect-probe'] as string;
+if (!(CONNECT_PROBE_REQUESTS as readonly string[]).includes(connectProbe)) throw new Error(`--connect-probe ${connectProbe}: expected one of ${CONNECT_PROBE_REQUESTS.join(', ')}`);
 
 const clock = monotonicClock();
 const names = new NameIndex();
@@ -75,6 +79,7 @@ const delayTimer = setInterval(() => delay.release(clock.nowNs()), 50);
 const tracer = Tracer.start(
   {
     ...DEFAULT_TRACER_OPTIONS,
+    connectProbe: connectProbe as ConnectProbeRequest,
     interfaces: values.iface ?? [],
     libcs: values['trace-libc'] ? libcTargets([], false) : [],
     flows: !values['no-flows'],
@@ -129,5 +134,5 @@ delay.flush();
 writer?.close();
 await server?.close();
 process.stdout.write(
-  `${JSON.stringify({ capture: tracer.captureStats(counters), written: writer?.stats ?? null, counters, blocklist, control: server?.stats ?? null })}\n`,
+  `${JSON.stringify({ connectProbe: tracer.report.connectProbe, capture: tracer.captureStats(counters), written: writer?.stats ?? null, counters, blocklist, control: server?.stats ?? null })}\n`,
 );

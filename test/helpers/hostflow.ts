@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
+import { withConnectProbe } from './connect-probe.js';
 import { ManagedProcess } from './process.js';
 
 export const CLI = join(packageRoot(), 'dist/src/cli.js');
@@ -19,11 +20,15 @@ export interface RunningHostflow {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; text: string; stderr: string }>;
 }
 
-/** Starts `hostflow --headless -o <tmp file> ...args` and waits until it traces. */
+/**
+ * Starts `hostflow --headless -o <tmp file> ...args` and waits until it
+ * traces; with the connect probe HOSTFLOW_TEST_CONNECT_PROBE forces, unless
+ * args choose one.
+ */
 export async function startHostflow(args: readonly string[], options: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningHostflow> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
   const output = join(dir, 'records.jsonl');
-  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...args], { ns: options.ns, env: options.env });
+  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...withConnectProbe(args)], { ns: options.ns, env: options.env });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {

@@ -5,11 +5,14 @@
  */
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
+import { forcedConnectProbe, withConnectProbe } from './connect-probe.js';
 import { ManagedProcess } from './process.js';
 
 export const RUNNER = join(packageRoot(), 'dist/test/helpers/capture-runner.js');
 
 export interface RunnerSummary {
+  /** The connect probe mode that attached. */
+  connectProbe: string;
   capture: { packets: number; bytes: number; lost: number; malformed: number };
   written: { packets: number; fileBytes: number; annotated: number; annotateErrors: number } | null;
   counters: Record<string, number>;
@@ -22,8 +25,9 @@ export interface RunningRunner {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; summary: RunnerSummary; output: string }>;
 }
 
+/** Starts the runner with the connect probe HOSTFLOW_TEST_CONNECT_PROBE forces, and waits until it traces. */
 export async function startRunner(args: readonly string[], options: { ns?: string } = {}): Promise<RunningRunner> {
-  const child = ManagedProcess.start(process.execPath, [RUNNER, ...args], { ns: options.ns });
+  const child = ManagedProcess.start(process.execPath, [RUNNER, ...withConnectProbe(args)], { ns: options.ns });
   try {
     await child.waitForLine(/^tracing$/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {
@@ -38,9 +42,12 @@ export async function startRunner(args: readonly string[], options: { ns?: strin
         .output(2000)
         .split('\n')
         .reverse()
-        .find((candidate) => candidate.startsWith('{"capture"'));
+        .find((candidate) => candidate.startsWith('{"connectProbe"'));
       if (!line) throw child.failure('printed no summary');
-      return { code: status.code, summary: JSON.parse(line) as RunnerSummary, output: child.output(50) };
+      const summary = JSON.parse(line) as RunnerSummary;
+      const forced = forcedConnectProbe();
+      if (forced !== undefined && summary.connectProbe !== forced) throw child.failure(`attached connect probe ${summary.connectProbe}, not the forced ${forced}`);
+      return { code: status.code, summary, output: child.output(50) };
     },
   };
 }

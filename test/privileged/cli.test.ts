@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { ALL_CONNECT_PROGRAMS } from '../../src/kernel/probe-plan.js';
 import { kernelHasKprobes } from '../../src/kernel/tracer.js';
 import { tracefsPath } from '../../src/system/mounts.js';
+import { connectProbeModes, withConnectProbe } from '../helpers/connect-probe.js';
 import { CLI, startHostflow } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite } from '../helpers/privileged.js';
@@ -27,7 +29,7 @@ async function loadedPrograms(): Promise<string[]> {
   return (JSON.parse(stdout) as Array<{ name?: string }>).map((p) => (p.name ?? '').slice(0, 15));
 }
 
-const HOSTFLOW_PROGRAMS = ['sock_state', 'tcp_retransmit', 'getaddrinfo_entry', 'getaddrinfo_return', 'flow_xdp', 'flow_tc'].map((name) => name.slice(0, 15));
+const HOSTFLOW_PROGRAMS = ['sock_state', 'tcp_retransmit', 'getaddrinfo_entry', 'getaddrinfo_return', 'flow_xdp', 'flow_tc', ...ALL_CONNECT_PROGRAMS].map((name) => name.slice(0, 15));
 
 describe('hostflow command line', privilegedSuite(requirements), () => {
   let topo: Topology;
@@ -50,7 +52,8 @@ describe('hostflow command line', privilegedSuite(requirements), () => {
   test('auto picks the first connect mode that attaches, and reports it', async () => {
     const doctor = await hostflow(['doctor']);
     const chosen = /auto chooses (\w+)/.exec(doctor.stdout)?.[1];
-    const running = await startHostflow(['-i', topo.client.iface], { ns: topo.client.ns });
+    // auto explicitly: HOSTFLOW_TEST_CONNECT_PROBE forces a mode on every other start
+    const running = await startHostflow(['--connect-probe', 'auto', '-i', topo.client.iface], { ns: topo.client.ns });
     const { code, stderr } = await running.stop();
     assert.equal(code, 0, stderr);
     assert.match(stderr, new RegExp(`connect probe: ${chosen}`));
@@ -90,8 +93,9 @@ describe('hostflow command line', privilegedSuite(requirements), () => {
   });
 
   test('--duration ends the run cleanly with exit 0', async () => {
-    const result = await hostflow(['-i', topo.client.iface, '--duration', '1'], topo.client.ns);
+    const result = await hostflow(withConnectProbe(['-i', topo.client.iface, '--duration', '1']), topo.client.ns);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`connect probe: (${connectProbeModes()})\\b`));
     assert.match(result.stderr, /summary: /);
   });
 

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { connectProbeModes } from '../helpers/connect-probe.js';
 import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
@@ -66,7 +67,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
 
   test('hostflow exits 0 on SIGINT with a summary line and reports the connect probe', () => {
     assert.equal(exitCode, 0, stderr);
-    assert.match(stderr, /connect probe: (kprobe|fentry|tracepoint)/);
+    assert.match(stderr, new RegExp(`connect probe: (${connectProbeModes()})\\b`));
     assert.match(stderr, /summary: records dns \d+, conn \d+, flow \d+; events lost 0/);
   });
 
@@ -98,7 +99,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
       assert.equal(open.direction, 'out');
       assert.equal(open.host, 'web.hostflow.test');
       assert.equal(open.host_source, 'process');
-      assert.match(String(open.probe), /^(kprobe|fentry|tracepoint)$/);
+      assert.match(String(open.probe), new RegExp(`^(${connectProbeModes()})$`));
       assert.ok((open.connect_latency_ms as number) > 0);
       assert.equal(close.pid, open.pid);
       assert.equal(close.comm, 'python3');

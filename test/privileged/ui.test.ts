@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connectProbeModes, withConnectProbe } from '../helpers/connect-probe.js';
 import { CLI } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
@@ -36,7 +37,7 @@ sock.close()
 `;
 
 function uiCommand(): string[] {
-  return [CLI, '--ui'];
+  return [CLI, '--ui', ...withConnectProbe([])];
 }
 
 class Tmux {
@@ -107,7 +108,7 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     const hostflow = ['ip', 'netns', 'exec', topo.client.ns, process.execPath, ...uiCommand(), '-i', topo.client.iface, '--flow-interval', '1'];
     tmux.run('new-session', '-d', '-x', '120', '-y', '40', '-s', 'ui', `${hostflow.join(' ')}; echo $? > ${exitFile}`);
     tmux.run('set-option', '-t', 'ui', 'remain-on-exit', 'on');
-    await tmux.waitFor('the UI', (screen) => /1 Hosts/.test(screen) && /connect (kprobe|fentry|tracepoint)/.test(screen), 30_000);
+    await tmux.waitFor('the UI', (screen) => /1 Hosts/.test(screen) && new RegExp(`connect (${connectProbeModes()})\\b`).test(screen), 30_000);
 
     // A connection held open, one that closes, and a lookup only the wire sees.
     holder = ManagedProcess.start(python3(), ['-u', '-c', HOLDER, 'web.hostflow.test', '8080'], { ns: topo.client.ns, stdin: true });
