@@ -543,6 +543,20 @@ Napi::Value BpfObject::AddLink(Napi::Env env, Link link) {
   return result;
 }
 
+// Makes one libbpf attachment into a Link, or throws with the call that
+// failed, errno and libbpf's last log lines.
+template <typename Attach>
+Napi::Value BpfObject::AttachLink(Napi::Env env, Link link, const std::string& call,
+                                  Attach attach) {
+  LibbpfLog log;
+  link.link = attach();
+  if (link.link == nullptr) {
+    int err = errno;
+    throw ErrnoError(env, call, err, log.Tail(kLibbpfTailLines));
+  }
+  return AddLink(env, std::move(link));
+}
+
 Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
   static constexpr const char* kMethod = "BpfObject.attachTracepoint";
   Napi::Env env = info.Env();
@@ -554,14 +568,10 @@ Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
   link.program = programName;
   link.kind = "tracepoint";
   link.target = category + "/" + tracepoint;
-  LibbpfLog log;
-  link.link = bpf_program__attach_tracepoint(program, category.c_str(), tracepoint.c_str());
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachTracepoint(" + programName + ", " + link.target + ")", err,
-                     log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call = "attachTracepoint(" + programName + ", " + link.target + ")";
+  return AttachLink(env, std::move(link), call, [&] {
+    return bpf_program__attach_tracepoint(program, category.c_str(), tracepoint.c_str());
+  });
 }
 
 // A raw tracepoint runs under its own program's recursion guard, not the
@@ -577,14 +587,10 @@ Napi::Value BpfObject::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   link.program = programName;
   link.kind = "raw_tracepoint";
   link.target = tracepoint;
-  LibbpfLog log;
-  link.link = bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachRawTracepoint(" + programName + ", " + tracepoint + ")", err,
-                     log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call = "attachRawTracepoint(" + programName + ", " + tracepoint + ")";
+  return AttachLink(env, std::move(link), call, [&] {
+    return bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
+  });
 }
 
 Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {
@@ -598,14 +604,9 @@ Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {
   link.program = programName;
   link.kind = retprobe ? "kretprobe" : "kprobe";
   link.target = func;
-  LibbpfLog log;
-  link.link = bpf_program__attach_kprobe(program, retprobe, func.c_str());
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachKprobe(" + programName + ", " + func + ")", err,
-                     log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call = "attachKprobe(" + programName + ", " + func + ")";
+  return AttachLink(env, std::move(link), call,
+                    [&] { return bpf_program__attach_kprobe(program, retprobe, func.c_str()); });
 }
 
 Napi::Value BpfObject::AttachTracing(const Napi::CallbackInfo& info) {
@@ -632,14 +633,8 @@ Napi::Value BpfObject::AttachTracing(const Napi::CallbackInfo& info) {
   const std::string section = bpf_program__section_name(program);
   const size_t slash = section.find('/');
   link.target = slash == std::string::npos ? section : section.substr(slash + 1);
-  LibbpfLog log;
-  link.link = bpf_program__attach_trace(program);
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachTracing(" + programName + ", " + link.target + ")", err,
-                     log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call = "attachTracing(" + programName + ", " + link.target + ")";
+  return AttachLink(env, std::move(link), call, [&] { return bpf_program__attach_trace(program); });
 }
 
 Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
@@ -664,15 +659,11 @@ Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
   opts.sz = sizeof(opts);
   opts.retprobe = retprobe;
   opts.func_name = func.c_str();
-  LibbpfLog log;
-  link.link = bpf_program__attach_uprobe_opts(program, static_cast<pid_t>(pid), binaryPath.c_str(),
-                                              0, &opts);
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachUprobe(" + programName + ", " + link.target + ")", err,
-                     log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call = "attachUprobe(" + programName + ", " + link.target + ")";
+  return AttachLink(env, std::move(link), call, [&] {
+    return bpf_program__attach_uprobe_opts(program, static_cast<pid_t>(pid), binaryPath.c_str(), 0,
+                                           &opts);
+  });
 }
 
 Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
@@ -685,14 +676,10 @@ Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
   link.program = programName;
   link.kind = "xdp";
   link.target = InterfaceName(static_cast<int>(ifindex));
-  LibbpfLog log;
-  link.link = bpf_program__attach_xdp(program, static_cast<int>(ifindex));
-  if (link.link == nullptr) {
-    int err = errno;
-    throw ErrnoError(env, "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) + ")",
-                     err, log.Tail(kLibbpfTailLines));
-  }
-  return AddLink(env, std::move(link));
+  const std::string call =
+      "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) + ")";
+  return AttachLink(env, std::move(link), call,
+                    [&] { return bpf_program__attach_xdp(program, static_cast<int>(ifindex)); });
 }
 
 Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {

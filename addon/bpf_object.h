@@ -100,6 +100,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   static size_t ValueBytes(const bpf_map* map);
 
   Napi::Value AddLink(Napi::Env env, Link link);
+  template <typename Attach>
+  Napi::Value AttachLink(Napi::Env env, Link link, const std::string& call, Attach attach);
   static Napi::Object LinkToJs(Napi::Env env, const Link& link);
   // Undoes one attachment; returns 0 or a negative errno (tc-netlink only).
   int ReleaseLink(Link& link);
