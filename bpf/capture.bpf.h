@@ -125,24 +125,13 @@ static __always_inline void hf_capture_copy(void *ctx, bool xdp, __u32 ifindex, 
 					    __u16 flags, __u32 wire_len, __u32 cap, __u32 size)
 {
 	struct hf_packet_event *e;
-	__u64 last; /* 64-bit: no zero-extension copy for the verifier to lose */
-	long err = -1;
 
 	e = bpf_ringbuf_reserve(&packets, sizeof(*e) + size, 0);
 	if (!e) {
 		hf_count(xdp ? HF_CNT_CAPTURE_LOST_XDP : HF_CNT_CAPTURE_LOST_TC);
 		return;
 	}
-	/* As in dns.bpf.h: 1 <= last + 1 <= size, visibly to any verifier. */
-	last = cap - 1;
-	barrier_var(last);
-	if (last < size) {
-		if (xdp)
-			err = bpf_xdp_load_bytes(ctx, 0, e->data, last + 1);
-		else
-			err = bpf_skb_load_bytes(ctx, 0, e->data, last + 1);
-	}
-	if (err) {
+	if (hf_load_bytes(ctx, xdp, 0, e->data, cap, size)) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return;
 	}

@@ -88,8 +88,6 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 	struct hf_dns_packet_event *e;
 	__u32 msg_len = 0, avail, cap;
 	__u8 transport = HF_DNS_UDP;
-	__u64 last; /* 64-bit: no zero-extension copy for the verifier to lose */
-	long err;
 
 	if (!hf_dns_response_len(pkt, frame_len, &msg_len, &transport))
 		return;
@@ -120,24 +118,8 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 	e->tcp_seq = transport == HF_DNS_TCP ? pkt->tcp_seq : 0;
 	e->_pad2 = 0;
 
-	/*
-	 * The helpers refuse a length that may be 0 or past e->data. Testing
-	 * cap - 1 < HF_DNS_CAPTURE and passing (cap - 1) + 1 shows both bounds
-	 * to the verifier of any kernel (barrier_var keeps clang from folding
-	 * the test back into cap's own register).
-	 */
-	last = cap - 1;
-	barrier_var(last);
-	if (last < HF_DNS_CAPTURE) {
-		if (xdp)
-			err = bpf_xdp_load_bytes(ctx, pkt->payload_off, e->data, last + 1);
-		else
-			err = bpf_skb_load_bytes(ctx, pkt->payload_off, e->data, last + 1);
-		if (err)
-			cap = 0;
-	} else {
+	if (hf_load_bytes(ctx, xdp, pkt->payload_off, e->data, cap, HF_DNS_CAPTURE))
 		cap = 0;
-	}
 	e->cap_len = cap;
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&dns_events));
 }

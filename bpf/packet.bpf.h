@@ -339,4 +339,25 @@ static __always_inline int hf_parse(void *data, void *data_end, struct hf_packet
 	return ret;
 }
 
+/*
+ * Copies `cap` bytes of the frame, from `off` on, into `dst` (a buffer of
+ * `size` bytes): 0 when done, else the helper's error. The load helpers
+ * refuse a length that may be 0 or past `dst`; testing cap - 1 < size and
+ * passing (cap - 1) + 1 shows both bounds to the verifier of any kernel.
+ * `last` is 64-bit so that no zero-extension copy loses the bound, and
+ * barrier_var keeps clang from folding the test back into cap's register.
+ */
+static __always_inline long hf_load_bytes(void *ctx, bool xdp, __u32 off, void *dst, __u32 cap,
+					  __u32 size)
+{
+	__u64 last = (__u64)cap - 1;
+
+	barrier_var(last);
+	if (last >= size)
+		return -1;
+	if (xdp)
+		return bpf_xdp_load_bytes(ctx, off, dst, last + 1);
+	return bpf_skb_load_bytes(ctx, off, dst, last + 1);
+}
+
 #endif /* HF_PACKET_BPF_H */

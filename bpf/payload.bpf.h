@@ -98,8 +98,6 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 	__u8 peek[HF_PAYLOAD_PEEK];
 	__u32 payload_len, cap;
 	__u16 kind;
-	__u64 last; /* 64-bit: see hf_dns_capture */
-	long err;
 
 	if (!pkt->has_ports || pkt->key.proto != HF_IPPROTO_TCP)
 		return;
@@ -130,19 +128,8 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 	e->kind = kind;
 	e->payload_len = payload_len;
 
-	/* The same bounds proof as hf_dns_capture's; cap >= HF_PAYLOAD_PEEK here. */
-	last = cap - 1;
-	barrier_var(last);
-	if (last < HF_PAYLOAD_CAPTURE) {
-		if (xdp)
-			err = bpf_xdp_load_bytes(ctx, pkt->payload_off, e->data, last + 1);
-		else
-			err = bpf_skb_load_bytes(ctx, pkt->payload_off, e->data, last + 1);
-		if (err)
-			cap = 0;
-	} else {
+	if (hf_load_bytes(ctx, xdp, pkt->payload_off, e->data, cap, HF_PAYLOAD_CAPTURE))
 		cap = 0;
-	}
 	e->cap_len = cap;
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&dns_events));
 }
