@@ -78,7 +78,7 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
       add(mode, result === null ? 'ok' : 'no', result === null ? `connect probe attaches (${describeMode(mode)})` : result);
     }
   }
-  add('lifecycle', facts.tracepoint ? 'ok' : 'FAIL', facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb' : 'sock:inet_sock_set_state not found in tracefs');
+  add('lifecycle', facts.tracepoint ? 'ok' : 'FAIL', facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb, raw tcp_destroy_sock' : 'sock:inet_sock_set_state not found in tracefs');
   add('uprobe', facts.uprobes ? 'ok' : 'no', facts.uprobes ? 'uprobe PMU' : 'no uprobe PMU: getaddrinfo lookups will not be traced');
   if (facts.packetPrograms === undefined) add('xdp/tc', 'no', 'not tried (needs the addon and privileges)');
   else add('xdp/tc', facts.packetPrograms === null ? 'ok' : 'FAIL', facts.packetPrograms ?? 'flow_xdp and flow_tc load');
