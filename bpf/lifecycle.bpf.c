@@ -191,6 +191,8 @@ static __always_inline void on_owner_close(__u64 sk)
 		return;
 	}
 	hf_task_fill(&fresh.task);
+	/* Leaving ESTABLISHED or CLOSE_WAIT: the connection was established. */
+	fresh.flags = HF_SOCK_ESTABLISHED;
 	if (bpf_map_update_elem(&sockets, &sk, &fresh, BPF_NOEXIST))
 		hf_count(HF_CNT_SOCKETS_FULL);
 }
