@@ -123,6 +123,7 @@ interface RunFlags extends StorageFlags {
   processCacheSize: number;
   globalCacheSize: number;
   lateNameWindow: number;
+  reorderWindow: number;
   traceSelf?: boolean;
   block: string[];
   control: string | false;
@@ -163,6 +164,7 @@ export function buildProgram(): Command {
     .option('--dns-min-ttl <seconds>', 'shortest time a name stays attached to an address (and the time for lookups without a TTL)', positiveNumber, 300)
     .option('--process-cache-size <entries>', 'entries of the per-process (pid, address) name index', positiveInteger, 65536)
     .option('--global-cache-size <entries>', 'entries of the global address name index', positiveInteger, 65536)
+    .option('--reorder-window <ms>', 'how long events wait for older ones from other CPUs and rings before correlation (raise it on a slow or overloaded machine)', positiveNumber, 250)
     .option('--late-name-window <ms>', 'how long after a connection opened unnamed a DNS answer for its address still names it', positiveNumber, DEFAULT_LATE_NAME_WINDOW_MS)
     .option('--trace-self', 'also trace hostflow\'s own lookups and connections')
     .option('--block <prefixes>', 'drop packets from these source addresses or CIDRs in XDP (repeatable, comma-separated)', collectPrefixes, [])
@@ -215,6 +217,7 @@ export function buildProgram(): Command {
         filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
         flowIntervalSeconds: flags.flowInterval,
         lateNameWindowMs: flags.lateNameWindow,
+        reorderWindowMs: flags.reorderWindow,
       };
       const output = { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep };
       const storage = storageOptionsFromFlags(flags);

@@ -165,6 +165,7 @@ function controlBackend(current: () => Session | null, hostBlocks: HostBlocks): 
         records_flow: summary.records.flow,
         events_lost: summary.lostTotal,
         probe_runs_skipped: summary.skippedTotal,
+        events_late: summary.late,
         closes_recovered: summary.closesRecovered,
         capture_packets: summary.capture?.packets ?? 0,
         capture_lost: summary.capture?.lost ?? 0,

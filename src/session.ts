@@ -273,6 +273,8 @@ export function formatSummary(summary: SessionSummary): string {
     .join(', ');
   const parts = [`summary: records ${written}`, `events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}`, `malformed ${summary.malformed}`, `wire DNS skipped ${summary.wireSkipped}`];
   if (summary.skippedTotal > 0 || summary.closesRecovered > 0) parts.push(formatSkipped(summary));
+  // Correlated out of order: a connection may have missed its name or a flow its owner.
+  if (summary.late > 0) parts.push(`${summary.late} events arrived after the reorder window (raise --reorder-window)`);
   const naming = summary.naming;
   if (naming && Object.values(naming).some((n) => n > 0)) {
     parts.push(

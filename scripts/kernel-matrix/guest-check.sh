@@ -118,7 +118,7 @@ for mode in "${modes[@]}"; do
     file_start=$(date +%s)
     rc=0
     if [[ -f "$file" ]]; then
-      CI=true HOSTFLOW_TEST_CONNECT_PROBE=$mode timeout --kill-after=10 "$file_timeout" \
+      CI=true HOSTFLOW_TEST_CONNECT_PROBE=$mode HOSTFLOW_TEST_REORDER_WINDOW_MS=2000 timeout --kill-after=10 "$file_timeout" \
         node --test --test-concurrency=1 --test-reporter=tap "$file" >"$tap" 2>&1 || rc=$?
     else
       echo "# fail 1 (no $file: build first)" >"$tap"

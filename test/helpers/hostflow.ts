@@ -28,7 +28,11 @@ export interface RunningHostflow {
 export async function startHostflow(args: readonly string[], options: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningHostflow> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
   const output = join(dir, 'records.jsonl');
-  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...withConnectProbe(args)], { ns: options.ns, env: options.env });
+  // Under software emulation (the kernel matrix's guest) events reach user
+  // space far later than on hardware: the matrix widens the reorder window.
+  const reorder = process.env.HOSTFLOW_TEST_REORDER_WINDOW_MS;
+  const extra = reorder && !args.includes('--reorder-window') ? ['--reorder-window', reorder] : [];
+  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...extra, ...withConnectProbe(args)], { ns: options.ns, env: options.env });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {
