@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { decodeBatch, type DecodeStats } from '../src/kernel/decode.js';
 import { closeEvent } from '../src/kernel/layout.js';
 import { loadNative } from '../src/kernel/native.js';
+import type { BpfObject } from '../src/kernel/native-api.js';
 import { packageRoot } from '../src/package-root.js';
 
 /** Offered events/s; 0 is as fast as the generator goes. */
@@ -47,43 +48,75 @@ export const benchDir = () => join(packageRoot(), 'build/bench');
 
 const lossless = (run: RingRun) => run.lost === 0 && run.received === run.generated;
 
-/** One run through the addon and the decoder at `rate`. */
-async function jsRun(rate: number): Promise<RingRun> {
-  const native = loadNative();
-  const gen = spawn(join(benchDir(), 'ringbench'), ['gen', String(rate), String(BURST), String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** bench/c/ringbench's generator and the ringgen object writing into its `events` ring for it, loaded and attached. */
+interface Generator {
+  object: BpfObject;
+  /** Lets the generator go; resolves with what it reports when it exits. */
+  run(): Promise<{ triggers: number; seconds: number }>;
+  /** Records that found the ring full (the same counter as the tracer's close drops). */
+  lost(): number;
+  close(): void;
+}
+
+function startGenerator(rate: number, seconds: number, configure: (object: BpfObject) => void): Generator {
+  const gen = spawn(join(benchDir(), 'ringbench'), ['gen', String(rate), String(BURST), String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   gen.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = once(gen, 'exit');
-  const object = new native.BpfObject({ object: readFileSync(join(benchDir(), 'ringgen.bpf.o')), name: 'ringgen' });
+  const object = new (loadNative().BpfObject)({ object: readFileSync(join(benchDir(), 'ringgen.bpf.o')), name: 'ringgen' });
+  const close = () => {
+    if (gen.exitCode === null) gen.kill('SIGKILL');
+    object.close();
+  };
   try {
     object.setConst('gen_tgid', u32(gen.pid ?? 0));
     object.setConst('burst', u32(BURST));
-    object.setConst('wakeup_bytes', u32(WAKEUP_BYTES));
+    configure(object);
     object.load();
     object.attachTracepoint('ringgen', 'syscalls', 'sys_enter_getppid');
-    const stats: DecodeStats = { records: 0, malformed: 0 };
-    let closes = 0;
-    const poller = new native.RingPoller(object, ['events'], (batch) =>
-      decodeBatch(
-        batch,
-        (event) => {
-          if (event.kind === 'close') closes++;
-        },
-        stats,
-      ),
-    );
-    gen.stdin.write('go\n');
-    await exited;
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return {
+    object,
+    run: async () => {
+      gen.stdin.write('go\n');
+      await exited;
+      return JSON.parse(out) as { triggers: number; seconds: number };
+    },
+    lost: () => {
+      const counters = object.lookup('counters', u32(DROP_CLOSE));
+      let lost = 0;
+      for (let at = 0; counters && at + 8 <= counters.length; at += 8) lost += Number(counters.readBigUInt64LE(at));
+      return lost;
+    },
+    close,
+  };
+}
+
+/** A poller batch handler that decodes with the real decoder and counts close events. */
+function closeCounter(): { onBatch: (batch: Buffer) => void; closes: () => number } {
+  const stats: DecodeStats = { records: 0, malformed: 0 };
+  let closes = 0;
+  const onEvent = (event: { kind: string }) => {
+    if (event.kind === 'close') closes++;
+  };
+  return { onBatch: (batch) => decodeBatch(batch, onEvent, stats), closes: () => closes };
+}
+
+/** One run through the addon and the decoder at `rate`. */
+async function jsRun(rate: number): Promise<RingRun> {
+  const generator = startGenerator(rate, SECONDS, (object) => object.setConst('wakeup_bytes', u32(WAKEUP_BYTES)));
+  try {
+    const counter = closeCounter();
+    const poller = new (loadNative().RingPoller)(generator.object, ['events'], counter.onBatch);
+    const { triggers, seconds } = await generator.run();
     await poller.stop();
-    const { triggers, seconds } = JSON.parse(out) as { triggers: number; seconds: number };
-    const counters = object.lookup('counters', u32(DROP_CLOSE));
-    let lost = 0;
-    for (let at = 0; counters && at + 8 <= counters.length; at += 8) lost += Number(counters.readBigUInt64LE(at));
     const generated = triggers * BURST;
-    return { offered: rate, generated, received: closes, lost, achieved: Math.round(generated / seconds) };
+    return { offered: rate, generated, received: counter.closes(), lost: generator.lost(), achieved: Math.round(generated / seconds) };
   } finally {
-    if (gen.exitCode === null) gen.kill('SIGKILL');
-    object.close();
+    generator.close();
   }
 }
 
@@ -104,49 +137,28 @@ interface DrainRun {
  * and the decoder empty it with the CPUs to themselves.
  */
 async function jsDrain(): Promise<DrainRun> {
-  const native = loadNative();
-  const gen = spawn(join(benchDir(), 'ringbench'), ['gen', '0', String(BURST), String(DRAIN_FILL_SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  gen.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = once(gen, 'exit');
-  const object = new native.BpfObject({ object: readFileSync(join(benchDir(), 'ringgen.bpf.o')), name: 'ringgen' });
-  try {
-    object.setConst('gen_tgid', u32(gen.pid ?? 0));
-    object.setConst('burst', u32(BURST));
+  const generator = startGenerator(0, DRAIN_FILL_SECONDS, (object) => {
     // Nobody reads while the ring fills: the default policy, not a forced wakeup per record past wakeup_bytes.
     object.setConst('wakeup_bytes', u32(0));
     object.setMaxEntries('events', DRAIN_BYTES);
-    object.load();
-    object.attachTracepoint('ringgen', 'syscalls', 'sys_enter_getppid');
-    gen.stdin.write('go\n');
-    await exited;
-    const { triggers } = JSON.parse(out) as { triggers: number };
-    const counters = object.lookup('counters', u32(DROP_CLOSE));
-    let lost = 0;
-    for (let at = 0; counters && at + 8 <= counters.length; at += 8) lost += Number(counters.readBigUInt64LE(at));
-    const expected = triggers * BURST - lost;
-    let closes = 0;
-    const stats: DecodeStats = { records: 0, malformed: 0 };
+  });
+  try {
+    const { triggers } = await generator.run();
+    const expected = triggers * BURST - generator.lost();
+    const counter = closeCounter();
     const started = process.hrtime.bigint();
     let finished = 0n;
-    const poller = new native.RingPoller(object, ['events'], (batch) => {
-      decodeBatch(
-        batch,
-        (event) => {
-          if (event.kind === 'close') closes++;
-        },
-        stats,
-      );
-      if (closes >= expected && finished === 0n) finished = process.hrtime.bigint();
+    const poller = new (loadNative().RingPoller)(generator.object, ['events'], (batch) => {
+      counter.onBatch(batch);
+      if (counter.closes() >= expected && finished === 0n) finished = process.hrtime.bigint();
     });
     const deadline = Date.now() + 60_000;
     while (finished === 0n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
     await poller.stop();
     const seconds = Number((finished || process.hrtime.bigint()) - started) / 1e9;
-    return { records: closes, seconds, rate: Math.round(closes / seconds) };
+    return { records: counter.closes(), seconds, rate: Math.round(counter.closes() / seconds) };
   } finally {
-    if (gen.exitCode === null) gen.kill('SIGKILL');
-    object.close();
+    generator.close();
   }
 }
 

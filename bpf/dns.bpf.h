@@ -102,12 +102,7 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 		return;
 	}
 	hf_header_fill(&e->hdr, HF_EVENT_DNS_PACKET, bpf_ktime_get_ns());
-	__builtin_memcpy(e->tuple.saddr, pkt->key.saddr, sizeof(e->tuple.saddr));
-	__builtin_memcpy(e->tuple.daddr, pkt->key.daddr, sizeof(e->tuple.daddr));
-	e->tuple.sport = pkt->key.sport;
-	e->tuple.dport = pkt->key.dport;
-	e->tuple.family = pkt->key.family;
-	e->tuple._pad = 0;
+	hf_tuple_from_packet(&e->tuple, pkt);
 	e->ifindex = pkt->key.ifindex;
 	e->direction = direction;
 	/* Only a GSO segment on egress (a local DNS server) can exceed this. */

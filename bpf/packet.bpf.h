@@ -339,6 +339,17 @@ static __always_inline int hf_parse(void *data, void *data_end, struct hf_packet
 	return ret;
 }
 
+/* The addresses and ports of a parsed packet, as ring events carry them. */
+static __always_inline void hf_tuple_from_packet(struct hf_tuple *t, const struct hf_packet *pkt)
+{
+	__builtin_memcpy(t->saddr, pkt->key.saddr, sizeof(t->saddr));
+	__builtin_memcpy(t->daddr, pkt->key.daddr, sizeof(t->daddr));
+	t->sport = pkt->key.sport;
+	t->dport = pkt->key.dport;
+	t->family = pkt->key.family;
+	t->_pad = 0;
+}
+
 /*
  * Copies `cap` bytes of the frame, from `off` on, into `dst` (a buffer of
  * `size` bytes): 0 when done, else the helper's error. The load helpers

@@ -48,7 +48,7 @@ describe('a burst of connections on loopback', privilegedSuite({ commands: ['ip'
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('every open and close is recorded, and skipped kernel runs are reported', async (t) => {
+  test('every open and close is recorded', async (t) => {
     const hostflow = await startHostflow(['-i', 'lo', '--no-flows', '--no-wire-dns', '--no-control', '--comm', 'connflood', '--type', 'conn'], { ns });
     let flood: FloodResult;
     try {
@@ -68,8 +68,5 @@ describe('a burst of connections on loopback', privilegedSuite({ commands: ['ip'
     assert.equal(flood.errors, 0);
     assert.equal(closes, flood.made, 'a close record for every connection');
     assert.equal(opens, flood.made, 'an open record for every connection');
-    const skipped = /kernel skipped (\d+) probe runs/.exec(summary);
-    const recovered = /(\d+) closes recovered/.exec(summary);
-    if (skipped) assert.ok(recovered, 'skipped runs come with the count of recovered closes');
   });
 });
