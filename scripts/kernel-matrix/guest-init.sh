@@ -6,6 +6,9 @@
 # Kernel command line: hf.repo=DIR hf.modes=kprobe,fentry,tracepoint
 #   hf.suite=records,pipeline,... (privileged test files to run in each mode)
 #   hf.file_timeout=SECONDS (per test file)
+#   hf.virtio=GUEST_CIDR,GATEWAY,PORT (the virtio line: eth0's address, the
+#   address of run.sh's namespace and its peer's port; passed on as
+#   HF_MATRIX_VIRTIO)
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -28,6 +31,7 @@ repo=
 modes=kprobe,fentry,tracepoint
 suite=
 file_timeout=600
+virtio=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
   case "$arg" in
@@ -35,6 +39,7 @@ for arg in $cmdline; do
     hf.modes=*) modes=${arg#hf.modes=} ;;
     hf.suite=*) suite=${arg#hf.suite=} ;;
     hf.file_timeout=*) file_timeout=${arg#hf.file_timeout=} ;;
+    hf.virtio=*) virtio=${arg#hf.virtio=} ;;
   esac
 done
 
@@ -65,7 +70,7 @@ mount -t tracefs nodev /newroot/sys/kernel/tracing 2>/dev/null || true
 ip link set lo up 2>/dev/null || true
 say "init: up, kernel $(uname -r), 9p root mounted"
 
-chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp HF_MATRIX_FILE_TIMEOUT="$file_timeout" \
+chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp HF_MATRIX_FILE_TIMEOUT="$file_timeout" HF_MATRIX_VIRTIO="$virtio" \
   /bin/bash "$repo/scripts/kernel-matrix/guest-check.sh" "$repo" "$modes" "$suite" >/dev/console 2>&1
 say "init: guest-check exit $?"
 finish
