@@ -59,7 +59,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${HF_MATRIX_CACHE:-$repo/build/kernels}
 default_suite=pipeline,records,tcplife
-modes=${HF_MATRIX_MODES:-kprobe,fentry,tracepoint}
+modes=${HF_MATRIX_MODES:-kprobe,fentry,tracepoint,virtio}
 suite=${HF_MATRIX_SUITE:-$default_suite}
 [[ $suite == none ]] && suite=
 if [[ $suite == all ]]; then
@@ -109,6 +109,100 @@ for a in "${accels[@]}"; do
 done
 
 IFS=, read -r -a mode_list <<<"$modes"
+
+# The virtio line's network: a namespace with a random name holding a tap
+# (vnet_hdr, so qemu offers the guest GUEST_CSUM/TSO4/TSO6) with
+# $virtio_subnet.1/24 on it and the peer (virtio-traffic.py serve) on that
+# address; qemu runs in the namespace, so the guest's NIC reaches that tap and
+# nothing else. The subnet is outside the privileged tests' 10.213.0.0/16
+# (test/helpers/netns.ts). The namespace is recorded in $virtio_state (this
+# script's pid and start time) before it exists, removed on every exit, and
+# one left by a killed run is swept by the next.
+virtio_subnet=10.214.0
+virtio_port=47200
+virtio_tap=hfvm0
+virtio_state=/run/hostflow-matrix
+virtio_ns=
+virtio_error=
+virtio_peer=
+qemu_job=
+guest_modes=$modes
+
+# start_time PID: the process's start time (clock ticks since boot), empty when it is gone.
+start_time() {
+  sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
+remove_netns() {
+  local pid
+  for pid in $(ip netns pids "$1" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  ip -n "$1" link del "$virtio_tap" 2>/dev/null || true
+  ip netns del "$1" 2>/dev/null || true
+  rm -f "$virtio_state/$1.pid"
+}
+
+# Namespaces of runs that no longer run (their pid is gone or is another process now).
+sweep_netns() {
+  local file pid when
+  for file in "$virtio_state"/hfvm-*.pid; do
+    [[ -e "$file" ]] || continue
+    read -r pid when <"$file" || true
+    if [[ -n "${pid:-}" && -n "$(start_time "$pid")" && "$(start_time "$pid")" == "${when:-}" ]]; then continue; fi
+    echo "test:kernels: removing $(basename "$file" .pid), left by a run that is gone" >&2
+    remove_netns "$(basename "$file" .pid)"
+  done
+}
+
+cleanup() {
+  if [[ -n "$qemu_job" ]]; then kill -TERM "$qemu_job" 2>/dev/null || true; fi
+  if [[ -n "$virtio_ns" ]]; then remove_netns "$virtio_ns"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+setup_virtio() {
+  if [[ ! -c /dev/net/tun ]]; then
+    virtio_error="no /dev/net/tun for the guest's tap"
+    return
+  fi
+  if [[ ! -x /usr/bin/python3 ]]; then
+    virtio_error="no /usr/bin/python3 for the peer"
+    return
+  fi
+  mkdir -p "$virtio_state"
+  sweep_netns
+  virtio_ns=hfvm-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+  echo "$$ $(start_time $$)" >"$virtio_state/$virtio_ns.pid"
+  if ! {
+    ip netns add "$virtio_ns" &&
+      ip -n "$virtio_ns" link set lo up &&
+      ip -n "$virtio_ns" tuntap add dev "$virtio_tap" mode tap vnet_hdr &&
+      ip -n "$virtio_ns" addr add "$virtio_subnet.1/24" dev "$virtio_tap" &&
+      ip -n "$virtio_ns" link set "$virtio_tap" up
+  } 2>"$cache/virtio-netns.err"; then
+    virtio_error="could not set up namespace $virtio_ns: $(tail -n 1 "$cache/virtio-netns.err")"
+    return
+  fi
+  virtio_peer="$cache/virtio-peer.log"
+  ip netns exec "$virtio_ns" /usr/bin/python3 "$here/virtio-traffic.py" serve "$virtio_subnet.1" "$virtio_port" "$virtio_tap" \
+    >"$virtio_peer" 2>&1 &
+  disown  # killed with the namespace, by cleanup: no job message then
+}
+
+virtio=no
+for mode in "${mode_list[@]}"; do
+  [[ $mode == virtio ]] && virtio=yes
+done
+if [[ $virtio == yes ]]; then
+  setup_virtio
+  if [[ -n "$virtio_error" ]]; then
+    # the other lines still run; the virtio line fails with this reason
+    guest_modes=$(tr , '\n' <<<"$modes" | grep -vx virtio | paste -sd, - || true)
+  fi
+fi
+
 failures=0
 first_sig=
 first_from=
@@ -137,17 +231,54 @@ for pkg in "${kernels[@]}"; do
   log="$cache/console-$kver.log"
   boot_start=$(date +%s)
   rc=0
-  timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-    "${accel_args[@]}" -cpu max -smp 2 -m 2048 \
-    -nodefaults -display none -no-reboot -serial stdio -monitor none \
-    -kernel "$pkgdir/boot/vmlinuz-$kver" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=3 hf.repo=$repo hf.modes=$modes hf.suite=$suite hf.file_timeout=${HF_MATRIX_FILE_TIMEOUT:-600}" \
-    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-    >"$log" 2>&1 || rc=$?
+  in_netns=()
+  net_args=()
+  append="console=ttyS0 panic=-1 quiet loglevel=3 hf.repo=$repo hf.modes=$guest_modes hf.suite=$suite hf.file_timeout=${HF_MATRIX_FILE_TIMEOUT:-600}"
+  if [[ $virtio == yes && -z "$virtio_error" ]]; then
+    # the host implements GRO_HW/CSUM (vnet_hdr: guest_csum, guest_tso4/6 are
+    # offered) and the guest cannot turn it off (ctrl_guest_offloads=off):
+    # virtio_net refuses native XDP, as on most KVM cloud VMs
+    in_netns=(ip netns exec "$virtio_ns")
+    net_args=(-netdev "tap,id=hfnet,ifname=$virtio_tap,script=no,downscript=no,vnet_hdr=on"
+      -device "virtio-net-pci,netdev=hfnet,ctrl_guest_offloads=off,romfile=")
+    append+=" hf.virtio=$virtio_subnet.2/24,$virtio_subnet.1,$virtio_port"
+  fi
+  if [[ -n "$guest_modes" ]]; then
+    # in the background: a signal to this script is handled (cleanup) while it waits
+    "${in_netns[@]}" timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
+      "${accel_args[@]}" -cpu max -smp 2 -m 2048 \
+      -nodefaults -display none -no-reboot -serial stdio -monitor none \
+      -kernel "$pkgdir/boot/vmlinuz-$kver" -initrd "$initrd" -append "$append" \
+      -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+      "${net_args[@]}" >"$log" 2>&1 &
+    qemu_job=$!
+    wait "$qemu_job" || rc=$?
+    qemu_job=
+  else
+    : >"$log"
+  fi
   boot_secs=$(($(date +%s) - boot_start))
   tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
   for mode in "${mode_list[@]}"; do
     line=$(grep -a "^HFMATRIX result kernel=$kver mode=$mode " "$log" | tail -n 1 || true)
+    if [[ $mode == virtio ]]; then
+      if [[ -n "$virtio_error" ]]; then
+        printf 'kernel %-24s %-10s failed: %s\n' "$kver" "$mode" "$virtio_error"
+      elif [[ -z "$line" ]]; then
+        printf 'kernel %-24s %-10s failed: no result (qemu exit %s after %ss); console: %s; peer: %s\n' "$kver" "$mode" "$rc" "$boot_secs" "$log" "$virtio_peer"
+      else
+        why=$(sed -n 's/.* why=//p' <<<"$line")
+        line=${line%% why=*}
+        printf 'kernel %-24s %-10s %s (xdp %s on eth0, %s conn and %s flow records, %ss)%s\n' "$kver" "$mode" \
+          "$(field "$line" status)" "$(field "$line" xdp)" "$(field "$line" conn_records)" "$(field "$line" flow_records)" \
+          "$(field "$line" secs)" "${why:+: $why; console: $log}"
+        bulk=$(grep -a "^HFMATRIX virtio-bulk kernel=$kver " "$log" | tail -n 1 | sed 's/^HFMATRIX virtio-bulk kernel=[^ ]* //' || true)
+        if [[ -n "$bulk" ]]; then echo "kernel $kver: virtio bulk transfer to the guest: $bulk" >&2; fi
+        [[ $(field "$line" status) == passed ]] && continue
+      fi
+      failures=$((failures + 1))
+      continue
+    fi
     if [[ -z "$line" ]]; then
       why="no result (qemu exit $rc after ${boot_secs}s); console: $log"
       printf 'kernel %-24s %-10s failed: %s\n' "$kver" "$mode" "$why"
