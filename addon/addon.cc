@@ -1,4 +1,5 @@
-// Module entry: registers BpfObject and RingPoller and two small functions.
+// Module entry: registers BpfObject and RingPoller, and small functions
+// about libbpf and the network interfaces.
 // Loaded once per Node environment (main thread and each worker).
 #include <bpf/libbpf.h>
 #include <napi.h>
@@ -8,6 +9,7 @@
 #include "addon.h"
 #include "bpf_object.h"
 #include "errors.h"
+#include "interfaces.h"
 #include "ring_poller.h"
 
 namespace hostflow {
@@ -34,6 +36,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RingPoller", RingPoller::Init(env));
   exports.Set("libbpfVersion", Napi::Function::New<LibbpfVersion>(env, "libbpfVersion"));
   exports.Set("possibleCpus", Napi::Function::New<PossibleCpus>(env, "possibleCpus"));
+  exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
+  exports.Set("interfaces", Napi::Function::New<Interfaces>(env, "interfaces"));
+  exports.Set("interfaceDriver", Napi::Function::New<InterfaceDriver>(env, "interfaceDriver"));
   return exports;
 }
 

@@ -10,6 +10,7 @@
         "bpf_object.cc",
         "embedded_object.cc",
         "errors.cc",
+        "interfaces.cc",
         "ring_poller.cc"
       ],
       "dependencies": [

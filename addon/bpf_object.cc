@@ -3,7 +3,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +37,31 @@ constexpr size_t kLibbpfTailLines = 3;
 // Entries asked for per bpf_map_lookup_batch call. A hash bucket larger than
 // this makes the kernel answer ENOSPC, which falls back to iteration.
 constexpr uint32_t kBatchEntries = 8192;
+
+// Attempts libbpf makes per program when the kernel answers EAGAIN
+// (PROG_LOAD_ATTEMPTS in libbpf's bpf.c): the bound of load()'s retries.
+constexpr int kLoadAttempts = 5;
+
+// Blocks every signal on the calling thread while it lives. The verifier
+// abandons a load with EAGAIN whenever a signal is pending for the loading
+// thread, and a profiler (node --cpu-prof: SIGPROF every millisecond), a
+// terminal resize or a supervisor can keep one pending through every retry.
+// Blocked, they wait and are delivered when the mask is restored; signals
+// for the process go to Node's other threads meanwhile.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t previous_;
+};
 
 size_t RoundUp8(size_t value) { return (value + 7) & ~static_cast<size_t>(7); }
 
@@ -496,7 +524,11 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
                               "' failed; close it and open a new BpfObject");
   }
   LibbpfLog log;
-  int err = bpf_object__load(object_);
+  int err;
+  {
+    SignalsBlocked blocked;
+    err = bpf_object__load(object_);
+  }
   if (err == 0) {
     loaded_ = true;
     return env.Undefined();
@@ -505,15 +537,20 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   std::string program;
   std::string verifierLog;
   Napi::Error error;
+  // EAGAIN survives only when the kernel kept giving up after libbpf's
+  // retries: say so rather than blame the program.
+  const std::string gaveUp =
+      " (the kernel gave up " + std::to_string(kLoadAttempts) + " times with signals blocked)";
   if (ExtractVerifierLog(log.Text(), &program, &verifierLog)) {
-    error =
-        ErrnoError(env, "load(" + name_ + "): program '" + program + "' rejected by the verifier",
-                   err, LastLines(verifierLog, kVerifierTailLines));
+    std::string what = "load(" + name_ + "): program '" + program + "' rejected by the verifier";
+    if (err == -EAGAIN) what += gaveUp;
+    error = ErrnoError(env, what, err, LastLines(verifierLog, kVerifierTailLines));
     error.Set("verifierLog", Napi::String::New(env, verifierLog));
   } else {
     program = FailedProgram(log.Text());
     std::string what = "load(" + name_ + ")";
     if (!program.empty()) what += ": program '" + program + "'";
+    if (err == -EAGAIN) what += gaveUp;
     error = ErrnoError(env, what, err, log.Tail(kLibbpfTailLines));
   }
   if (!program.empty()) error.Set("program", Napi::String::New(env, program));
@@ -666,20 +703,48 @@ Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
   });
 }
 
+// mode 'native' (the driver's own XDP), 'generic' (the kernel's, after the
+// socket buffer is built) or 'kernel' (no flag: native where the driver has
+// XDP at all, else generic). Made with bpf_link_create, as libbpf 1.1's
+// bpf_program__attach_xdp takes no mode flags.
 Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
   static constexpr const char* kMethod = "BpfObject.attachXdp";
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "program", programName);
   REQUIRE_POSITIVE_INT(1, "ifindex", ifindex);
+  std::string mode = "kernel";
+  if (!info[2].IsUndefined()) {
+    REQUIRE_STRING(2, "mode", requested);
+    mode = requested;
+  }
+  uint32_t flags = 0;
+  if (mode == "native") {
+    flags = XDP_FLAGS_DRV_MODE;
+  } else if (mode == "generic") {
+    flags = XDP_FLAGS_SKB_MODE;
+  } else if (mode != "kernel") {
+    throw ArgRangeError(env,
+                        std::string(kMethod) + ": mode must be 'native', 'generic' or 'kernel'");
+  }
   bpf_program* program = LoadedProgram(env, programName, kMethod);
+  if (bpf_program__type(program) != BPF_PROG_TYPE_XDP) {
+    throw ArgRangeError(
+        env, std::string(kMethod) + ": program '" + programName + "' is not an XDP program");
+  }
   Link link;
   link.program = programName;
   link.kind = "xdp";
   link.target = InterfaceName(static_cast<int>(ifindex));
-  const std::string call =
-      "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) + ")";
-  return AttachLink(env, std::move(link), call,
-                    [&] { return bpf_program__attach_xdp(program, static_cast<int>(ifindex)); });
+  const std::string call = "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) +
+                           (mode == "kernel" ? "" : ", " + mode) + ")";
+  struct bpf_link_create_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.flags = flags;
+  int fd = bpf_link_create(bpf_program__fd(program), static_cast<int>(ifindex), BPF_XDP, &opts);
+  if (fd < 0) throw ErrnoError(env, call, fd);
+  link.fd = fd;
+  return AddLink(env, std::move(link));
 }
 
 Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {

@@ -57,8 +57,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     std::string kind;
     std::string target;
     uint32_t kernelLinkId = 0;
-    bpf_link* link = nullptr;  // made by libbpf (tracepoint, probes, xdp)
-    int fd = -1;               // tcx link made with bpf_link_create
+    bpf_link* link = nullptr;  // made by libbpf (tracepoint, probes)
+    int fd = -1;               // xdp and tcx links made with bpf_link_create
     int tcIfindex = 0;         // tc-netlink filter
     uint32_t tcAttachPoint = 0;
     uint32_t tcHandle = 0;

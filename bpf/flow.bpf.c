@@ -229,4 +229,35 @@ int flow_tc(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* One entry: the last refusal seen (struct hf_xdp_attach_error in hostflow.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hf_xdp_attach_error);
+} xdp_attach_error SEC(".maps");
+
+/*
+ * Runs when any process's XDP link attach fails (xdp:bpf_xdp_link_attach_failed,
+ * Linux 6.5+): a raw tracepoint, so it needs no tracefs, and its only
+ * argument is the kernel's message. User space attaches it only around its
+ * own XDP attaches and checks `tgid`, so another process's refusal is not
+ * taken for ours.
+ */
+SEC("raw_tp/bpf_xdp_link_attach_failed")
+int xdp_attach_failed(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct hf_xdp_attach_error *error;
+	__u32 zero = 0;
+
+	error = bpf_map_lookup_elem(&xdp_attach_error, &zero);
+	if (!error)
+		return 0;
+	error->tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_probe_read_kernel_str(error->msg, sizeof(error->msg), (const char *)ctx->args[0]) <
+	    0)
+		error->msg[0] = 0;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -361,4 +361,21 @@ struct hf_capture_filter {
 	struct hf_filter_term term[HF_FILTER_TERMS];
 };
 
+/*
+ * Why the kernel refused an XDP attach, in its own words: the extended ack
+ * message (e.g. "virtio_net: Can't set XDP while host is implementing
+ * GRO_HW/CSUM, disable GRO_HW/CSUM first") that bpf(2) itself cannot
+ * return. xdp_attach_failed copies it from the xdp:bpf_xdp_link_attach_failed
+ * tracepoint (6.5+) into the one entry of `xdp_attach_error`; user space
+ * clears the entry before each attach and reads it after a failure. The
+ * kernel's messages are short literals; 128 holds every one in the tree.
+ */
+#define HF_XDP_ERROR_MAX 128
+
+struct hf_xdp_attach_error {
+	__u32 tgid; /* the process whose attach failed */
+	__u32 _pad;
+	char msg[HF_XDP_ERROR_MAX]; /* NUL-terminated, "" when none was given */
+};
+
 #endif /* HOSTFLOW_H */

@@ -9,6 +9,7 @@ import { runDoctor } from './doctor.js';
 import { HostflowError, firstLine } from './errors.js';
 import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
+import { XDP_MODE_REQUESTS, type XdpModeRequest } from './kernel/xdp-mode.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
 import type { LineSinkOptions } from './output/line-sink.js';
@@ -99,6 +100,7 @@ function captureSpec(value: string): CaptureSpec {
 
 interface RunFlags extends StorageFlags {
   iface: string[];
+  xdpMode: XdpModeRequest;
   connectProbe: ConnectProbeRequest;
   libc: string[];
   defaultLibc: boolean;
@@ -141,6 +143,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`hostflow: ${text.replace(/^error: /, '')}`) })
     .option('-i, --iface <name>', 'interface to count flows and capture DNS on (repeatable; default: the default route\'s)', collect, [])
+    .addOption(new Option('--xdp-mode <mode>', 'XDP mode: auto takes native where the driver accepts it, else generic').choices(XDP_MODE_REQUESTS).default('auto'))
     .addOption(new Option('--connect-probe <mode>', 'connect probe: auto picks kprobe, then fentry, then the tracepoint').choices(CONNECT_PROBE_REQUESTS).default('auto'))
     .option('--libc <path>', 'also trace getaddrinfo in this libc (repeatable)', collect, [])
     .option('--no-default-libc', 'trace only the --libc files: not the system libc, no discovery')
@@ -200,6 +203,7 @@ export function buildProgram(): Command {
           ...DEFAULT_TRACER_OPTIONS,
           connectProbe: flags.connectProbe,
           interfaces: packets ? interfaces : [],
+          xdpMode: flags.xdpMode,
           libcs: libcTargets(flags.libc, !flags.defaultLibc),
           libcDiscovery: flags.defaultLibc && flags.libcDiscovery,
           onWarning: log,

@@ -10,6 +10,7 @@ import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
 import { Session, formatSummary, type SessionOptions } from './session.js';
 import { SessionServices, type ServiceOptions } from './services.js';
 import type { AttachReport } from './kernel/tracer.js';
+import { describeXdp } from './kernel/xdp-mode.js';
 import type { StorageOptions } from './storage/index.js';
 
 export interface RunOptions {
@@ -32,6 +33,9 @@ export function describeAttachments(report: AttachReport): string[] {
     `connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`,
     `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
   ];
+  for (const { name, xdp } of report.interfaces) {
+    if (xdp) lines.push(`xdp on ${describeXdp(name, xdp)}`);
+  }
   for (const link of report.links) {
     if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
   }

@@ -15,6 +15,7 @@ export const CAPTURE_MAX = 65536;
 export const FILTER_TERMS = 4;
 export const FILTER_NETS = 2;
 export const FILTER_PORTS = 2;
+export const XDP_ERROR_MAX = 128;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -261,6 +262,13 @@ export const captureFilter = struct('hf_capture_filter', [
   ['term', filterTerm, FILTER_TERMS],
 ]);
 
+/** The one entry of `xdp_attach_error`: the kernel's reason for refusing an XDP attach. */
+export const xdpAttachError = struct('hf_xdp_attach_error', [
+  ['tgid', 'u32'],
+  ['_pad', 'u32'],
+  ['msg', 'char', XDP_ERROR_MAX],
+]);
+
 /** Every struct that crosses the boundary, for the layout test. */
 export const ALL_STRUCTS = [
   header,
@@ -284,6 +292,7 @@ export const ALL_STRUCTS = [
   filterPort,
   filterTerm,
   captureFilter,
+  xdpAttachError,
 ];
 
 /** Constants the test checks against the header's #defines and enums. */
@@ -298,6 +307,7 @@ export const CONSTANTS: Record<string, number> = {
   HF_FILTER_TERMS: FILTER_TERMS,
   HF_FILTER_NETS: FILTER_NETS,
   HF_FILTER_PORTS: FILTER_PORTS,
+  HF_XDP_ERROR_MAX: XDP_ERROR_MAX,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,

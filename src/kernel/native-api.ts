@@ -87,8 +87,13 @@ export interface BpfObject {
   attachTracing(program: string): LinkInfo;
   /** pid -1: every process. `func` is resolved by libbpf in the ELF's symbol tables. */
   attachUprobe(program: string, binaryPath: string, func: string, retprobe: boolean, pid?: number): LinkInfo;
-  /** XDP as a bpf_link; the kernel picks native mode where the driver has it, generic otherwise. */
-  attachXdp(program: string, ifindex: number): LinkInfo;
+  /**
+   * XDP as a bpf_link. mode 'native' (the driver's XDP) or 'generic' (the
+   * kernel's, after the socket buffer is built) asks for that mode and fails
+   * when the device refuses it; 'kernel' (the default) lets the kernel pick:
+   * native where the driver has XDP at all, generic otherwise.
+   */
+  attachXdp(program: string, ifindex: number, mode?: 'native' | 'generic' | 'kernel'): LinkInfo;
   /** TC as a tcx bpf_link where the kernel has tcx (6.6+); otherwise a clsact netlink filter (kind 'tc-netlink'), removed by detach/close. */
   attachTc(program: string, ifindex: number, direction: 'ingress' | 'egress'): LinkInfo;
   detach(linkId: number): void;
@@ -144,4 +149,10 @@ export interface NativeAddon {
   libbpfVersion(): string;
   /** Number of possible CPUs (libbpf_num_possible_cpus). */
   possibleCpus(): number;
+  /** ifindex of an interface in the calling thread's network namespace (if_nametoindex), null when there is none. */
+  interfaceIndex(name: string): number | null;
+  /** Every interface of the calling thread's network namespace (if_nameindex), by index. */
+  interfaces(): Array<{ index: number; name: string }>;
+  /** The interface's driver (ethtool), e.g. 'virtio_net'; null when it reports none (lo) or is gone. */
+  interfaceDriver(name: string): string | null;
 }

@@ -8,24 +8,32 @@
 import { existsSync } from 'node:fs';
 import { HostflowError, firstLine } from '../errors.js';
 import { ensureTracefs, type MountResult } from '../system/mounts.js';
-import { interfaceIndex } from '../system/interfaces.js';
+import { interfaceDriver, interfaceIndex } from '../system/interfaces.js';
 import { describeLibc, type LibcFile, type LibcScanStats } from '../system/libc-registry.js';
 import { LibcTracker } from '../system/libc-tracker.js';
 import { systemLibc } from '../system/libc.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
 import { Blocklist } from './blocklist.js';
 import { decodeFlows, type FlowEntry } from './flows.js';
-import { CAPTURE_MAX, COUNTER_NAMES, CaptureMode, ConnectProbe, type ConnectProbeName, type CounterName } from './layout.js';
+import { CAPTURE_MAX, COUNTER_NAMES, CaptureMode, ConnectProbe, XDP_ERROR_MAX, type ConnectProbeName, type CounterName, xdpAttachError } from './layout.js';
 import { decodePacketBatch, type CapturedPacket, type PacketDecodeStats } from './packets.js';
 import { loadNative } from './native.js';
 import type { BpfObject, LinkInfo, NativeAddon, RingPoller } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS, connectProbeCandidates, type ConnectProbeRequest } from './probe-plan.js';
+import { offsetOf } from './struct.js';
+import { attachXdpMode, type XdpAttachment, type XdpModeRequest } from './xdp-mode.js';
 
 export interface TracerOptions {
   /** @default 'auto' */
   connectProbe: ConnectProbeRequest;
   /** Interfaces where XDP/TC count flows and capture DNS responses; none means no packet programs. */
   interfaces: readonly string[];
+  /**
+   * XDP mode: auto takes native where the driver accepts it and generic
+   * where it refuses (keeping the reason); a forced mode that cannot attach
+   * is an error. @default 'auto'
+   */
+  xdpMode?: XdpModeRequest;
   /** libc files whose getaddrinfo is traced from the start; one that cannot be attached is a warning. */
   libcs: readonly string[];
   /**
@@ -87,6 +95,7 @@ export interface CaptureOptions {
 export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   connectProbe: 'auto',
   interfaces: [],
+  xdpMode: 'auto',
   libcs: [],
   flows: true,
   dnsCapture: true,
@@ -108,12 +117,19 @@ export interface RejectedProbe {
   reason: string;
 }
 
+/** A traced interface, and the XDP mode it got (null when no packet programs run). */
+export interface TracedInterface {
+  name: string;
+  ifindex: number;
+  xdp: XdpAttachment | null;
+}
+
 /** What attached, how, and why other connect modes were not used. */
 export interface AttachReport {
   connectProbe: ConnectProbeName;
   rejected: RejectedProbe[];
   links: LinkInfo[];
-  interfaces: Array<{ name: string; ifindex: number }>;
+  interfaces: TracedInterface[];
   /** libc files traced at start, one line each (describeLibc): the given ones and, with discovery, every one mapped. */
   libcs: string[];
   tracefs: MountResult;
@@ -192,7 +208,7 @@ export class Tracer {
     }
     const tracefs = ensureTracefs();
     if (!tracefs.path) throw new HostflowError(`${tracefs.error}; tracepoints and uprobes cannot be attached without it`);
-    const interfaces = options.interfaces.map((name) => ({ name, ifindex: interfaceIndex(name) }));
+    const interfaces: TracedInterface[] = options.interfaces.map((name) => ({ name, ifindex: interfaceIndex(name), xdp: null }));
 
     const rejected: RejectedProbe[] = [];
     for (const candidate of connectProbeCandidates(options.connectProbe, { kprobes: kernelHasKprobes(tracefs.path) })) {
@@ -220,7 +236,7 @@ export class Tracer {
     object: BpfObject,
     mode: ConnectProbeName,
     rejected: RejectedProbe[],
-    interfaces: Array<{ name: string; ifindex: number }>,
+    interfaces: TracedInterface[],
     options: TracerOptions,
     tracefs: MountResult,
     onEvent: EventHandler,
@@ -243,10 +259,7 @@ export class Tracer {
       const system = systemLibc();
       for (const libc of options.libcs) libcTracker.addFile(libc, libc === system ? 'system' : 'option');
       if (options.libcDiscovery) libcTracker.scanAll();
-      for (const { ifindex } of packetProgramsWanted(options) ? interfaces : []) {
-        attach(() => object.attachXdp('flow_xdp', ifindex));
-        attach(() => object.attachTc('flow_tc', ifindex, 'egress'));
-      }
+      if (packetProgramsWanted(options)) attachPacketPrograms(object, interfaces, options.xdpMode ?? 'auto');
     } catch (error) {
       object.close();
       throw error;
@@ -450,6 +463,7 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
     const packets = packetProgramsWanted(options);
     object.setAutoload('flow_xdp', packets);
     object.setAutoload('flow_tc', packets);
+    object.setAutoload('xdp_attach_failed', packets);
     object.setConst('connect_probe', u32(ConnectProbe[mode]));
     object.setConst('exclude_tgid', u32(options.excludePid));
     object.setConst('capture_dns', bool(options.dnsCapture));
@@ -484,6 +498,53 @@ function attachConnectProbe(object: BpfObject, mode: ConnectProbeName): void {
     if (entry.kind === 'fentry') object.attachTracing(entry.program);
     else object.attachKprobe(entry.program, entry.func, entry.kind === 'kretprobe');
   }
+}
+
+/**
+ * flow_xdp (in the mode `request` allows, recorded per interface) and
+ * flow_tc on every interface. While they attach, xdp_attach_failed keeps the
+ * kernel's reason for a refused XDP attach (Linux 6.5+; older kernels give
+ * only the errno).
+ */
+function attachPacketPrograms(object: BpfObject, interfaces: TracedInterface[], request: XdpModeRequest): void {
+  let reasons: LinkInfo | null = null;
+  try {
+    reasons = object.attachRawTracepoint('xdp_attach_failed', 'bpf_xdp_link_attach_failed');
+  } catch {
+    // No such tracepoint before 6.5: refusals are described by their errno.
+  }
+  try {
+    for (const iface of interfaces) {
+      iface.xdp = attachXdpMode(iface.name, request, {
+        driver: interfaceDriver(iface.name),
+        attach: (mode) => {
+          clearXdpError(object);
+          object.attachXdp('flow_xdp', iface.ifindex, mode);
+        },
+        kernelMessage: () => (reasons ? readXdpError(object) : null),
+      });
+      attach(() => object.attachTc('flow_tc', iface.ifindex, 'egress'));
+    }
+  } finally {
+    if (reasons) object.detach(reasons.id);
+  }
+}
+
+const XDP_ERROR_KEY = u32(0);
+
+function clearXdpError(object: BpfObject): void {
+  object.update('xdp_attach_error', XDP_ERROR_KEY, Buffer.alloc(xdpAttachError.size));
+}
+
+/** This process's last XDP refusal in the kernel's words, null when there is none. */
+function readXdpError(object: BpfObject): string | null {
+  const value = object.lookup('xdp_attach_error', XDP_ERROR_KEY);
+  if (!value || value.readUInt32LE(offsetOf(xdpAttachError, 'tgid')) !== process.pid) return null;
+  const start = offsetOf(xdpAttachError, 'msg');
+  const bytes = value.subarray(start, start + XDP_ERROR_MAX);
+  const end = bytes.indexOf(0);
+  const message = bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').trim();
+  return message || null;
 }
 
 /** The getaddrinfo entry and return probes on one libc file, both or neither. */

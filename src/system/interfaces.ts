@@ -1,5 +1,12 @@
-/** Network interfaces: the default route's interface, and names to ifindexes. */
+/**
+ * Network interfaces: the default route's interface, and names to ifindexes.
+ * Names are resolved by the kernel for this process's network namespace
+ * (the addon's if_nametoindex and friends), never through /sys/class/net:
+ * a process entered into another namespace (`nsenter --net`, a pod that
+ * mounts the host's /sys) sees there the interfaces of whoever mounted it.
+ */
 import { readFileSync } from 'node:fs';
+import { loadNative } from '../kernel/native.js';
 
 /**
  * The interface of the IPv4 default route from a /proc/net/route text (the
@@ -37,7 +44,11 @@ function readOrEmpty(path: string): string {
   }
 }
 
-/** The interfaces hostflow counts flows on when none is named: the default route's, else loopback. */
+/**
+ * The interfaces hostflow counts flows on when none is named: the default
+ * route's, else loopback. /proc/net is /proc/self/net, the reader's own
+ * network namespace, whoever mounted /proc.
+ */
 export function defaultInterfaces(): string[] {
   const name = defaultRouteInterface(readOrEmpty('/proc/net/route')) ?? defaultRouteInterface6(readOrEmpty('/proc/net/ipv6_route'));
   return [name ?? 'lo'];
@@ -49,21 +60,23 @@ export class UnknownInterfaceError extends Error {
   }
 }
 
+/** Names of this network namespace's interfaces, by index. */
 export function listInterfaces(): string[] {
-  return readOrEmpty('/proc/net/dev')
-    .split('\n')
-    .slice(2)
-    .map((line) => line.split(':')[0]?.trim() ?? '')
-    .filter((name) => name.length > 0);
+  return loadNative()
+    .interfaces()
+    .map((entry) => entry.name);
 }
 
 /** ifindex of a named interface in this network namespace. */
 export function interfaceIndex(name: string): number {
-  if (!/^[^/\0\s]{1,15}$/.test(name)) throw new UnknownInterfaceError(name);
-  const text = readOrEmpty(`/sys/class/net/${name}/ifindex`).trim();
-  const index = Number(text);
-  if (!text || !Number.isInteger(index) || index <= 0) throw new UnknownInterfaceError(name);
+  const index = name ? loadNative().interfaceIndex(name) : null;
+  if (index === null) throw new UnknownInterfaceError(name);
   return index;
+}
+
+/** The driver of a named interface ('virtio_net', 'veth'), null when it reports none. */
+export function interfaceDriver(name: string): string | null {
+  return name ? loadNative().interfaceDriver(name) : null;
 }
 
 /** Name of an ifindex, for records; the number as text when the interface is gone. */

@@ -4,6 +4,7 @@
  * events, and the other sinks' state.
  */
 import type { AttachReport } from '../kernel/tracer.js';
+import { describeXdpShort } from '../kernel/xdp-mode.js';
 import type { SessionSummary } from '../session.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { HeaderInfo, SinkStatus } from './state/header.js';
@@ -29,7 +30,7 @@ export class SessionStatus {
     private readonly clock: () => number = Date.now,
   ) {
     this.info = {
-      interfaces: report.interfaces.map((i) => i.name),
+      interfaces: report.interfaces.map((i) => describeXdpShort(i.name, i.xdp)),
       connectProbe: report.connectProbe,
       eventsPerSecond: 0,
       recordsPerSecond: 0,

@@ -54,7 +54,7 @@ export function headerLines(info: HeaderInfo, paused: boolean): [Line, Line] {
 
   const second: Segment[] = [
     seg('if ', 'dim'),
-    seg(info.interfaces.length > 0 ? info.interfaces.map(sanitize).join(',') : 'none'),
+    seg(info.interfaces.length > 0 ? info.interfaces.map(sanitize).join(', ') : 'none'),
     SEP,
     seg('connect ', 'dim'),
     seg(info.connectProbe === null ? '-' : sanitize(info.connectProbe)),

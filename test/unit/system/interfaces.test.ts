@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnknownInterfaceError, defaultRouteInterface, defaultRouteInterface6, interfaceIndex } from '../../../src/system/interfaces.js';
+import { UnknownInterfaceError, defaultRouteInterface, defaultRouteInterface6, interfaceDriver, interfaceIndex, listInterfaces } from '../../../src/system/interfaces.js';
 
 const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0
@@ -26,4 +26,17 @@ test('an unknown or malformed interface name is a clear error', () => {
   assert.throws(() => interfaceIndex('does-not-exist0'), (error: unknown) => error instanceof UnknownInterfaceError && /unknown interface 'does-not-exist0'/.test(error.message));
   assert.throws(() => interfaceIndex('../../etc'), UnknownInterfaceError);
   assert.equal(interfaceIndex('lo'), 1);
+});
+
+test('names that cannot be interfaces are unknown, never looked up as paths', () => {
+  for (const name of ['', 'a'.repeat(16), 'eth0/../lo', 'has space']) {
+    assert.throws(() => interfaceIndex(name), UnknownInterfaceError, JSON.stringify(name));
+  }
+});
+
+test('the interfaces listed are the ones that resolve, loopback first', () => {
+  const names = listInterfaces();
+  assert.equal(names[0], 'lo');
+  for (const name of names) assert.ok(interfaceIndex(name) > 0, name);
+  assert.equal(interfaceDriver('lo'), null, 'loopback reports no driver');
 });

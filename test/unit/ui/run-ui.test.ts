@@ -17,7 +17,7 @@ const REPORT: AttachReport = {
   connectProbe: 'tracepoint',
   rejected: [{ mode: 'kprobe', reason: 'no kprobes' }],
   links: [],
-  interfaces: [{ name: 'veth-test', ifindex: 7 }],
+  interfaces: [{ name: 'veth-test', ifindex: 7, xdp: { mode: 'native', nativeRefused: null } }],
   libcs: ['/lib/libc.so.6'],
   tracefs: { path: '/sys/kernel/tracing', mounted: false },
 };
@@ -118,7 +118,7 @@ test('q closes the UI, then stops the session, flushes the other sinks and logs 
   ui.stdin.type('q');
   assert.equal(await ui.result, 0);
   assert.equal(ui.session().stops, 1);
-  assert.deepEqual(ui.events, ['session stopped', 'sink closed', 'log connect probe', 'log interfaces', 'log summary']);
+  assert.deepEqual(ui.events, ['session stopped', 'sink closed', 'log connect probe', 'log interfaces', 'log xdp on veth-test', 'log summary']);
   assert.match(ui.logs.at(-1) ?? '', /^summary: records dns 1, conn 1, flow 0; events lost 0/);
   assert.match(ui.logs[0] ?? '', /connect probe: tracepoint \(not used: kprobe: no kprobes\)/);
   assert.deepEqual(ui.written.map((r) => r.type), ['dns', 'conn', 'flow'], 'the other sink got every record, the last flows too');
