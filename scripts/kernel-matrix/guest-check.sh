@@ -146,7 +146,6 @@ virtio_check() {
     if ! { ip link set eth0 up && ip addr add "$cidr" dev eth0 && ip route add default via "$gateway" dev eth0; } 2>"$out/virtio-ip.err"; then
       virtio_fail "could not give eth0 $cidr and the default route via $gateway: $(tail -n 1 "$out/virtio-ip.err")"
     fi
-    ip -d link show eth0 | sed 's/^/HFMATRIX virtio log: /'
     if [[ $status == passed ]] && ! "$python" "$here/virtio-traffic.py" wait "$gateway" "$port" 60 2>"$out/virtio-wait.err"; then
       virtio_fail "$(tail -n 1 "$out/virtio-wait.err")"
     fi
@@ -161,10 +160,15 @@ virtio_check() {
       sleep 0.2
     done
     xdp=$(sed -n 's/^hostflow: xdp on eth0: \([a-z]*\).*/\1/p' "$log" | head -n 1)
+    grep '^hostflow: xdp on' "$log" | sed 's/^/HFMATRIX virtio log: /' || true
+    # the kernel's own view of eth0 while hostflow runs: the XDP program and its mode
+    ip -d link show eth0 | sed 's/^/HFMATRIX virtio log: /'
     if ! grep -q 'tracing;' "$log"; then
       virtio_fail "hostflow did not start: $(grep -v '^$' "$log" | tail -n 3 | tr '\n' ' ')"
     elif ! grep -q '^hostflow: xdp on eth0: generic (native refused by virtio_net' "$log"; then
       virtio_fail "start line: '$(grep '^hostflow: xdp on' "$log" | tr '\n' ' ')', want 'xdp on eth0: generic (native refused by virtio_net...'"
+    elif ! ip -d link show eth0 | grep -q 'xdpgeneric'; then
+      virtio_fail "ip link shows no generic XDP program on eth0"
     fi
   fi
   if [[ -n "$hf" ]] && kill -0 "$hf" 2>/dev/null; then

@@ -154,7 +154,15 @@ sweep_netns() {
 }
 
 cleanup() {
-  if [[ -n "$qemu_job" ]]; then kill -TERM "$qemu_job" 2>/dev/null || true; fi
+  if [[ -n "$qemu_job" ]]; then
+    # timeout passes TERM on to qemu, which stops at once
+    kill -TERM "$qemu_job" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$qemu_job" 2>/dev/null || break
+      sleep 0.1
+    done
+    { kill -KILL "$qemu_job" && wait "$qemu_job"; } 2>/dev/null || true
+  fi
   if [[ -n "$virtio_ns" ]]; then remove_netns "$virtio_ns"; fi
 }
 trap cleanup EXIT

@@ -13,6 +13,7 @@ import sys
 
 SYN, FIN = 0x02, 0x01
 IPV4_UDP_HEADERS = 28
+MAX_SHOWN = 5
 
 path, workload_path, iface = sys.argv[1:4]
 with open(workload_path) as f:
@@ -34,6 +35,10 @@ def reverse(t):
     return (t[2], t[3], t[0], t[1])
 
 
+def show(t):
+    return f"{t[0]}:{t[1]}>{t[2]}:{t[3]}"
+
+
 problems = []
 conns = {}
 flows = {}  # (direction, proto, tuple) -> summed counters
@@ -52,16 +57,12 @@ for r in records:
     elif r.get("type") == "flow" and (r.get("proto"), tuple_of(r)) in mine:
         flow_records += 1
         if r.get("iface") != iface:
-            problems.append(f"flow {r.get('direction')} {r.get('proto')} {tuple_of(r)} on {r.get('iface')}, not {iface}")
+            problems.append(f"{r.get('direction')} {r.get('proto')} flow {show(tuple_of(r))} on {r.get('iface')}, not {iface}")
         key = (r.get("direction"), r.get("proto"), tuple_of(r))
         total = flows.setdefault(key, {"packets": 0, "bytes": 0, "tcp_flags": 0})
         total["packets"] += r.get("packets") or 0
         total["bytes"] += r.get("bytes") or 0
         total["tcp_flags"] |= r.get("tcp_flags") or 0
-
-
-def show(t):
-    return f"{t[0]}:{t[1]}>{t[2]}:{t[3]}"
 
 
 for direction, expected in (("out", workload["tcp_out"]), ("in", workload["tcp_in"])):
@@ -104,5 +105,7 @@ summary = (f"bulk_bytes={bulk['bytes']} hostflow_packets={seen['packets']} hostf
            f"nic_rx_packets={bulk['nic_rx_packets']} nic_rx_bytes={bulk['nic_rx_bytes']}")
 print(f"{sum(len(v) for v in conns.values())} {flow_records} {summary}")
 if problems:
-    print("; ".join(problems), file=sys.stderr)
+    # the first few: the reason ends up on one line of the matrix's output
+    shown = problems[:MAX_SHOWN] + ([f"and {len(problems) - MAX_SHOWN} more"] if len(problems) > MAX_SHOWN else [])
+    print("; ".join(shown), file=sys.stderr)
     sys.exit(1)
