@@ -123,6 +123,11 @@ fi
 [[ ${#kernels[@]} -gt 0 ]] || { echo "test:kernels: no kernel packages found" >&2; exit 1; }
 
 mkdir -p "$cache"
+# The guest mounts a tmpfs on /etc/netns for the privileged files' resolvers
+# (test/helpers/netns.ts), and can only where the folder exists on the
+# read-only host root; it does once the suite has run on the host, not on a
+# fresh machine.
+if [[ -n "$suite" ]]; then mkdir -p /etc/netns; fi
 accel_args=()
 for a in "${accels[@]}"; do
   if [[ $a == kvm && ! -w /dev/kvm ]]; then continue; fi
