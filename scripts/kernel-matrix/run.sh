@@ -37,7 +37,8 @@
 #   records   every naming rule of conn records, in and out
 #   tcplife   conn records against libbpf-tools tcplife, byte for byte
 # With these the matrix takes 8 to 10 minutes (472 s and 583 s measured for
-# 2 kernels x 3 modes, boots included, on a shared 2-CPU machine). The whole privileged suite takes about
+# 2 kernels x 3 modes, boots included, on a shared 2-CPU machine; 834 s with
+# the virtio line, 20 s and 21 s of it, under a load above 4). The whole privileged suite takes about
 # 14 minutes per mode under TCG (818 s for 16 files on 6.1), six times over
 # the matrix's budget, and the other files do not depend on the connect probe:
 #   addon        the native addon's own test programs, not the Tracer
