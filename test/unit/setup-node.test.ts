@@ -72,6 +72,12 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+test('the README names the Node.js line that .node-version holds', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  assert.match(readme, new RegExp(`fetches Node\\.js ${wantedMajor} LTS \\(the line named in \`\\.node-version\`\\)`));
+  assert.match(readme, new RegExp(`brings Node\\.js ${wantedMajor} for this project`));
+});
+
 describe('a system Node.js 18 with its npm: scripts/setup-node.sh', suiteOptions(), () => {
   let work = '';
   /** Node.js 18 and npm 9, the way Debian 12 installs them. */
