@@ -257,6 +257,13 @@ fi
 
 phase "Node.js"
 check_node
+# With a fetched Node.js, npm runs on it too for the rest of this script
+# (only here): npm ci then neither warns that every package wants a newer
+# Node.js nor loses the way to it when it deletes node_modules.
+if [[ -L node_modules/.bin/node && $(readlink -f node_modules/.bin/node) == "$(realpath "$repo_root")"/build/node/* ]]; then
+  PATH="$(dirname "$(readlink -f node_modules/.bin/node)"):$PATH"
+  export PATH
+fi
 phase_done
 
 phase "kernel filesystems"
