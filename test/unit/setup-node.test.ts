@@ -149,9 +149,14 @@ describe('a system Node.js 18 with its npm: scripts/setup-node.sh', suiteOptions
     writeFileSync(join(project, 'tool.js'), '#!/usr/bin/env node\nconsole.log(process.version);\n');
     chmodSync(join(project, 'tool.js'), 0o755);
 
+    // The old npm reads the global npmrc beside its own prefix: give it the
+    // machine's, with whatever that says about reaching the registry (a
+    // mirror, a proxy, its CA).
+    const globalconfig = (await run('npm', ['config', 'get', 'globalconfig'], { env: cleanEnv() })).stdout.trim();
     env = {
       ...cleanEnv(),
       PATH: `${oldBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      npm_config_globalconfig: globalconfig,
       npm_config_cache: cache,
       npm_config_update_notifier: 'false',
     };
