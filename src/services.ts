@@ -134,7 +134,7 @@ export class SessionServices {
       }
       const failure = this.writer.failure;
       const path = this.options.pcap?.path;
-      lines.push(failure ? problem('capture', `writing ${path} FAILED: ${failure.message}`) : ok('capture', `${this.writer.stats.packets} packets written to ${path}`));
+      lines.push(failure ? problem('pcap', `writing ${path} FAILED: ${failure.message}`) : ok('pcap', `${this.writer.stats.packets} packets written to ${path}`));
       this.writer = null;
     }
     return lines;
