@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian 12 or Ubuntu 22.04/24.04 machine to build and test
-# hostflow: system packages, Node.js check, tracefs/bpffs mounts, npm ci and
-# npm run build. Idempotent: a second run installs nothing and only rebuilds.
+# hostflow: system packages, Node.js (scripts/setup-node.sh fetches a current
+# one into build/node when the system's is too old), tracefs/bpffs mounts,
+# npm ci and npm run build. Idempotent: a second run installs nothing and only
+# rebuilds.
 #
 # Usage: scripts/setup.sh [--no-apt] [--no-npm] [--no-build]
 #   --no-apt    skip system packages (and the Node.js check's apt fallback)
@@ -20,7 +22,7 @@ for arg in "$@"; do
     --no-npm) do_npm=0 ;;
     --no-build) do_build=0 ;;
     -h | --help)
-      sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+      sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
       exit 0
       ;;
     *)
@@ -194,34 +196,39 @@ node_major() {
   node -p 'Number(process.versions.node.split(".")[0])' 2>/dev/null || echo 0
 }
 
+# The major version apt would install of a package; 0 when none.
+candidate_major() {
+  apt-cache policy "$1" 2>/dev/null | awk '
+    /Candidate:/ { v = $2; sub(/^[0-9]+:/, "", v); split(v, part, "."); major = part[1] }
+    END { print (major ~ /^[0-9]+$/ ? major : 0) }'
+}
+
+# apt's nodejs when it is new enough (package.json's engines minimum), and
+# npm; then scripts/setup-node.sh, which, where the system's Node.js is
+# still older (Debian 12 and Ubuntu ship 18), fetches .node-version's line
+# with that npm into build/node and links it as node_modules/.bin/node.
 check_node() {
-  local major
+  local major minimum
   major=$(node_major)
-  if [[ $major -ge 20 ]] && command -v npm >/dev/null 2>&1; then
-    log "Node.js $(node --version), npm $(npm --version)"
-    return
-  fi
-  if [[ $do_apt -eq 1 ]]; then
-    if [[ $major -eq 0 ]]; then
-      log "Node.js is missing: installing nodejs and npm from apt"
-    else
-      log "Node.js $(node --version) is older than 20 (or npm is missing): installing nodejs and npm from apt"
-    fi
-    apt_update_once
-    if [[ $major -lt 20 ]]; then
+  minimum=$(sed -n '/"engines"/,/}/s/.*"node": *">= *\([0-9][0-9]*\).*/\1/p' package.json | head -n 1)
+  if [[ $do_apt -eq 1 ]] && { [[ $major -lt $minimum ]] || ! command -v npm >/dev/null 2>&1; }; then
+    [[ $(candidate_major nodejs) -gt 0 ]] || apt_update_once
+    if [[ $major -lt $minimum && $(candidate_major nodejs) -ge $minimum ]]; then
+      if [[ $major -eq 0 ]]; then
+        log "Node.js is missing: installing nodejs from apt"
+      else
+        log "Node.js $(node --version) is older than $minimum: installing nodejs from apt"
+      fi
       apt_install nodejs || warn "apt could not install nodejs"
     fi
     # NodeSource's nodejs bundles npm (and conflicts with Debian's npm).
     if ! command -v npm >/dev/null 2>&1; then
       apt_install npm || warn "apt could not install npm"
     fi
-    major=$(node_major)
   fi
-  if [[ $major -lt 20 ]]; then
-    die "hostflow needs Node.js >= 20 (found: $(node --version 2>/dev/null || echo none)). This release's apt has no Node.js 20: install it from nodejs.org, NodeSource or nvm, then rerun."
-  fi
-  command -v npm >/dev/null 2>&1 || die "npm is missing: install npm for Node.js $(node --version)"
-  log "Node.js $(node --version), npm $(npm --version)"
+  command -v npm >/dev/null 2>&1 ||
+    die "npm is missing: install npm (it fetches a current Node.js when the system's is older than $minimum), or Node.js >= $minimum with npm"
+  bash scripts/setup-node.sh
 }
 
 # libbpf attaches tracepoints and uprobes by name through tracefs, and pins
@@ -250,6 +257,13 @@ fi
 
 phase "Node.js"
 check_node
+# With a fetched Node.js, npm runs on it too for the rest of this script
+# (only here): npm ci then neither warns that every package wants a newer
+# Node.js nor loses the way to it when it deletes node_modules.
+if [[ -L node_modules/.bin/node && $(readlink -f node_modules/.bin/node) == "$(realpath "$repo_root")"/build/node/* ]]; then
+  PATH="$(dirname "$(readlink -f node_modules/.bin/node)"):$PATH"
+  export PATH
+fi
 phase_done
 
 phase "kernel filesystems"
@@ -258,12 +272,10 @@ mount_if_missing bpf /sys/fs/bpf
 phase_done
 
 if [[ $do_npm -eq 1 ]]; then
-  # Build the addon against the installed Node's headers, never downloading.
-  if [[ -f /usr/include/node/node_api.h && -z "${npm_config_nodedir:-}" ]]; then
-    export npm_config_nodedir=/usr
-  fi
   phase "npm ci"
   npm ci --no-audit --no-fund
+  # npm ci deleted node_modules, and a fetched Node.js's link with it.
+  bash scripts/setup-node.sh --link-only
   phase_done
 
   if [[ $do_build -eq 1 ]]; then

@@ -7,27 +7,24 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDoctor } from './doctor.js';
 import { HostflowError, firstLine } from './errors.js';
-import { CONNECT_PROBE_REQUESTS, type ConnectProbeRequest } from './kernel/probe-plan.js';
+import { CONNECT_PROBE_REQUESTS } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
-import { XDP_MODE_REQUESTS, type XdpModeRequest } from './kernel/xdp-mode.js';
+import { XDP_MODE_REQUESTS } from './kernel/xdp-mode.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { runHeadless } from './run.js';
+import { planRun, type RunFlags } from './run-plan.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
 import { DEFAULT_LATE_NAME_WINDOW_MS } from './correlate/correlator.js';
 import { Session, type SessionOptions } from './session.js';
 import { SessionServices, type ServiceOptions } from './services.js';
 import { parseCaptureSpec, type CaptureSpec } from './capture/filter.js';
-import type { PcapFormat } from './capture/pcap-writer.js';
 import { DEFAULT_CONTROL_SOCKET } from './control/server.js';
 import { runCtl } from './control/client.js';
 import { CAPTURE_MAX } from './kernel/layout.js';
 import { parsePrefix } from './kernel/prefix.js';
-import { STORAGE_DEFAULTS, storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
+import { STORAGE_DEFAULTS, type StorageOptions } from './storage/index.js';
 import { runUi } from './ui/run-ui.js';
-import { privilegeProblem } from './system/capabilities.js';
-import { defaultInterfaces } from './system/interfaces.js';
-import { libcTargets } from './system/libc.js';
 
 const log = (line: string) => process.stderr.write(`hostflow: ${line}\n`);
 
@@ -98,43 +95,6 @@ function captureSpec(value: string): CaptureSpec {
   }
 }
 
-interface RunFlags extends StorageFlags {
-  iface: string[];
-  xdpMode: XdpModeRequest;
-  connectProbe: ConnectProbeRequest;
-  libc: string[];
-  defaultLibc: boolean;
-  libcDiscovery: boolean;
-  flows: boolean;
-  wireDns: boolean;
-  flowInterval: number;
-  flowTableSize: number;
-  duration?: number;
-  output?: string;
-  headless?: boolean;
-  ui?: boolean;
-  format: 'json' | 'text';
-  rotateSize?: number;
-  rotateKeep: number;
-  pid: number[];
-  comm: string[];
-  host: string[];
-  port: number[];
-  type: RecordType[];
-  dnsMinTtl: number;
-  processCacheSize: number;
-  globalCacheSize: number;
-  lateNameWindow: number;
-  reorderWindow: number;
-  traceSelf?: boolean;
-  block: string[];
-  control: string | false;
-  pcap?: string;
-  capture?: CaptureSpec;
-  pcapFormat: PcapFormat;
-  snaplen: number;
-  captureRingSize: number;
-}
 
 export function buildProgram(): Command {
   const program = new Command('hostflow')
@@ -189,58 +149,19 @@ export function buildProgram(): Command {
     .option('--spool-dir <dir>', 'batches wait here until uploaded (survives crashes)', STORAGE_DEFAULTS.spoolDir)
     .option('--spool-max-mb <mb>', 'spool size at which new records are refused (counted and reported)', positiveNumber, STORAGE_DEFAULTS.spoolMaxMb)
     .action(async (flags: RunFlags) => {
-      const problem = privilegeProblem();
-      if (problem) throw new HostflowError(problem);
-      if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
-      const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
-      if (flags.capture && !flags.pcap) throw new HostflowError('--capture needs --pcap FILE');
-      if (flags.snaplen > CAPTURE_MAX) throw new HostflowError(`--snaplen is at most ${CAPTURE_MAX}`);
-      const capture = flags.pcap ? (flags.capture ?? parseCaptureSpec('all')) : null;
-      const blocking = flags.block.length > 0 || flags.control !== false;
-      const packets = flags.flows || flags.wireDns || blocking || capture !== null;
-      const session: SessionOptions = {
-        tracer: {
-          ...DEFAULT_TRACER_OPTIONS,
-          connectProbe: flags.connectProbe,
-          interfaces: packets ? interfaces : [],
-          xdpMode: flags.xdpMode,
-          libcs: libcTargets(flags.libc, !flags.defaultLibc),
-          libcDiscovery: flags.defaultLibc && flags.libcDiscovery,
-          onWarning: log,
-          flows: flags.flows,
-          dnsCapture: flags.wireDns,
-          flowTableSize: flags.flowTableSize,
-          excludePid: flags.traceSelf ? 0 : process.pid,
-          blocklist: blocking,
-          block: flags.block,
-          capture,
-          snaplen: flags.snaplen,
-          captureRingBytes: flags.captureRingSize,
-        },
-        names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
-        filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
-        flowIntervalSeconds: flags.flowInterval,
-        lateNameWindowMs: flags.lateNameWindow,
-        reorderWindowMs: flags.reorderWindow,
-      };
-      const output = { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep };
-      const storage = storageOptionsFromFlags(flags);
-      const services: ServiceOptions = {
-        pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
-        controlPath: flags.control === false ? undefined : flags.control,
-      };
-      if (flags.ui || (!flags.headless && process.stdout.isTTY)) {
-        process.exitCode = await runUiMode(session, flags, output, storage, services);
+      const plan = planRun(flags, log);
+      if (plan.ui) {
+        process.exitCode = await runUiMode(plan.session, flags, plan.output, plan.storage, plan.services);
         return;
       }
-      process.exitCode = await runHeadless({ session, format: flags.format, output, storage, services, durationSeconds: flags.duration, log });
+      process.exitCode = await runHeadless({ session: plan.session, format: flags.format, output: plan.output, storage: plan.storage, services: plan.services, durationSeconds: flags.duration, log });
     });
 
   program
     .command('doctor')
-    .description('check what this kernel offers hostflow, and whether it can run')
-    .action(() => {
-      process.exitCode = runDoctor();
+    .description('check what this kernel offers hostflow, and that a start with these options (given before `doctor`) attaches')
+    .action(async () => {
+      process.exitCode = await runDoctor(program.opts<RunFlags>());
     });
   return program;
 }

@@ -1,8 +1,12 @@
 /**
  * `hostflow doctor`: what this kernel and this process offer hostflow, and
  * whether it can run. Each check is one line; a blocker makes the exit
- * code non-zero. Gathering the facts (I/O) is kept apart from judging them
- * (`judge`, pure) so the judgement is tested without root.
+ * code non-zero. Beyond what each connect mode and the kernel offer, it
+ * makes the start that `hostflow` with the same options would make, for
+ * real: the same interfaces (XDP in the mode each accepts, TC), the same
+ * libc files, the control socket; then takes it all down. What doctor
+ * calls ok starts. Gathering the facts (I/O) is kept apart from judging
+ * them (`judge`, pure) so the judgement is tested without root.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -14,7 +18,10 @@ import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.j
 import type { ConnectProbeName } from './kernel/layout.js';
 import { loadNative } from './kernel/native.js';
 import type { NativeAddon } from './kernel/native-api.js';
-import { kernelHasKprobes, tryConnectProbe, tryLibcs, tryLoad } from './kernel/tracer.js';
+import { kernelHasKprobes, Tracer, listLibcs, tryConnectProbe, type TracedInterface } from './kernel/tracer.js';
+import { describeXdp } from './kernel/xdp-mode.js';
+import { ControlServer } from './control/server.js';
+import { planRun, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
 
 export interface DoctorFacts {
@@ -31,13 +38,27 @@ export interface DoctorFacts {
   connectModes: Partial<Record<ConnectProbeName, string | null>>;
   tracepoint: boolean;
   uprobes: boolean;
-  /** null when flow_xdp and flow_tc load, else why not. */
-  packetPrograms: string | null | undefined;
   tcx: boolean;
   libc: string | null;
-  /** Every libc the system and its processes map, each attached for real when it could be tried (tryLibcs). */
+  /** Every libc the system and its processes map, each attached for real when it could be tried (the start's; else listed only). */
   libcs?: LibcFile[];
   defaultInterface: string;
+  /** The start these options make, tried for real; undefined when it could not be tried. */
+  start?: StartTrial;
+  /** The control socket: null when it binds, else why not; undefined without one (--no-control). */
+  control?: string | null;
+}
+
+/** What trying the start showed. */
+export interface StartTrial {
+  /** The one line `hostflow` would print and exit with; null when everything attached. */
+  error: string | null;
+  /** The interfaces the start uses, with the XDP mode each got (xdp null when it failed first). */
+  interfaces: TracedInterface[];
+  /** Warnings the start printed (a libc that could not be traced, ...). */
+  warnings: string[];
+  /** BPF links it made. */
+  links: number;
 }
 
 export interface Check {
@@ -80,18 +101,27 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
   }
   add('lifecycle', facts.tracepoint ? 'ok' : 'FAIL', facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb, raw tcp_destroy_sock' : 'sock:inet_sock_set_state not found in tracefs');
   add('uprobe', facts.uprobes ? 'ok' : 'no', facts.uprobes ? 'uprobe PMU' : 'no uprobe PMU: getaddrinfo lookups will not be traced');
-  if (facts.packetPrograms === undefined) add('xdp/tc', 'no', 'not tried (needs the addon and privileges)');
-  else add('xdp/tc', facts.packetPrograms === null ? 'ok' : 'FAIL', facts.packetPrograms ?? 'flow_xdp and flow_tc load');
   add('tcx', facts.tcx ? 'ok' : 'no', facts.tcx ? 'TC egress attaches as a bpf_link' : 'no tcx (kernel < 6.6): TC egress uses a netlink filter, removed on exit');
   if (facts.libcs && facts.libcs.length > 0) {
     for (const file of facts.libcs) add('libc', file.attached ? 'ok' : 'no', describeLibc(file));
   } else {
     add('libc', facts.libc ? 'ok' : 'no', facts.libc ?? 'no libc found: use --libc PATH');
   }
-  add('interface', 'ok', `${facts.defaultInterface} (default route; -i to choose)`);
-
   const autoMode = AUTO_ORDER.find((mode) => facts.connectModes[mode] === null) ?? null;
   add('connect', autoMode ? 'ok' : 'FAIL', autoMode ? `auto chooses ${autoMode}` : 'no connect probe mode works here');
+  const interfaces = facts.start?.interfaces ?? [];
+  if (interfaces.length === 0) add('interface', 'ok', `${facts.defaultInterface} (default route; -i to choose)`);
+  for (const { name, xdp } of interfaces) {
+    const where = `${name}${name === facts.defaultInterface ? ' (default route; -i to choose)' : ''}`;
+    add('interface', xdp ? 'ok' : 'no', xdp ? where : `${where}: nothing attached, see start`);
+    if (xdp) add('xdp', 'ok', `${describeXdp(name, xdp)}, TC egress attached`);
+  }
+  if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
+  // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
+  if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon, privileges and tracefs)');
+  else if (facts.start.error !== null) add('start', 'FAIL', facts.start.error);
+  else add('start', 'ok', `everything attached and was taken down again (${facts.start.links} links${facts.start.warnings.length > 0 ? `; warnings: ${facts.start.warnings.join('; ')}` : ''})`);
+
   return { checks, autoMode };
 }
 
@@ -109,8 +139,11 @@ function kallsymsHas(symbol: string): boolean {
   }
 }
 
-/** Reads every fact; loads and attaches each connect mode for real when it can. */
-export function gatherFacts(): DoctorFacts {
+/**
+ * Reads every fact; loads and attaches each connect mode for real, then
+ * makes the start `flags` would make and takes it down again.
+ */
+export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
   const missing = missingCapabilities(currentCapabilities());
   const tracefs = ensureTracefs();
   let native: NativeAddon | null = null;
@@ -132,25 +165,60 @@ export function gatherFacts(): DoctorFacts {
     connectModes: {},
     tracepoint: tracefs.path !== null && existsSync(`${tracefs.path}/events/sock/inet_sock_set_state`),
     uprobes: existsSync('/sys/bus/event_source/devices/uprobe'),
-    packetPrograms: undefined,
     tcx: kallsymsHas('tcx_link_attach'),
     libc: systemLibc(),
     defaultInterface: defaultInterfaces()[0] ?? 'lo',
   };
-  if (native && missing.length === 0 && tracefs.path) {
+  const canTry = native !== null && missing.length === 0 && tracefs.path !== null;
+  if (canTry && native) {
     for (const mode of AUTO_ORDER) {
       if (mode === 'kprobe' && !facts.kprobePmu) continue;
       facts.connectModes[mode] = tryConnectProbe(native, mode);
     }
-    facts.packetPrograms = tryLoad(native, { interfaces: ['lo'] });
   }
-  facts.libcs = tryLibcs(native && missing.length === 0 && tracefs.path ? native : null);
+  if (flags.control !== false) facts.control = await tryControl(flags.control);
+  if (canTry) {
+    const { start, libcs } = await tryStart(flags);
+    facts.start = start;
+    facts.libcs = libcs;
+  } else {
+    facts.libcs = listLibcs();
+  }
   return facts;
 }
 
+/** Binds the control socket where the run would, and closes it: null when it binds, else why not. */
+async function tryControl(path: string): Promise<string | null> {
+  try {
+    const server = await ControlServer.start({ path, backend: {} });
+    await server.close();
+    return null;
+  } catch (error) {
+    return firstLine(error);
+  }
+}
+
+/** The start `flags` make, for real, then stopped: what attached, and the libc files it traced. */
+async function tryStart(flags: RunFlags): Promise<{ start: StartTrial; libcs: LibcFile[] | undefined }> {
+  const warnings: string[] = [];
+  let planned: TracedInterface[] = [];
+  let tracer: Tracer;
+  try {
+    const plan = planRun(flags, (line) => warnings.push(line));
+    planned = plan.session.tracer.interfaces.map((name) => ({ name, ifindex: 0, xdp: null }));
+    tracer = Tracer.start({ ...plan.session.tracer, onWarning: (line) => warnings.push(line) }, () => {});
+  } catch (error) {
+    return { start: { error: firstLine(error), interfaces: planned, warnings, links: 0 }, libcs: undefined };
+  }
+  const { interfaces, links } = tracer.report;
+  const libcs = tracer.libcFiles();
+  await tracer.stop();
+  return { start: { error: null, interfaces, warnings, links: links.length }, libcs };
+}
+
 /** Prints the report; returns the exit code. */
-export function runDoctor(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): number {
-  const { checks } = judge(gatherFacts());
+export async function runDoctor(flags: RunFlags, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<number> {
+  const { checks } = judge(await gatherFacts(flags));
   for (const check of checks) write(`${check.status.padEnd(4)} ${check.name.padEnd(11)} ${check.detail}`);
   const blockers = checks.filter((check) => check.status === 'FAIL');
   if (blockers.length === 0) {

@@ -7,7 +7,9 @@
 import { once } from 'node:events';
 import type { LineSinkOptions } from './output/line-sink.js';
 import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
-import { Session, formatSummary, type SessionOptions } from './session.js';
+import { Session, type SessionOptions } from './session.js';
+import { formatSummaryLine, verdictLine, type SummaryLine } from './format/health.js';
+import { sessionSummaryLines } from './format/session-summary.js';
 import { SessionServices, type ServiceOptions } from './services.js';
 import type { AttachReport } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
@@ -76,10 +78,17 @@ export async function runHeadless(options: RunOptions): Promise<number> {
   process.off('SIGTERM', stop);
 
   const summary = await session.stop();
-  await services.close();
-  const [lines, ...others] = sinks;
-  await lines?.close();
-  options.log(formatSummary(summary));
-  for (const sink of others) await sink.close();
+  // The session's lines before storage's close, which may wait for uploads.
+  const lines: SummaryLine[] = [...sessionSummaryLines(summary), ...(await services.close())];
+  const [output, ...others] = sinks;
+  await output?.close();
+  for (const line of lines) options.log(formatSummaryLine(line));
+  for (const sink of others) {
+    for (const line of (await sink.close()) ?? []) {
+      options.log(formatSummaryLine(line));
+      lines.push(line);
+    }
+  }
+  options.log(verdictLine(lines));
   return 0;
 }

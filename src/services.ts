@@ -14,8 +14,11 @@ import type { ControlBackend, StatValue } from './control/commands.js';
 import { blockHost } from './control/block-host.js';
 import { HostBlocks } from './control/host-blocks.js';
 import type { CapturedPacket } from './kernel/packets.js';
+import type { TracedInterface } from './kernel/tracer.js';
+import { describeXdp } from './kernel/xdp-mode.js';
 import type { SinkStatusLine } from './output/sinks.js';
 import type { Session } from './session.js';
+import { note, ok, problem, type SummaryLine } from './format/health.js';
 
 export interface ServiceOptions {
   /** Write captured frames here; undefined when not capturing. */
@@ -103,18 +106,21 @@ export class SessionServices {
     return lines;
   }
 
-  /** After the session stopped (every frame drained): closes the socket and completes the file. */
-  async close(): Promise<void> {
+  /** After the session stopped (every frame drained): closes the socket and completes the file; returns their part of the summary. */
+  async close(): Promise<SummaryLine[]> {
+    const lines: SummaryLine[] = [];
     await this.control?.close();
     this.control = null;
     this.unfollowNames?.();
     this.unfollowNames = null;
     const blocked = this.hostBlocks.size;
     const { namesRefused, addrsRefused, addrsSkipped, blockFailures } = this.hostBlocks.stats;
-    if (blocked.names > 0 || namesRefused + addrsRefused + blockFailures > 0) {
-      this.log(
-        `block-host: ${blocked.names} names held ${blocked.addrs} addresses; refused ${namesRefused} names, ${addrsRefused} addresses over the bound, ${blockFailures} the blocklist would not take; ${addrsSkipped} skipped (not a source address)`,
-      );
+    if (blocked.names > 0 || namesRefused + addrsRefused + blockFailures + addrsSkipped > 0) {
+      lines.push(ok('block-host', `${blocked.names} names held ${blocked.addrs} addresses${namesRefused > 0 ? `; ${namesRefused} names refused (answered at the time)` : ''}`));
+      if (addrsRefused + blockFailures > 0) {
+        lines.push(problem('block-host', `${addrsRefused + blockFailures} addresses of blocked names were NOT blocked: ${addrsRefused} over the bound of a name, ${blockFailures} the blocklist would not take`));
+      }
+      if (addrsSkipped > 0) lines.push(note('block-host', `${addrsSkipped} addresses skipped: they cannot be a source (0.0.0.0, ::)`));
     }
     if (this.delayTimer) clearInterval(this.delayTimer);
     this.delayTimer = null;
@@ -127,10 +133,19 @@ export class SessionServices {
         // Kept in writer.failure, reported below.
       }
       const failure = this.writer.failure;
-      this.log(failure ? `capture: writing ${this.options.pcap?.path} failed: ${failure.message}` : `capture: ${this.writer.stats.packets} packets written to ${this.options.pcap?.path}`);
+      const path = this.options.pcap?.path;
+      lines.push(failure ? problem('pcap', `writing ${path} FAILED: ${failure.message}`) : ok('pcap', `${this.writer.stats.packets} packets written to ${path}`));
       this.writer = null;
     }
+    return lines;
   }
+}
+
+/** 'xdp_eth0': 'generic (native refused by virtio_net: ...)' per traced interface. */
+function xdpStats(interfaces: readonly TracedInterface[]): Record<string, StatValue> {
+  const stats: Record<string, StatValue> = {};
+  for (const { name, xdp } of interfaces) if (xdp) stats[`xdp_${name}`] = describeXdp(name, xdp).slice(name.length + 2);
+  return stats;
 }
 
 /** The control socket's view of the session; every hook reads it when a command comes. */
@@ -164,6 +179,7 @@ function controlBackend(current: () => Session | null, hostBlocks: HostBlocks): 
         records_conn: summary.records.conn,
         records_flow: summary.records.flow,
         events_lost: summary.lostTotal,
+        events_malformed: summary.malformed,
         probe_runs_skipped: summary.skippedTotal,
         events_late: summary.late,
         closes_recovered: summary.closesRecovered,
@@ -177,6 +193,7 @@ function controlBackend(current: () => Session | null, hostBlocks: HostBlocks): 
         block_host_addrs_skipped: hostBlocks.stats.addrsSkipped,
         block_host_failures: hostBlocks.stats.blockFailures,
         block_host_addrs_learned: hostBlocks.stats.addrsLearned,
+        ...xdpStats(summary.interfaces ?? []),
       };
     },
   };

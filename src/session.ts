@@ -14,12 +14,12 @@ import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
-import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracerOptions } from './kernel/tracer.js';
+import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracedInterface, type TracerOptions } from './kernel/tracer.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
-import { RECORD_TYPES, type HostflowRecord, type RecordType } from './records/types.js';
+import type { HostflowRecord, RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
 import { ProcessStarts } from './system/process-start.js';
-import { formatLibcSummary, type LibcFile, type LibcScanStats } from './system/libc-registry.js';
+import type { LibcFile, LibcScanStats } from './system/libc-registry.js';
 import { interfaceName } from './system/interfaces.js';
 
 export interface SessionOptions {
@@ -49,7 +49,14 @@ export interface SessionSummary {
   /** Closes sock_state missed that tcp_destroy_sock emitted instead. */
   closesRecovered: number;
   malformed: number;
-  wireSkipped: number;
+  /** Kernel events decoded (every record the ring buffers delivered). */
+  events?: number;
+  /** DNS messages seen on the wire that named nothing, by reason (src/dns/wire.ts). */
+  wireSkipped?: Partial<Record<string, number>>;
+  /** The traced interfaces and the XDP mode each got. */
+  interfaces?: TracedInterface[];
+  /** Interfaces whose TC program is a netlink filter (no tcx). */
+  tcNetlink?: string[];
   /** DNS over TCP: segments, messages reassembled, and what was skipped (src/dns/tcp-stream.ts). */
   dnsTcp?: DnsTcpStats;
   /** ClientHellos and HTTP requests decoded into server names, and the ones that named nothing. */
@@ -231,7 +238,10 @@ export class Session {
       skippedTotal: Object.values(skipped).reduce((sum, n) => sum + n, 0),
       closesRecovered: counters?.close_recovered ?? 0,
       malformed: this.tracer?.decodeStats.malformed ?? 0,
-      wireSkipped: Object.values(wireSkipped).reduce((sum, n) => sum + n, 0),
+      events: this.tracer?.decodeStats.records ?? 0,
+      wireSkipped: { ...wireSkipped },
+      interfaces: this.tracer?.report.interfaces ?? [],
+      tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
       dnsTcp: this.dnsTcp.stats,
       serverNameDecode: this.tracer?.decodeStats.serverNames ?? null,
       late: this.reorder.late,
@@ -264,53 +274,4 @@ export class Session {
     this.tracer = null;
     return summary;
   }
-}
-
-export function formatSummary(summary: SessionSummary): string {
-  const written = RECORD_TYPES.map((type) => `${type} ${summary.records[type]}`).join(', ');
-  const lostDetail = Object.entries(summary.lost)
-    .map(([name, value]) => `${name} ${value}`)
-    .join(', ');
-  const parts = [`summary: records ${written}`, `events lost ${summary.lostTotal}${lostDetail ? ` (${lostDetail})` : ''}`, `malformed ${summary.malformed}`, `wire DNS skipped ${summary.wireSkipped}`];
-  if (summary.skippedTotal > 0 || summary.closesRecovered > 0) parts.push(formatSkipped(summary));
-  // Correlated out of order: a connection may have missed its name or a flow its owner.
-  if (summary.late > 0) parts.push(`${summary.late} events arrived after the reorder window (raise --reorder-window)`);
-  const naming = summary.naming;
-  if (naming && Object.values(naming).some((n) => n > 0)) {
-    parts.push(
-      `named late ${naming.lateNamed}, by SNI ${naming.sni}, by HTTP Host ${naming.http} (server names unused ${naming.serverNamesIgnored}, invalid ${naming.serverNamesInvalid}; unnamed connections evicted ${naming.unnamedEvicted})`,
-    );
-  }
-  if (summary.dnsTcp && summary.dnsTcp.segments > 0) parts.push(formatDnsTcp(summary.dnsTcp));
-  const names = summary.serverNameDecode;
-  if (names && names.sni + names.http + Object.keys(names.skipped).length > 0) parts.push(formatServerNames(names));
-  if (summary.capture) parts.push(`capture ${summary.capture.packets} captured, ${summary.capture.lost} lost (ring full)`);
-  if (summary.libc && summary.libc.length > 0) parts.push(formatLibcSummary(summary.libc, summary.libcScan ?? undefined));
-  if (summary.blocked.length > 0) {
-    const dropped = summary.blocked.reduce((sum, entry) => sum + entry.packets, 0);
-    parts.push(`blocklist ${summary.blocked.length} prefixes dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`);
-  }
-  return parts.join('; ');
-}
-
-const byReason = (counts: Partial<Record<string, number>>): string =>
-  Object.entries(counts)
-    .map(([reason, n]) => `${reason} ${n}`)
-    .join(', ');
-
-function formatSkipped(summary: SessionSummary): string {
-  const programs = Object.entries(summary.skipped)
-    .map(([name, n]) => `${name} ${n}`)
-    .join(', ');
-  return `kernel skipped ${summary.skippedTotal} probe runs${programs ? ` (${programs})` : ''}, ${summary.closesRecovered} closes recovered at socket destroy`;
-}
-
-function formatDnsTcp(stats: DnsTcpStats): string {
-  const skipped = Object.values(stats.skipped).reduce((sum: number, n) => sum + (n ?? 0), 0);
-  return `DNS over TCP ${stats.messages} messages from ${stats.segments} segments (${stats.duplicates} duplicate), skipped ${skipped}${skipped > 0 ? ` (${byReason(stats.skipped)})` : ''}`;
-}
-
-function formatServerNames(names: ServerNameStats): string {
-  const skipped = Object.values(names.skipped).reduce((sum, n) => sum + n, 0);
-  return `server names seen SNI ${names.sni}, HTTP Host ${names.http}, none in ${skipped}${skipped > 0 ? ` (${byReason(names.skipped)})` : ''}`;
 }

@@ -70,7 +70,9 @@ mount -t tracefs nodev /newroot/sys/kernel/tracing 2>/dev/null || true
 ip link set lo up 2>/dev/null || true
 say "init: up, kernel $(uname -r), 9p root mounted"
 
-chroot /newroot /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp HF_MATRIX_FILE_TIMEOUT="$file_timeout" HF_MATRIX_VIRTIO="$virtio" \
+# node_modules/.bin first, as npm run-scripts have it: where scripts/setup.sh
+# fetched a Node.js because the system's is too old, its node is there.
+chroot /newroot /usr/bin/env -i PATH="$repo/node_modules/.bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" HOME=/tmp HF_MATRIX_FILE_TIMEOUT="$file_timeout" HF_MATRIX_VIRTIO="$virtio" \
   /bin/bash "$repo/scripts/kernel-matrix/guest-check.sh" "$repo" "$modes" "$suite" >/dev/console 2>&1
 say "init: guest-check exit $?"
 finish

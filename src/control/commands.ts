@@ -49,6 +49,36 @@ export interface ControlBackend {
   stats?: () => Record<string, StatValue>;
 }
 
+/**
+ * Counters of `stats` whose any non-zero value means events or records were
+ * lost or are wrong; the others count work done. The answer says of each
+ * of these whether it reports a problem, and `health` sums them up.
+ */
+export const PROBLEM_STATS: ReadonlySet<string> = new Set([
+  'events_lost',
+  'events_malformed',
+  'probe_runs_skipped',
+  'events_late',
+  'capture_lost',
+  'block_host_addrs_refused',
+  'block_host_failures',
+]);
+
+/** The stats with `health` first: 'ok', or 'PROBLEM: events_lost, capture_lost'. */
+export function withHealth(stats: Record<string, StatValue>): Record<string, StatValue> {
+  const problems = Object.entries(stats).filter(([key, value]) => PROBLEM_STATS.has(key) && typeof value === 'number' && value > 0);
+  return { health: problems.length === 0 ? 'ok' : `PROBLEM: ${problems.map(([key]) => key).join(', ')}`, ...stats };
+}
+
+/** One line per stat; the problem counters say ok or PROBLEM. */
+function statsLines(stats: Record<string, StatValue>): string[] {
+  return Object.entries(stats).map(([key, value]) => {
+    const text = `${key} ${value ?? '-'}`;
+    if (!PROBLEM_STATS.has(key) || typeof value !== 'number') return text;
+    return `${text} ${value > 0 ? 'PROBLEM' : 'ok'}`;
+  });
+}
+
 export interface AddressCount {
   addr: string;
   packets: number;
@@ -158,8 +188,8 @@ export function runCommand(request: Request, context: CommandContext): Answer {
       }
       case 'stats': {
         if (!backend.stats) return fail(name, 'stats are not available in this session');
-        const stats = backend.stats();
-        return ok(name, stats, Object.entries(stats).map(([key, value]) => `${key} ${value ?? '-'}`));
+        const stats = withHealth(backend.stats());
+        return ok(name, stats, statsLines(stats));
       }
       case 'help':
         return ok(

@@ -398,44 +398,21 @@ export function tryConnectProbe(native: NativeAddon, mode: ConnectProbeName): st
   }
 }
 
-/** Loads the object with these options and closes it: null when the verifier accepts every program, else why not. */
-export function tryLoad(native: NativeAddon, options: Partial<TracerOptions>): string | null {
-  try {
-    openAndLoad(native, 'tracepoint', { ...DEFAULT_TRACER_OPTIONS, ...options }).close();
-    return null;
-  } catch (error) {
-    return firstLine(error);
-  }
-}
-
 /**
- * What `hostflow` would trace in libc now: the system libc and every libc
- * the running processes map, each attached to a loaded object for real
- * and taken down again (doctor). Without an object (no addon or
- * privileges) the files are listed, not attached.
+ * The libc files `hostflow` would trace now, the system's and every one
+ * the running processes map, listed without attaching (doctor, when it
+ * cannot start a tracer).
  */
-export function tryLibcs(native: NativeAddon | null): LibcFile[] {
-  let object: BpfObject | null = null;
-  let loadError = 'not tried (needs the addon and privileges)';
-  try {
-    if (native) object = openAndLoad(native, 'tracepoint', { ...DEFAULT_TRACER_OPTIONS, interfaces: [], libcs: [] });
-  } catch (error) {
-    loadError = firstLine(error);
-  }
+export function listLibcs(): LibcFile[] {
   const tracker = new LibcTracker({
-    attach: (path) => {
-      if (!object) throw new Error(loadError);
-      attachGetaddrinfo(object, path);
+    attach: () => {
+      throw new Error('not tried (needs the addon, privileges and tracefs)');
     },
   });
-  try {
-    const system = systemLibc();
-    if (system) tracker.addFile(system, 'system');
-    tracker.scanAll();
-    return tracker.files();
-  } finally {
-    object?.close();
-  }
+  const system = systemLibc();
+  if (system) tracker.addFile(system, 'system');
+  tracker.scanAll();
+  return tracker.files();
 }
 
 const DEFAULT_BLOCKLIST_SIZE = 4096;

@@ -6,7 +6,8 @@
  */
 import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
-import { StorageSink, formatStorageStatus, type StorageOptions } from '../storage/index.js';
+import type { SummaryLine } from '../format/health.js';
+import { StorageSink, storageSummaryLines, type StorageOptions } from '../storage/index.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
 /** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
@@ -20,8 +21,8 @@ export interface SinkStatusLine {
 
 export interface OutputSink {
   write(record: HostflowRecord): void;
-  /** Flushes everything written; awaited after the session stopped. */
-  close(): Promise<void>;
+  /** Flushes everything written; awaited after the session stopped. Its part of the exit summary, if it has one. */
+  close(): Promise<SummaryLine[] | void>;
   status?(): SinkStatusLine;
 }
 
@@ -39,7 +40,7 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
   const storage = await StorageSink.open({ ...options, log });
   return {
     write: (record) => void storage.write(record),
-    close: async () => log(formatStorageStatus(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS }))),
+    close: async () => storageSummaryLines(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })),
     status: () => {
       const s = storage.status();
       const text = `backlog ${s.backlogBatches} batches, spool ${Math.round(s.spoolBytes / 1024)} KiB, uploaded ${s.uploadedRecords}${s.refusedRecords ? `, REFUSED ${s.refusedRecords}` : ''}`;

@@ -2,6 +2,7 @@
  * What the storage sink reports: a snapshot for the UI and the summary,
  * and the summary line; pure.
  */
+import { note, ok, problem, type SummaryLine } from '../format/health.js';
 import type { StorageFormat } from './layout.js';
 
 export interface StorageStatus {
@@ -57,15 +58,19 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** One line: what was uploaded, what is left for the next start, what was refused or lost. */
-export function formatStorageStatus(status: StorageStatus): string {
-  const parts = [`storage: uploaded ${status.uploadedObjects} objects (${status.uploadedRecords} records, ${formatBytes(status.uploadedBytes)}) to ${status.destination}`];
+/**
+ * The summary's storage lines: what was uploaded (ok), batches left for the
+ * next start and failed attempts (notes: retried, nothing lost), records
+ * refused, not encodable or lost (problems).
+ */
+export function storageSummaryLines(status: StorageStatus): SummaryLine[] {
+  const lines = [ok('storage', `uploaded ${status.uploadedObjects} objects (${status.uploadedRecords} records, ${formatBytes(status.uploadedBytes)}) to ${status.destination}`)];
   if (status.backlogBatches > 0) {
-    parts.push(`${status.backlogBatches} batches (${status.backlogRecords} records, ${formatBytes(status.spoolBytes)}) left in ${status.spoolDir} for the next start`);
+    lines.push(note('storage', `${status.backlogBatches} batches (${status.backlogRecords} records, ${formatBytes(status.spoolBytes)}) wait in ${status.spoolDir}: the next start uploads them`));
   }
-  if (status.failures > 0) parts.push(`${status.failures} failed attempts, last: ${status.lastError}`);
-  if (status.refusedRecords > 0) parts.push(`${status.refusedRecords} records REFUSED (spool full)`);
-  if (status.invalidRecords > 0) parts.push(`${status.invalidRecords} records could not be encoded`);
-  if (status.lostRecords > 0) parts.push(`${status.lostRecords} records LOST (spool write failed)`);
-  return parts.join('; ');
+  if (status.failures > 0) lines.push(note('storage', `${status.failures} upload attempts failed and were retried; the last: ${status.lastError}`));
+  if (status.refusedRecords > 0) lines.push(problem('storage', `${status.refusedRecords} records REFUSED: the spool was full (--spool-max-mb)`));
+  if (status.invalidRecords > 0) lines.push(problem('storage', `${status.invalidRecords} records could not be encoded`));
+  if (status.lostRecords > 0) lines.push(problem('storage', `${status.lostRecords} records LOST: writing to the spool failed`));
+  return lines;
 }

@@ -5,6 +5,8 @@
  * The /proc reading and the attaching are libc-tracker.ts's.
  */
 
+import { note, ok, plural, problem, type SummaryLine } from '../format/health.js';
+
 /** The system libc hostflow itself maps, a --libc file, or one found in a process's maps. */
 export type LibcOrigin = 'system' | 'option' | 'discovered';
 
@@ -44,8 +46,10 @@ export interface LibcScanStats {
   scans: number;
   /** Processes that exited before their maps could be read. */
   vanished: number;
-  /** maps files that could not be read for another reason. */
+  /** maps files that could not be read for another reason (a read that fails again counts again). */
   unreadable: number;
+  /** A few of those processes, 'pid 1 systemd: EACCES', for the summary. */
+  unreadableSample: string[];
   /** New processes waiting for a scan (the per-tick bound was reached). */
   backlog: number;
 }
@@ -118,13 +122,26 @@ export function describeLibc(file: LibcFile): string {
   return `${file.path}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }
 
-/** The summary part: 'libc 2 attached, 0 failed: a (3 pids); b (1 pid, ...)'. */
-export function formatLibcSummary(files: readonly LibcFile[], stats?: LibcScanStats): string {
-  const attached = files.filter((file) => file.attached).length;
+/**
+ * The summary's libc lines: the files traced (ok), the files that could not
+ * be (a problem: lookups there are not seen), files found late (their
+ * first lookups were missed) and processes whose maps could not be read (a
+ * libc only they map is not traced).
+ */
+export function libcSummaryLines(files: readonly LibcFile[], stats?: LibcScanStats): SummaryLine[] {
+  const attached = files.filter((file) => file.attached);
+  const failed = files.filter((file) => !file.attached);
+  const lines: SummaryLine[] = [];
+  if (attached.length > 0) lines.push(ok('libc', `getaddrinfo traced in ${plural(attached.length, 'file')}: ${attached.map(describeLibc).join('; ')}`));
+  if (failed.length > 0) lines.push(problem('libc', `getaddrinfo NOT traced in ${plural(failed.length, 'file')}, their lookups are not seen: ${failed.map(describeLibc).join('; ')}`));
   const late = files.filter((file) => file.untracedMs !== null).length;
-  const parts = [`libc ${attached} attached, ${files.length - attached} failed`];
-  if (late > 0) parts.push(`${late} found after their process started`);
-  if (stats && (stats.vanished > 0 || stats.unreadable > 0)) parts.push(`maps unread: ${stats.vanished} exited, ${stats.unreadable} unreadable`);
-  const list = files.map(describeLibc).join('; ');
-  return `${parts.join(', ')}${list ? `: ${list}` : ''}`;
+  if (late > 0) {
+    lines.push(note('libc', `${late === 1 ? '1 file was' : `${late} files were`} found after a process that maps it started: its lookups before the attach (see above) were not traced`));
+  }
+  if (stats && stats.unreadable > 0) {
+    const more = stats.unreadable - stats.unreadableSample.length;
+    const sample = `${stats.unreadableSample.join('; ')}${more > 0 ? ` and ${more} more` : ''}`;
+    lines.push(note('libc', `could not read the memory maps of ${sample}: a libc that only such a process maps is not traced`));
+  }
+  return lines;
 }

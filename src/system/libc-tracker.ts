@@ -37,9 +37,12 @@ export interface LibcTrackerOptions {
 /** The kernel's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux ABI. */
 const TICKS_PER_SECOND = 100;
 
+/** Unreadable processes named in the summary; the rest are counted. */
+const UNREADABLE_SAMPLE = 3;
+
 export class LibcTracker {
   readonly registry = new LibcRegistry();
-  readonly stats: LibcScanStats = { scans: 0, vanished: 0, unreadable: 0, backlog: 0 };
+  readonly stats: LibcScanStats = { scans: 0, vanished: 0, unreadable: 0, unreadableSample: [], backlog: 0 };
   private readonly attach: (openPath: string) => void;
   private readonly warn: (line: string) => void;
   private readonly intervalMs: number;
@@ -141,8 +144,14 @@ export class LibcTracker {
       maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ESRCH') this.stats.vanished++;
-      else this.stats.unreadable++;
+      if (code === 'ENOENT' || code === 'ESRCH') {
+        this.stats.vanished++;
+      } else {
+        this.stats.unreadable++;
+        const comm = readText(`/proc/${pid}/comm`)?.trim();
+        const sample = `pid ${pid}${comm ? ` ${comm}` : ''}: ${code ?? firstLine(error)}`;
+        if (this.stats.unreadableSample.length < UNREADABLE_SAMPLE && !this.stats.unreadableSample.includes(sample)) this.stats.unreadableSample.push(sample);
+      }
       return;
     }
     this.stats.scans++;

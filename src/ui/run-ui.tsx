@@ -10,7 +10,9 @@ import { once } from 'node:events';
 import { HostflowError } from '../errors.js';
 import type { AttachReport } from '../kernel/tracer.js';
 import type { HostflowRecord } from '../records/types.js';
-import { Session, formatSummary, type RecordSink, type SessionOptions } from '../session.js';
+import { Session, type RecordSink, type SessionOptions } from '../session.js';
+import { summaryText, type SummaryLine } from '../format/health.js';
+import { sessionSummaryLines } from '../format/session-summary.js';
 import type { MountedUi } from './mount.js';
 import { SessionStatus, type SessionHandle } from './session-status.js';
 import { UiController } from './state/controller.js';
@@ -22,8 +24,8 @@ import { themeFor } from './theme.js';
 export interface UiSink {
   /** Every record, as it comes. */
   write(record: HostflowRecord): void;
-  /** Flush and close; awaited after the session stopped. */
-  close(): void | Promise<void>;
+  /** Flush and close; awaited after the session stopped. Its part of the exit summary, if it has one. */
+  close(): void | SummaryLine[] | Promise<void | SummaryLine[]>;
 }
 
 export interface UiOptions {
@@ -83,16 +85,17 @@ async function loadMount(): Promise<typeof import('./mount.js')> {
   }
 }
 
-async function closeSinks(sinks: readonly UiSink[]): Promise<unknown[]> {
+async function closeSinks(sinks: readonly UiSink[]): Promise<{ errors: unknown[]; lines: SummaryLine[] }> {
   const errors: unknown[] = [];
+  const lines: SummaryLine[] = [];
   for (const sink of sinks) {
     try {
-      await sink.close();
+      lines.push(...((await sink.close()) ?? []));
     } catch (error) {
       errors.push(error);
     }
   }
-  return errors;
+  return { errors, lines };
 }
 
 /**
@@ -162,14 +165,16 @@ export async function runUi(options: UiOptions, dependencies: UiDependencies = {
   }
 
   let summary;
+  let sinkLines: SummaryLine[] = [];
   try {
     summary = await session.stop();
   } finally {
-    const errors = await closeSinks(extraSinks);
-    failure ??= errors[0];
+    const closed = await closeSinks(extraSinks);
+    failure ??= closed.errors[0];
+    sinkLines = closed.lines;
   }
   for (const line of describeAttachments(report)) options.log(line);
-  options.log(formatSummary(summary));
+  for (const line of summaryText([...sessionSummaryLines(summary), ...sinkLines])) options.log(line);
   if (failure !== undefined) throw failure;
   return 0;
 }

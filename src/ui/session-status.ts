@@ -4,7 +4,7 @@
  * events, and the other sinks' state.
  */
 import type { AttachReport } from '../kernel/tracer.js';
-import { describeXdpShort } from '../kernel/xdp-mode.js';
+import { describeXdp, describeXdpShort } from '../kernel/xdp-mode.js';
 import type { SessionSummary } from '../session.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { HeaderInfo, SinkStatus } from './state/header.js';
@@ -31,6 +31,7 @@ export class SessionStatus {
   ) {
     this.info = {
       interfaces: report.interfaces.map((i) => describeXdpShort(i.name, i.xdp)),
+      xdp: report.interfaces.flatMap((i) => (i.xdp ? [describeXdp(i.name, i.xdp)] : [])),
       connectProbe: report.connectProbe,
       eventsPerSecond: 0,
       recordsPerSecond: 0,

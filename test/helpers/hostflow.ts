@@ -20,19 +20,31 @@ export interface RunningHostflow {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; text: string; stderr: string }>;
 }
 
+export interface StartHostflowOptions {
+  /** Network namespace to run in (`ip netns exec`). */
+  ns?: string;
+  env?: NodeJS.ProcessEnv;
+  /** A command that runs node, e.g. ['nsenter', '--net=/run/netns/x']. */
+  launcher?: readonly string[];
+  /** Node's own options, e.g. ['--cpu-prof']. */
+  nodeOptions?: readonly string[];
+}
+
 /**
  * Starts `hostflow --headless -o <tmp file> ...args` and waits until it
  * traces; with the connect probe HOSTFLOW_TEST_CONNECT_PROBE forces, unless
  * args choose one.
  */
-export async function startHostflow(args: readonly string[], options: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningHostflow> {
+export async function startHostflow(args: readonly string[], options: StartHostflowOptions = {}): Promise<RunningHostflow> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
   const output = join(dir, 'records.jsonl');
   // Under software emulation (the kernel matrix's guest) events reach user
   // space far later than on hardware: the matrix widens the reorder window.
   const reorder = process.env.HOSTFLOW_TEST_REORDER_WINDOW_MS;
   const extra = reorder && !args.includes('--reorder-window') ? ['--reorder-window', reorder] : [];
-  const child = ManagedProcess.start(process.execPath, [CLI, '--headless', '-o', output, ...extra, ...withConnectProbe(args)], { ns: options.ns, env: options.env });
+  const nodeArgs = [...(options.nodeOptions ?? []), CLI, '--headless', '-o', output, ...extra, ...withConnectProbe(args)];
+  const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+  const child = ManagedProcess.start(command ?? process.execPath, [...launcherArgs, ...nodeArgs], { ns: options.ns, env: options.env });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {

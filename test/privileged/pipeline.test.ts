@@ -68,7 +68,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
   test('hostflow exits 0 on SIGINT with a summary line and reports the connect probe', () => {
     assert.equal(exitCode, 0, stderr);
     assert.match(stderr, new RegExp(`connect probe: (${connectProbeModes()})\\b`));
-    assert.match(stderr, /summary: records dns \d+, conn \d+, flow \d+; events lost 0/);
+    assert.match(stderr, /summary: ok records: dns \d+, conn \d+, flow \d+ written\nhostflow: summary: ok events: \d+ delivered; none lost/);
   });
 
   test('a getaddrinfo lookup carries the process, the name and every address', () => {

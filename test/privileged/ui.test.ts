@@ -197,7 +197,7 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
 
   test('q exits with code 0 and prints the summary after the UI', async () => {
     tmux.keys('q');
-    await tmux.waitFor('the summary', (s) => /summary: records dns \d+, conn \d+, flow \d+; events lost 0/.test(s));
+    await tmux.waitFor('the summary', (s) => /summary: ok events: \d+ delivered; none lost/.test(s));
     const screen = tmux.run('capture-pane', '-p', '-S', '-', '-t', 'ui').trimEnd();
     save('exit', screen);
     const deadline = Date.now() + 10_000;

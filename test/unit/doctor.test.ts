@@ -14,10 +14,11 @@ const thisKernel: DoctorFacts = {
   connectModes: { fentry: 'attachTracing(connect_v4_fexit): Invalid argument (EINVAL)', tracepoint: null },
   tracepoint: true,
   uprobes: true,
-  packetPrograms: null,
   tcx: true,
   libc: '/usr/lib/x86_64-linux-gnu/libc.so.6',
   defaultInterface: 'eth0',
+  start: { error: null, interfaces: [], warnings: [], links: 9 },
+  control: null,
 };
 
 const status = (facts: DoctorFacts, name: string) => judge(facts).checks.find((c) => c.name === name)?.status;
@@ -42,7 +43,7 @@ test('missing privileges, BTF or tracefs each block with one line', () => {
     missingCapabilities: ['CAP_BPF'],
     tracefs: { path: null, mounted: false, error: 'cannot mount tracefs at /sys/kernel/tracing: permission denied' },
     connectModes: {},
-    packetPrograms: undefined,
+    start: undefined,
   };
   const failing = judge(facts).checks.filter((c) => c.status === 'FAIL').map((c) => c.name);
   assert.deepEqual(failing, ['btf', 'privileges', 'tracefs', 'connect']);
@@ -75,4 +76,36 @@ test('doctor lists every libc found, each ok when its probes attached, never as 
   );
   assert.deepEqual(judge(facts).checks.filter((c) => c.status === 'FAIL'), []);
   assert.equal(judge({ ...thisKernel, libcs: [], libc: null }).checks.find((c) => c.name === 'libc')?.detail, 'no libc found: use --libc PATH');
+});
+
+test('a start that fails is a blocker with the line hostflow itself would print', () => {
+  const error = 'attachTc(flow_tc, ifindex 4 egress): Operation not permitted (EPERM)';
+  const { checks } = judge({ ...thisKernel, start: { error, interfaces: [], warnings: [], links: 0 } });
+  assert.deepEqual(
+    checks.filter((c) => c.status === 'FAIL').map((c) => [c.name, c.detail]),
+    [['start', error]],
+  );
+});
+
+test('each interface of the start shows the XDP mode it got and why, and a busy control socket blocks', () => {
+  const facts: DoctorFacts = {
+    ...thisKernel,
+    start: {
+      error: null,
+      interfaces: [{ name: 'eth0', ifindex: 2, xdp: { mode: 'generic', nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" } } }],
+      warnings: [],
+      links: 9,
+    },
+    control: 'another process (another hostflow?) listens on /run/hostflow/control.sock; choose another --control path',
+  };
+  const { checks } = judge(facts);
+  assert.equal(
+    checks.find((c) => c.name === 'xdp')?.detail,
+    "eth0: generic (native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP), TC egress attached",
+  );
+  assert.equal(checks.find((c) => c.name === 'interface')?.detail, 'eth0 (default route; -i to choose)');
+  assert.deepEqual(
+    checks.filter((c) => c.status === 'FAIL').map((c) => c.name),
+    ['control'],
+  );
 });

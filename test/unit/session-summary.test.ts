@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatSummary, type SessionSummary } from '../../src/session.js';
+import { summaryText } from '../../src/format/health.js';
+import { sessionSummaryLines } from '../../src/format/session-summary.js';
+import type { SessionSummary } from '../../src/session.js';
 
 const quiet: SessionSummary = {
   records: { dns: 1, conn: 2, flow: 3 },
@@ -10,19 +12,56 @@ const quiet: SessionSummary = {
   skippedTotal: 0,
   closesRecovered: 0,
   malformed: 0,
-  wireSkipped: 0,
+  events: 42,
+  wireSkipped: {},
   late: 0,
   capture: null,
   blocked: [],
 };
 
-test('a quiet run says nothing of skipped runs or late events', () => {
-  const line = formatSummary(quiet);
-  assert.match(line, /^summary: records dns 1, conn 2, flow 3; events lost 0; malformed 0; wire DNS skipped 0$/);
+const text = (summary: SessionSummary) => summaryText(sessionSummaryLines(summary));
+
+test('a healthy run reads as healthy, line by line and in the verdict', () => {
+  assert.deepEqual(text(quiet), [
+    'summary: ok records: dns 1, conn 2, flow 3 written',
+    'summary: ok events: 42 delivered; none lost, malformed or late',
+    'summary: healthy: nothing lost, nothing failed',
+  ]);
 });
 
-test('runs the kernel skipped, closes recovered and late events are each shown', () => {
-  const line = formatSummary({ ...quiet, skipped: { sock_state: 868 }, skippedTotal: 868, closesRecovered: 434, late: 7 });
-  assert.match(line, /kernel skipped 868 probe runs \(sock_state 868\), 434 closes recovered at socket destroy/);
-  assert.match(line, /7 events arrived after the reorder window/);
+test('lost events, skipped probe runs and late events are each a PROBLEM, and the verdict names them', () => {
+  const lines = text({ ...quiet, lost: { drop_connect: 3, drop_close: 2 }, lostTotal: 5, skipped: { sock_state: 868 }, skippedTotal: 868, closesRecovered: 434, late: 7 });
+  assert.match(lines[1] ?? '', /^summary: PROBLEM events: 5 lost in the kernel, their records never written \(drop_connect 3, drop_close 2\)/);
+  assert.match(lines[2] ?? '', /^summary: PROBLEM events: the kernel skipped 868 probe runs \(sock_state 868\).*434 closes were recovered at socket destroy$/);
+  assert.match(lines[3] ?? '', /^summary: PROBLEM events: 7 arrived after the reorder window.*raise --reorder-window$/);
+  assert.equal(lines.at(-1), 'summary: 1 PROBLEM: events (see above)');
+});
+
+test('generic XDP is a note with its reason, native is ok; notes leave the run healthy', () => {
+  const lines = text({
+    ...quiet,
+    interfaces: [
+      { name: 'eth0', ifindex: 2, xdp: { mode: 'generic', nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" } } },
+      { name: 'veth0', ifindex: 3, xdp: { mode: 'native', nativeRefused: null } },
+    ],
+  });
+  assert.ok(lines.includes("summary: note xdp: eth0: generic (native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP); ingress is counted after GRO, see the README's fallback table"));
+  assert.ok(lines.includes('summary: ok xdp: veth0: native'));
+  assert.equal(lines.at(-1), 'summary: healthy: nothing lost, nothing failed (1 note above)');
+});
+
+test('every line says ok, note or PROBLEM', () => {
+  const lines = text({
+    ...quiet,
+    malformed: 1,
+    wireSkipped: { truncated: 2 },
+    capture: { packets: 10, bytes: 600, lost: 3, malformed: 0 },
+    naming: { lateNamed: 1, sni: 2, http: 0, serverNamesIgnored: 1, serverNamesInvalid: 0, unnamedEvicted: 4 },
+    dnsTcp: { segments: 4, messages: 2, duplicates: 2, skipped: { incomplete: 1 } },
+    serverNameDecode: { sni: 2, http: 0, skipped: { 'sni:truncated': 1 } },
+    blocked: [{ prefix: '192.0.2.0/24', family: 4, packets: 9, bytes: 900, addedMs: 0 }],
+    tcNetlink: ['veth0/egress'],
+  });
+  for (const line of lines.slice(0, -1)) assert.match(line, /^summary: (ok|note|PROBLEM) [a-zA-Z -]+: /, line);
+  assert.equal(lines.at(-1), 'summary: 2 PROBLEMS: events, capture (see above)');
 });

@@ -311,7 +311,7 @@ export class UiController {
     const selected = this.select(shown);
 
     let body: Block[];
-    if (this.overlay === 'help') body = helpLines().map((line) => ({ kind: 'line', line }));
+    if (this.overlay === 'help') body = helpLines(header.xdp).map((line) => ({ kind: 'line', line }));
     else if (this.overlay === 'details' && selected) body = this.details(selected, snapshot, context, width, bodyHeight);
     else body = this.table(spec, shown, all.length, context, width);
     body = fitBody(body, bodyHeight);

@@ -16,7 +16,10 @@ export interface SinkStatus {
 }
 
 export interface HeaderInfo {
+  /** Each interface with its XDP mode, short: 'eth0 xdp generic (virtio_net refused native)'. */
   interfaces: readonly string[];
+  /** The same in full, with the kernel's reason, for the help screen. */
+  xdp: readonly string[];
   /** kprobe | fentry | tracepoint; null before the session started. */
   connectProbe: string | null;
   eventsPerSecond: number;
@@ -32,6 +35,7 @@ export interface HeaderInfo {
 
 export const EMPTY_HEADER: HeaderInfo = {
   interfaces: [],
+  xdp: [],
   connectProbe: null,
   eventsPerSecond: 0,
   recordsPerSecond: 0,

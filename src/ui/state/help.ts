@@ -1,4 +1,5 @@
 /** The `?` screen: keys, filter syntax, and what the less obvious columns mean. */
+import { sanitize } from '../../format/sanitize.js';
 import { seg, type Line } from './frame.js';
 
 const KEYS: Array<[string, string]> = [
@@ -22,11 +23,13 @@ const NOTES: string[] = [
   'LOST EVENTS: the kernel dropped events (ring full); tables miss some',
 ];
 
-export function helpLines(): Line[] {
-  return [
-    [seg('keys', 'title')],
-    ...KEYS.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]),
-    [],
-    ...NOTES.map((note): Line => [seg(`  ${note}`, 'dim')]),
-  ];
+/** The keys, then the XDP mode of each interface and why ('eth0: generic (native refused by virtio_net: ...)'), then the notes. */
+export function helpLines(xdp: readonly string[] = []): Line[] {
+  const lines: Line[] = [[seg('keys', 'title')], ...KEYS.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]), []];
+  if (xdp.length > 0) {
+    lines.push([seg('XDP on each interface', 'title')], ...xdp.map((line): Line => [seg(`  ${sanitize(line)}`)]));
+    lines.push([seg('  generic mode counts ingress after GRO: merged TCP segments count as one packet', 'dim')], []);
+  }
+  lines.push(...NOTES.map((note): Line => [seg(`  ${note}`, 'dim')]));
+  return lines;
 }

@@ -105,8 +105,22 @@ test('a missing hook is an error answer that says why', () => {
 test('stats and list-hosts print what their hooks return', () => {
   const backend: ControlBackend = { stats: () => ({ events: 3, capture_lost: 0, mode: null }), listHosts: () => [{ addr: '10.0.0.1', host: 'one.test' }] };
   const run = (line: string) => runCommand(request(line), { backend, flows: () => [] });
-  assert.deepEqual((run('stats') as { lines: string[] }).lines, ['events 3', 'capture_lost 0', 'mode -']);
+  assert.deepEqual((run('stats') as { lines: string[] }).lines, ['health ok', 'events 3', 'capture_lost 0 ok', 'mode -']);
   assert.deepEqual((run('list-hosts') as { lines: string[] }).lines, ['10.0.0.1 one.test']);
+});
+
+test('stats say plainly which counters report a problem, and health names them', () => {
+  const backend: ControlBackend = { stats: () => ({ events_decoded: 9, events_lost: 5, capture_lost: 0, probe_runs_skipped: 2, xdp_eth0: 'generic' }) };
+  const answer = runCommand(request('stats'), { backend, flows: () => [] }) as { lines: string[]; result: Record<string, unknown> };
+  assert.deepEqual(answer.lines, [
+    'health PROBLEM: events_lost, probe_runs_skipped',
+    'events_decoded 9',
+    'events_lost 5 PROBLEM',
+    'capture_lost 0 ok',
+    'probe_runs_skipped 2 PROBLEM',
+    'xdp_eth0 generic',
+  ]);
+  assert.equal(answer.result.health, 'PROBLEM: events_lost, probe_runs_skipped');
 });
 
 test('block-host, list-block-host and unblock-host answer in text and JSON; block-src and unblock-src respect names', async () => {

@@ -86,7 +86,7 @@ describe('control socket', () => {
     const answers = await client.answers(4, { json: true });
     assert.deepEqual(answers.map(([line]) => JSON.parse(line ?? '')), [
       { ok: true, command: 'mode', result: 'json' },
-      { ok: true, command: 'stats', result: { events: 1 } },
+      { ok: true, command: 'stats', result: { health: 'ok', events: 1 } },
       { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
       { ok: true, command: 'quit', result: null },
     ]);
@@ -100,11 +100,11 @@ describe('control socket', () => {
     client.socket.write(`block-src ${'9'.repeat(1 << 20)}`);
     client.socket.write('\nunblock-src\nstats\n');
     const answers = await client.answers(5);
-    assert.deepEqual(answers[0], ['events 1', 'ok']);
+    assert.deepEqual(answers[0], ['health ok', 'events 1', 'ok']);
     assert.match(answers[1]?.[0] ?? '', /^error: unknown command '\?+\[2j' \(try: help\)$/);
     assert.deepEqual(answers[2], ['error: line longer than 4096 bytes; skipped']);
     assert.deepEqual(answers[3], ['error: usage: unblock-src ADDRESS|PREFIX']);
-    assert.deepEqual(answers[4], ['events 1', 'ok']);
+    assert.deepEqual(answers[4], ['health ok', 'events 1', 'ok']);
     // Nothing more: the long line had exactly one answer.
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(client.received().split('\n').filter((line) => line === 'ok' || line.startsWith('error: ')).length, 5);
@@ -117,7 +117,7 @@ describe('control socket', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     client.socket.write('ts\nlist-');
     const [answer] = await client.answers(1);
-    assert.deepEqual(answer, ['events 1', 'ok']);
+    assert.deepEqual(answer, ['health ok', 'events 1', 'ok']);
     const quitter = await openClient(path);
     quitter.socket.end('block-src 203.0.113.');
     quitter.socket.destroy();
@@ -146,7 +146,7 @@ describe('control socket', () => {
       assert.deepEqual(answers[0], [`blocked 198.51.100.${index}/32`, 'ok']);
       assert.match(answers[1]?.[0] ?? '', /^error: unknown command/);
       assert.deepEqual(answers[2], ['192.0.2.1 packets 9 bytes 900 dropped 0 host web.test', 'ok']);
-      assert.deepEqual(answers[3], ['events 1', 'ok']);
+      assert.deepEqual(answers[3], ['health ok', 'events 1', 'ok']);
       assert.deepEqual(answers[4], [`unblocked 198.51.100.${index}/32 packets 0 bytes 0`, 'ok']);
     });
     assert.ok(state.reads - readsBefore <= 50, 'one flow-table read per list-src at most');
@@ -161,7 +161,7 @@ describe('control socket', () => {
     const other = await openClient(path);
     const started = Date.now();
     other.socket.write('stats\n');
-    assert.deepEqual((await other.answers(1))[0], ['events 1', 'ok']);
+    assert.deepEqual((await other.answers(1))[0], ['health ok', 'events 1', 'ok']);
     assert.ok(Date.now() - started < 1000);
     hog.close();
     other.close();
@@ -188,7 +188,7 @@ describe('control socket file', () => {
     const second = await ControlServer.start({ path, backend: { stats: () => ({ up: true }) } });
     const client = await openClient(path);
     client.socket.write('stats\n');
-    assert.deepEqual((await client.answers(1))[0], ['up true', 'ok']);
+    assert.deepEqual((await client.answers(1))[0], ['health ok', 'up true', 'ok']);
     client.close();
     await second.close();
     const regular = join(dir, 'regular');
@@ -224,13 +224,13 @@ describe('control socket with a slow command', () => {
       slow.socket.write('block-host slow.test\nstats\n');
       const other = await openClient(path);
       other.socket.write('stats\n');
-      assert.deepEqual(await other.answers(1), [['events 1', 'ok']], 'another client is answered while the lookup runs');
+      assert.deepEqual(await other.answers(1), [['health ok', 'events 1', 'ok']], 'another client is answered while the lookup runs');
       await new Promise((resolve) => setTimeout(resolve, 30));
       assert.equal(slow.received(), '', 'nothing overtakes the waiting answer');
       release();
       assert.deepEqual(await slow.answers(2), [
         ['blocked slow.test addrs 192.0.2.7 new 192.0.2.7', 'lookup 192.0.2.7', 'ok'],
-        ['events 1', 'ok'],
+        ['health ok', 'events 1', 'ok'],
       ]);
       slow.close();
       other.close();

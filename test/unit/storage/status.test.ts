@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatStorageStatus, type StorageStatus } from '../../../src/storage/status.js';
+import { formatBytes, storageSummaryLines, type StorageStatus } from '../../../src/storage/status.js';
 
 const quiet: StorageStatus = {
   destination: 's3://flows/hostflow',
@@ -28,14 +28,18 @@ const quiet: StorageStatus = {
   lostRecords: 0,
 };
 
-test('the summary says what was uploaded, and only then what went wrong', () => {
-  assert.equal(formatStorageStatus(quiet), 'storage: uploaded 3 objects (300 records, 4.0 KiB) to s3://flows/hostflow');
-  const line = formatStorageStatus({ ...quiet, backlogBatches: 2, backlogRecords: 20, spoolBytes: 3 * 1024 ** 2, failures: 5, lastError: 'ECONNREFUSED', refusedRecords: 9 });
-  assert.equal(
-    line,
-    'storage: uploaded 3 objects (300 records, 4.0 KiB) to s3://flows/hostflow; 2 batches (20 records, 3.0 MiB) left in /var/lib/hostflow/spool for the next start; 5 failed attempts, last: ECONNREFUSED; 9 records REFUSED (spool full)',
+test('the summary says what was uploaded, then what waits (notes) and what was refused (a problem)', () => {
+  assert.deepEqual(storageSummaryLines(quiet), [{ health: 'ok', topic: 'storage', text: 'uploaded 3 objects (300 records, 4.0 KiB) to s3://flows/hostflow' }]);
+  const lines = storageSummaryLines({ ...quiet, backlogBatches: 2, backlogRecords: 20, spoolBytes: 3 * 1024 ** 2, failures: 5, lastError: 'ECONNREFUSED', refusedRecords: 9 });
+  assert.deepEqual(
+    lines.map((line) => [line.health, line.text]),
+    [
+      ['ok', 'uploaded 3 objects (300 records, 4.0 KiB) to s3://flows/hostflow'],
+      ['note', '2 batches (20 records, 3.0 MiB) wait in /var/lib/hostflow/spool: the next start uploads them'],
+      ['note', '5 upload attempts failed and were retried; the last: ECONNREFUSED'],
+      ['problem', '9 records REFUSED: the spool was full (--spool-max-mb)'],
+    ],
   );
-  assert.ok(!line.includes('\n'));
 });
 
 test('sizes read as people write them', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LibcRegistry, describeLibc, formatLibcSummary, type LibcFile } from '../../../src/system/libc-registry.js';
+import { LibcRegistry, describeLibc, libcSummaryLines, type LibcFile } from '../../../src/system/libc-registry.js';
 
 const SYSTEM: Omit<LibcFile, 'pids'> = {
   key: 'fe:01:456',
@@ -68,6 +68,27 @@ test('the summary lists each file with its processes, where a container\'s came 
     '/lib/ld-musl-x86_64.so.1 (3 pids, from pid 31337 nginx, container docker:0123456789ab, not attached: no getaddrinfo symbol)',
   );
   assert.equal(describeLibc(files[2] as LibcFile), '/tmp/copy/libc.so.6 (1 pid, attached 120 ms after its process started)');
-  assert.match(formatLibcSummary(files, { scans: 10, vanished: 2, unreadable: 0, backlog: 0 }), /^libc 2 attached, 1 failed, 1 found after their process started, maps unread: 2 exited, 0 unreadable: \/usr\/lib/);
+  const lines = libcSummaryLines(files, { scans: 10, vanished: 2, unreadable: 0, unreadableSample: [], backlog: 0 });
+  assert.deepEqual(
+    lines.map((line) => [line.health, line.text.replace(/:.*/, '')]),
+    [
+      ['ok', 'getaddrinfo traced in 2 files'],
+      ['problem', 'getaddrinfo NOT traced in 1 file, their lookups are not seen'],
+      ['note', '1 file was found after a process that maps it started'],
+    ],
+  );
+  assert.match(lines[0]?.text ?? '', /\/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6 \(system, 57 pids\); \/tmp\/copy\/libc\.so\.6 \(1 pid, attached 120 ms/);
+  assert.match(lines[1]?.text ?? '', /ld-musl-x86_64\.so\.1 \(.*not attached: no getaddrinfo symbol\)/);
   assert.equal(describeLibc({ ...SYSTEM, origin: 'option', pids: 0 }), '/usr/lib/x86_64-linux-gnu/libc.so.6 (--libc)');
+});
+
+test('a healthy libc summary is one ok line; processes exited before their maps were read are no news', () => {
+  const lines = libcSummaryLines([{ ...SYSTEM, attached: true, pids: 4 }], { scans: 80, vanished: 3, unreadable: 0, unreadableSample: [], backlog: 0 });
+  assert.deepEqual(lines, [{ health: 'ok', topic: 'libc', text: 'getaddrinfo traced in 1 file: /usr/lib/x86_64-linux-gnu/libc.so.6 (system, 4 pids)' }]);
+});
+
+test('unreadable maps are a note that names the processes and what it means', () => {
+  const lines = libcSummaryLines([{ ...SYSTEM, attached: true, pids: 4 }], { scans: 80, vanished: 0, unreadable: 1, unreadableSample: ['pid 1 init: EACCES'], backlog: 0 });
+  assert.equal(lines[1]?.health, 'note');
+  assert.equal(lines[1]?.text, 'could not read the memory maps of pid 1 init: EACCES: a libc that only such a process maps is not traced');
 });

@@ -167,6 +167,17 @@ test('lost events are shown loudly when there are any', async () => {
   assert.match(await lossy.waitFor('LOST'), /hostflow\s+LOST 1234 EVENTS\s+25\.0k events\/s\s+900 records\/s/);
 });
 
+test('the header says which XDP mode each interface got; the help screen says why', async () => {
+  const reason = "native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP";
+  const app = renderApp(RECORDS, { header: { interfaces: ['eth0 xdp generic (virtio_net refused native)', 'veth0 xdp native'], xdp: [`eth0: generic (${reason})`, 'veth0: native'] } });
+  assert.match(await app.waitFor('refused native'), /if eth0 xdp generic \(virtio_net refused native\), veth0 xdp native/);
+  await app.press('?');
+  const help = await app.waitFor('XDP on each interface');
+  assert.ok(help.includes(`eth0: generic (${reason.slice(0, 40)}`), help);
+  assert.match(help, /generic mode counts ingress after GRO/);
+  app.unmount();
+});
+
 test('a hostile name or process name is shown escaped, never interpreted', async () => {
   const hostile = 'evil\u001b[2J\u001b]0;pwned\u0007\u009b31m.example';
   const app = renderApp([

@@ -49,7 +49,7 @@ class FakeSession implements SessionHandle {
   }
 
   summary(): SessionSummary {
-    return { records: { dns: 1, conn: 1, flow: 0 }, lost: this.lost ? { drop_connect: this.lost } : {}, lostTotal: this.lost, skipped: {}, skippedTotal: 0, closesRecovered: 0, malformed: 0, wireSkipped: 0, late: 0, capture: null, blocked: [] };
+    return { records: { dns: 1, conn: 1, flow: 0 }, lost: this.lost ? { drop_connect: this.lost } : {}, lostTotal: this.lost, skipped: {}, skippedTotal: 0, closesRecovered: 0, malformed: 0, wireSkipped: {}, late: 0, capture: null, blocked: [], interfaces: REPORT.interfaces };
   }
 
   async stop(): Promise<SessionSummary> {
@@ -118,8 +118,13 @@ test('q closes the UI, then stops the session, flushes the other sinks and logs 
   ui.stdin.type('q');
   assert.equal(await ui.result, 0);
   assert.equal(ui.session().stops, 1);
-  assert.deepEqual(ui.events, ['session stopped', 'sink closed', 'log connect probe', 'log interfaces', 'log xdp on veth-test', 'log summary']);
-  assert.match(ui.logs.at(-1) ?? '', /^summary: records dns 1, conn 1, flow 0; events lost 0/);
+  assert.deepEqual(ui.events, ['session stopped', 'sink closed', 'log connect probe', 'log interfaces', 'log xdp on veth-test', 'log summary', 'log summary', 'log summary', 'log summary']);
+  assert.deepEqual(ui.logs.slice(-4), [
+    'summary: ok records: dns 1, conn 1, flow 0 written',
+    'summary: ok events: 0 delivered; none lost, malformed or late',
+    'summary: ok xdp: veth-test: native',
+    'summary: healthy: nothing lost, nothing failed',
+  ]);
   assert.match(ui.logs[0] ?? '', /connect probe: tracepoint \(not used: kprobe: no kprobes\)/);
   assert.deepEqual(ui.written.map((r) => r.type), ['dns', 'conn', 'flow'], 'the other sink got every record, the last flows too');
   const output = ui.stdout.output();

@@ -1,0 +1,93 @@
+/**
+ * The session's part of the exit summary (see health.ts): records written,
+ * what the kernel delivered and lost, the XDP mode of each interface, the
+ * libc files traced, names found late or from server names, wire input
+ * hostflow could not read, the capture and the blocklist. Pure.
+ */
+import type { DnsTcpStats } from '../dns/tcp-stream.js';
+import type { ServerNameStats } from '../kernel/decode.js';
+import { describeXdp } from '../kernel/xdp-mode.js';
+import { RECORD_TYPES } from '../records/types.js';
+import type { SessionSummary } from '../session.js';
+import { libcSummaryLines } from '../system/libc-registry.js';
+import { byName, note, ok, plural, problem, sum, type SummaryLine } from './health.js';
+
+export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
+  const lines: SummaryLine[] = [ok('records', `${RECORD_TYPES.map((type) => `${type} ${summary.records[type]}`).join(', ')} written`)];
+  lines.push(...eventLines(summary));
+  for (const { name, xdp } of summary.interfaces ?? []) {
+    if (!xdp) continue;
+    lines.push(xdp.mode === 'native' ? ok('xdp', describeXdp(name, xdp)) : note('xdp', `${describeXdp(name, xdp)}; ingress is counted after GRO, see the README's fallback table`));
+  }
+  for (const target of summary.tcNetlink ?? []) {
+    lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
+  }
+  if (summary.libc && summary.libc.length > 0) lines.push(...libcSummaryLines(summary.libc, summary.libcScan ?? undefined));
+  lines.push(...nameLines(summary));
+  if (summary.capture) {
+    const { packets, lost } = summary.capture;
+    lines.push(lost > 0 ? problem('capture', `${lost} frames lost (capture ring full; raise --capture-ring-size or narrow --capture); ${packets} captured`) : ok('capture', `${packets} frames captured, none lost`));
+  }
+  if (summary.blocked.length > 0) {
+    const dropped = summary.blocked.reduce((total, entry) => total + entry.packets, 0);
+    lines.push(ok('blocklist', `${plural(summary.blocked.length, 'prefix', 'prefixes')} dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`));
+  }
+  return lines;
+}
+
+function eventLines(summary: SessionSummary): SummaryLine[] {
+  const lines: SummaryLine[] = [];
+  if (summary.lostTotal > 0) {
+    lines.push(problem('events', `${summary.lostTotal} lost in the kernel, their records never written (${byName(summary.lost)}): the ring buffers were full`));
+  }
+  if (summary.malformed > 0) lines.push(problem('events', `${summary.malformed} malformed and skipped (a hostflow bug: please report it)`));
+  if (summary.skippedTotal > 0) {
+    lines.push(
+      problem(
+        'events',
+        `the kernel skipped ${summary.skippedTotal} probe runs (${byName(summary.skipped)}) while another BPF program ran on the same CPU; ${summary.closesRecovered} closes were recovered at socket destroy`,
+      ),
+    );
+  }
+  if (summary.late > 0) {
+    lines.push(problem('events', `${summary.late} arrived after the reorder window, so a connection may lack its name or a flow its process: raise --reorder-window`));
+  }
+  if (lines.length === 0) {
+    const recovered = summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes recovered at socket destroy` : '';
+    lines.push(ok('events', `${summary.events ?? 0} delivered; none lost, malformed or late${recovered}`));
+  }
+  return lines;
+}
+
+/** Late and server names used, and wire input that named nothing. */
+function nameLines(summary: SessionSummary): SummaryLine[] {
+  const lines: SummaryLine[] = [];
+  const naming = summary.naming;
+  if (naming && naming.lateNamed + naming.sni + naming.http + naming.serverNamesIgnored + naming.serverNamesInvalid > 0) {
+    const unused = naming.serverNamesIgnored + naming.serverNamesInvalid > 0 ? `; server names not needed ${naming.serverNamesIgnored} (already named or unknown), not host names ${naming.serverNamesInvalid}` : '';
+    lines.push(ok('names', `named late ${naming.lateNamed}, by SNI ${naming.sni}, by HTTP Host ${naming.http}${unused}`));
+  }
+  if (naming && naming.unnamedEvicted > 0) {
+    lines.push(note('names', `${naming.unnamedEvicted} unnamed connections stopped waiting for a late name (the oldest, pushed out by newer ones)`));
+  }
+  const wireSkipped = sum(summary.wireSkipped ?? {});
+  if (wireSkipped > 0) lines.push(note('wire DNS', `${wireSkipped} messages seen on the wire named nothing (${byName(summary.wireSkipped ?? {})})`));
+  if (summary.dnsTcp && summary.dnsTcp.segments > 0) lines.push(dnsTcpLine(summary.dnsTcp));
+  const names = summary.serverNameDecode;
+  if (names && names.sni + names.http + sum(names.skipped) > 0) lines.push(serverNameLine(names));
+  return lines;
+}
+
+function dnsTcpLine(stats: DnsTcpStats): SummaryLine {
+  const read = `${stats.messages} messages from ${stats.segments} segments (${stats.duplicates} duplicate)`;
+  const skipped = sum(stats.skipped);
+  if (skipped === 0) return ok('DNS over TCP', read);
+  return note('DNS over TCP', `${read}; ${skipped} could not be framed (${byName(stats.skipped)})`);
+}
+
+function serverNameLine(names: ServerNameStats): SummaryLine {
+  const seen = `seen SNI ${names.sni}, HTTP Host ${names.http}`;
+  const skipped = sum(names.skipped);
+  if (skipped === 0) return ok('server names', seen);
+  return note('server names', `${seen}; ${skipped} payloads named nothing (${byName(names.skipped)})`);
+}

@@ -1,0 +1,122 @@
+/**
+ * The options of one run, from the command line's flags: what the session
+ * traces, where records go, what runs beside it, and whether the UI opens.
+ * The trace command and `hostflow doctor` both plan a run here, so doctor
+ * checks the start the same flags would make.
+ */
+import type { CaptureSpec } from './capture/filter.js';
+import { parseCaptureSpec } from './capture/filter.js';
+import type { PcapFormat } from './capture/pcap-writer.js';
+import { HostflowError } from './errors.js';
+import { CAPTURE_MAX } from './kernel/layout.js';
+import type { ConnectProbeRequest } from './kernel/probe-plan.js';
+import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
+import type { XdpModeRequest } from './kernel/xdp-mode.js';
+import type { LineSinkOptions } from './output/line-sink.js';
+import type { RecordType } from './records/types.js';
+import type { ServiceOptions } from './services.js';
+import type { SessionOptions } from './session.js';
+import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
+import { privilegeProblem } from './system/capabilities.js';
+import { defaultInterfaces } from './system/interfaces.js';
+import { libcTargets } from './system/libc.js';
+
+/** The parsed flags of `hostflow [options]` (src/cli.ts declares them, with their defaults). */
+export interface RunFlags extends StorageFlags {
+  iface: string[];
+  xdpMode: XdpModeRequest;
+  connectProbe: ConnectProbeRequest;
+  libc: string[];
+  defaultLibc: boolean;
+  libcDiscovery: boolean;
+  flows: boolean;
+  wireDns: boolean;
+  flowInterval: number;
+  flowTableSize: number;
+  duration?: number;
+  output?: string;
+  headless?: boolean;
+  ui?: boolean;
+  format: 'json' | 'text';
+  rotateSize?: number;
+  rotateKeep: number;
+  pid: number[];
+  comm: string[];
+  host: string[];
+  port: number[];
+  type: RecordType[];
+  dnsMinTtl: number;
+  processCacheSize: number;
+  globalCacheSize: number;
+  lateNameWindow: number;
+  reorderWindow: number;
+  traceSelf?: boolean;
+  block: string[];
+  control: string | false;
+  pcap?: string;
+  capture?: CaptureSpec;
+  pcapFormat: PcapFormat;
+  snaplen: number;
+  captureRingSize: number;
+}
+
+export interface RunPlan {
+  session: SessionOptions;
+  output: LineSinkOptions;
+  /** Storage export; undefined for none. */
+  storage: StorageOptions | undefined;
+  services: ServiceOptions;
+  /** Open the terminal UI (else headless). */
+  ui: boolean;
+}
+
+/**
+ * Checks the flags that contradict each other or this process (one-line
+ * HostflowErrors) and plans the run; `log` receives the tracer's warnings.
+ */
+export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
+  const problem = privilegeProblem();
+  if (problem) throw new HostflowError(problem);
+  if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
+  const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
+  if (flags.capture && !flags.pcap) throw new HostflowError('--capture needs --pcap FILE');
+  if (flags.snaplen > CAPTURE_MAX) throw new HostflowError(`--snaplen is at most ${CAPTURE_MAX}`);
+  const capture = flags.pcap ? (flags.capture ?? parseCaptureSpec('all')) : null;
+  const blocking = flags.block.length > 0 || flags.control !== false;
+  const packets = flags.flows || flags.wireDns || blocking || capture !== null;
+  const session: SessionOptions = {
+    tracer: {
+      ...DEFAULT_TRACER_OPTIONS,
+      connectProbe: flags.connectProbe,
+      interfaces: packets ? interfaces : [],
+      xdpMode: flags.xdpMode,
+      libcs: libcTargets(flags.libc, !flags.defaultLibc),
+      libcDiscovery: flags.defaultLibc && flags.libcDiscovery,
+      onWarning: log,
+      flows: flags.flows,
+      dnsCapture: flags.wireDns,
+      flowTableSize: flags.flowTableSize,
+      excludePid: flags.traceSelf ? 0 : process.pid,
+      blocklist: blocking,
+      block: flags.block,
+      capture,
+      snaplen: flags.snaplen,
+      captureRingBytes: flags.captureRingSize,
+    },
+    names: { minTtlSeconds: flags.dnsMinTtl, processEntries: flags.processCacheSize, globalEntries: flags.globalCacheSize },
+    filter: { pids: flags.pid, comms: flags.comm, hostGlobs: flags.host, ports: flags.port, types: flags.type },
+    flowIntervalSeconds: flags.flowInterval,
+    lateNameWindowMs: flags.lateNameWindow,
+    reorderWindowMs: flags.reorderWindow,
+  };
+  return {
+    session,
+    output: { path: flags.output, rotateBytes: flags.rotateSize, keep: flags.rotateKeep },
+    storage: storageOptionsFromFlags(flags),
+    services: {
+      pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
+      controlPath: flags.control === false ? undefined : flags.control,
+    },
+    ui: flags.ui === true || (!flags.headless && stdoutIsTty),
+  };
+}
