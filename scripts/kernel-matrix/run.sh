@@ -24,7 +24,7 @@
 # hostflow said "xdp on eth0: generic (native refused by virtio_net...",
 # ip link shows xdpgeneric on eth0, and TCP both ways and UDP with the peer
 # came out as conn records (exact bytes) and flow records on eth0, ingress
-# and egress (virtio-check.py). About 15 to 25 s per kernel under TCG. The
+# and egress (virtio-check.py). About 10 to 25 s per kernel under TCG. The
 # namespace is recorded in /run/hostflow-matrix (this script's pid and start
 # time) before it exists and removed on every exit, Ctrl-C included; one left
 # by a run killed with SIGKILL is swept by the next run (its qemu with it).
@@ -37,8 +37,9 @@
 #   records   every naming rule of conn records, in and out
 #   tcplife   conn records against libbpf-tools tcplife, byte for byte
 # With these the matrix takes 8 to 10 minutes (472 s and 583 s measured for
-# 2 kernels x 3 modes, boots included, on a shared 2-CPU machine; 834 s with
-# the virtio line, 20 s and 21 s of it, under a load above 4). The whole privileged suite takes about
+# 2 kernels x 3 modes, boots included, on a shared 2-CPU machine; with the
+# virtio line 502 s, 9 s and 11 s of it, and 834 s under a load above 4).
+# The whole privileged suite takes about
 # 14 minutes per mode under TCG (818 s for 16 files on 6.1), six times over
 # the matrix's budget, and the other files do not depend on the connect probe:
 #   addon        the native addon's own test programs, not the Tracer
