@@ -44,6 +44,16 @@ diagnose() {
   dmesg | tail -n 8 | sed 's/^/HFMATRIX diag dmesg: /' || true
 }
 
+# wait_until_tracing LOG PID: until hostflow says it traces (slow under TCG),
+# or it died; at most 120 s.
+wait_until_tracing() {
+  for _ in $(seq 1 600); do
+    grep -q 'tracing;' "$1" 2>/dev/null && return
+    kill -0 "$2" 2>/dev/null || return
+    sleep 0.2
+  done
+}
+
 first_sig=
 port=${HF_MATRIX_PORT:-47100}  # the same for every mode: records must match exactly
 for mode in "${modes[@]}"; do
@@ -59,12 +69,7 @@ for mode in "${modes[@]}"; do
   node dist/src/cli.js --headless --connect-probe "$mode" -i lo -o "$recs" \
     --no-control --no-default-libc --duration 120 2>"$log" &
   hf=$!
-  # wait until hostflow traces (slow under TCG), or it died
-  for _ in $(seq 1 600); do
-    grep -q 'tracing;' "$log" 2>/dev/null && break
-    kill -0 "$hf" 2>/dev/null || break
-    sleep 0.2
-  done
+  wait_until_tracing "$log" "$hf"
   if ! grep -q 'tracing;' "$log"; then
     status=failed
     why="hostflow did not start: $(grep -v '^$' "$log" | tail -n 3 | tr '\n' ' ')"
@@ -154,11 +159,7 @@ virtio_check() {
     rm -f "$recs" "$log"
     node dist/src/cli.js --headless -o "$recs" --no-control --duration 600 --flow-interval 1 2>"$log" &
     hf=$!
-    for _ in $(seq 1 600); do
-      grep -q 'tracing;' "$log" 2>/dev/null && break
-      kill -0 "$hf" 2>/dev/null || break
-      sleep 0.2
-    done
+    wait_until_tracing "$log" "$hf"
     xdp=$(sed -n 's/^hostflow: xdp on eth0: \([a-z]*\).*/\1/p' "$log" | head -n 1)
     grep '^hostflow: xdp on' "$log" | sed 's/^/HFMATRIX virtio log: /' || true
     # the kernel's own view of eth0 while hostflow runs: the XDP program and its mode
