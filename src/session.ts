@@ -2,7 +2,10 @@
  * One tracing session: the tracer's events wait in the reorder buffer, the
  * correlator turns them into records, every flow interval adds flow
  * records, and each record that passes the filter goes to every sink.
- * Headless mode and (later) the terminal UI both drive one Session.
+ * What runs beside it (the control socket, the capture file) subscribes to
+ * it (onPacket, onApplied, names.onLearn) and reads it; the session never
+ * calls into them. The kernel side comes from a tracer factory, so the
+ * ordering here is tested without root.
  */
 import { monotonicClock, type Clock } from './clock.js';
 import { Correlator } from './correlate/correlator.js';
@@ -14,7 +17,10 @@ import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
-import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracedInterface, type TracerOptions } from './kernel/tracer.js';
+import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
+import type { CapturedPacket } from './kernel/packets.js';
+import type { DecodeStats } from './kernel/decode.js';
+import { Subscribers } from './subscribers.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import type { HostflowRecord, RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
@@ -32,14 +38,34 @@ export interface SessionOptions {
   reorderWindowMs?: number;
   /** How long after a connection opened a DNS answer still names it (a `named` record). @default 10000 */
   lateNameWindowMs?: number;
-  /** Captured frames (tracer.capture set), on the JavaScript thread. */
-  onPacket?: PacketHandler;
 }
+
+/** What a session needs of the kernel side: the Tracer, or a stand-in in tests. */
+export interface KernelTracer {
+  readonly report: AttachReport;
+  readonly blocklist: Blocklist | null;
+  readonly decodeStats: DecodeStats;
+  readFlows(): FlowEntry[];
+  counters(): Record<CounterName, number>;
+  skippedRuns(): Record<string, number>;
+  libcFiles(): LibcFile[];
+  libcScanStats(): LibcScanStats | null;
+  captureStats(counters: Record<CounterName, number>): CaptureStats;
+  /** Drains the rings (every event reaches the handler), then detaches; resolves to the final counters. */
+  stop(): Promise<Record<CounterName, number>>;
+}
+
+/** Loads and attaches the kernel side; throws a one-line HostflowError when it cannot. */
+export type StartTracer = (options: TracerOptions, handlers: TracerHandlers) => KernelTracer;
+
+const startKernelTracer: StartTracer = (options, handlers) => Tracer.start(options, handlers);
 
 export type RecordSink = (record: HostflowRecord) => void;
 
 export interface SessionSummary {
   records: Record<RecordType, number>;
+  /** The kernel side's counters (summed over CPUs), by name; empty before start. */
+  counters?: Partial<Record<CounterName, number>>;
   /** Events the kernel could not deliver, by counter. */
   lost: Partial<Record<CounterName, number>>;
   lostTotal: number;
@@ -82,7 +108,8 @@ export interface NamingSummary {
   unnamedEvicted: number;
 }
 
-const RELEASE_EVERY_MS = 50;
+/** How often events that have waited out the reorder window are applied. */
+export const RELEASE_EVERY_MS = 50;
 
 /** The flow table as read at the end of one interval. */
 interface FlowSnapshot {
@@ -104,7 +131,9 @@ export class Session {
   private readonly processStarts = new ProcessStarts();
   private readonly intervals = new FlowIntervals();
   private readonly accept: (record: HostflowRecord) => boolean;
-  private tracer: Tracer | null = null;
+  private tracer: KernelTracer | null = null;
+  private readonly packets = new Subscribers<CapturedPacket>();
+  private readonly applied = new Subscribers<number>();
   private ifnames = new Map<number, string>();
   private intervalStartNs = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -118,6 +147,7 @@ export class Session {
   constructor(
     private readonly options: SessionOptions,
     private readonly sinks: RecordSink[],
+    private readonly startTracer: StartTracer = startKernelTracer,
   ) {
     this.names = new NameIndex(options.names);
     this.reorderWindowNs = (options.reorderWindowMs ?? 250) * 1e6;
@@ -137,7 +167,7 @@ export class Session {
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
   start(): AttachReport {
-    this.tracer = Tracer.start(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: this.options.onPacket });
+    this.tracer = this.startTracer(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: (packet) => this.packets.emit(packet) });
     const { report } = this.tracer;
     this.processStarts.markTraceStart();
     this.correlator.setProbe(report.connectProbe);
@@ -173,6 +203,30 @@ export class Session {
     while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
       this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
     }
+    this.applied.emit(releasedUpToNs);
+  }
+
+  /**
+   * Captured frames, as they arrive (tracer.capture set), on the JavaScript
+   * thread; `packet.data` is valid during the call only. Returns the call
+   * that unsubscribes.
+   */
+  onPacket(listener: (packet: CapturedPacket) => void): () => void {
+    return this.packets.add(listener);
+  }
+
+  /**
+   * Every event with a kernel time up to the given one has been applied
+   * (names learned, connections known): announced after each release of
+   * the reorder window, and with Infinity once the session stopped.
+   */
+  onApplied(listener: (upToNs: number) => void): () => void {
+    return this.applied.add(listener);
+  }
+
+  /** The monotonic time of the newest event that still waits in the reorder window, as the window is: events older than now minus this are applied. */
+  get reorderWindowMs(): number {
+    return this.reorderWindowNs / 1e6;
   }
 
   private snapshotFlows(): void {
@@ -232,6 +286,7 @@ export class Session {
     const { wireSkipped, lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
     return {
       records: { ...this.records },
+      counters: { ...counters },
       lost,
       lostTotal,
       skipped,
@@ -270,6 +325,7 @@ export class Session {
     this.dnsTcp.finish();
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
+    this.applied.emit(Number.POSITIVE_INFINITY);
     const summary = this.summary(counters, blocked);
     this.tracer = null;
     return summary;
