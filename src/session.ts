@@ -11,9 +11,10 @@ import { monotonicClock, type Clock } from './clock.js';
 import { Correlator } from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
-import { DnsTcpReassembler, type DnsTcpStats } from './dns/tcp-stream.js';
+import type { DnsTcpStats } from './dns/tcp-stream.js';
 import { FlowIntervals } from './flows/intervals.js';
-import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
+import type { KernelEvent } from './kernel/decode.js';
+import { WireStage, type ServerNameStats } from './wire/stage.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
@@ -124,8 +125,9 @@ export class Session {
   readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
   private readonly reorder: ReorderBuffer<KernelEvent>;
   /** Between reordering and correlation: TCP segments from port 53 become whole DNS messages. */
-  private readonly dnsTcp = new DnsTcpReassembler();
-  private readonly toCorrelator = (event: KernelEvent): void => this.dnsTcp.handle(event, (message) => this.correlator.handle(message));
+  /** Between reordering and correlation: bytes off the wire become names. */
+  private readonly wire = new WireStage();
+  private readonly toCorrelator = (event: KernelEvent): void => this.wire.handle(event, (named) => this.correlator.handle(named));
   private readonly reorderWindowNs: number;
   private readonly correlator: Correlator;
   private readonly processStarts = new ProcessStarts();
@@ -283,7 +285,8 @@ export class Session {
       }
     }
     const skipped = this.tracer?.skippedRuns() ?? {};
-    const { wireSkipped, lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
+    const { lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
+    const wire = this.wire.stats;
     return {
       records: { ...this.records },
       counters: { ...counters },
@@ -294,11 +297,11 @@ export class Session {
       closesRecovered: counters?.close_recovered ?? 0,
       malformed: this.tracer?.decodeStats.malformed ?? 0,
       events: this.tracer?.decodeStats.records ?? 0,
-      wireSkipped: { ...wireSkipped },
+      wireSkipped: wire.dnsSkipped,
       interfaces: this.tracer?.report.interfaces ?? [],
       tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
-      dnsTcp: this.dnsTcp.stats,
-      serverNameDecode: this.tracer?.decodeStats.serverNames ?? null,
+      dnsTcp: wire.dnsTcp,
+      serverNameDecode: wire.serverNames,
       late: this.reorder.late,
       naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
@@ -322,7 +325,7 @@ export class Session {
     const blocked = tracer.blocklist?.list() ?? [];
     const counters = await tracer.stop();
     this.reorder.flush(this.toCorrelator);
-    this.dnsTcp.finish();
+    this.wire.finish();
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
     this.applied.emit(Number.POSITIVE_INFINITY);
