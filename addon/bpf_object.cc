@@ -159,6 +159,15 @@ std::string FailedProgram(const std::string& text) {
   return text.substr(nameStart, marker - nameStart);
 }
 
+// Throws a RangeError unless `got`, the size of the `what` ("key",
+// "value") given for map `mapName`, is the `expected` size.
+void RequireBytes(Napi::Env env, const char* method, const char* what, const std::string& mapName,
+                  size_t expected, size_t got) {
+  if (got == expected) return;
+  throw ArgRangeError(env, std::string(method) + ": " + what + " of '" + mapName + "' must be " +
+                               std::to_string(expected) + " bytes, got " + std::to_string(got));
+}
+
 }  // namespace
 
 Napi::Function BpfObject::Init(Napi::Env env) {
@@ -341,6 +350,16 @@ int BpfObject::MapFd(Napi::Env env, bpf_map* map, const std::string& name,
     throw StateError(env, std::string(method) + ": map '" + name + "' was not created");
   }
   return fd;
+}
+
+// lookup, update and delete take one key: the kernel reads exactly the
+// map's key size from it, so a shorter buffer would be read past its end.
+BpfObject::KeyedMap BpfObject::MapForKey(Napi::Env env, const std::string& name, size_t keyBytes,
+                                         const char* method) const {
+  bpf_map* map = FindMap(env, name, method);
+  const int fd = MapFd(env, map, name, method);
+  RequireBytes(env, method, "key", name, bpf_map__key_size(map), keyBytes);
+  return {map, fd};
 }
 
 size_t BpfObject::ValueBytes(const bpf_map* map) {
@@ -980,15 +999,9 @@ Napi::Value BpfObject::Lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  std::vector<uint8_t> value(ValueBytes(map));
-  int err = bpf_map_lookup_elem(fd, key.Data(), value.data());
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  std::vector<uint8_t> value(ValueBytes(target.map));
+  int err = bpf_map_lookup_elem(target.fd, key.Data(), value.data());
   if (err == -ENOENT) return env.Null();
   if (err != 0) throw ErrnoError(env, "lookup(" + mapName + ")", err);
   return AdoptBuffer(env, std::move(value));
@@ -1000,19 +1013,9 @@ Napi::Value BpfObject::Update(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
   REQUIRE_BUFFER(2, "value", value);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  if (value.Length() != ValueBytes(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": value of '" + mapName + "' must be " +
-                                 std::to_string(ValueBytes(map)) + " bytes, got " +
-                                 std::to_string(value.Length()));
-  }
-  int err = bpf_map_update_elem(fd, key.Data(), value.Data(), BPF_ANY);
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  RequireBytes(env, kMethod, "value", mapName, ValueBytes(target.map), value.Length());
+  int err = bpf_map_update_elem(target.fd, key.Data(), value.Data(), BPF_ANY);
   if (err != 0) throw ErrnoError(env, "update(" + mapName + ")", err);
   return env.Undefined();
 }
@@ -1022,14 +1025,8 @@ Napi::Value BpfObject::Delete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  int err = bpf_map_delete_elem(fd, key.Data());
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  int err = bpf_map_delete_elem(target.fd, key.Data());
   if (err == -ENOENT) return Napi::Boolean::New(env, false);
   if (err != 0) throw ErrnoError(env, "delete(" + mapName + ")", err);
   return Napi::Boolean::New(env, true);

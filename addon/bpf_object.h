@@ -96,6 +96,15 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   bpf_program* LoadedProgram(Napi::Env env, const std::string& name, const char* method) const;
   bpf_map* FindMap(Napi::Env env, const std::string& name, const char* method) const;
   int MapFd(Napi::Env env, bpf_map* map, const std::string& name, const char* method) const;
+  // A loaded map and its fd.
+  struct KeyedMap {
+    bpf_map* map;
+    int fd;
+  };
+  // The guard of lookup, update and delete: loaded map `name`, whose key
+  // size must be `keyBytes`.
+  KeyedMap MapForKey(Napi::Env env, const std::string& name, size_t keyBytes,
+                     const char* method) const;
   // Bytes of one value as the kernel reads and writes it for this map.
   static size_t ValueBytes(const bpf_map* map);
 
