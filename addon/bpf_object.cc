@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "addon.h"
@@ -166,6 +167,97 @@ void RequireBytes(Napi::Env env, const char* method, const char* what, const std
   if (got == expected) return;
   throw ArgRangeError(env, std::string(method) + ": " + what + " of '" + mapName + "' must be " +
                                std::to_string(expected) + " bytes, got " + std::to_string(got));
+}
+
+// What dumpMap needs to know of a map to size its buffers.
+struct MapShape {
+  size_t keySize;
+  size_t stride;  // bytes of one value, every CPU's slot included
+  uint32_t maxEntries;
+};
+
+// Entries read out of a map: `count` keys and values, each packed in one
+// buffer.
+struct MapEntries {
+  size_t count = 0;
+  std::vector<uint8_t> keys;
+  std::vector<uint8_t> values;
+};
+
+// dumpMap, batch path: every entry in calls of up to kBatchEntries, a few
+// syscalls for a large map. Nothing when the kernel cannot batch this map
+// (no batch lookup for its type or on this kernel, or a hash bucket holds
+// more than one call takes: ENOSPC); the caller walks the keys instead.
+std::optional<MapEntries> DumpInBatches(Napi::Env env, int fd, const MapShape& shape,
+                                        const std::string& call) {
+  const uint32_t chunk = std::max<uint32_t>(1, std::min(shape.maxEntries, kBatchEntries));
+  MapEntries entries;
+  // The batch cursor is opaque (a bucket index for hash maps, a key for
+  // arrays); give it room for either.
+  std::vector<uint8_t> inBatch(std::max<size_t>(shape.keySize, 8));
+  std::vector<uint8_t> outBatch(inBatch.size());
+  struct bpf_map_batch_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  for (bool first = true;; first = false) {
+    entries.keys.resize((entries.count + chunk) * shape.keySize);
+    entries.values.resize((entries.count + chunk) * shape.stride);
+    uint32_t got = chunk;
+    int err =
+        bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
+                             entries.keys.data() + entries.count * shape.keySize,
+                             entries.values.data() + entries.count * shape.stride, &got, &opts);
+    if (err == -ENOSPC || err == -EINVAL || err == -EOPNOTSUPP || err == -kENOTSUPP) {
+      return std::nullopt;
+    }
+    if (err != 0 && err != -ENOENT) throw ErrnoError(env, call, err);
+    entries.count += got;
+    // ENOENT: the last entries came with this call; the map is done.
+    if (err == -ENOENT || got == 0) return entries;
+    std::swap(inBatch, outBatch);
+  }
+}
+
+// dumpMap, iteration path: one key at a time, for the maps and kernels that
+// cannot batch. Entries deleted meanwhile are skipped. The walk stops after
+// max_entries: get_next_key starts again from the first key when the current
+// one was deleted meanwhile, so a busy map could otherwise keep it going.
+MapEntries DumpKeyByKey(Napi::Env env, int fd, const MapShape& shape, const std::string& call) {
+  MapEntries entries;
+  std::vector<uint8_t> current(shape.keySize);
+  std::vector<uint8_t> next(shape.keySize);
+  bool haveCurrent = false;
+  while (entries.count < shape.maxEntries) {
+    int err = bpf_map_get_next_key(fd, haveCurrent ? current.data() : nullptr, next.data());
+    if (err == -ENOENT) break;
+    if (err != 0) throw ErrnoError(env, call, err);
+    entries.values.resize((entries.count + 1) * shape.stride);
+    err =
+        bpf_map_lookup_elem(fd, next.data(), entries.values.data() + entries.count * shape.stride);
+    if (err == 0) {
+      entries.keys.insert(entries.keys.end(), next.begin(), next.end());
+      entries.count++;
+    } else if (err != -ENOENT) {
+      throw ErrnoError(env, call, err);
+    }
+    std::swap(current, next);
+    haveCurrent = true;
+  }
+  return entries;
+}
+
+// dumpMap's result: the buffers cut to the entries read, and how to read them.
+Napi::Object EntriesToJs(Napi::Env env, const MapShape& shape, MapEntries&& entries, int cpus) {
+  entries.keys.resize(entries.count * shape.keySize);
+  entries.values.resize(entries.count * shape.stride);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("count", Napi::Number::New(env, static_cast<double>(entries.count)));
+  result.Set("keySize", Napi::Number::New(env, static_cast<double>(shape.keySize)));
+  result.Set("valueStride", Napi::Number::New(env, static_cast<double>(shape.stride)));
+  result.Set("cpus", Napi::Number::New(env, cpus));
+  result.Set("keys", AdoptBuffer(env, std::move(entries.keys)));
+  result.Set("values", AdoptBuffer(env, std::move(entries.values)));
+  return result;
 }
 
 }  // namespace
@@ -918,80 +1010,12 @@ Napi::Value BpfObject::DumpMap(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "map", mapName);
   bpf_map* map = FindMap(env, mapName, kMethod);
   const int fd = MapFd(env, map, mapName, kMethod);
-  const size_t keySize = bpf_map__key_size(map);
-  const size_t stride = ValueBytes(map);
+  const MapShape shape{bpf_map__key_size(map), ValueBytes(map), bpf_map__max_entries(map)};
+  const std::string call = "dumpMap(" + mapName + ")";
+  std::optional<MapEntries> entries = DumpInBatches(env, fd, shape, call);
+  if (!entries) entries = DumpKeyByKey(env, fd, shape, call);
   const int cpus = IsPerCpu(bpf_map__type(map)) ? PossibleCpus() : 1;
-  const uint32_t maxEntries = bpf_map__max_entries(map);
-  const uint32_t chunk = std::max<uint32_t>(1, std::min(maxEntries, kBatchEntries));
-
-  std::vector<uint8_t> keys;
-  std::vector<uint8_t> values;
-  size_t count = 0;
-  bool iterate = false;
-  // The batch cursor is opaque (a bucket index for hash maps, a key for
-  // arrays); give it room for either.
-  std::vector<uint8_t> inBatch(std::max<size_t>(keySize, 8));
-  std::vector<uint8_t> outBatch(inBatch.size());
-  struct bpf_map_batch_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
-  for (bool first = true;; first = false) {
-    keys.resize((count + chunk) * keySize);
-    values.resize((count + chunk) * stride);
-    uint32_t got = chunk;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
-                                   keys.data() + count * keySize, values.data() + count * stride,
-                                   &got, &opts);
-    if (err == 0 || err == -ENOENT) {
-      count += got;
-      // ENOENT: the last entries came with this call; the map is done.
-      if (err == -ENOENT || got == 0) break;
-      std::swap(inBatch, outBatch);
-      continue;
-    }
-    if (err == -ENOSPC || err == -EINVAL || err == -EOPNOTSUPP || err == -kENOTSUPP) {
-      iterate = true;
-      break;
-    }
-    throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-  }
-
-  if (iterate) {
-    // Batch ops missing for this map type or kernel: walk the keys. Entries
-    // deleted meanwhile are skipped; the walk is bounded by max_entries.
-    count = 0;
-    keys.clear();
-    values.clear();
-    std::vector<uint8_t> current(keySize);
-    std::vector<uint8_t> next(keySize);
-    bool haveCurrent = false;
-    while (count < maxEntries) {
-      int err = bpf_map_get_next_key(fd, haveCurrent ? current.data() : nullptr, next.data());
-      if (err == -ENOENT) break;
-      if (err != 0) throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-      values.resize((count + 1) * stride);
-      err = bpf_map_lookup_elem(fd, next.data(), values.data() + count * stride);
-      if (err == 0) {
-        keys.insert(keys.end(), next.begin(), next.end());
-        count++;
-      } else if (err != -ENOENT) {
-        throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-      }
-      std::swap(current, next);
-      haveCurrent = true;
-    }
-  }
-  keys.resize(count * keySize);
-  values.resize(count * stride);
-
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("count", Napi::Number::New(env, static_cast<double>(count)));
-  result.Set("keySize", Napi::Number::New(env, static_cast<double>(keySize)));
-  result.Set("valueStride", Napi::Number::New(env, static_cast<double>(stride)));
-  result.Set("cpus", Napi::Number::New(env, cpus));
-  result.Set("keys", AdoptBuffer(env, std::move(keys)));
-  result.Set("values", AdoptBuffer(env, std::move(values)));
-  return result;
+  return EntriesToJs(env, shape, std::move(*entries), cpus);
 }
 
 Napi::Value BpfObject::Lookup(const Napi::CallbackInfo& info) {
