@@ -121,6 +121,35 @@ bool ForceTcNetlink() {
   return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
 }
 
+// The clsact hook of one interface at `attachPoint`, as libbpf's tc calls
+// take it.
+struct bpf_tc_hook TcHook(int ifindex, enum bpf_tc_attach_point attachPoint) {
+  struct bpf_tc_hook hook;
+  std::memset(&hook, 0, sizeof(hook));
+  hook.sz = sizeof(hook);
+  hook.ifindex = ifindex;
+  hook.attach_point = attachPoint;
+  return hook;
+}
+
+// The filter with `handle` and `priority`, no program: what bpf_tc_detach
+// takes, and bpf_tc_attach once it is given one.
+struct bpf_tc_opts TcFilter(uint32_t handle, uint32_t priority) {
+  struct bpf_tc_opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  opts.handle = handle;
+  opts.priority = priority;
+  return opts;
+}
+
+// Removes the clsact qdisc of `hook`'s interface, both directions and every
+// filter on them: only for a clsact that we created.
+void DestroyClsact(struct bpf_tc_hook hook) {
+  hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
+}
+
 // Buffer that adopts `bytes` without copying.
 Napi::Buffer<uint8_t> AdoptBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
   if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
@@ -872,73 +901,70 @@ Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {
     throw ArgRangeError(env, std::string(kMethod) + ": program '" + programName +
                                  "' is not a TC (sched_cls) program");
   }
-  const bool ingress = direction == "ingress";
-  const int progFd = bpf_program__fd(program);
-  const std::string what =
+  const TcTarget target{bpf_program__fd(program), static_cast<int>(ifindex),
+                        direction == "ingress"};
+  const std::string call =
       "attachTc(" + programName + ", ifindex " + std::to_string(ifindex) + " " + direction + ")";
   Link link;
   link.program = programName;
-  link.target = InterfaceName(static_cast<int>(ifindex)) + "/" + direction;
-
-  if (!ForceTcNetlink()) {
-    int fd = bpf_link_create(
-        progFd, static_cast<int>(ifindex),
-        static_cast<enum bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
-    if (fd >= 0) {
-      link.kind = "tcx";
-      link.fd = fd;
-      return AddLink(env, std::move(link));
-    }
-    // Kernels before 6.6 do not know the tcx attach types.
-    if (fd != -EINVAL && fd != -EOPNOTSUPP && fd != -kENOTSUPP) {
-      throw ErrnoError(env, what, fd);
-    }
+  link.target = InterfaceName(target.ifindex) + "/" + direction;
+  if (ForceTcNetlink() || !AttachTcx(env, target, call, &link)) {
+    AttachTcNetlink(env, target, call, &link);
   }
-
-  struct bpf_tc_hook hook;
-  std::memset(&hook, 0, sizeof(hook));
-  hook.sz = sizeof(hook);
-  hook.ifindex = static_cast<int>(ifindex);
-  hook.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-  LibbpfLog log;
-  int err = bpf_tc_hook_create(&hook);
-  if (err != 0 && err != -EEXIST) {
-    throw ErrnoError(env, what + " creating clsact", err, log.Tail(kLibbpfTailLines));
-  }
-  const bool created = err == 0;
-  struct bpf_tc_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
-  opts.prog_fd = progFd;
-  // A netlink filter outlives a killed process (it is no bpf_link): with
-  // hostflow's own handle and priority, the next start replaces what a
-  // SIGKILLed run left instead of stacking a second filter beside it.
-  opts.handle = kTcHandle;
-  opts.priority = kTcPriority;
-  opts.flags = BPF_TC_F_REPLACE;
-  err = bpf_tc_attach(&hook, &opts);
-  if (err != 0) {
-    if (created) {
-      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-    }
-    throw ErrnoError(env, what, err, log.Tail(kLibbpfTailLines));
-  }
-  if (created) {
-    createdTcHooks_[hook.ifindex] = 0;
-  }
-  auto hookOwned = createdTcHooks_.find(hook.ifindex);
-  if (hookOwned != createdTcHooks_.end()) hookOwned->second++;
-  link.kind = "tc-netlink";
-  link.tcIfindex = hook.ifindex;
-  link.tcAttachPoint = hook.attach_point;
-  link.tcHandle = opts.handle;
-  link.tcPriority = opts.priority;
   return AddLink(env, std::move(link));
 }
 
+// attachTc's path on kernels with tcx (6.6+): a bpf_link, which the kernel
+// removes when its last fd closes, a killed process included.
+bool BpfObject::AttachTcx(Napi::Env env, const TcTarget& target, const std::string& call,
+                          Link* link) {
+  int fd = bpf_link_create(
+      target.progFd, target.ifindex,
+      static_cast<enum bpf_attach_type>(target.ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
+  if (fd >= 0) {
+    link->kind = "tcx";
+    link->fd = fd;
+    return true;
+  }
+  // Kernels before 6.6 do not know the tcx attach types.
+  if (fd == -EINVAL || fd == -EOPNOTSUPP || fd == -kENOTSUPP) return false;
+  throw ErrnoError(env, call, fd);
+}
+
+// attachTc's path without tcx: a filter on the interface's clsact qdisc,
+// made over netlink, with the clsact created when there is none (and then
+// removed again with our last filter on it, see ReleaseTcNetlink).
+void BpfObject::AttachTcNetlink(Napi::Env env, const TcTarget& target, const std::string& call,
+                                Link* link) {
+  struct bpf_tc_hook hook = TcHook(target.ifindex, target.ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  LibbpfLog log;
+  int err = bpf_tc_hook_create(&hook);
+  if (err != 0 && err != -EEXIST) {
+    throw ErrnoError(env, call + " creating clsact", err, log.Tail(kLibbpfTailLines));
+  }
+  const bool created = err == 0;
+  // A netlink filter outlives a killed process (it is no bpf_link): with
+  // hostflow's own handle and priority, the next start replaces what a
+  // SIGKILLed run left instead of stacking a second filter beside it.
+  struct bpf_tc_opts opts = TcFilter(kTcHandle, kTcPriority);
+  opts.prog_fd = target.progFd;
+  opts.flags = BPF_TC_F_REPLACE;
+  err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) {
+    if (created) DestroyClsact(hook);
+    throw ErrnoError(env, call, err, log.Tail(kLibbpfTailLines));
+  }
+  if (created) createdTcHooks_[hook.ifindex] = 0;
+  auto hookOwned = createdTcHooks_.find(hook.ifindex);
+  if (hookOwned != createdTcHooks_.end()) hookOwned->second++;
+  link->kind = "tc-netlink";
+  link->tcIfindex = hook.ifindex;
+  link->tcAttachPoint = hook.attach_point;
+  link->tcHandle = opts.handle;
+  link->tcPriority = opts.priority;
+}
+
 int BpfObject::ReleaseLink(Link& link) {
-  int result = 0;
   if (link.link != nullptr) {
     bpf_link__destroy(link.link);
     link.link = nullptr;
@@ -946,27 +972,26 @@ int BpfObject::ReleaseLink(Link& link) {
     close(link.fd);
     link.fd = -1;
   } else if (link.tcIfindex > 0) {
-    struct bpf_tc_hook hook;
-    std::memset(&hook, 0, sizeof(hook));
-    hook.sz = sizeof(hook);
-    hook.ifindex = link.tcIfindex;
-    hook.attach_point = static_cast<enum bpf_tc_attach_point>(link.tcAttachPoint);
-    struct bpf_tc_opts opts;
-    std::memset(&opts, 0, sizeof(opts));
-    opts.sz = sizeof(opts);
-    opts.handle = link.tcHandle;
-    opts.priority = link.tcPriority;
-    int err = bpf_tc_detach(&hook, &opts);
-    // ENOENT: the filter or the device is already gone, which is the goal.
-    if (err != 0 && err != -ENOENT && err != -ENODEV) result = err;
-    auto owned = createdTcHooks_.find(link.tcIfindex);
-    if (owned != createdTcHooks_.end() && --owned->second <= 0) {
-      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-      createdTcHooks_.erase(owned);
-    }
-    link.tcIfindex = 0;
+    return ReleaseTcNetlink(link);
   }
+  return 0;
+}
+
+// Removes a tc-netlink filter, and the clsact with it when we created that
+// clsact and this was our last filter on it.
+int BpfObject::ReleaseTcNetlink(Link& link) {
+  struct bpf_tc_hook hook =
+      TcHook(link.tcIfindex, static_cast<enum bpf_tc_attach_point>(link.tcAttachPoint));
+  struct bpf_tc_opts opts = TcFilter(link.tcHandle, link.tcPriority);
+  int err = bpf_tc_detach(&hook, &opts);
+  // ENOENT: the filter or the device is already gone, which is the goal.
+  const int result = err != 0 && err != -ENOENT && err != -ENODEV ? err : 0;
+  auto owned = createdTcHooks_.find(link.tcIfindex);
+  if (owned != createdTcHooks_.end() && --owned->second <= 0) {
+    DestroyClsact(hook);
+    createdTcHooks_.erase(owned);
+  }
+  link.tcIfindex = 0;
   return result;
 }
 

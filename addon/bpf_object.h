@@ -108,12 +108,23 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   // Bytes of one value as the kernel reads and writes it for this map.
   static size_t ValueBytes(const bpf_map* map);
 
+  // What attachTc attaches where: program fd, interface, direction.
+  struct TcTarget {
+    int progFd;
+    int ifindex;
+    bool ingress;
+  };
+  // attachTc's two paths; AttachTcx returns false where the kernel has no tcx.
+  static bool AttachTcx(Napi::Env env, const TcTarget& target, const std::string& call, Link* link);
+  void AttachTcNetlink(Napi::Env env, const TcTarget& target, const std::string& call, Link* link);
+
   Napi::Value AddLink(Napi::Env env, Link link);
   template <typename Attach>
   Napi::Value AttachLink(Napi::Env env, Link link, const std::string& call, Attach attach);
   static Napi::Object LinkToJs(Napi::Env env, const Link& link);
   // Undoes one attachment; returns 0 or a negative errno (tc-netlink only).
   int ReleaseLink(Link& link);
+  int ReleaseTcNetlink(Link& link);
   void CloseAll();
   static void CleanupHook(void* self);
 
