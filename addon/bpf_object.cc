@@ -64,6 +64,17 @@ class SignalsBlocked {
   sigset_t previous_;
 };
 
+// A libbpf options struct, zeroed and its `sz` set: what the LIBBPF_OPTS
+// macro does in C, where libbpf checks `sz` to know which fields the caller
+// knows of.
+template <typename Opts>
+Opts LibbpfOpts() {
+  Opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  return opts;
+}
+
 size_t RoundUp8(size_t value) { return (value + 7) & ~static_cast<size_t>(7); }
 
 bool IsPerCpu(enum bpf_map_type type) {
@@ -92,22 +103,69 @@ uint32_t KernelLinkId(int fd) {
   return info.id;
 }
 
-std::vector<bpf_program*> ProgramsOf(const bpf_object* object) {
-  std::vector<bpf_program*> programs;
-  for (bpf_program* program = bpf_object__next_program(object, nullptr); program != nullptr;
-       program = bpf_object__next_program(object, program)) {
-    programs.push_back(program);
+// Every item of one of an object's lists, in the object's order, walked
+// with libbpf's `next` function for that list.
+template <typename Item, typename Next>
+std::vector<Item*> Walk(const bpf_object* object, Next next) {
+  std::vector<Item*> items;
+  for (Item* item = next(object, nullptr); item != nullptr; item = next(object, item)) {
+    items.push_back(item);
   }
-  return programs;
+  return items;
 }
 
-std::vector<bpf_map*> MapsOf(const bpf_object* object) {
-  std::vector<bpf_map*> maps;
-  for (bpf_map* map = bpf_object__next_map(object, nullptr); map != nullptr;
-       map = bpf_object__next_map(object, map)) {
-    maps.push_back(map);
+std::vector<bpf_program*> ProgramsOf(const bpf_object* object) {
+  return Walk<bpf_program>(object, bpf_object__next_program);
+}
+
+// The names of an object's programs or maps, in the object's order.
+template <typename Item>
+std::vector<std::string> NamesOf(const std::vector<Item*>& items,
+                                 const char* (*nameOf)(const Item*)) {
+  std::vector<std::string> names;
+  for (const Item* item : items) names.push_back(nameOf(item));
+  return names;
+}
+
+std::vector<std::string> ProgramNames(const bpf_object* object) {
+  return NamesOf(ProgramsOf(object), bpf_program__name);
+}
+
+std::vector<std::string> MapNames(const bpf_object* object) {
+  return NamesOf(Walk<bpf_map>(object, bpf_object__next_map), bpf_map__name);
+}
+
+Napi::Array StringsToJs(Napi::Env env, const std::vector<std::string>& strings) {
+  Napi::Array array = Napi::Array::New(env, strings.size());
+  for (uint32_t index = 0; index < strings.size(); index++) {
+    array.Set(index, Napi::String::New(env, strings[index]));
   }
-  return maps;
+  return array;
+}
+
+// "<method>: no <kind> '<name>' in object '<object>' (<kind>s: <known>)":
+// what a caller asked for that the object does not have, and what it has.
+Napi::Error NotFound(Napi::Env env, const char* method, const std::string& kind,
+                     const std::string& name, const std::string& object,
+                     const std::vector<std::string>& known) {
+  std::string list;
+  for (const std::string& each : known) list += (list.empty() ? "" : ", ") + each;
+  return ArgRangeError(env, std::string(method) + ": no " + kind + " '" + name + "' in object '" +
+                                object + "' (" + kind + "s: " + list + ")");
+}
+
+// A tracing program's link kind, from the attach type its section gave it.
+const char* TracingKind(const bpf_program* program) {
+  switch (bpf_program__expected_attach_type(program)) {
+    case BPF_TRACE_FENTRY:
+      return "fentry";
+    case BPF_TRACE_FEXIT:
+      return "fexit";
+    case BPF_MODIFY_RETURN:
+      return "fmod_ret";
+    default:
+      return "tracing";
+  }
 }
 
 // hostflow's TC filter when there is no tcx: handle "hf", and priority 1
@@ -124,9 +182,7 @@ bool ForceTcNetlink() {
 // The clsact hook of one interface at `attachPoint`, as libbpf's tc calls
 // take it.
 struct bpf_tc_hook TcHook(int ifindex, enum bpf_tc_attach_point attachPoint) {
-  struct bpf_tc_hook hook;
-  std::memset(&hook, 0, sizeof(hook));
-  hook.sz = sizeof(hook);
+  auto hook = LibbpfOpts<struct bpf_tc_hook>();
   hook.ifindex = ifindex;
   hook.attach_point = attachPoint;
   return hook;
@@ -135,9 +191,7 @@ struct bpf_tc_hook TcHook(int ifindex, enum bpf_tc_attach_point attachPoint) {
 // The filter with `handle` and `priority`, no program: what bpf_tc_detach
 // takes, and bpf_tc_attach once it is given one.
 struct bpf_tc_opts TcFilter(uint32_t handle, uint32_t priority) {
-  struct bpf_tc_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_tc_opts>();
   opts.handle = handle;
   opts.priority = priority;
   return opts;
@@ -225,9 +279,7 @@ std::optional<MapEntries> DumpInBatches(Napi::Env env, int fd, const MapShape& s
   // arrays); give it room for either.
   std::vector<uint8_t> inBatch(std::max<size_t>(shape.keySize, 8));
   std::vector<uint8_t> outBatch(inBatch.size());
-  struct bpf_map_batch_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_map_batch_opts>();
   for (bool first = true;; first = false) {
     entries.keys.resize((entries.count + chunk) * shape.keySize);
     entries.values.resize((entries.count + chunk) * shape.stride);
@@ -369,9 +421,7 @@ BpfObject::BpfObject(const Napi::CallbackInfo& info)
   if (bytes == nullptr) bytes = EmbeddedObject(&size);
 
   LibbpfLog log;
-  struct bpf_object_open_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_object_open_opts>();
   opts.object_name = name_.c_str();
   object_ = bpf_object__open_mem(bytes, size, &opts);
   if (object_ == nullptr) {
@@ -430,13 +480,7 @@ bpf_program* BpfObject::FindProgram(Napi::Env env, const std::string& name,
   RequireOpen(env, method);
   bpf_program* program = bpf_object__find_program_by_name(object_, name.c_str());
   if (program != nullptr) return program;
-  std::string known;
-  for (bpf_program* candidate : ProgramsOf(object_)) {
-    known += known.empty() ? "" : ", ";
-    known += bpf_program__name(candidate);
-  }
-  throw ArgRangeError(env, std::string(method) + ": no program '" + name + "' in object '" + name_ +
-                               "' (programs: " + known + ")");
+  throw NotFound(env, method, "program", name, name_, ProgramNames(object_));
 }
 
 bpf_program* BpfObject::LoadedProgram(Napi::Env env, const std::string& name,
@@ -454,13 +498,7 @@ bpf_map* BpfObject::FindMap(Napi::Env env, const std::string& name, const char* 
   RequireOpen(env, method);
   bpf_map* map = bpf_object__find_map_by_name(object_, name.c_str());
   if (map != nullptr) return map;
-  std::string known;
-  for (bpf_map* candidate : MapsOf(object_)) {
-    known += known.empty() ? "" : ", ";
-    known += bpf_map__name(candidate);
-  }
-  throw ArgRangeError(env, std::string(method) + ": no map '" + name + "' in object '" + name_ +
-                               "' (maps: " + known + ")");
+  throw NotFound(env, method, "map", name, name_, MapNames(object_));
 }
 
 int BpfObject::MapFd(Napi::Env env, bpf_map* map, const std::string& name,
@@ -529,12 +567,13 @@ void BpfObject::RemovePoller(const PollLoop* poller) {
 Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
   static constexpr const char* kMethod = "BpfObject.programs";
   RequireOpen(info.Env(), kMethod);
-  Napi::Array result = Napi::Array::New(info.Env());
-  uint32_t index = 0;
-  for (bpf_program* program : ProgramsOf(object_)) {
-    result.Set(index++, Napi::String::New(info.Env(), bpf_program__name(program)));
-  }
-  return result;
+  return StringsToJs(info.Env(), ProgramNames(object_));
+}
+
+Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.maps";
+  RequireOpen(info.Env(), kMethod);
+  return StringsToJs(info.Env(), MapNames(object_));
 }
 
 // The kernel's own counts for each loaded program. recursion_misses are
@@ -560,17 +599,6 @@ Napi::Value BpfObject::ProgramStats(const Napi::CallbackInfo& info) {
     stats.Set("runCount", Napi::Number::New(env, static_cast<double>(prog_info.run_cnt)));
     stats.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(prog_info.run_time_ns)));
     result.Set(index++, stats);
-  }
-  return result;
-}
-
-Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
-  static constexpr const char* kMethod = "BpfObject.maps";
-  RequireOpen(info.Env(), kMethod);
-  Napi::Array result = Napi::Array::New(info.Env());
-  uint32_t index = 0;
-  for (bpf_map* map : MapsOf(object_)) {
-    result.Set(index++, Napi::String::New(info.Env(), bpf_map__name(map)));
   }
   return result;
 }
@@ -720,15 +748,27 @@ Napi::Value BpfObject::AddLink(Napi::Env env, Link link) {
   return result;
 }
 
+BpfObject::Link BpfObject::MakeLink(const std::string& program, const std::string& kind,
+                                    const std::string& target) {
+  Link link;
+  link.program = program;
+  link.kind = kind;
+  link.target = target;
+  return link;
+}
+
 // Makes one libbpf attachment into a Link, or throws with the call that
-// failed, errno and libbpf's last log lines.
+// failed, as "<JS method>(<program>, <target>)" (ErrnoError's "<operation>
+// (<subject>)": "attachKprobe(on_connect, tcp_v4_connect)"), errno and
+// libbpf's last log lines.
 template <typename Attach>
-Napi::Value BpfObject::AttachLink(Napi::Env env, Link link, const std::string& call,
-                                  Attach attach) {
+Napi::Value BpfObject::AttachLink(Napi::Env env, const char* method, Link link, Attach attach) {
   LibbpfLog log;
   link.link = attach();
   if (link.link == nullptr) {
     int err = errno;
+    const std::string call =
+        std::string(std::strchr(method, '.') + 1) + "(" + link.program + ", " + link.target + ")";
     throw ErrnoError(env, call, err, log.Tail(kLibbpfTailLines));
   }
   return AddLink(env, std::move(link));
@@ -741,12 +781,8 @@ Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(1, "category", category);
   REQUIRE_STRING(2, "name", tracepoint);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = "tracepoint";
-  link.target = category + "/" + tracepoint;
-  const std::string call = "attachTracepoint(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  Link link = MakeLink(programName, "tracepoint", category + "/" + tracepoint);
+  return AttachLink(env, kMethod, std::move(link), [&] {
     return bpf_program__attach_tracepoint(program, category.c_str(), tracepoint.c_str());
   });
 }
@@ -760,12 +796,7 @@ Napi::Value BpfObject::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "program", programName);
   REQUIRE_STRING(1, "name", tracepoint);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = "raw_tracepoint";
-  link.target = tracepoint;
-  const std::string call = "attachRawTracepoint(" + programName + ", " + tracepoint + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  return AttachLink(env, kMethod, MakeLink(programName, "raw_tracepoint", tracepoint), [&] {
     return bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
   });
 }
@@ -777,12 +808,7 @@ Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(1, "func", func);
   REQUIRE_BOOL(2, "retprobe", retprobe);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = retprobe ? "kretprobe" : "kprobe";
-  link.target = func;
-  const std::string call = "attachKprobe(" + programName + ", " + func + ")";
-  return AttachLink(env, std::move(link), call,
+  return AttachLink(env, kMethod, MakeLink(programName, retprobe ? "kretprobe" : "kprobe", func),
                     [&] { return bpf_program__attach_kprobe(program, retprobe, func.c_str()); });
 }
 
@@ -791,27 +817,11 @@ Napi::Value BpfObject::AttachTracing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "program", programName);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  switch (bpf_program__expected_attach_type(program)) {
-    case BPF_TRACE_FENTRY:
-      link.kind = "fentry";
-      break;
-    case BPF_TRACE_FEXIT:
-      link.kind = "fexit";
-      break;
-    case BPF_MODIFY_RETURN:
-      link.kind = "fmod_ret";
-      break;
-    default:
-      link.kind = "tracing";
-      break;
-  }
   const std::string section = bpf_program__section_name(program);
   const size_t slash = section.find('/');
-  link.target = slash == std::string::npos ? section : section.substr(slash + 1);
-  const std::string call = "attachTracing(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] { return bpf_program__attach_trace(program); });
+  const std::string target = slash == std::string::npos ? section : section.substr(slash + 1);
+  return AttachLink(env, kMethod, MakeLink(programName, TracingKind(program), target),
+                    [&] { return bpf_program__attach_trace(program); });
 }
 
 Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
@@ -827,17 +837,11 @@ Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
     pid = requestedPid;
   }
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = retprobe ? "uretprobe" : "uprobe";
-  link.target = binaryPath + ":" + func;
-  struct bpf_uprobe_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_uprobe_opts>();
   opts.retprobe = retprobe;
   opts.func_name = func.c_str();
-  const std::string call = "attachUprobe(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  Link link = MakeLink(programName, retprobe ? "uretprobe" : "uprobe", binaryPath + ":" + func);
+  return AttachLink(env, kMethod, std::move(link), [&] {
     return bpf_program__attach_uprobe_opts(program, static_cast<pid_t>(pid), binaryPath.c_str(), 0,
                                            &opts);
   });
@@ -871,15 +875,10 @@ Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
     throw ArgRangeError(
         env, std::string(kMethod) + ": program '" + programName + "' is not an XDP program");
   }
-  Link link;
-  link.program = programName;
-  link.kind = "xdp";
-  link.target = InterfaceName(static_cast<int>(ifindex));
+  Link link = MakeLink(programName, "xdp", InterfaceName(static_cast<int>(ifindex)));
   const std::string call = "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) +
                            (mode == "kernel" ? "" : ", " + mode) + ")";
-  struct bpf_link_create_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_link_create_opts>();
   opts.flags = flags;
   int fd = bpf_link_create(bpf_program__fd(program), static_cast<int>(ifindex), BPF_XDP, &opts);
   if (fd < 0) throw ErrnoError(env, call, fd);
@@ -1092,9 +1091,7 @@ Napi::Value BpfObject::TestRun(const Napi::CallbackInfo& info) {
   bpf_program* program = LoadedProgram(env, programName, kMethod);
   // Room for programs that grow the packet (bpf_xdp_adjust_head/tail).
   std::vector<uint8_t> out(std::max<size_t>(2 * data.Length(), data.Length() + 4096));
-  struct bpf_test_run_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_test_run_opts>();
   opts.data_in = data.Data();
   opts.data_size_in = static_cast<uint32_t>(data.Length());
   opts.data_out = out.data();

@@ -119,8 +119,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   void AttachTcNetlink(Napi::Env env, const TcTarget& target, const std::string& call, Link* link);
 
   Napi::Value AddLink(Napi::Env env, Link link);
+  static Link MakeLink(const std::string& program, const std::string& kind,
+                       const std::string& target);
   template <typename Attach>
-  Napi::Value AttachLink(Napi::Env env, Link link, const std::string& call, Attach attach);
+  Napi::Value AttachLink(Napi::Env env, const char* method, Link link, Attach attach);
   static Napi::Object LinkToJs(Napi::Env env, const Link& link);
   // Undoes one attachment; returns 0 or a negative errno (tc-netlink only).
   int ReleaseLink(Link& link);
