@@ -158,15 +158,23 @@ test('a connection named by SNI to a well-known DoH service marks its process as
   ]);
 });
 
-test('a process older than the trace: lookup_before_start; a socket older than the trace too', () => {
+test('a socket older than the trace: socket_before_start, even when its process is older too', () => {
+  const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
+  h.feed(close(1, 52, 'old', tuple('192.0.2.62', 40302), { tracked: false }));
+  h.feed(close(2, 50, 'older', tuple('192.0.2.63', 40303), { tracked: false }));
+  assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
+    ['close', 52, 'socket_before_start'],
+    ['close', 50, 'socket_before_start'],
+  ]);
+});
+
+test('a process older than the trace: process_before_start; a younger one: no_lookup_seen', () => {
   const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
   h.open(1, 50, 'a', tuple('192.0.2.60', 40300));
   h.open(2, 51, 'b', tuple('192.0.2.61', 40301));
-  h.feed(close(3, 52, 'old', tuple('192.0.2.62', 40302), { tracked: false }));
   assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
-    ['open', 50, 'lookup_before_start'],
+    ['open', 50, 'process_before_start'],
     ['open', 51, 'no_lookup_seen'],
-    ['close', 52, 'lookup_before_start'],
   ]);
 });
 
