@@ -16,6 +16,11 @@
  * the others run in softirq, where the current task is whoever was
  * interrupted, so their task comes from `sockets`.
  *
+ * The TCP states (TCP_ESTABLISHED, ...) are compile-time values on purpose:
+ * they are user-space ABI (/proc/net/tcp, the tracepoint's own format, and
+ * uapi's BPF_TCP_* mirror them with a build-time check), and the kernel
+ * declares them in an anonymous enum that CO-RE cannot name.
+ *
  * tcp_retransmit counts retransmitted segments per remembered socket.
  */
 #include "vmlinux.h"
@@ -230,8 +235,13 @@ static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool
 	if (fin_sent(oldstate) && acked > 0 &&
 	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		acked--;
-	/* tcp_fin() marks the socket SOCK_DONE right after counting the FIN. */
-	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))
+	/*
+	 * tcp_fin() marks the socket SOCK_DONE right after counting the FIN.
+	 * enum sock_flags is kernel-internal and has changed between versions:
+	 * its value comes from the running kernel's BTF, not from vmlinux.h.
+	 */
+	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) &
+			     (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		received--;
 	e->bytes_sent = acked;
 	e->bytes_received = received;
