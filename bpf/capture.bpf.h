@@ -13,13 +13,6 @@
 #ifndef HF_CAPTURE_BPF_H
 #define HF_CAPTURE_BPF_H
 
-/*
- * 16 MiB: about 8,000 full-size frames (2 KiB class) or 90,000 small ones
- * while the poll thread catches up. User space may resize it before load
- * (and shrinks it to a page when nothing is captured).
- */
-#define HF_PACKETS_BYTES (16 << 20)
-
 /* Set by user space before load. */
 const volatile __u32 capture_mode = HF_CAPTURE_OFF;
 const volatile __u32 capture_snaplen = HF_CAPTURE_MAX;
@@ -30,6 +23,7 @@ const volatile __u32 capture_snaplen = HF_CAPTURE_MAX;
 const volatile __u8 capture_filter[sizeof(struct hf_capture_filter)]
 	__attribute__((aligned(8))) = {};
 
+/* Sized by user space before load: a page when nothing is captured. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_PACKETS_BYTES);

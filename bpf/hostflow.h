@@ -18,11 +18,6 @@
 /* Unique addresses kept from one getaddrinfo result. */
 #define HF_MAX_ADDRS 16
 /*
- * Result-list entries walked: glibc emits one entry per address and socket
- * type (up to 3), so 48 entries cover HF_MAX_ADDRS addresses.
- */
-#define HF_GAI_MAX_WALK 48
-/*
  * Bytes of a DNS message copied from the wire: 1232 is the EDNS buffer size
  * recommended by DNS Flag Day 2020, so answers that avoid fragmentation fit.
  */
@@ -34,11 +29,36 @@
  * loopback's 64 KiB MTU), so 2048 usually holds all of it.
  */
 #define HF_PAYLOAD_CAPTURE 2048
-/* IPv6 extension headers skipped before giving up on finding L4. */
-#define HF_IPV6_MAX_EXT 6
 
 #define HF_AF_INET 2
 #define HF_AF_INET6 10
+
+/*
+ * Default sizes of the maps user space sizes before load: the BPF objects
+ * are built with them, and src/kernel/layout.ts mirrors them as the
+ * defaults of the tracer's options. Ring buffers in bytes (a power of 2,
+ * at least a page), tables in entries.
+ */
+/*
+ * `events`: 8 MiB holds about 40,000 connect/close records or 11,000
+ * lookups, seconds of a busy host while the poll thread is descheduled.
+ */
+#define HF_EVENTS_BYTES (8 << 20)
+/*
+ * `dns_events`: 4 MiB holds about 3,300 captured responses, a burst of a
+ * busy resolver while the poll thread sleeps.
+ */
+#define HF_DNS_EVENTS_BYTES (4 << 20)
+/*
+ * `packets`: 16 MiB, about 8,000 full-size frames (2 KiB class) or 90,000
+ * small ones while the poll thread catches up; a page when not capturing.
+ */
+#define HF_PACKETS_BYTES (16 << 20)
+/*
+ * `flows`: flows kept per CPU before the least recently used is evicted
+ * (and its counts lost), for a busy host between two reads.
+ */
+#define HF_FLOWS_MAX 65536
 
 enum hf_event_type {
 	HF_EVENT_CONNECT = 1,	  /* a process asked the kernel to connect */

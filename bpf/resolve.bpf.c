@@ -25,6 +25,12 @@
 #define HF_LOOKUPS_MAX 8192
 
 /*
+ * Result-list entries walked: glibc emits one entry per address and socket
+ * type (up to 3), so 48 entries cover HF_MAX_ADDRS addresses.
+ */
+#define HF_GAI_MAX_WALK 48
+
+/*
  * glibc's struct addrinfo on LP64 (x86_64, aarch64): user-space ABI, not a
  * kernel type, so no CO-RE. The walk reads each list entry whole.
  */

@@ -17,6 +17,15 @@ export const FILTER_NETS = 2;
 export const FILTER_PORTS = 2;
 export const XDP_ERROR_MAX = 128;
 
+/**
+ * Default sizes of the maps the tracer sizes before load (ring buffers in
+ * bytes, tables in entries); the BPF objects are built with the same.
+ */
+export const EVENTS_BYTES = 8 << 20;
+export const DNS_EVENTS_BYTES = 4 << 20;
+export const PACKETS_BYTES = 16 << 20;
+export const FLOWS_MAX = 65536;
+
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
@@ -308,6 +317,10 @@ export const CONSTANTS: Record<string, number> = {
   HF_FILTER_NETS: FILTER_NETS,
   HF_FILTER_PORTS: FILTER_PORTS,
   HF_XDP_ERROR_MAX: XDP_ERROR_MAX,
+  HF_EVENTS_BYTES: EVENTS_BYTES,
+  HF_DNS_EVENTS_BYTES: DNS_EVENTS_BYTES,
+  HF_PACKETS_BYTES: PACKETS_BYTES,
+  HF_FLOWS_MAX: FLOWS_MAX,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,

@@ -15,7 +15,7 @@ import { systemLibc } from '../system/libc.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
 import { Blocklist } from './blocklist.js';
 import { decodeFlows, type FlowEntry } from './flows.js';
-import { CAPTURE_MAX, COUNTER_NAMES, CaptureMode, ConnectProbe, XDP_ERROR_MAX, type ConnectProbeName, type CounterName, xdpAttachError } from './layout.js';
+import { BLOCKLIST_MAX, CAPTURE_MAX, COUNTER_NAMES, CaptureMode, ConnectProbe, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, PACKETS_BYTES, XDP_ERROR_MAX, type ConnectProbeName, type CounterName, xdpAttachError } from './layout.js';
 import { decodePacketBatch, type CapturedPacket, type PacketDecodeStats } from './packets.js';
 import { loadNative } from './native.js';
 import type { BpfObject, LinkInfo, NativeAddon, RingPoller } from './native-api.js';
@@ -72,7 +72,7 @@ export interface TracerOptions {
   blocklist?: boolean;
   /** Prefixes blocked from the start ('192.0.2.1', '10.0.0.0/8', 'fd00::/64'). @default [] */
   block?: readonly string[];
-  /** Prefixes the blocklist holds per address family. @default 4096 */
+  /** Prefixes the blocklist holds per address family. @default 4096 (HF_BLOCKLIST_MAX) */
   blocklistSize?: number;
   /**
    * Frames copied for the packet capture (see src/capture/filter.ts,
@@ -99,17 +99,17 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   libcs: [],
   flows: true,
   dnsCapture: true,
-  flowTableSize: 65536,
-  eventsRingBytes: 8 << 20,
-  dnsRingBytes: 4 << 20,
+  flowTableSize: FLOWS_MAX,
+  eventsRingBytes: EVENTS_BYTES,
+  dnsRingBytes: DNS_EVENTS_BYTES,
   wakeupBytes: 65536,
   excludePid: process.pid,
   blocklist: false,
   block: [],
-  blocklistSize: 4096,
+  blocklistSize: BLOCKLIST_MAX,
   capture: null,
   snaplen: CAPTURE_MAX,
-  captureRingBytes: 16 << 20,
+  captureRingBytes: PACKETS_BYTES,
 };
 
 export interface RejectedProbe {
@@ -247,7 +247,7 @@ export class Tracer {
     let libcTracker: LibcTracker | null = null;
     try {
       if (blocklistWanted(options)) {
-        blocklist = new Blocklist(object, options.blocklistSize ?? DEFAULT_BLOCKLIST_SIZE, native.possibleCpus());
+        blocklist = new Blocklist(object, options.blocklistSize ?? BLOCKLIST_MAX, native.possibleCpus());
         // Before the XDP programs attach: the first frame already meets the list.
         for (const prefix of options.block ?? []) blocklist.block(prefix);
       }
@@ -415,7 +415,6 @@ export function listLibcs(): LibcFile[] {
   return tracker.files();
 }
 
-const DEFAULT_BLOCKLIST_SIZE = 4096;
 /** Capture batches handed to JavaScript: 1 MiB is ~700 full-size frames per call. */
 const CAPTURE_BATCH_BYTES = 1 << 20;
 /** A ring buffer's smallest size: what an unused ring is shrunk to. */
@@ -449,7 +448,7 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
     object.setMaxEntries('flows', options.flowTableSize);
     object.setMaxEntries('events', options.eventsRingBytes);
     object.setMaxEntries('dns_events', options.dnsRingBytes);
-    const blocklistSize = blocklistWanted(options) ? (options.blocklistSize ?? DEFAULT_BLOCKLIST_SIZE) : 1;
+    const blocklistSize = blocklistWanted(options) ? (options.blocklistSize ?? BLOCKLIST_MAX) : 1;
     object.setConst('blocklist', bool(blocklistWanted(options)));
     object.setMaxEntries('blocked_v4', blocklistSize);
     object.setMaxEntries('blocked_v6', blocklistSize);
@@ -461,7 +460,7 @@ function openAndLoad(native: NativeAddon, mode: ConnectProbeName, options: Trace
       if (!capture.filter) throw new Error('Tracer: capture mode filter needs capture.filter (encodeFilter)');
       object.setConst('capture_filter', capture.filter);
     }
-    object.setMaxEntries('packets', capture ? (options.captureRingBytes ?? DEFAULT_TRACER_OPTIONS.captureRingBytes ?? 16 << 20) : PAGE_BYTES);
+    object.setMaxEntries('packets', capture ? (options.captureRingBytes ?? PACKETS_BYTES) : PAGE_BYTES);
     object.load();
     return object;
   } catch (error) {
