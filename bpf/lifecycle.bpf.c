@@ -32,20 +32,19 @@
 #include "maps.bpf.h"
 #include "helpers.bpf.h"
 
-/*
- * Sockets remembered between connect (or SYN_RECV) and close: the host's
- * open TCP connections. 65536 is the ephemeral port range of one source
- * address, more than hosts keep open outside of load tests. When full, the
- * miss is counted (HF_CNT_SOCKETS_FULL) and the socket's close is untracked.
- */
-#define HF_SOCKETS_MAX 65536
-
 /* Set by user space before load: the connect mode in use (hostflow.h). */
 const volatile __u32 connect_probe = HF_PROBE_TRACEPOINT;
 
-/* struct sock address -> what we know of it. */
+/*
+ * struct sock address -> what we know of it, from connect (or SYN_RECV) to
+ * close. LRU: a socket whose close was missed ages out instead of holding
+ * its slot forever; a full table pushes out the socket idle the longest,
+ * whose close then comes without its process (as for a socket older than
+ * hostflow). A store the LRU cannot serve counts HF_CNT_SOCKETS_FULL.
+ * Sized by user space.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HF_SOCKETS_MAX);
 	__type(key, __u64);
 	__type(value, struct hf_sock_info);

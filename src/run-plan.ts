@@ -33,6 +33,9 @@ export interface RunFlags extends StorageFlags {
   wireDns: boolean;
   flowInterval: number;
   flowTableSize: number;
+  socketTableSize: number;
+  lookupTableSize: number;
+  connectTableSize: number;
   duration?: number;
   output?: string;
   headless?: boolean;
@@ -96,6 +99,9 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
       flows: flags.flows,
       dnsCapture: flags.wireDns,
       flowTableSize: flags.flowTableSize,
+      socketTableSize: flags.socketTableSize,
+      lookupTableSize: flags.lookupTableSize,
+      connectTableSize: flags.connectTableSize,
       excludePid: flags.traceSelf ? 0 : process.pid,
       blocklist: blocking,
       block: flags.block,

@@ -13,6 +13,7 @@ import { FlowIntervals } from './flows/intervals.js';
 import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
+import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracedInterface, type TracerOptions } from './kernel/tracer.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
@@ -223,7 +224,7 @@ export class Session {
     let lostTotal = 0;
     for (const name of COUNTER_NAMES) {
       const value = counters?.[name] ?? 0;
-      if (name.startsWith('drop_') && value > 0) {
+      if (LOSS_COUNTERS.has(name) && value > 0) {
         lost[name] = value;
         lostTotal += value;
       }

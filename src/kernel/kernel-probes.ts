@@ -24,7 +24,7 @@ export function kernelHasKprobes(tracefs: string | null): boolean {
 export function tryConnectProbe(native: NativeAddon, mode: ConnectProbeName): string | null {
   let object: BpfObject | null = null;
   try {
-    object = openAndLoad(native, { ...DEFAULT_TRACER_OPTIONS, interfaces: [], libcs: [] }, { mode });
+    object = openAndLoad(native, { ...DEFAULT_TRACER_OPTIONS, interfaces: [], libcs: [] }, { mode, cpus: native.possibleCpus() });
     attachConnectProbe(object, mode);
     return null;
   } catch (error) {

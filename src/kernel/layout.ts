@@ -25,6 +25,9 @@ export const EVENTS_BYTES = 8 << 20;
 export const DNS_EVENTS_BYTES = 4 << 20;
 export const PACKETS_BYTES = 16 << 20;
 export const FLOWS_MAX = 65536;
+export const SOCKETS_MAX = 65536;
+export const LOOKUPS_MAX = 8192;
+export const CONNECTING_MAX = 8192;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -84,6 +87,7 @@ export const COUNTER_NAMES = [
   'capture_lost_tc',
   'drop_payload_tc',
   'close_recovered',
+  'connecting_full',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -321,6 +325,9 @@ export const CONSTANTS: Record<string, number> = {
   HF_DNS_EVENTS_BYTES: DNS_EVENTS_BYTES,
   HF_PACKETS_BYTES: PACKETS_BYTES,
   HF_FLOWS_MAX: FLOWS_MAX,
+  HF_SOCKETS_MAX: SOCKETS_MAX,
+  HF_LOOKUPS_MAX: LOOKUPS_MAX,
+  HF_CONNECTING_MAX: CONNECTING_MAX,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,

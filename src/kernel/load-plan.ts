@@ -5,7 +5,7 @@
  * value from the options and the connect mode being tried. `loadSettings`
  * is pure (tested without a kernel); `openAndLoad` applies it.
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, CaptureMode, ConnectProbe, PACKETS_BYTES, type ConnectProbeName } from './layout.js';
+import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, CaptureMode, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX, type ConnectProbeName } from './layout.js';
 import type { BpfObject, NativeAddon } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS } from './probe-plan.js';
 import { blocklistWanted, packetProgramsWanted, type TracerOptions } from './tracer-options.js';
@@ -14,12 +14,27 @@ import { blocklistWanted, packetProgramsWanted, type TracerOptions } from './tra
 export interface LoadContext {
   /** The connect mode being tried: its programs load, the others do not. */
   mode: ConnectProbeName;
+  /** Possible CPUs (the kernel's LRU keeps free entries per CPU). */
+  cpus: number;
 }
 
 type Derive<T> = (options: TracerOptions, context: LoadContext) => T;
 
 /** A ring buffer's smallest size: what an unused ring is shrunk to. */
 export const PAGE_BYTES = 4096;
+
+/**
+ * Free entries the kernel's LRU maps keep on each CPU's own list
+ * (LOCAL_FREE_TARGET, kernel/bpf/bpf_lru_list.c): an LRU table starts
+ * evicting when its shared free list runs dry, which can be this many
+ * entries per CPU before it holds max_entries.
+ */
+export const LRU_FREE_PER_CPU = 128;
+
+/** max_entries of an LRU table that holds `live` entries before it evicts any. */
+export function lruEntries(live: number, cpus: number): number {
+  return live + LRU_FREE_PER_CPU * cpus;
+}
 
 /** Every program of the object, and when it loads (a program not loaded cannot attach). */
 export const PROGRAMS: ReadonlyArray<{ program: string; load: Derive<boolean> }> = [
@@ -53,6 +68,9 @@ export const MAP_SIZES: ReadonlyArray<{ map: string; entries: Derive<number> }> 
   { map: 'events', entries: (options) => options.eventsRingBytes },
   { map: 'dns_events', entries: (options) => options.dnsRingBytes },
   { map: 'flows', entries: (options) => options.flowTableSize },
+  { map: 'sockets', entries: (options, { cpus }) => lruEntries(options.socketTableSize ?? SOCKETS_MAX, cpus) },
+  { map: 'lookups', entries: (options, { cpus }) => lruEntries(options.lookupTableSize ?? LOOKUPS_MAX, cpus) },
+  { map: 'connecting', entries: (options, { cpus }) => lruEntries(options.connectTableSize ?? CONNECTING_MAX, cpus) },
   // The maps must exist even without a blocklist: one entry each then.
   { map: 'blocked_v4', entries: blocklistSize },
   { map: 'blocked_v6', entries: blocklistSize },

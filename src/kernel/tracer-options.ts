@@ -4,7 +4,7 @@
  * programs are wanted). The map sizes default to the sizes bpf/hostflow.h
  * builds the object with (mirrored in layout.ts).
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, PACKETS_BYTES } from './layout.js';
+import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX } from './layout.js';
 import type { ConnectProbeRequest } from './probe-plan.js';
 import type { XdpModeRequest } from './xdp-mode.js';
 
@@ -36,6 +36,22 @@ export interface TracerOptions {
   dnsCapture: boolean;
   /** Entries of the per-CPU LRU flow table. @default 65536 */
   flowTableSize: number;
+  /**
+   * TCP sockets the kernel remembers from connect (or accept) to close: the
+   * open connections it can follow. When more are open, the one idle the
+   * longest is forgotten and its close comes without its process. @default 65536
+   */
+  socketTableSize?: number;
+  /**
+   * getaddrinfo() calls in flight at once that the kernel can follow from
+   * entry to return; a call pushed out is lost (counter lookups_full). @default 8192
+   */
+  lookupTableSize?: number;
+  /**
+   * tcp_v*_connect() calls in flight at once in kprobe mode; a call pushed
+   * out is lost (counter connecting_full). @default 8192
+   */
+  connectTableSize?: number;
   /** Bytes of the events ring buffer (power of 2). @default 8 MiB */
   eventsRingBytes: number;
   /** Bytes of the wire-DNS ring buffer (power of 2). @default 4 MiB */
@@ -85,6 +101,9 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   flows: true,
   dnsCapture: true,
   flowTableSize: FLOWS_MAX,
+  socketTableSize: SOCKETS_MAX,
+  lookupTableSize: LOOKUPS_MAX,
+  connectTableSize: CONNECTING_MAX,
   eventsRingBytes: EVENTS_BYTES,
   dnsRingBytes: DNS_EVENTS_BYTES,
   wakeupBytes: 65536,

@@ -253,7 +253,7 @@ function loadConnectMode(start: Omit<Loaded, 'object' | 'connectProbe' | 'reject
     }
     let object: BpfObject | null = null;
     try {
-      object = openAndLoad(native, options, { mode: candidate.mode });
+      object = openAndLoad(native, options, { mode: candidate.mode, cpus: native.possibleCpus() });
       attachConnectProbe(object, candidate.mode);
       return { ...start, object, connectProbe: candidate.mode, rejected };
     } catch (error) {

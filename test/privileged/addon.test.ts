@@ -316,7 +316,7 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
       const maps = object.maps();
       for (const { map } of MAP_SIZES) assert.ok(maps.includes(map), `map ${map}`);
       // setConst checks the name and the size against the object's BTF.
-      const settings = loadSettings({ ...DEFAULT_TRACER_OPTIONS, interfaces: ['lo'], capture: { mode: 'filter', filter: Buffer.alloc(captureFilter.size) } }, { mode: 'tracepoint' });
+      const settings = loadSettings({ ...DEFAULT_TRACER_OPTIONS, interfaces: ['lo'], capture: { mode: 'filter', filter: Buffer.alloc(captureFilter.size) } }, { mode: 'tracepoint', cpus: native.possibleCpus() });
       assert.deepEqual(settings.consts.map(([name]) => name), CONSTS.map((row) => row.name));
       for (const [name, value] of settings.consts) object.setConst(name, value);
     } finally {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCKLIST_MAX, CaptureMode, ConnectProbe, PACKETS_BYTES } from '../../../src/kernel/layout.js';
-import { loadSettings, PAGE_BYTES } from '../../../src/kernel/load-plan.js';
+import { BLOCKLIST_MAX, CaptureMode, CONNECTING_MAX, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX } from '../../../src/kernel/layout.js';
+import { loadSettings, LRU_FREE_PER_CPU, PAGE_BYTES } from '../../../src/kernel/load-plan.js';
 import { CONNECT_PROGRAMS } from '../../../src/kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS, type TracerOptions } from '../../../src/kernel/tracer-options.js';
 
 const options = (overrides: Partial<TracerOptions> = {}): TracerOptions => ({ ...DEFAULT_TRACER_OPTIONS, excludePid: 4242, ...overrides });
-const settings = (overrides: Partial<TracerOptions> = {}, mode: keyof typeof ConnectProbe = 'tracepoint') => loadSettings(options(overrides), { mode });
+const settings = (overrides: Partial<TracerOptions> = {}, mode: keyof typeof ConnectProbe = 'tracepoint') => loadSettings(options(overrides), { mode, cpus: 4 });
 const autoload = (s: ReturnType<typeof settings>) => Object.fromEntries(s.autoload);
 const sizes = (s: ReturnType<typeof settings>) => Object.fromEntries(s.maxEntries);
 const consts = (s: ReturnType<typeof settings>) => Object.fromEntries(s.consts);
@@ -58,4 +58,12 @@ test('a filter capture needs its encoded filter, and sets it', () => {
   assert.throws(() => settings({ capture: { mode: 'filter', filter: null } }), /capture\.filter/);
   const filter = Buffer.alloc(8, 7);
   assert.equal(consts(settings({ capture: { mode: 'filter', filter } })).capture_filter, filter);
+});
+
+test('the LRU tables hold the live entries the options ask for, plus what the kernel keeps free per CPU', () => {
+  const slack = LRU_FREE_PER_CPU * 4;
+  const asked = sizes(settings({ socketTableSize: 1000, lookupTableSize: 10, connectTableSize: 1 }));
+  assert.deepEqual([asked.sockets, asked.lookups, asked.connecting], [1000 + slack, 10 + slack, 1 + slack]);
+  const defaults = sizes(settings());
+  assert.deepEqual([defaults.sockets, defaults.lookups, defaults.connecting], [SOCKETS_MAX + slack, LOOKUPS_MAX + slack, CONNECTING_MAX + slack]);
 });
