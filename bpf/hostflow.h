@@ -50,6 +50,13 @@
  */
 #define HF_DNS_EVENTS_BYTES (4 << 20)
 /*
+ * `payload_events`: 4 MiB holds about 1,900 ClientHellos or HTTP request
+ * heads, the first packets of as many new connections; a ring of their own,
+ * so that a burst of them never crowds DNS answers out of `dns_events`. A
+ * page when server names are not copied.
+ */
+#define HF_PAYLOAD_EVENTS_BYTES (4 << 20)
+/*
  * `packets`: 16 MiB, about 8,000 full-size frames (2 KiB class) or 90,000
  * small ones while the poll thread catches up; a page when not capturing.
  */
@@ -138,7 +145,7 @@ enum hf_counter {
 	HF_CNT_RETRANSMITS = 9,	      /* retransmits seen (all sockets) */
 	HF_CNT_CAPTURE_LOST_XDP = 10, /* capture on ingress: `packets` ring full */
 	HF_CNT_CAPTURE_LOST_TC = 11,  /* capture on egress: `packets` ring full */
-	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request on egress: ringbuf full */
+	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request: `payload_events` full */
 	HF_CNT_CLOSE_RECOVERED = 13,  /* close missed by sock_state, emitted at destroy */
 	HF_CNT_CONNECTING_FULL = 14,  /* `connecting` lost a call's entry (full): connect lost */
 	HF_CNT_MAX = 15,

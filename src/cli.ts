@@ -110,6 +110,8 @@ export function buildProgram(): Command {
     .option('--no-libc-discovery', 'trace the system libc and the --libc files only, not every libc processes map')
     .option('--no-flows', 'do not count flows (XDP/TC still capture DNS unless --no-wire-dns)')
     .option('--no-wire-dns', 'do not capture DNS responses on the interfaces')
+    .option('--no-server-names', 'do not copy TLS ClientHellos and HTTP request heads on egress (no names from SNI or Host)')
+    .option('--payload-ring-size <size>', 'kernel ring buffer for ClientHellos and HTTP request heads (a power of 2, e.g. 4M)', byteSize, DEFAULT_TRACER_OPTIONS.payloadRingBytes)
     .option('--flow-interval <seconds>', 'seconds covered by one flow record', positiveNumber, 10)
     .option('--flow-table-size <entries>', 'entries of the kernel flow table (LRU)', positiveInteger, DEFAULT_TRACER_OPTIONS.flowTableSize)
     .option('--socket-table-size <entries>', 'TCP connections the kernel follows at once (LRU: past it, the longest idle one closes without its process)', positiveInteger, DEFAULT_TRACER_OPTIONS.socketTableSize)

@@ -31,6 +31,8 @@ export interface RunFlags extends StorageFlags {
   libcDiscovery: boolean;
   flows: boolean;
   wireDns: boolean;
+  serverNames: boolean;
+  payloadRingSize: number;
   flowInterval: number;
   flowTableSize: number;
   socketTableSize: number;
@@ -98,6 +100,8 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
       onWarning: log,
       flows: flags.flows,
       dnsCapture: flags.wireDns,
+      serverNames: flags.serverNames,
+      payloadRingBytes: flags.payloadRingSize,
       flowTableSize: flags.flowTableSize,
       socketTableSize: flags.socketTableSize,
       lookupTableSize: flags.lookupTableSize,

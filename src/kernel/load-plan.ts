@@ -5,10 +5,10 @@
  * value from the options and the connect mode being tried. `loadSettings`
  * is pure (tested without a kernel); `openAndLoad` applies it.
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, CaptureMode, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX, type ConnectProbeName } from './layout.js';
+import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, CaptureMode, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX, type ConnectProbeName } from './layout.js';
 import type { BpfObject, NativeAddon } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS } from './probe-plan.js';
-import { blocklistWanted, packetProgramsWanted, type TracerOptions } from './tracer-options.js';
+import { blocklistWanted, packetProgramsWanted, serverNamesWanted, type TracerOptions } from './tracer-options.js';
 
 /** What a load depends on besides the options. */
 export interface LoadContext {
@@ -57,6 +57,7 @@ export const CONSTS: ReadonlyArray<{ name: string; value: Derive<Buffer | null> 
   { name: 'wakeup_bytes', value: (options) => u32(options.wakeupBytes) },
   { name: 'count_flows', value: (options) => bool(options.flows) },
   { name: 'capture_dns', value: (options) => bool(options.dnsCapture) },
+  { name: 'capture_names', value: (options) => bool(serverNamesWanted(options)) },
   { name: 'blocklist', value: (options) => bool(blocklistWanted(options)) },
   { name: 'capture_mode', value: (options) => u32(options.capture ? CaptureMode[options.capture.mode] : CaptureMode.off) },
   { name: 'capture_snaplen', value: (options) => u32(options.snaplen ?? CAPTURE_MAX) },
@@ -67,6 +68,7 @@ export const CONSTS: ReadonlyArray<{ name: string; value: Derive<Buffer | null> 
 export const MAP_SIZES: ReadonlyArray<{ map: string; entries: Derive<number> }> = [
   { map: 'events', entries: (options) => options.eventsRingBytes },
   { map: 'dns_events', entries: (options) => options.dnsRingBytes },
+  { map: 'payload_events', entries: (options) => (serverNamesWanted(options) ? (options.payloadRingBytes ?? PAYLOAD_EVENTS_BYTES) : PAGE_BYTES) },
   { map: 'flows', entries: (options) => options.flowTableSize },
   { map: 'sockets', entries: (options, { cpus }) => lruEntries(options.socketTableSize ?? SOCKETS_MAX, cpus) },
   { map: 'lookups', entries: (options, { cpus }) => lruEntries(options.lookupTableSize ?? LOOKUPS_MAX, cpus) },

@@ -4,7 +4,7 @@
  * programs are wanted). The map sizes default to the sizes bpf/hostflow.h
  * builds the object with (mirrored in layout.ts).
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX } from './layout.js';
+import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX } from './layout.js';
 import type { ConnectProbeRequest } from './probe-plan.js';
 import type { XdpModeRequest } from './xdp-mode.js';
 
@@ -34,6 +34,13 @@ export interface TracerOptions {
   flows: boolean;
   /** @default true */
   dnsCapture: boolean;
+  /**
+   * Copy TLS ClientHellos and HTTP request heads on egress, for the server
+   * name (SNI) or Host that names a connection no DNS named. flow_tc copies
+   * them wherever it runs for another job (flows, wire DNS, the blocklist,
+   * the capture); it does not run for them alone. @default true
+   */
+  serverNames?: boolean;
   /** Entries of the per-CPU LRU flow table. @default 65536 */
   flowTableSize: number;
   /**
@@ -56,6 +63,8 @@ export interface TracerOptions {
   eventsRingBytes: number;
   /** Bytes of the wire-DNS ring buffer (power of 2). @default 4 MiB */
   dnsRingBytes: number;
+  /** Bytes of the ring buffer of ClientHellos and HTTP request heads (power of 2); a page when `serverNames` is off. @default 4 MiB */
+  payloadRingBytes?: number;
   /**
    * The kernel wakes the poll thread once this many bytes wait in a ring
    * (0: on every record). Waking per record costs more than the tracing
@@ -100,12 +109,14 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   libcs: [],
   flows: true,
   dnsCapture: true,
+  serverNames: true,
   flowTableSize: FLOWS_MAX,
   socketTableSize: SOCKETS_MAX,
   lookupTableSize: LOOKUPS_MAX,
   connectTableSize: CONNECTING_MAX,
   eventsRingBytes: EVENTS_BYTES,
   dnsRingBytes: DNS_EVENTS_BYTES,
+  payloadRingBytes: PAYLOAD_EVENTS_BYTES,
   wakeupBytes: 65536,
   excludePid: process.pid,
   blocklist: false,
@@ -123,4 +134,9 @@ export function blocklistWanted(options: TracerOptions): boolean {
 /** flow_xdp and flow_tc load and attach only when an interface is traced and one of their jobs is on. */
 export function packetProgramsWanted(options: TracerOptions): boolean {
   return options.interfaces.length > 0 && (options.flows || options.dnsCapture || blocklistWanted(options) || !!options.capture);
+}
+
+/** Server names are copied where flow_tc runs, unless turned off. */
+export function serverNamesWanted(options: TracerOptions): boolean {
+  return options.serverNames !== false && packetProgramsWanted(options);
 }

@@ -67,8 +67,13 @@ export interface CaptureStats {
   malformed: number;
 }
 
-/** The event rings, polled by one thread and decoded in one stream (decode.ts tells the records apart). */
-const EVENT_RINGS = ['events', 'dns_events'];
+/**
+ * The event rings, polled by one thread and decoded in one stream (decode.ts
+ * tells the records apart): connections and lookups, DNS answers, and the
+ * ClientHellos/HTTP requests that carry server names, each in a ring of its
+ * own so that a burst of one kind cannot crowd out another.
+ */
+const EVENT_RINGS = ['events', 'dns_events', 'payload_events'];
 /** Capture batches handed to JavaScript: 1 MiB is ~700 full-size frames per call. */
 const CAPTURE_BATCH_BYTES = 1 << 20;
 

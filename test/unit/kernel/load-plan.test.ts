@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCKLIST_MAX, CaptureMode, CONNECTING_MAX, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, SOCKETS_MAX } from '../../../src/kernel/layout.js';
+import { BLOCKLIST_MAX, CaptureMode, CONNECTING_MAX, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX } from '../../../src/kernel/layout.js';
 import { loadSettings, LRU_FREE_PER_CPU, PAGE_BYTES } from '../../../src/kernel/load-plan.js';
 import { CONNECT_PROGRAMS } from '../../../src/kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS, type TracerOptions } from '../../../src/kernel/tracer-options.js';
@@ -66,4 +66,16 @@ test('the LRU tables hold the live entries the options ask for, plus what the ke
   assert.deepEqual([asked.sockets, asked.lookups, asked.connecting], [1000 + slack, 10 + slack, 1 + slack]);
   const defaults = sizes(settings());
   assert.deepEqual([defaults.sockets, defaults.lookups, defaults.connecting], [SOCKETS_MAX + slack, LOOKUPS_MAX + slack, CONNECTING_MAX + slack]);
+});
+
+test('server names get a ring of their own; off, or without flow_tc, it shrinks to a page and flow_tc copies none', () => {
+  const on = settings({ interfaces: ['eth0'] });
+  assert.equal(sizes(on).payload_events, PAYLOAD_EVENTS_BYTES);
+  assert.deepEqual([...(consts(on).capture_names ?? [])], [1]);
+  assert.equal(sizes(settings({ interfaces: ['eth0'], payloadRingBytes: 1 << 16 })).payload_events, 1 << 16);
+  for (const off of [settings({ interfaces: ['eth0'], serverNames: false }), settings({ interfaces: [] })]) {
+    assert.equal(sizes(off).payload_events, PAGE_BYTES);
+    assert.deepEqual([...(consts(off).capture_names ?? [])], [0]);
+  }
+  assert.equal(sizes(on).dns_events, DEFAULT_TRACER_OPTIONS.dnsRingBytes, 'the DNS ring keeps its own size');
 });
