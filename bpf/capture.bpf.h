@@ -6,19 +6,12 @@
  * so dropped frames are captured too, the ones no AF_PACKET tool can see.
  *
  * bpf_ringbuf_reserve() takes a constant size, so a copy reserves the
- * smallest of a few size classes that holds it (HF_CAPTURE_CLASSES): one
+ * smallest of a few size classes that holds it (hf_capture_class): one
  * copy straight from the frame into ring memory, at most about twice the
  * bytes a frame needs (1536 holds a full 1514-byte Ethernet frame).
  */
 #ifndef HF_CAPTURE_BPF_H
 #define HF_CAPTURE_BPF_H
-
-/*
- * 16 MiB: about 8,000 full-size frames (2 KiB class) or 90,000 small ones
- * while the poll thread catches up. User space may resize it before load
- * (and shrinks it to a page when nothing is captured).
- */
-#define HF_PACKETS_BYTES (16 << 20)
 
 /* Set by user space before load. */
 const volatile __u32 capture_mode = HF_CAPTURE_OFF;
@@ -30,6 +23,7 @@ const volatile __u32 capture_snaplen = HF_CAPTURE_MAX;
 const volatile __u8 capture_filter[sizeof(struct hf_capture_filter)]
 	__attribute__((aligned(8))) = {};
 
+/* Sized by user space before load: a page when nothing is captured. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_PACKETS_BYTES);
@@ -117,14 +111,44 @@ static __always_inline bool hf_capture_wanted(const struct hf_packet *pkt, bool 
 }
 
 /*
- * Copies the first `cap` bytes of the frame into a record of `size` data
- * bytes; `size` is a constant at every call, so the verifier knows the
- * bounds of the reservation and of the copy.
+ * The smallest size class that holds `cap` bytes of a frame, for `cap` in
+ * 1..HF_CAPTURE_MAX. The classes are constants and the loop is unrolled, so
+ * on every path the verifier follows the result is a known constant: what
+ * bpf_ringbuf_reserve() needs as its size, and the bound of the copy.
  */
-static __always_inline void hf_capture_copy(void *ctx, bool xdp, __u32 ifindex, __u16 direction,
-					    __u16 flags, __u32 wire_len, __u32 cap, __u32 size)
+static __always_inline __u32 hf_capture_class(__u32 cap)
+{
+	static const __u32 classes[] = { 128, 256, 512, 1024, 1536, 2048, 4096, 9216, 16384 };
+	int i;
+
+#pragma unroll
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if (cap <= classes[i])
+			return classes[i];
+	}
+	return HF_CAPTURE_MAX;
+}
+
+/*
+ * Copies the frame `ctx` (an xdp_md when `xdp`, an __sk_buff otherwise) when
+ * the capture mode wants it: its first `cap` bytes into a record of the
+ * smallest class that holds them. wire_len is the whole frame, non-linear
+ * parts included.
+ */
+static __always_inline void hf_capture(void *ctx, bool xdp, const struct hf_packet *pkt,
+				       __u32 wire_len, __u16 flags)
 {
 	struct hf_packet_event *e;
+	__u32 cap, size;
+
+	if (!hf_capture_wanted(pkt, flags & HF_PKT_DROPPED))
+		return;
+	cap = wire_len < capture_snaplen ? wire_len : capture_snaplen;
+	if (cap > HF_CAPTURE_MAX)
+		cap = HF_CAPTURE_MAX;
+	if (cap == 0)
+		return;
+	size = hf_capture_class(cap);
 
 	e = bpf_ringbuf_reserve(&packets, sizeof(*e) + size, 0);
 	if (!e) {
@@ -136,50 +160,12 @@ static __always_inline void hf_capture_copy(void *ctx, bool xdp, __u32 ifindex, 
 		return;
 	}
 	hf_header_fill(&e->hdr, HF_EVENT_PACKET, bpf_ktime_get_ns());
-	e->ifindex = ifindex;
+	e->ifindex = pkt->key.ifindex;
 	e->wire_len = wire_len;
 	e->cap_len = cap;
-	e->direction = direction;
+	e->direction = pkt->key.direction;
 	e->flags = flags;
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&packets));
-}
-
-/* The size classes, smallest first; the last is HF_CAPTURE_MAX. */
-#define HF_CAPTURE_CLASS(size)                                                               \
-	if (cap <= (size)) {                                                                 \
-		hf_capture_copy(ctx, xdp, ifindex, direction, flags, wire_len, cap, (size)); \
-		return;                                                                      \
-	}
-
-/*
- * Copies the frame `ctx` (an xdp_md when `xdp`, an __sk_buff otherwise) when
- * the capture mode wants it. wire_len is the whole frame, non-linear parts
- * included.
- */
-static __always_inline void hf_capture(void *ctx, bool xdp, const struct hf_packet *pkt,
-				       __u32 wire_len, __u16 flags)
-{
-	__u32 ifindex = pkt->key.ifindex;
-	__u16 direction = pkt->key.direction;
-	__u32 cap;
-
-	if (!hf_capture_wanted(pkt, flags & HF_PKT_DROPPED))
-		return;
-	cap = wire_len < capture_snaplen ? wire_len : capture_snaplen;
-	if (cap > HF_CAPTURE_MAX)
-		cap = HF_CAPTURE_MAX;
-	if (cap == 0)
-		return;
-	HF_CAPTURE_CLASS(128)
-	HF_CAPTURE_CLASS(256)
-	HF_CAPTURE_CLASS(512)
-	HF_CAPTURE_CLASS(1024)
-	HF_CAPTURE_CLASS(1536)
-	HF_CAPTURE_CLASS(2048)
-	HF_CAPTURE_CLASS(4096)
-	HF_CAPTURE_CLASS(9216)
-	HF_CAPTURE_CLASS(16384)
-	HF_CAPTURE_CLASS(HF_CAPTURE_MAX)
 }
 
 #endif /* HF_CAPTURE_BPF_H */

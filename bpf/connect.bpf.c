@@ -5,7 +5,8 @@
  * (source port included) and the return code, failures too.
  *
  * kprobe mode: connect_v{4,6}_kprobe remember the socket by thread id in
- * `connecting`, connect_v{4,6}_kretprobe emit once the call returned.
+ * `connecting`, connect_v{4,6}_kretprobe emit once the call returned and
+ * delete the entry.
  * fentry mode: connect_v{4,6}_fexit see arguments and return value at once.
  * The third mode, the sock:inet_sock_set_state tracepoint, lives in
  * lifecycle.bpf.c. User space loads one mode (autoload off for the others)
@@ -21,15 +22,12 @@
 #include "helpers.bpf.h"
 
 /*
- * Threads inside tcp_v*_connect() at the same time. An entry lives for one
- * call (microseconds; connect() does not wait for the handshake there), so
- * this is far above any real concurrency.
+ * tid -> socket passed to tcp_v*_connect(), from kprobe to kretprobe. LRU:
+ * the entry of a call whose return was missed (kretprobe instances run
+ * out) ages out instead of holding its slot forever. Sized by user space.
  */
-#define HF_CONNECTING_MAX 8192
-
-/* tid -> socket passed to tcp_v*_connect(), from kprobe to kretprobe. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HF_CONNECTING_MAX);
 	__type(key, __u32);
 	__type(value, struct sock *);
@@ -61,28 +59,41 @@ static __always_inline int enter_connect(struct sock *sk)
 
 	if (hf_excluded(pid_tgid >> 32))
 		return 0;
-	/* A full map loses this connect's event: count it with the drops. */
-	if (bpf_map_update_elem(&connecting, &tid, &sk, BPF_ANY))
-		hf_count(HF_CNT_DROP_CONNECT);
+	/* A failed store shows at the return, which finds no entry. */
+	bpf_map_update_elem(&connecting, &tid, &sk, BPF_ANY);
 	return 0;
 }
 
 /*
+ * A kretprobe fires only for calls that entered after it was attached, and
+ * the entry probe is attached first, so every return of a traced thread
+ * has had its entry: a missing one was pushed out of a full `connecting`
+ * (or never stored), and the connect record is lost.
+ *
  * tcp_v6_connect() hands v4-mapped destinations to tcp_v4_connect() on the
- * same thread and socket: the inner return emits (the socket's family is
- * AF_INET6, so the tuple is read as IPv6) and deletes the entry, the outer
- * return finds nothing. One event either way.
+ * same thread and socket (whose family stays AF_INET6): the inner return
+ * leaves the entry to the outer one, which emits with the same return code
+ * and reads the tuple as IPv6, as connect_v6_fexit does in fentry mode.
  */
-static __always_inline int exit_connect(int ret)
+static __always_inline int exit_connect(int ret, bool v4)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	struct sock **skpp;
+	struct sock *sk;
 
+	if (hf_excluded(pid_tgid >> 32))
+		return 0;
 	skpp = bpf_map_lookup_elem(&connecting, &tid);
-	if (!skpp)
+	if (!skpp) {
+		hf_count(HF_CNT_CONNECTING_FULL);
+		return 0;
+	}
+	sk = *skpp;
+	if (v4 && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6)
 		return 0;
 
-	emit_connect(*skpp, ret, HF_PROBE_KPROBE);
+	emit_connect(sk, ret, HF_PROBE_KPROBE);
 
 	bpf_map_delete_elem(&connecting, &tid);
 	return 0;
@@ -105,7 +116,7 @@ int BPF_KPROBE(connect_v4_kprobe, struct sock *sk)
 SEC("kretprobe/tcp_v4_connect")
 int BPF_KRETPROBE(connect_v4_kretprobe, int ret)
 {
-	return exit_connect(ret);
+	return exit_connect(ret, true);
 }
 
 SEC("kprobe/tcp_v6_connect")
@@ -117,7 +128,7 @@ int BPF_KPROBE(connect_v6_kprobe, struct sock *sk)
 SEC("kretprobe/tcp_v6_connect")
 int BPF_KRETPROBE(connect_v6_kretprobe, int ret)
 {
-	return exit_connect(ret);
+	return exit_connect(ret, false);
 }
 
 SEC("fexit/tcp_v4_connect")

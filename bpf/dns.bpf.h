@@ -27,12 +27,7 @@
 #define HF_TCP_SYN 0x02
 #define HF_TCP_RST 0x04
 
-/*
- * 4 MiB holds about 3,300 captured responses: a burst of a busy resolver
- * while the poll thread sleeps. User space may resize it before load.
- */
-#define HF_DNS_EVENTS_BYTES (4 << 20)
-
+/* Sized by user space before load (HF_DNS_EVENTS_BYTES by default). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_DNS_EVENTS_BYTES);

@@ -29,13 +29,6 @@
 #include "capture.bpf.h"
 
 /*
- * Flows kept per CPU before the least recently used is evicted (and its
- * counts lost): a default for a busy host between two reads. User space
- * sets the real size from its options before load.
- */
-#define HF_FLOWS_MAX 65536
-
-/*
  * Bytes flow_tc pulls into the linear area when the headers are not there:
  * Ethernet, two VLAN tags, IPv6, a few extension headers and TCP with
  * options. The stack builds egress headers linearly, so this is rare.
@@ -48,6 +41,7 @@
 const volatile bool capture_dns = true;
 const volatile bool count_flows = true;
 
+/* Sized by user space before load (HF_FLOWS_MAX by default). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, HF_FLOWS_MAX);

@@ -18,11 +18,6 @@
 /* Unique addresses kept from one getaddrinfo result. */
 #define HF_MAX_ADDRS 16
 /*
- * Result-list entries walked: glibc emits one entry per address and socket
- * type (up to 3), so 48 entries cover HF_MAX_ADDRS addresses.
- */
-#define HF_GAI_MAX_WALK 48
-/*
  * Bytes of a DNS message copied from the wire: 1232 is the EDNS buffer size
  * recommended by DNS Flag Day 2020, so answers that avoid fragmentation fit.
  */
@@ -34,11 +29,68 @@
  * loopback's 64 KiB MTU), so 2048 usually holds all of it.
  */
 #define HF_PAYLOAD_CAPTURE 2048
-/* IPv6 extension headers skipped before giving up on finding L4. */
-#define HF_IPV6_MAX_EXT 6
 
 #define HF_AF_INET 2
 #define HF_AF_INET6 10
+
+/*
+ * Default sizes of the maps user space sizes before load: the BPF objects
+ * are built with them, and src/kernel/layout.ts mirrors them as the
+ * defaults of the tracer's options. Ring buffers in bytes (a power of 2,
+ * at least a page), tables in entries.
+ */
+/*
+ * `events`: 8 MiB holds about 40,000 connect/close records or 11,000
+ * lookups, seconds of a busy host while the poll thread is descheduled.
+ */
+#define HF_EVENTS_BYTES (8 << 20)
+/*
+ * `dns_events`: 4 MiB holds about 3,300 captured responses, a burst of a
+ * busy resolver while the poll thread sleeps.
+ */
+#define HF_DNS_EVENTS_BYTES (4 << 20)
+/*
+ * `payload_events`: 4 MiB holds about 1,900 ClientHellos or HTTP request
+ * heads, the first packets of as many new connections; a ring of their own,
+ * so that a burst of them never crowds DNS answers out of `dns_events`. A
+ * page when server names are not copied.
+ */
+#define HF_PAYLOAD_EVENTS_BYTES (4 << 20)
+/*
+ * `packets`: 16 MiB, about 8,000 full-size frames (2 KiB class) or 90,000
+ * small ones while the poll thread catches up; a page when not capturing.
+ */
+#define HF_PACKETS_BYTES (16 << 20)
+/*
+ * `flows`: flows kept per CPU before the least recently used is evicted
+ * (and its counts lost), for a busy host between two reads.
+ */
+#define HF_FLOWS_MAX 65536
+/*
+ * The LRU tables that pair one kernel event with a later one. A full table
+ * evicts its least recently used entry (an entry whose end was missed
+ * cannot stay forever); the loss is counted where it shows (enum
+ * hf_counter). User space adds the entries the kernel's LRU keeps free per
+ * CPU, so that these many live entries fit before anything is evicted.
+ *
+ * `sockets`, socket -> what the lifecycle remembers, from connect (or
+ * SYN_RECV) to close: the host's open TCP connections. 65536 is the
+ * ephemeral port range of one source address, more than hosts keep open
+ * outside of load tests.
+ */
+#define HF_SOCKETS_MAX 65536
+/*
+ * `lookups`, thread -> the getaddrinfo() call in flight. A call can block
+ * for seconds (DNS timeouts), so this is sized for thread pools of busy
+ * resolvers, not for the microseconds a connect takes.
+ */
+#define HF_LOOKUPS_MAX 8192
+/*
+ * `connecting`, thread -> the socket inside tcp_v*_connect() (kprobe mode).
+ * An entry lives for one call, microseconds: connect() does not wait for
+ * the handshake there, so this is far above any real concurrency.
+ */
+#define HF_CONNECTING_MAX 8192
 
 enum hf_event_type {
 	HF_EVENT_CONNECT = 1,	  /* a process asked the kernel to connect */
@@ -77,24 +129,26 @@ enum hf_direction {
 /*
  * Indexes of the per-CPU `counters` array: failed ring-buffer reserves per
  * program, and the other places where the kernel side had to give up.
- * Keep src/kernel/layout.ts COUNTER_NAMES in the same order.
+ * Keep src/kernel/layout.ts COUNTER_NAMES in the same order; new counters
+ * go at the end, so that an index keeps its meaning.
  */
 enum hf_counter {
-	HF_CNT_DROP_CONNECT = 0,      /* connect probe: ringbuf or `connecting` full */
+	HF_CNT_DROP_CONNECT = 0,      /* connect probe: ringbuf full */
 	HF_CNT_DROP_ESTABLISHED = 1,  /* lifecycle: ringbuf full */
 	HF_CNT_DROP_CLOSE = 2,	      /* lifecycle: ringbuf full */
 	HF_CNT_DROP_LOOKUP = 3,	      /* getaddrinfo: ringbuf full */
 	HF_CNT_DROP_DNS_XDP = 4,      /* wire DNS on ingress: ringbuf full */
 	HF_CNT_DROP_DNS_TC = 5,	      /* wire DNS on egress: ringbuf full */
-	HF_CNT_SOCKETS_FULL = 6,      /* `sockets` map full: socket untracked */
-	HF_CNT_LOOKUPS_FULL = 7,      /* `lookups` map full: lookup untracked */
+	HF_CNT_SOCKETS_FULL = 6,      /* `sockets` had no entry to give: socket untracked */
+	HF_CNT_LOOKUPS_FULL = 7,      /* `lookups` lost a call's entry (full): lookup lost */
 	HF_CNT_FLOWS_FAILED = 8,      /* `flows` update failed */
 	HF_CNT_RETRANSMITS = 9,	      /* retransmits seen (all sockets) */
 	HF_CNT_CAPTURE_LOST_XDP = 10, /* capture on ingress: `packets` ring full */
 	HF_CNT_CAPTURE_LOST_TC = 11,  /* capture on egress: `packets` ring full */
-	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request on egress: ringbuf full */
+	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request: `payload_events` full */
 	HF_CNT_CLOSE_RECOVERED = 13,  /* close missed by sock_state, emitted at destroy */
-	HF_CNT_MAX = 14,
+	HF_CNT_CONNECTING_FULL = 14,  /* `connecting` lost a call's entry (full): connect lost */
+	HF_CNT_MAX = 15,
 };
 
 struct hf_header {

@@ -16,6 +16,11 @@
  * the others run in softirq, where the current task is whoever was
  * interrupted, so their task comes from `sockets`.
  *
+ * The TCP states (TCP_ESTABLISHED, ...) are compile-time values on purpose:
+ * they are user-space ABI (/proc/net/tcp, the tracepoint's own format, and
+ * uapi's BPF_TCP_* mirror them with a build-time check), and the kernel
+ * declares them in an anonymous enum that CO-RE cannot name.
+ *
  * tcp_retransmit counts retransmitted segments per remembered socket.
  */
 #include "vmlinux.h"
@@ -27,20 +32,19 @@
 #include "maps.bpf.h"
 #include "helpers.bpf.h"
 
-/*
- * Sockets remembered between connect (or SYN_RECV) and close: the host's
- * open TCP connections. 65536 is the ephemeral port range of one source
- * address, more than hosts keep open outside of load tests. When full, the
- * miss is counted (HF_CNT_SOCKETS_FULL) and the socket's close is untracked.
- */
-#define HF_SOCKETS_MAX 65536
-
 /* Set by user space before load: the connect mode in use (hostflow.h). */
 const volatile __u32 connect_probe = HF_PROBE_TRACEPOINT;
 
-/* struct sock address -> what we know of it. */
+/*
+ * struct sock address -> what we know of it, from connect (or SYN_RECV) to
+ * close. LRU: a socket whose close was missed ages out instead of holding
+ * its slot forever; a full table pushes out the socket idle the longest,
+ * whose close then comes without its process (as for a socket older than
+ * hostflow). A store the LRU cannot serve counts HF_CNT_SOCKETS_FULL.
+ * Sized by user space.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HF_SOCKETS_MAX);
 	__type(key, __u64);
 	__type(value, struct hf_sock_info);
@@ -230,8 +234,13 @@ static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool
 	if (fin_sent(oldstate) && acked > 0 &&
 	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		acked--;
-	/* tcp_fin() marks the socket SOCK_DONE right after counting the FIN. */
-	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))
+	/*
+	 * tcp_fin() marks the socket SOCK_DONE right after counting the FIN.
+	 * enum sock_flags is kernel-internal and has changed between versions:
+	 * its value comes from the running kernel's BTF, not from vmlinux.h.
+	 */
+	if (received > 0 && (BPF_CORE_READ(sk, __sk_common.skc_flags) &
+			     (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		received--;
 	e->bytes_sent = acked;
 	e->bytes_received = received;

@@ -17,13 +17,6 @@
 #ifndef HF_MAPS_BPF_H
 #define HF_MAPS_BPF_H
 
-/*
- * Ring-buffer defaults; user space may resize them before load. 8 MiB holds
- * about 40,000 connect/close records or 11,000 lookups: seconds of a busy
- * host while the poll thread is descheduled.
- */
-#define HF_EVENTS_BYTES (8 << 20)
-
 /* Set by user space before load: hostflow's own pid, 0 to trace everyone. */
 const volatile __u32 exclude_tgid __weak = 0;
 
@@ -41,7 +34,7 @@ const volatile __u32 exclude_tgid __weak = 0;
  */
 const volatile __u32 wakeup_bytes __weak = 0;
 
-/* connect, established, close and lookup records. */
+/* connect, established, close and lookup records; sized by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_EVENTS_BYTES);

@@ -3,9 +3,11 @@
  * Server names on egress: flow_tc hands every parsed packet here when
  * `capture_names` is set. A TCP payload that starts a TLS ClientHello or an
  * HTTP/1.x request is copied, up to HF_PAYLOAD_CAPTURE bytes, into one
- * struct hf_payload_event in `dns_events`; user space reads the server name
- * (SNI) or the Host header from it and names the connection, also when no
- * DNS was seen (DNS over HTTPS, hard-coded addresses, names cached before
+ * struct hf_payload_event in `payload_events`, a ring of its own: a burst
+ * of new connections fills it, never the DNS answers' `dns_events`, and
+ * its losses count apart (HF_CNT_DROP_PAYLOAD_TC). User space reads the
+ * server name (SNI) or the Host header from it and names the connection,
+ * also when no DNS was seen (DNS over HTTPS, hard-coded addresses, names cached before
  * hostflow started). Only the first bytes are tested here: the parse of the
  * handshake and of the headers is user space's, which bounds it and never
  * trusts it.
@@ -16,7 +18,7 @@
  * packets (a post-quantum key share on a path without TSO) is copied from
  * its first packet only: what follows starts with no record header.
  *
- * Include after dns.bpf.h (the ring and hf_l4_payload_len).
+ * Include after dns.bpf.h (hf_l4_payload_len).
  */
 #ifndef HF_PAYLOAD_BPF_H
 #define HF_PAYLOAD_BPF_H
@@ -29,8 +31,14 @@
 /* Bytes tested: enough for "OPTIONS " and "CONNECT ", and for a TLS record header + handshake type. */
 #define HF_PAYLOAD_PEEK 8
 
-/* Set by user space before load. */
+/* Set by user space before load (TracerOptions.serverNames). */
 const volatile bool capture_names = true;
+
+/* Sized by user space before load: a page when capture_names is off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, HF_PAYLOAD_EVENTS_BYTES);
+} payload_events SEC(".maps");
 
 /* Larger offsets than any header stack this parser accepts: a bound for the verifier. */
 #define HF_PAYLOAD_MAX_OFF 1024
@@ -111,7 +119,7 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 		return;
 	cap = payload_len < HF_PAYLOAD_CAPTURE ? payload_len : HF_PAYLOAD_CAPTURE;
 
-	e = bpf_ringbuf_reserve(&dns_events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&payload_events, sizeof(*e), 0);
 	if (!e) {
 		hf_count(HF_CNT_DROP_PAYLOAD_TC);
 		return;
@@ -126,7 +134,7 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 	if (hf_load_bytes(ctx, xdp, pkt->payload_off, e->data, cap, HF_PAYLOAD_CAPTURE))
 		cap = 0;
 	e->cap_len = cap;
-	bpf_ringbuf_submit(e, hf_wakeup_flags(&dns_events));
+	bpf_ringbuf_submit(e, hf_wakeup_flags(&payload_events));
 }
 
 #endif /* HF_PAYLOAD_BPF_H */

@@ -18,11 +18,10 @@
 #include "helpers.bpf.h"
 
 /*
- * Threads inside getaddrinfo() at once. A call can block for seconds (DNS
- * timeouts), so this is sized for thread pools of busy resolvers, not for
- * the microseconds a connect takes.
+ * Result-list entries walked: glibc emits one entry per address and socket
+ * type (up to 3), so 48 entries cover HF_MAX_ADDRS addresses.
  */
-#define HF_LOOKUPS_MAX 8192
+#define HF_GAI_MAX_WALK 48
 
 /*
  * glibc's struct addrinfo on LP64 (x86_64, aarch64): user-space ABI, not a
@@ -44,13 +43,30 @@ struct hf_gai_addrinfo {
 #define HF_SIN_ADDR_OFF 4
 #define HF_SIN6_ADDR_OFF 8
 
-/* tid -> the call in flight. */
+/*
+ * tid -> the call in flight. LRU: the entry of a thread that died inside
+ * getaddrinfo() ages out instead of holding its slot forever. Sized by
+ * user space.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HF_LOOKUPS_MAX);
 	__type(key, __u32);
 	__type(value, struct hf_lookup_state);
 } lookups SEC(".maps");
+
+/*
+ * The thread whose call each CPU completed last. One libc file can be
+ * attached twice (overlay file systems show it at two identities): then
+ * each return runs twice, the second right after the first and on the same
+ * CPU, and finds the entry the first consumed. That is no loss.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} lookup_done SEC(".maps");
 
 static __always_inline int enter_lookup(const char *node, void **res)
 {
@@ -66,8 +82,8 @@ static __always_inline int enter_lookup(const char *node, void **res)
 	state.node = (__u64)node;
 	if (node)
 		bpf_probe_read_user_str(state.name, sizeof(state.name), node);
-	if (bpf_map_update_elem(&lookups, &tid, &state, BPF_ANY))
-		hf_count(HF_CNT_LOOKUPS_FULL);
+	/* A failed store shows at the return, which finds no entry. */
+	bpf_map_update_elem(&lookups, &tid, &state, BPF_ANY);
 	return 0;
 }
 
@@ -139,16 +155,31 @@ static __always_inline void read_result(struct hf_lookup_event *e, __u64 res)
 		e->truncated = 1;
 }
 
+/*
+ * A uretprobe fires only for calls that entered after it was attached, and
+ * user space attaches the entry probe first, so every return of a traced
+ * thread has had its entry: a missing one (not consumed by this call's
+ * other return, see `lookup_done`) was pushed out of a full `lookups` or
+ * never stored, and the lookup record is lost.
+ */
 static __always_inline int exit_lookup(int ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, zero = 0;
 	struct hf_lookup_state *state;
 	struct hf_lookup_event *e;
+	__u32 *done;
 	__u64 now;
 
-	state = bpf_map_lookup_elem(&lookups, &tid);
-	if (!state)
+	if (hf_excluded(pid_tgid >> 32))
 		return 0;
+	done = bpf_map_lookup_elem(&lookup_done, &zero);
+	state = bpf_map_lookup_elem(&lookups, &tid);
+	if (!state) {
+		if (!done || *done != tid)
+			hf_count(HF_CNT_LOOKUPS_FULL);
+		return 0;
+	}
 
 	/* 720 bytes: built in ring-buffer memory, never on the 512-byte stack. */
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -176,6 +207,8 @@ static __always_inline int exit_lookup(int ret)
 
 cleanup:
 	bpf_map_delete_elem(&lookups, &tid);
+	if (done)
+		*done = tid;
 	return 0;
 }
 

@@ -18,7 +18,9 @@ import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.j
 import type { ConnectProbeName } from './kernel/layout.js';
 import { loadNative } from './kernel/native.js';
 import type { NativeAddon } from './kernel/native-api.js';
-import { kernelHasKprobes, Tracer, listLibcs, tryConnectProbe, type TracedInterface } from './kernel/tracer.js';
+import { kernelHasKprobes, tryConnectProbe } from './kernel/kernel-probes.js';
+import { listLibcs } from './kernel/libc-probes.js';
+import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
 import { ControlServer } from './control/server.js';
 import { planRun, type RunFlags } from './run-plan.js';

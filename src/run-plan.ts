@@ -30,8 +30,13 @@ export interface RunFlags extends StorageFlags {
   libcDiscovery: boolean;
   flows: boolean;
   wireDns: boolean;
+  serverNames: boolean;
+  payloadRingSize: number;
   flowInterval: number;
   flowTableSize: number;
+  socketTableSize: number;
+  lookupTableSize: number;
+  connectTableSize: number;
   duration?: number;
   output?: string;
   headless?: boolean;
@@ -103,7 +108,12 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
       onWarning: log,
       flows: flags.flows,
       dnsCapture: flags.wireDns,
+      serverNames: flags.serverNames,
+      payloadRingBytes: flags.payloadRingSize,
       flowTableSize: flags.flowTableSize,
+      socketTableSize: flags.socketTableSize,
+      lookupTableSize: flags.lookupTableSize,
+      connectTableSize: flags.connectTableSize,
       excludePid: flags.traceSelf ? 0 : process.pid,
       blocklist: blocking,
       block: flags.block,

@@ -17,6 +17,7 @@ import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
+import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
 import type { CapturedPacket } from './kernel/packets.js';
@@ -279,7 +280,7 @@ export class Session {
     let lostTotal = 0;
     for (const name of COUNTER_NAMES) {
       const value = counters?.[name] ?? 0;
-      if (name.startsWith('drop_') && value > 0) {
+      if (LOSS_COUNTERS.has(name) && value > 0) {
         lost[name] = value;
         lostTotal += value;
       }

@@ -5,6 +5,7 @@
  * hostflow could not read, the capture and the blocklist. Pure.
  */
 import type { DnsTcpStats } from '../dns/tcp-stream.js';
+import { RING_LOSSES, TABLE_LOSSES, type TableLoss } from '../kernel/counters.js';
 import type { ServerNameStats } from '../wire/stage.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
@@ -35,10 +36,23 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   return lines;
 }
 
+/** The option that sizes each kernel table. */
+const TABLE_OPTION: Record<TableLoss, string> = {
+  sockets_full: '--socket-table-size',
+  lookups_full: '--lookup-table-size',
+  connecting_full: '--connect-table-size',
+};
+
 function eventLines(summary: SessionSummary): SummaryLine[] {
   const lines: SummaryLine[] = [];
-  if (summary.lostTotal > 0) {
-    lines.push(problem('events', `${summary.lostTotal} lost in the kernel, their records never written (${byName(summary.lost)}): the ring buffers were full`));
+  const ringLost = Object.fromEntries(RING_LOSSES.map((name) => [name, summary.lost[name] ?? 0]));
+  if (sum(ringLost) > 0) {
+    lines.push(problem('events', `${sum(ringLost)} lost in the kernel, their records never written (${byName(ringLost)}): the ring buffers were full`));
+  }
+  const full = (Object.keys(TABLE_LOSSES) as TableLoss[]).filter((name) => (summary.lost[name] ?? 0) > 0);
+  if (full.length > 0) {
+    const counts = Object.fromEntries(full.map((name) => [name, summary.lost[name] ?? 0]));
+    lines.push(problem('tables', `${sum(counts)} records lost or closed without their process (${byName(counts)}): a kernel table was full; raise ${full.map((name) => TABLE_OPTION[name]).join(', ')}`));
   }
   if (summary.malformed > 0) lines.push(problem('events', `${summary.malformed} malformed and skipped (a hostflow bug: please report it)`));
   if (summary.skippedTotal > 0) {

@@ -17,6 +17,19 @@ export const FILTER_NETS = 2;
 export const FILTER_PORTS = 2;
 export const XDP_ERROR_MAX = 128;
 
+/**
+ * Default sizes of the maps the tracer sizes before load (ring buffers in
+ * bytes, tables in entries); the BPF objects are built with the same.
+ */
+export const EVENTS_BYTES = 8 << 20;
+export const DNS_EVENTS_BYTES = 4 << 20;
+export const PAYLOAD_EVENTS_BYTES = 4 << 20;
+export const PACKETS_BYTES = 16 << 20;
+export const FLOWS_MAX = 65536;
+export const SOCKETS_MAX = 65536;
+export const LOOKUPS_MAX = 8192;
+export const CONNECTING_MAX = 8192;
+
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
@@ -75,6 +88,7 @@ export const COUNTER_NAMES = [
   'capture_lost_tc',
   'drop_payload_tc',
   'close_recovered',
+  'connecting_full',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -308,6 +322,14 @@ export const CONSTANTS: Record<string, number> = {
   HF_FILTER_NETS: FILTER_NETS,
   HF_FILTER_PORTS: FILTER_PORTS,
   HF_XDP_ERROR_MAX: XDP_ERROR_MAX,
+  HF_EVENTS_BYTES: EVENTS_BYTES,
+  HF_DNS_EVENTS_BYTES: DNS_EVENTS_BYTES,
+  HF_PAYLOAD_EVENTS_BYTES: PAYLOAD_EVENTS_BYTES,
+  HF_PACKETS_BYTES: PACKETS_BYTES,
+  HF_FLOWS_MAX: FLOWS_MAX,
+  HF_SOCKETS_MAX: SOCKETS_MAX,
+  HF_LOOKUPS_MAX: LOOKUPS_MAX,
+  HF_CONNECTING_MAX: CONNECTING_MAX,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,

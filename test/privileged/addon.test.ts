@@ -19,6 +19,9 @@ import { promisify } from 'node:util';
 
 import { packageRoot } from '../../src/package-root.js';
 import { loadNative, type BpfObject, type LinkInfo, type NativeAddon } from '../../src/kernel/native.js';
+import { captureFilter } from '../../src/kernel/layout.js';
+import { CONSTS, loadSettings, MAP_SIZES, PROGRAMS } from '../../src/kernel/load-plan.js';
+import { DEFAULT_TRACER_OPTIONS } from '../../src/kernel/tracer-options.js';
 import { privilegedSuite } from '../helpers/privileged.js';
 
 const execFileAsync = promisify(execFile);
@@ -303,6 +306,21 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
     try {
       assert.ok(object.programs().length > 0);
       assert.ok(object.maps().length > 0);
+    } finally {
+      object.close();
+    }
+  });
+
+  test('the load table names every program of the hostflow object, and only maps and constants it has', () => {
+    const object = new native.BpfObject();
+    try {
+      assert.deepEqual(PROGRAMS.map((row) => row.program).sort(), object.programs().sort());
+      const maps = object.maps();
+      for (const { map } of MAP_SIZES) assert.ok(maps.includes(map), `map ${map}`);
+      // setConst checks the name and the size against the object's BTF.
+      const settings = loadSettings({ ...DEFAULT_TRACER_OPTIONS, interfaces: ['lo'], capture: { mode: 'filter', filter: Buffer.alloc(captureFilter.size) } }, { mode: 'tracepoint', cpus: native.possibleCpus() });
+      assert.deepEqual(settings.consts.map(([name]) => name), CONSTS.map((row) => row.name));
+      for (const [name, value] of settings.consts) object.setConst(name, value);
     } finally {
       object.close();
     }

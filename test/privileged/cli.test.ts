@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ALL_CONNECT_PROGRAMS } from '../../src/kernel/probe-plan.js';
-import { kernelHasKprobes } from '../../src/kernel/tracer.js';
+import { kernelHasKprobes } from '../../src/kernel/kernel-probes.js';
 import { tracefsPath } from '../../src/system/mounts.js';
 import { connectProbeModes, withConnectProbe } from '../helpers/connect-probe.js';
 import { CLI, startHostflow } from '../helpers/hostflow.js';

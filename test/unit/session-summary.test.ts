@@ -37,6 +37,16 @@ test('lost events, skipped probe runs and late events are each a PROBLEM, and th
   assert.equal(lines.at(-1), 'summary: 1 PROBLEM: events (see above)');
 });
 
+test('records lost to a full kernel table are a PROBLEM of their own that names the option to raise', () => {
+  const lines = text({ ...quiet, lost: { drop_lookup: 1, lookups_full: 143, connecting_full: 2 }, lostTotal: 146 });
+  assert.equal(lines[1], 'summary: PROBLEM events: 1 lost in the kernel, their records never written (drop_lookup 1): the ring buffers were full');
+  assert.equal(lines[2], 'summary: PROBLEM tables: 145 records lost or closed without their process (lookups_full 143, connecting_full 2): a kernel table was full; raise --lookup-table-size, --connect-table-size');
+  assert.equal(lines.at(-1), 'summary: 2 PROBLEMS: events, tables (see above)');
+  const tablesOnly = text({ ...quiet, lost: { sockets_full: 5 }, lostTotal: 5 });
+  assert.ok(!tablesOnly.some((line) => /events: .*none lost/.test(line)), tablesOnly.join('\n'));
+  assert.ok(tablesOnly.includes('summary: PROBLEM tables: 5 records lost or closed without their process (sockets_full 5): a kernel table was full; raise --socket-table-size'));
+});
+
 test('generic XDP is a note with its reason, native is ok; notes leave the run healthy', () => {
   const lines = text({
     ...quiet,
