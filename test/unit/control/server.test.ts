@@ -90,7 +90,7 @@ describe('control socket', () => {
       { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
       { ok: true, command: 'quit', result: null },
     ]);
-    await new Promise((resolve) => client.socket.once('close', resolve));
+    if (!client.socket.closed) await new Promise((resolve) => client.socket.once('close', resolve));
   });
 
   test('garbage, a 1 MB line and blank lines get error answers (or none) and the commands around them their answers', async () => {
@@ -165,6 +165,59 @@ describe('control socket', () => {
     assert.ok(Date.now() - started < 1000);
     hog.close();
     other.close();
+  });
+});
+
+describe('control socket commands', () => {
+  /** Arguments that make each command that needs them succeed, in the order below. */
+  const ARGS: Readonly<Record<string, string>> = {
+    'list-src': '1',
+    'list-dst': '1',
+    'block-src': '192.0.2.9',
+    'unblock-src': '192.0.2.9',
+    'block-host': 'every.test',
+    'unblock-host': 'every.test',
+  };
+
+  test('every command help lists is answered ok through the socket, mode and quit by the connection', async () => {
+    const path = join(dir, 'every.sock');
+    const hosts = new Map<string, string[]>();
+    const server = await ControlServer.start({
+      path,
+      backend: {
+        ...backend(),
+        listHosts: () => [{ addr: '192.0.2.1', host: 'web.test' }],
+        hostBlocks: {
+          block: async (name) => {
+            hosts.set(name, ['192.0.2.8']);
+            return { name, added: true, addrs: ['192.0.2.8'], new_addrs: ['192.0.2.8'], lookup: { addrs: ['192.0.2.8'] }, refused: 0, failures: [] };
+          },
+          unblock: (name) => (hosts.delete(name) ? { name, released: ['192.0.2.8'], kept: [] } : null),
+          list: () => [...hosts].map(([name, addrs]) => ({ name, addrs, refused: 0, addedMs: 0 })),
+          sourceBlocked: () => {},
+          sourceUnblocked: () => null,
+        },
+      },
+    });
+    try {
+      const client = await openClient(path);
+      client.socket.write('mode json\nhelp\n');
+      const [, help] = await client.answers(2, { json: true });
+      const listed = (JSON.parse(help?.[0] ?? '') as { result: Array<{ command: string; usage: string }> }).result;
+      const names = listed.map(({ command }) => command);
+      assert.ok(names.includes('mode') && names.includes('quit') && names.includes('block-host'), names.join(' '));
+      // quit last: it closes the connection.
+      const order = [...names.filter((name) => name !== 'quit'), 'quit'];
+      client.socket.write(order.map((name) => `${name} ${name === 'mode' ? 'json' : (ARGS[name] ?? '')}\n`).join(''));
+      const answers = (await client.answers(2 + order.length, { json: true })).slice(2);
+      answers.forEach(([line], index) => {
+        const answer = JSON.parse(line ?? '') as { ok: boolean; command: string; error?: string };
+        assert.deepEqual([answer.command, answer.ok, answer.error], [order[index], true, undefined], line);
+      });
+      if (!client.socket.closed) await new Promise((resolve) => client.socket.once('close', resolve));
+    } finally {
+      await server.close();
+    }
   });
 });
 
