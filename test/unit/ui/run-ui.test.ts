@@ -69,6 +69,7 @@ function start(options: Partial<UiOptions> = {}, records: HostflowRecord[] = [dn
   const sink: UiSink = {
     write: (record) => written.push(record),
     close: async () => {
+      // A sink whose close takes a moment (not a wait for anything): the summary must come after it.
       await new Promise((resolve) => setTimeout(resolve, 10));
       events.push('sink closed');
     },
