@@ -94,8 +94,21 @@ function readText(path: string): string {
   }
 }
 
-/** The table of a view with nothing over it: no help or details, no filter typed or kept. */
-const bareTable = (screen: string) => /\? help\s+q quit/.test(screen) && !/ {2}filter \S/.test(screen);
+/**
+ * What covers the table, by its footer and caption: a filter being typed,
+ * the help, a row's details, a kept filter, or nothing. Each Esc takes one
+ * away, so a test waits for it to change before it sends another key: Ink
+ * reads an Esc with the key right after it as one Alt chord.
+ */
+function cover(screen: string): 'typing' | 'help' | 'details' | 'filter' | 'none' {
+  if (/\/ filter: /.test(screen)) return 'typing';
+  if (/Esc close help/.test(screen)) return 'help';
+  if (/Esc back/.test(screen)) return 'details';
+  return / {2}filter \S/.test(screen) ? 'filter' : 'none';
+}
+
+/** The table of a view with nothing over it. */
+const bareTable = (screen: string) => /\? help\s+q quit/.test(screen) && cover(screen) === 'none';
 
 const lineWith = (screen: string, ...words: string[]) => screen.split('\n').find((line) => words.every((word) => line.includes(word)));
 
@@ -142,6 +155,13 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
+  /** Sends Esc and waits until it took away what covered the table. */
+  async function escape(): Promise<string> {
+    const before = cover(tmux.capture());
+    tmux.keys('Escape');
+    return tmux.waitFor(`Esc to take away the ${before}`, (screen) => cover(screen) !== before, 5000);
+  }
+
   /**
    * Shows the bare table of a view, whatever the test before left: Esc
    * until no help, details or filter is left (the first cancels a filter
@@ -149,11 +169,9 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
    * the view's key and its heading.
    */
   async function showView(key: '1' | '2' | '3' | '4', heading: RegExp): Promise<string> {
-    for (let presses = 0; !bareTable(tmux.capture()); presses++) {
+    for (let presses = 0; cover(tmux.capture()) !== 'none'; presses++) {
       if (presses === 3) throw new Error(`three Esc and the table is still covered:\n${tmux.capture()}`);
-      const before = tmux.capture();
-      tmux.keys('Escape');
-      await tmux.waitFor('the screen after Esc', (screen) => screen !== before, 5000);
+      await escape();
     }
     tmux.keys(key);
     return tmux.waitFor(`view ${key}`, (screen) => heading.test(screen) && bareTable(screen));
@@ -193,12 +211,15 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     tmux.keys('/');
     tmux.run('send-keys', '-t', 'ui', '-l', 'port:8080');
     tmux.keys('Enter');
-    const screen = await tmux.waitFor('both connections', (s) => Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')));
+    // The filter kept (rows are filtered while it is typed, too) and both connections in it.
+    const screen = await tmux.waitFor(
+      'both connections',
+      (s) => / {2}filter port:8080/.test(s) && Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')),
+    );
     save('connections', screen);
     assert.match(lineWith(screen, 'api.hostflow.test', 'closed') ?? '', new RegExp(`out ${topo.server.ipv4.replaceAll('.', '\\.')}:8080`));
     assert.match(lineWith(screen, 'api.hostflow.test', 'closed') ?? '', /1000B\s+195K\s+0/);
-    tmux.keys('Escape');
-    await tmux.waitFor('the filter cleared', (s) => !s.includes('filter port:8080'));
+    assert.ok(bareTable(await escape()), 'Esc cleared the filter');
   });
 
   test('3 switches to Flows: the top talker is the server, named, with its process', async () => {
@@ -225,11 +246,11 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     tmux.keys('/');
     tmux.run('send-keys', '-t', 'ui', '-l', 'api');
     tmux.keys('Enter');
-    const screen = await tmux.waitFor('only api', (s) => s.includes('filter api') && !s.includes('web.hostflow.test'));
+    const screen = await tmux.waitFor('only api', (s) => / {2}filter api/.test(s) && !s.includes('web.hostflow.test'));
     save('filter', screen);
     assert.ok(lineWith(screen, 'api.hostflow.test', 'python3'), screen);
-    tmux.keys('Escape');
-    await tmux.waitFor('the filter cleared', (s) => !s.includes('filter api') && s.includes('web.hostflow.test'));
+    assert.ok(bareTable(await escape()), 'Esc cleared the filter');
+    await tmux.waitFor('the other host back', (s) => s.includes('web.hostflow.test'));
   });
 
   test('q exits with code 0 and prints the summary after the UI', async () => {
