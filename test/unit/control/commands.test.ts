@@ -84,7 +84,8 @@ test('blocklist commands report what changed, and errors of the blocklist become
     },
   };
   const run = (line: string) => now(request(line), { backend, flows: () => [] });
-  assert.deepEqual(run('block-src 192.0.2.1').ok && run('block-src 192.0.2.1'), {
+  assert.deepEqual(run('block-src 192.0.2.1'), { ok: true, command: 'block-src', result: { prefix: '192.0.2.1/32', added: true }, lines: ['blocked 192.0.2.1/32'] });
+  assert.deepEqual(run('block-src 192.0.2.1'), {
     ok: true,
     command: 'block-src',
     result: { prefix: '192.0.2.1/32', added: false },
