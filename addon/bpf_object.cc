@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "addon.h"
@@ -63,6 +64,17 @@ class SignalsBlocked {
   sigset_t previous_;
 };
 
+// A libbpf options struct, zeroed and its `sz` set: what the LIBBPF_OPTS
+// macro does in C, where libbpf checks `sz` to know which fields the caller
+// knows of.
+template <typename Opts>
+Opts LibbpfOpts() {
+  Opts opts;
+  std::memset(&opts, 0, sizeof(opts));
+  opts.sz = sizeof(opts);
+  return opts;
+}
+
 size_t RoundUp8(size_t value) { return (value + 7) & ~static_cast<size_t>(7); }
 
 bool IsPerCpu(enum bpf_map_type type) {
@@ -91,22 +103,69 @@ uint32_t KernelLinkId(int fd) {
   return info.id;
 }
 
-std::vector<bpf_program*> ProgramsOf(const bpf_object* object) {
-  std::vector<bpf_program*> programs;
-  for (bpf_program* program = bpf_object__next_program(object, nullptr); program != nullptr;
-       program = bpf_object__next_program(object, program)) {
-    programs.push_back(program);
+// Every item of one of an object's lists, in the object's order, walked
+// with libbpf's `next` function for that list.
+template <typename Item, typename Next>
+std::vector<Item*> Walk(const bpf_object* object, Next next) {
+  std::vector<Item*> items;
+  for (Item* item = next(object, nullptr); item != nullptr; item = next(object, item)) {
+    items.push_back(item);
   }
-  return programs;
+  return items;
 }
 
-std::vector<bpf_map*> MapsOf(const bpf_object* object) {
-  std::vector<bpf_map*> maps;
-  for (bpf_map* map = bpf_object__next_map(object, nullptr); map != nullptr;
-       map = bpf_object__next_map(object, map)) {
-    maps.push_back(map);
+std::vector<bpf_program*> ProgramsOf(const bpf_object* object) {
+  return Walk<bpf_program>(object, bpf_object__next_program);
+}
+
+// The names of an object's programs or maps, in the object's order.
+template <typename Item>
+std::vector<std::string> NamesOf(const std::vector<Item*>& items,
+                                 const char* (*nameOf)(const Item*)) {
+  std::vector<std::string> names;
+  for (const Item* item : items) names.push_back(nameOf(item));
+  return names;
+}
+
+std::vector<std::string> ProgramNames(const bpf_object* object) {
+  return NamesOf(ProgramsOf(object), bpf_program__name);
+}
+
+std::vector<std::string> MapNames(const bpf_object* object) {
+  return NamesOf(Walk<bpf_map>(object, bpf_object__next_map), bpf_map__name);
+}
+
+Napi::Array StringsToJs(Napi::Env env, const std::vector<std::string>& strings) {
+  Napi::Array array = Napi::Array::New(env, strings.size());
+  for (uint32_t index = 0; index < strings.size(); index++) {
+    array.Set(index, Napi::String::New(env, strings[index]));
   }
-  return maps;
+  return array;
+}
+
+// "<method>: no <kind> '<name>' in object '<object>' (<kind>s: <known>)":
+// what a caller asked for that the object does not have, and what it has.
+Napi::Error NotFound(Napi::Env env, const char* method, const std::string& kind,
+                     const std::string& name, const std::string& object,
+                     const std::vector<std::string>& known) {
+  std::string list;
+  for (const std::string& each : known) list += (list.empty() ? "" : ", ") + each;
+  return ArgRangeError(env, std::string(method) + ": no " + kind + " '" + name + "' in object '" +
+                                object + "' (" + kind + "s: " + list + ")");
+}
+
+// A tracing program's link kind, from the attach type its section gave it.
+const char* TracingKind(const bpf_program* program) {
+  switch (bpf_program__expected_attach_type(program)) {
+    case BPF_TRACE_FENTRY:
+      return "fentry";
+    case BPF_TRACE_FEXIT:
+      return "fexit";
+    case BPF_MODIFY_RETURN:
+      return "fmod_ret";
+    default:
+      return "tracing";
+  }
 }
 
 // hostflow's TC filter when there is no tcx: handle "hf", and priority 1
@@ -118,6 +177,31 @@ constexpr uint32_t kTcPriority = 1;
 bool ForceTcNetlink() {
   const char* value = std::getenv("HOSTFLOW_TC_NETLINK");
   return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
+}
+
+// The clsact hook of one interface at `attachPoint`, as libbpf's tc calls
+// take it.
+struct bpf_tc_hook TcHook(int ifindex, enum bpf_tc_attach_point attachPoint) {
+  auto hook = LibbpfOpts<struct bpf_tc_hook>();
+  hook.ifindex = ifindex;
+  hook.attach_point = attachPoint;
+  return hook;
+}
+
+// The filter with `handle` and `priority`, no program: what bpf_tc_detach
+// takes, and bpf_tc_attach once it is given one.
+struct bpf_tc_opts TcFilter(uint32_t handle, uint32_t priority) {
+  auto opts = LibbpfOpts<struct bpf_tc_opts>();
+  opts.handle = handle;
+  opts.priority = priority;
+  return opts;
+}
+
+// Removes the clsact qdisc of `hook`'s interface, both directions and every
+// filter on them: only for a clsact that we created.
+void DestroyClsact(struct bpf_tc_hook hook) {
+  hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
 }
 
 // Buffer that adopts `bytes` without copying.
@@ -157,6 +241,104 @@ std::string FailedProgram(const std::string& text) {
   if (nameStart == std::string::npos) return "";
   nameStart += 6;
   return text.substr(nameStart, marker - nameStart);
+}
+
+// Throws a RangeError unless `got`, the size of the `what` ("key",
+// "value") given for map `mapName`, is the `expected` size.
+void RequireBytes(Napi::Env env, const char* method, const char* what, const std::string& mapName,
+                  size_t expected, size_t got) {
+  if (got == expected) return;
+  throw ArgRangeError(env, std::string(method) + ": " + what + " of '" + mapName + "' must be " +
+                               std::to_string(expected) + " bytes, got " + std::to_string(got));
+}
+
+// What dumpMap needs to know of a map to size its buffers.
+struct MapShape {
+  size_t keySize;
+  size_t stride;  // bytes of one value, every CPU's slot included
+  uint32_t maxEntries;
+};
+
+// Entries read out of a map: `count` keys and values, each packed in one
+// buffer.
+struct MapEntries {
+  size_t count = 0;
+  std::vector<uint8_t> keys;
+  std::vector<uint8_t> values;
+};
+
+// dumpMap, batch path: every entry in calls of up to kBatchEntries, a few
+// syscalls for a large map. Nothing when the kernel cannot batch this map
+// (no batch lookup for its type or on this kernel, or a hash bucket holds
+// more than one call takes: ENOSPC); the caller walks the keys instead.
+std::optional<MapEntries> DumpInBatches(Napi::Env env, int fd, const MapShape& shape,
+                                        const std::string& call) {
+  const uint32_t chunk = std::max<uint32_t>(1, std::min(shape.maxEntries, kBatchEntries));
+  MapEntries entries;
+  // The batch cursor is opaque (a bucket index for hash maps, a key for
+  // arrays); give it room for either.
+  std::vector<uint8_t> inBatch(std::max<size_t>(shape.keySize, 8));
+  std::vector<uint8_t> outBatch(inBatch.size());
+  auto opts = LibbpfOpts<struct bpf_map_batch_opts>();
+  for (bool first = true;; first = false) {
+    entries.keys.resize((entries.count + chunk) * shape.keySize);
+    entries.values.resize((entries.count + chunk) * shape.stride);
+    uint32_t got = chunk;
+    int err =
+        bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
+                             entries.keys.data() + entries.count * shape.keySize,
+                             entries.values.data() + entries.count * shape.stride, &got, &opts);
+    if (err == -ENOSPC || err == -EINVAL || err == -EOPNOTSUPP || err == -kENOTSUPP) {
+      return std::nullopt;
+    }
+    if (err != 0 && err != -ENOENT) throw ErrnoError(env, call, err);
+    entries.count += got;
+    // ENOENT: the last entries came with this call; the map is done.
+    if (err == -ENOENT || got == 0) return entries;
+    std::swap(inBatch, outBatch);
+  }
+}
+
+// dumpMap, iteration path: one key at a time, for the maps and kernels that
+// cannot batch. Entries deleted meanwhile are skipped. The walk stops after
+// max_entries: get_next_key starts again from the first key when the current
+// one was deleted meanwhile, so a busy map could otherwise keep it going.
+MapEntries DumpKeyByKey(Napi::Env env, int fd, const MapShape& shape, const std::string& call) {
+  MapEntries entries;
+  std::vector<uint8_t> current(shape.keySize);
+  std::vector<uint8_t> next(shape.keySize);
+  bool haveCurrent = false;
+  while (entries.count < shape.maxEntries) {
+    int err = bpf_map_get_next_key(fd, haveCurrent ? current.data() : nullptr, next.data());
+    if (err == -ENOENT) break;
+    if (err != 0) throw ErrnoError(env, call, err);
+    entries.values.resize((entries.count + 1) * shape.stride);
+    err =
+        bpf_map_lookup_elem(fd, next.data(), entries.values.data() + entries.count * shape.stride);
+    if (err == 0) {
+      entries.keys.insert(entries.keys.end(), next.begin(), next.end());
+      entries.count++;
+    } else if (err != -ENOENT) {
+      throw ErrnoError(env, call, err);
+    }
+    std::swap(current, next);
+    haveCurrent = true;
+  }
+  return entries;
+}
+
+// dumpMap's result: the buffers cut to the entries read, and how to read them.
+Napi::Object EntriesToJs(Napi::Env env, const MapShape& shape, MapEntries&& entries, int cpus) {
+  entries.keys.resize(entries.count * shape.keySize);
+  entries.values.resize(entries.count * shape.stride);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("count", Napi::Number::New(env, static_cast<double>(entries.count)));
+  result.Set("keySize", Napi::Number::New(env, static_cast<double>(shape.keySize)));
+  result.Set("valueStride", Napi::Number::New(env, static_cast<double>(shape.stride)));
+  result.Set("cpus", Napi::Number::New(env, cpus));
+  result.Set("keys", AdoptBuffer(env, std::move(entries.keys)));
+  result.Set("values", AdoptBuffer(env, std::move(entries.values)));
+  return result;
 }
 
 }  // namespace
@@ -239,9 +421,7 @@ BpfObject::BpfObject(const Napi::CallbackInfo& info)
   if (bytes == nullptr) bytes = EmbeddedObject(&size);
 
   LibbpfLog log;
-  struct bpf_object_open_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_object_open_opts>();
   opts.object_name = name_.c_str();
   object_ = bpf_object__open_mem(bytes, size, &opts);
   if (object_ == nullptr) {
@@ -300,13 +480,7 @@ bpf_program* BpfObject::FindProgram(Napi::Env env, const std::string& name,
   RequireOpen(env, method);
   bpf_program* program = bpf_object__find_program_by_name(object_, name.c_str());
   if (program != nullptr) return program;
-  std::string known;
-  for (bpf_program* candidate : ProgramsOf(object_)) {
-    known += known.empty() ? "" : ", ";
-    known += bpf_program__name(candidate);
-  }
-  throw ArgRangeError(env, std::string(method) + ": no program '" + name + "' in object '" + name_ +
-                               "' (programs: " + known + ")");
+  throw NotFound(env, method, "program", name, name_, ProgramNames(object_));
 }
 
 bpf_program* BpfObject::LoadedProgram(Napi::Env env, const std::string& name,
@@ -324,13 +498,7 @@ bpf_map* BpfObject::FindMap(Napi::Env env, const std::string& name, const char* 
   RequireOpen(env, method);
   bpf_map* map = bpf_object__find_map_by_name(object_, name.c_str());
   if (map != nullptr) return map;
-  std::string known;
-  for (bpf_map* candidate : MapsOf(object_)) {
-    known += known.empty() ? "" : ", ";
-    known += bpf_map__name(candidate);
-  }
-  throw ArgRangeError(env, std::string(method) + ": no map '" + name + "' in object '" + name_ +
-                               "' (maps: " + known + ")");
+  throw NotFound(env, method, "map", name, name_, MapNames(object_));
 }
 
 int BpfObject::MapFd(Napi::Env env, bpf_map* map, const std::string& name,
@@ -341,6 +509,16 @@ int BpfObject::MapFd(Napi::Env env, bpf_map* map, const std::string& name,
     throw StateError(env, std::string(method) + ": map '" + name + "' was not created");
   }
   return fd;
+}
+
+// lookup, update and delete take one key: the kernel reads exactly the
+// map's key size from it, so a shorter buffer would be read past its end.
+BpfObject::KeyedMap BpfObject::MapForKey(Napi::Env env, const std::string& name, size_t keyBytes,
+                                         const char* method) const {
+  bpf_map* map = FindMap(env, name, method);
+  const int fd = MapFd(env, map, name, method);
+  RequireBytes(env, method, "key", name, bpf_map__key_size(map), keyBytes);
+  return {map, fd};
 }
 
 size_t BpfObject::ValueBytes(const bpf_map* map) {
@@ -389,12 +567,13 @@ void BpfObject::RemovePoller(const PollLoop* poller) {
 Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
   static constexpr const char* kMethod = "BpfObject.programs";
   RequireOpen(info.Env(), kMethod);
-  Napi::Array result = Napi::Array::New(info.Env());
-  uint32_t index = 0;
-  for (bpf_program* program : ProgramsOf(object_)) {
-    result.Set(index++, Napi::String::New(info.Env(), bpf_program__name(program)));
-  }
-  return result;
+  return StringsToJs(info.Env(), ProgramNames(object_));
+}
+
+Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.maps";
+  RequireOpen(info.Env(), kMethod);
+  return StringsToJs(info.Env(), MapNames(object_));
 }
 
 // The kernel's own counts for each loaded program. recursion_misses are
@@ -420,17 +599,6 @@ Napi::Value BpfObject::ProgramStats(const Napi::CallbackInfo& info) {
     stats.Set("runCount", Napi::Number::New(env, static_cast<double>(prog_info.run_cnt)));
     stats.Set("runTimeNs", Napi::Number::New(env, static_cast<double>(prog_info.run_time_ns)));
     result.Set(index++, stats);
-  }
-  return result;
-}
-
-Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
-  static constexpr const char* kMethod = "BpfObject.maps";
-  RequireOpen(info.Env(), kMethod);
-  Napi::Array result = Napi::Array::New(info.Env());
-  uint32_t index = 0;
-  for (bpf_map* map : MapsOf(object_)) {
-    result.Set(index++, Napi::String::New(info.Env(), bpf_map__name(map)));
   }
   return result;
 }
@@ -580,15 +748,27 @@ Napi::Value BpfObject::AddLink(Napi::Env env, Link link) {
   return result;
 }
 
+BpfObject::Link BpfObject::MakeLink(const std::string& program, const std::string& kind,
+                                    const std::string& target) {
+  Link link;
+  link.program = program;
+  link.kind = kind;
+  link.target = target;
+  return link;
+}
+
 // Makes one libbpf attachment into a Link, or throws with the call that
-// failed, errno and libbpf's last log lines.
+// failed, as "<JS method>(<program>, <target>)" (ErrnoError's "<operation>
+// (<subject>)": "attachKprobe(on_connect, tcp_v4_connect)"), errno and
+// libbpf's last log lines.
 template <typename Attach>
-Napi::Value BpfObject::AttachLink(Napi::Env env, Link link, const std::string& call,
-                                  Attach attach) {
+Napi::Value BpfObject::AttachLink(Napi::Env env, const char* method, Link link, Attach attach) {
   LibbpfLog log;
   link.link = attach();
   if (link.link == nullptr) {
     int err = errno;
+    const std::string call =
+        std::string(std::strchr(method, '.') + 1) + "(" + link.program + ", " + link.target + ")";
     throw ErrnoError(env, call, err, log.Tail(kLibbpfTailLines));
   }
   return AddLink(env, std::move(link));
@@ -601,12 +781,8 @@ Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(1, "category", category);
   REQUIRE_STRING(2, "name", tracepoint);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = "tracepoint";
-  link.target = category + "/" + tracepoint;
-  const std::string call = "attachTracepoint(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  Link link = MakeLink(programName, "tracepoint", category + "/" + tracepoint);
+  return AttachLink(env, kMethod, std::move(link), [&] {
     return bpf_program__attach_tracepoint(program, category.c_str(), tracepoint.c_str());
   });
 }
@@ -620,12 +796,7 @@ Napi::Value BpfObject::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "program", programName);
   REQUIRE_STRING(1, "name", tracepoint);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = "raw_tracepoint";
-  link.target = tracepoint;
-  const std::string call = "attachRawTracepoint(" + programName + ", " + tracepoint + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  return AttachLink(env, kMethod, MakeLink(programName, "raw_tracepoint", tracepoint), [&] {
     return bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
   });
 }
@@ -637,12 +808,7 @@ Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(1, "func", func);
   REQUIRE_BOOL(2, "retprobe", retprobe);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = retprobe ? "kretprobe" : "kprobe";
-  link.target = func;
-  const std::string call = "attachKprobe(" + programName + ", " + func + ")";
-  return AttachLink(env, std::move(link), call,
+  return AttachLink(env, kMethod, MakeLink(programName, retprobe ? "kretprobe" : "kprobe", func),
                     [&] { return bpf_program__attach_kprobe(program, retprobe, func.c_str()); });
 }
 
@@ -651,27 +817,11 @@ Napi::Value BpfObject::AttachTracing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "program", programName);
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  switch (bpf_program__expected_attach_type(program)) {
-    case BPF_TRACE_FENTRY:
-      link.kind = "fentry";
-      break;
-    case BPF_TRACE_FEXIT:
-      link.kind = "fexit";
-      break;
-    case BPF_MODIFY_RETURN:
-      link.kind = "fmod_ret";
-      break;
-    default:
-      link.kind = "tracing";
-      break;
-  }
   const std::string section = bpf_program__section_name(program);
   const size_t slash = section.find('/');
-  link.target = slash == std::string::npos ? section : section.substr(slash + 1);
-  const std::string call = "attachTracing(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] { return bpf_program__attach_trace(program); });
+  const std::string target = slash == std::string::npos ? section : section.substr(slash + 1);
+  return AttachLink(env, kMethod, MakeLink(programName, TracingKind(program), target),
+                    [&] { return bpf_program__attach_trace(program); });
 }
 
 Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
@@ -687,17 +837,11 @@ Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
     pid = requestedPid;
   }
   bpf_program* program = LoadedProgram(env, programName, kMethod);
-  Link link;
-  link.program = programName;
-  link.kind = retprobe ? "uretprobe" : "uprobe";
-  link.target = binaryPath + ":" + func;
-  struct bpf_uprobe_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_uprobe_opts>();
   opts.retprobe = retprobe;
   opts.func_name = func.c_str();
-  const std::string call = "attachUprobe(" + programName + ", " + link.target + ")";
-  return AttachLink(env, std::move(link), call, [&] {
+  Link link = MakeLink(programName, retprobe ? "uretprobe" : "uprobe", binaryPath + ":" + func);
+  return AttachLink(env, kMethod, std::move(link), [&] {
     return bpf_program__attach_uprobe_opts(program, static_cast<pid_t>(pid), binaryPath.c_str(), 0,
                                            &opts);
   });
@@ -731,15 +875,10 @@ Napi::Value BpfObject::AttachXdp(const Napi::CallbackInfo& info) {
     throw ArgRangeError(
         env, std::string(kMethod) + ": program '" + programName + "' is not an XDP program");
   }
-  Link link;
-  link.program = programName;
-  link.kind = "xdp";
-  link.target = InterfaceName(static_cast<int>(ifindex));
+  Link link = MakeLink(programName, "xdp", InterfaceName(static_cast<int>(ifindex)));
   const std::string call = "attachXdp(" + programName + ", ifindex " + std::to_string(ifindex) +
                            (mode == "kernel" ? "" : ", " + mode) + ")";
-  struct bpf_link_create_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_link_create_opts>();
   opts.flags = flags;
   int fd = bpf_link_create(bpf_program__fd(program), static_cast<int>(ifindex), BPF_XDP, &opts);
   if (fd < 0) throw ErrnoError(env, call, fd);
@@ -761,73 +900,70 @@ Napi::Value BpfObject::AttachTc(const Napi::CallbackInfo& info) {
     throw ArgRangeError(env, std::string(kMethod) + ": program '" + programName +
                                  "' is not a TC (sched_cls) program");
   }
-  const bool ingress = direction == "ingress";
-  const int progFd = bpf_program__fd(program);
-  const std::string what =
+  const TcTarget target{bpf_program__fd(program), static_cast<int>(ifindex),
+                        direction == "ingress"};
+  const std::string call =
       "attachTc(" + programName + ", ifindex " + std::to_string(ifindex) + " " + direction + ")";
   Link link;
   link.program = programName;
-  link.target = InterfaceName(static_cast<int>(ifindex)) + "/" + direction;
-
-  if (!ForceTcNetlink()) {
-    int fd = bpf_link_create(
-        progFd, static_cast<int>(ifindex),
-        static_cast<enum bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
-    if (fd >= 0) {
-      link.kind = "tcx";
-      link.fd = fd;
-      return AddLink(env, std::move(link));
-    }
-    // Kernels before 6.6 do not know the tcx attach types.
-    if (fd != -EINVAL && fd != -EOPNOTSUPP && fd != -kENOTSUPP) {
-      throw ErrnoError(env, what, fd);
-    }
+  link.target = InterfaceName(target.ifindex) + "/" + direction;
+  if (ForceTcNetlink() || !AttachTcx(env, target, call, &link)) {
+    AttachTcNetlink(env, target, call, &link);
   }
-
-  struct bpf_tc_hook hook;
-  std::memset(&hook, 0, sizeof(hook));
-  hook.sz = sizeof(hook);
-  hook.ifindex = static_cast<int>(ifindex);
-  hook.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-  LibbpfLog log;
-  int err = bpf_tc_hook_create(&hook);
-  if (err != 0 && err != -EEXIST) {
-    throw ErrnoError(env, what + " creating clsact", err, log.Tail(kLibbpfTailLines));
-  }
-  const bool created = err == 0;
-  struct bpf_tc_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
-  opts.prog_fd = progFd;
-  // A netlink filter outlives a killed process (it is no bpf_link): with
-  // hostflow's own handle and priority, the next start replaces what a
-  // SIGKILLed run left instead of stacking a second filter beside it.
-  opts.handle = kTcHandle;
-  opts.priority = kTcPriority;
-  opts.flags = BPF_TC_F_REPLACE;
-  err = bpf_tc_attach(&hook, &opts);
-  if (err != 0) {
-    if (created) {
-      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-    }
-    throw ErrnoError(env, what, err, log.Tail(kLibbpfTailLines));
-  }
-  if (created) {
-    createdTcHooks_[hook.ifindex] = 0;
-  }
-  auto hookOwned = createdTcHooks_.find(hook.ifindex);
-  if (hookOwned != createdTcHooks_.end()) hookOwned->second++;
-  link.kind = "tc-netlink";
-  link.tcIfindex = hook.ifindex;
-  link.tcAttachPoint = hook.attach_point;
-  link.tcHandle = opts.handle;
-  link.tcPriority = opts.priority;
   return AddLink(env, std::move(link));
 }
 
+// attachTc's path on kernels with tcx (6.6+): a bpf_link, which the kernel
+// removes when its last fd closes, a killed process included.
+bool BpfObject::AttachTcx(Napi::Env env, const TcTarget& target, const std::string& call,
+                          Link* link) {
+  int fd = bpf_link_create(
+      target.progFd, target.ifindex,
+      static_cast<enum bpf_attach_type>(target.ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
+  if (fd >= 0) {
+    link->kind = "tcx";
+    link->fd = fd;
+    return true;
+  }
+  // Kernels before 6.6 do not know the tcx attach types.
+  if (fd == -EINVAL || fd == -EOPNOTSUPP || fd == -kENOTSUPP) return false;
+  throw ErrnoError(env, call, fd);
+}
+
+// attachTc's path without tcx: a filter on the interface's clsact qdisc,
+// made over netlink, with the clsact created when there is none (and then
+// removed again with our last filter on it, see ReleaseTcNetlink).
+void BpfObject::AttachTcNetlink(Napi::Env env, const TcTarget& target, const std::string& call,
+                                Link* link) {
+  struct bpf_tc_hook hook = TcHook(target.ifindex, target.ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  LibbpfLog log;
+  int err = bpf_tc_hook_create(&hook);
+  if (err != 0 && err != -EEXIST) {
+    throw ErrnoError(env, call + " creating clsact", err, log.Tail(kLibbpfTailLines));
+  }
+  const bool created = err == 0;
+  // A netlink filter outlives a killed process (it is no bpf_link): with
+  // hostflow's own handle and priority, the next start replaces what a
+  // SIGKILLed run left instead of stacking a second filter beside it.
+  struct bpf_tc_opts opts = TcFilter(kTcHandle, kTcPriority);
+  opts.prog_fd = target.progFd;
+  opts.flags = BPF_TC_F_REPLACE;
+  err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) {
+    if (created) DestroyClsact(hook);
+    throw ErrnoError(env, call, err, log.Tail(kLibbpfTailLines));
+  }
+  if (created) createdTcHooks_[hook.ifindex] = 0;
+  auto hookOwned = createdTcHooks_.find(hook.ifindex);
+  if (hookOwned != createdTcHooks_.end()) hookOwned->second++;
+  link->kind = "tc-netlink";
+  link->tcIfindex = hook.ifindex;
+  link->tcAttachPoint = hook.attach_point;
+  link->tcHandle = opts.handle;
+  link->tcPriority = opts.priority;
+}
+
 int BpfObject::ReleaseLink(Link& link) {
-  int result = 0;
   if (link.link != nullptr) {
     bpf_link__destroy(link.link);
     link.link = nullptr;
@@ -835,27 +971,26 @@ int BpfObject::ReleaseLink(Link& link) {
     close(link.fd);
     link.fd = -1;
   } else if (link.tcIfindex > 0) {
-    struct bpf_tc_hook hook;
-    std::memset(&hook, 0, sizeof(hook));
-    hook.sz = sizeof(hook);
-    hook.ifindex = link.tcIfindex;
-    hook.attach_point = static_cast<enum bpf_tc_attach_point>(link.tcAttachPoint);
-    struct bpf_tc_opts opts;
-    std::memset(&opts, 0, sizeof(opts));
-    opts.sz = sizeof(opts);
-    opts.handle = link.tcHandle;
-    opts.priority = link.tcPriority;
-    int err = bpf_tc_detach(&hook, &opts);
-    // ENOENT: the filter or the device is already gone, which is the goal.
-    if (err != 0 && err != -ENOENT && err != -ENODEV) result = err;
-    auto owned = createdTcHooks_.find(link.tcIfindex);
-    if (owned != createdTcHooks_.end() && --owned->second <= 0) {
-      hook.attach_point = static_cast<enum bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-      createdTcHooks_.erase(owned);
-    }
-    link.tcIfindex = 0;
+    return ReleaseTcNetlink(link);
   }
+  return 0;
+}
+
+// Removes a tc-netlink filter, and the clsact with it when we created that
+// clsact and this was our last filter on it.
+int BpfObject::ReleaseTcNetlink(Link& link) {
+  struct bpf_tc_hook hook =
+      TcHook(link.tcIfindex, static_cast<enum bpf_tc_attach_point>(link.tcAttachPoint));
+  struct bpf_tc_opts opts = TcFilter(link.tcHandle, link.tcPriority);
+  int err = bpf_tc_detach(&hook, &opts);
+  // ENOENT: the filter or the device is already gone, which is the goal.
+  const int result = err != 0 && err != -ENOENT && err != -ENODEV ? err : 0;
+  auto owned = createdTcHooks_.find(link.tcIfindex);
+  if (owned != createdTcHooks_.end() && --owned->second <= 0) {
+    DestroyClsact(hook);
+    createdTcHooks_.erase(owned);
+  }
+  link.tcIfindex = 0;
   return result;
 }
 
@@ -899,80 +1034,12 @@ Napi::Value BpfObject::DumpMap(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "map", mapName);
   bpf_map* map = FindMap(env, mapName, kMethod);
   const int fd = MapFd(env, map, mapName, kMethod);
-  const size_t keySize = bpf_map__key_size(map);
-  const size_t stride = ValueBytes(map);
+  const MapShape shape{bpf_map__key_size(map), ValueBytes(map), bpf_map__max_entries(map)};
+  const std::string call = "dumpMap(" + mapName + ")";
+  std::optional<MapEntries> entries = DumpInBatches(env, fd, shape, call);
+  if (!entries) entries = DumpKeyByKey(env, fd, shape, call);
   const int cpus = IsPerCpu(bpf_map__type(map)) ? PossibleCpus() : 1;
-  const uint32_t maxEntries = bpf_map__max_entries(map);
-  const uint32_t chunk = std::max<uint32_t>(1, std::min(maxEntries, kBatchEntries));
-
-  std::vector<uint8_t> keys;
-  std::vector<uint8_t> values;
-  size_t count = 0;
-  bool iterate = false;
-  // The batch cursor is opaque (a bucket index for hash maps, a key for
-  // arrays); give it room for either.
-  std::vector<uint8_t> inBatch(std::max<size_t>(keySize, 8));
-  std::vector<uint8_t> outBatch(inBatch.size());
-  struct bpf_map_batch_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
-  for (bool first = true;; first = false) {
-    keys.resize((count + chunk) * keySize);
-    values.resize((count + chunk) * stride);
-    uint32_t got = chunk;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
-                                   keys.data() + count * keySize, values.data() + count * stride,
-                                   &got, &opts);
-    if (err == 0 || err == -ENOENT) {
-      count += got;
-      // ENOENT: the last entries came with this call; the map is done.
-      if (err == -ENOENT || got == 0) break;
-      std::swap(inBatch, outBatch);
-      continue;
-    }
-    if (err == -ENOSPC || err == -EINVAL || err == -EOPNOTSUPP || err == -kENOTSUPP) {
-      iterate = true;
-      break;
-    }
-    throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-  }
-
-  if (iterate) {
-    // Batch ops missing for this map type or kernel: walk the keys. Entries
-    // deleted meanwhile are skipped; the walk is bounded by max_entries.
-    count = 0;
-    keys.clear();
-    values.clear();
-    std::vector<uint8_t> current(keySize);
-    std::vector<uint8_t> next(keySize);
-    bool haveCurrent = false;
-    while (count < maxEntries) {
-      int err = bpf_map_get_next_key(fd, haveCurrent ? current.data() : nullptr, next.data());
-      if (err == -ENOENT) break;
-      if (err != 0) throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-      values.resize((count + 1) * stride);
-      err = bpf_map_lookup_elem(fd, next.data(), values.data() + count * stride);
-      if (err == 0) {
-        keys.insert(keys.end(), next.begin(), next.end());
-        count++;
-      } else if (err != -ENOENT) {
-        throw ErrnoError(env, "dumpMap(" + mapName + ")", err);
-      }
-      std::swap(current, next);
-      haveCurrent = true;
-    }
-  }
-  keys.resize(count * keySize);
-  values.resize(count * stride);
-
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("count", Napi::Number::New(env, static_cast<double>(count)));
-  result.Set("keySize", Napi::Number::New(env, static_cast<double>(keySize)));
-  result.Set("valueStride", Napi::Number::New(env, static_cast<double>(stride)));
-  result.Set("cpus", Napi::Number::New(env, cpus));
-  result.Set("keys", AdoptBuffer(env, std::move(keys)));
-  result.Set("values", AdoptBuffer(env, std::move(values)));
-  return result;
+  return EntriesToJs(env, shape, std::move(*entries), cpus);
 }
 
 Napi::Value BpfObject::Lookup(const Napi::CallbackInfo& info) {
@@ -980,15 +1047,9 @@ Napi::Value BpfObject::Lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  std::vector<uint8_t> value(ValueBytes(map));
-  int err = bpf_map_lookup_elem(fd, key.Data(), value.data());
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  std::vector<uint8_t> value(ValueBytes(target.map));
+  int err = bpf_map_lookup_elem(target.fd, key.Data(), value.data());
   if (err == -ENOENT) return env.Null();
   if (err != 0) throw ErrnoError(env, "lookup(" + mapName + ")", err);
   return AdoptBuffer(env, std::move(value));
@@ -1000,19 +1061,9 @@ Napi::Value BpfObject::Update(const Napi::CallbackInfo& info) {
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
   REQUIRE_BUFFER(2, "value", value);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  if (value.Length() != ValueBytes(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": value of '" + mapName + "' must be " +
-                                 std::to_string(ValueBytes(map)) + " bytes, got " +
-                                 std::to_string(value.Length()));
-  }
-  int err = bpf_map_update_elem(fd, key.Data(), value.Data(), BPF_ANY);
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  RequireBytes(env, kMethod, "value", mapName, ValueBytes(target.map), value.Length());
+  int err = bpf_map_update_elem(target.fd, key.Data(), value.Data(), BPF_ANY);
   if (err != 0) throw ErrnoError(env, "update(" + mapName + ")", err);
   return env.Undefined();
 }
@@ -1022,14 +1073,8 @@ Napi::Value BpfObject::Delete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING(0, "map", mapName);
   REQUIRE_BUFFER(1, "key", key);
-  bpf_map* map = FindMap(env, mapName, kMethod);
-  const int fd = MapFd(env, map, mapName, kMethod);
-  if (key.Length() != bpf_map__key_size(map)) {
-    throw ArgRangeError(env, std::string(kMethod) + ": key of '" + mapName + "' must be " +
-                                 std::to_string(bpf_map__key_size(map)) + " bytes, got " +
-                                 std::to_string(key.Length()));
-  }
-  int err = bpf_map_delete_elem(fd, key.Data());
+  const KeyedMap target = MapForKey(env, mapName, key.Length(), kMethod);
+  int err = bpf_map_delete_elem(target.fd, key.Data());
   if (err == -ENOENT) return Napi::Boolean::New(env, false);
   if (err != 0) throw ErrnoError(env, "delete(" + mapName + ")", err);
   return Napi::Boolean::New(env, true);
@@ -1046,9 +1091,7 @@ Napi::Value BpfObject::TestRun(const Napi::CallbackInfo& info) {
   bpf_program* program = LoadedProgram(env, programName, kMethod);
   // Room for programs that grow the packet (bpf_xdp_adjust_head/tail).
   std::vector<uint8_t> out(std::max<size_t>(2 * data.Length(), data.Length() + 4096));
-  struct bpf_test_run_opts opts;
-  std::memset(&opts, 0, sizeof(opts));
-  opts.sz = sizeof(opts);
+  auto opts = LibbpfOpts<struct bpf_test_run_opts>();
   opts.data_in = data.Data();
   opts.data_size_in = static_cast<uint32_t>(data.Length());
   opts.data_out = out.data();

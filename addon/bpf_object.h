@@ -96,15 +96,37 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   bpf_program* LoadedProgram(Napi::Env env, const std::string& name, const char* method) const;
   bpf_map* FindMap(Napi::Env env, const std::string& name, const char* method) const;
   int MapFd(Napi::Env env, bpf_map* map, const std::string& name, const char* method) const;
+  // A loaded map and its fd.
+  struct KeyedMap {
+    bpf_map* map;
+    int fd;
+  };
+  // The guard of lookup, update and delete: loaded map `name`, whose key
+  // size must be `keyBytes`.
+  KeyedMap MapForKey(Napi::Env env, const std::string& name, size_t keyBytes,
+                     const char* method) const;
   // Bytes of one value as the kernel reads and writes it for this map.
   static size_t ValueBytes(const bpf_map* map);
 
+  // What attachTc attaches where: program fd, interface, direction.
+  struct TcTarget {
+    int progFd;
+    int ifindex;
+    bool ingress;
+  };
+  // attachTc's two paths; AttachTcx returns false where the kernel has no tcx.
+  static bool AttachTcx(Napi::Env env, const TcTarget& target, const std::string& call, Link* link);
+  void AttachTcNetlink(Napi::Env env, const TcTarget& target, const std::string& call, Link* link);
+
   Napi::Value AddLink(Napi::Env env, Link link);
+  static Link MakeLink(const std::string& program, const std::string& kind,
+                       const std::string& target);
   template <typename Attach>
-  Napi::Value AttachLink(Napi::Env env, Link link, const std::string& call, Attach attach);
+  Napi::Value AttachLink(Napi::Env env, const char* method, Link link, Attach attach);
   static Napi::Object LinkToJs(Napi::Env env, const Link& link);
   // Undoes one attachment; returns 0 or a negative errno (tc-netlink only).
   int ReleaseLink(Link& link);
+  int ReleaseTcNetlink(Link& link);
   void CloseAll();
   static void CleanupHook(void* self);
 

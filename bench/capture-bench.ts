@@ -25,7 +25,7 @@ import { packageRoot } from '../src/package-root.js';
 import { Topology } from '../test/helpers/netns.js';
 import { readPcap, readPcapng } from '../test/helpers/pcap.js';
 import { findCommand, ManagedProcess, run } from '../test/helpers/process.js';
-import { startRunner } from '../test/helpers/runner.js';
+import { startHostflow } from '../test/helpers/hostflow.js';
 import { ipv4TcpFrame } from './packets.js';
 
 const REPEAT = 1_000_000;
@@ -167,12 +167,13 @@ export async function benchCaptureRate(): Promise<Record<string, unknown>> {
       const count = rate === 'max' ? 600_000 : rate * SECONDS_PER_RATE;
       // hostflow: XDP on the receiving end, the capture ring, the pcap writer.
       const pcap = join(dir, 'hostflow.pcap');
-      const runner = await startRunner(['-i', topo.client.iface, '--capture', filter, '--pcap', pcap, '--no-flows'], { ns: topo.client.ns });
+      // As the stand-in this bench ran before: no control socket, no wire DNS, no libc probes.
+      const running = await startHostflow(['-i', topo.client.iface, '--capture', filter, '--pcap', pcap, '--no-flows', '--no-control', '--no-wire-dns', '--no-default-libc'], { ns: topo.client.ns });
       const sent = await flood(topo, configFile, count, rate);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const { summary } = await runner.stop();
+      const { summary } = await running.stop();
       const written = readPcap(readFileSync(pcap)).packets.length;
-      hostflow.push({ offered_pps: rate, sent: count, sent_pps: Math.round(count / sent.seconds), written, lost: summary.capture.lost });
+      hostflow.push({ offered_pps: rate, sent: count, sent_pps: Math.round(count / sent.seconds), written, lost: summary?.session.capture?.lost ?? Number.NaN });
       rmSync(pcap, { force: true });
 
       // tcpdump: AF_PACKET (TPACKET_V3) on the same interface, a 16 MiB buffer.

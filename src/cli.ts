@@ -11,20 +11,17 @@ import { CONNECT_PROBE_REQUESTS } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import { XDP_MODE_REQUESTS } from './kernel/xdp-mode.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
-import { runHeadless } from './run.js';
+import { runHostflow } from './run.js';
+import { headless } from './headless.js';
 import { planRun, type RunFlags } from './run-plan.js';
-import type { LineSinkOptions } from './output/line-sink.js';
-import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
 import { DEFAULT_LATE_NAME_WINDOW_MS } from './correlate/correlator.js';
-import { Session, type SessionOptions } from './session.js';
-import { SessionServices, type ServiceOptions } from './services.js';
 import { parseCaptureSpec, type CaptureSpec } from './capture/filter.js';
 import { DEFAULT_CONTROL_SOCKET } from './control/server.js';
 import { runCtl } from './control/client.js';
 import { CAPTURE_MAX } from './kernel/layout.js';
 import { parsePrefix } from './kernel/prefix.js';
-import { STORAGE_DEFAULTS, type StorageOptions } from './storage/index.js';
-import { runUi } from './ui/run-ui.js';
+import { STORAGE_DEFAULTS } from './storage/index.js';
+import { terminalUi } from './ui/run-ui.js';
 
 const log = (line: string) => process.stderr.write(`hostflow: ${line}\n`);
 
@@ -148,13 +145,13 @@ export function buildProgram(): Command {
     .option('--storage-max-object-mb <mb>', 'largest object written', positiveNumber, STORAGE_DEFAULTS.maxObjectMb)
     .option('--spool-dir <dir>', 'batches wait here until uploaded (survives crashes)', STORAGE_DEFAULTS.spoolDir)
     .option('--spool-max-mb <mb>', 'spool size at which new records are refused (counted and reported)', positiveNumber, STORAGE_DEFAULTS.spoolMaxMb)
+    .option('--summary-json <file>', 'also write the exit summary to this file as one JSON object')
     .action(async (flags: RunFlags) => {
       const plan = planRun(flags, log);
-      if (plan.ui) {
-        process.exitCode = await runUiMode(plan.session, flags, plan.output, plan.storage, plan.services);
-        return;
-      }
-      process.exitCode = await runHeadless({ session: plan.session, format: flags.format, output: plan.output, storage: plan.storage, services: plan.services, durationSeconds: flags.duration, log });
+      const frontEnd = plan.ui
+        ? terminalUi({ flowIntervalSeconds: flags.flowInterval, output: flags.output ? { line: plan.output, format: flags.format } : undefined })
+        : headless(plan.output, flags.format);
+      process.exitCode = await runHostflow({ plan, frontEnd, durationSeconds: flags.duration, summaryJson: flags.summaryJson, log });
     });
 
   program
@@ -164,44 +161,6 @@ export function buildProgram(): Command {
       process.exitCode = await runDoctor(program.opts<RunFlags>());
     });
   return program;
-}
-
-/** The UI on the terminal; --output and storage keep receiving every record. */
-async function runUiMode(
-  sessionOptions: SessionOptions,
-  flags: RunFlags,
-  output: LineSinkOptions,
-  storage: StorageOptions | undefined,
-  serviceOptions: ServiceOptions,
-): Promise<number> {
-  const sinks: OutputSink[] = [];
-  if (storage) sinks.push(await storageOutput(storage, log));
-  const services = new SessionServices(serviceOptions, log);
-  try {
-    await services.startControl();
-  } catch (error) {
-    for (const sink of sinks) await sink.close();
-    throw error;
-  }
-  if (output.path) sinks.push(lineOutput(output, flags.format));
-  // Closed after the session stopped, like the sinks: the capture file then holds every frame.
-  sinks.push({ write: () => {}, close: () => services.close() });
-  return runUi(
-    {
-      session: sessionOptions,
-      log,
-      extraSinks: sinks,
-      durationSeconds: flags.duration,
-      sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...services.status()],
-    },
-    {
-      createSession: (options, recordSinks) => {
-        const session = new Session({ ...options, onPacket: services.onPacket }, recordSinks);
-        services.attach(session);
-        return session;
-      },
-    },
-  );
 }
 
 async function main(): Promise<void> {

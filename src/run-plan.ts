@@ -14,7 +14,6 @@ import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import type { XdpModeRequest } from './kernel/xdp-mode.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
-import type { ServiceOptions } from './services.js';
 import type { SessionOptions } from './session.js';
 import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
 import { privilegeProblem } from './system/capabilities.js';
@@ -58,6 +57,15 @@ export interface RunFlags extends StorageFlags {
   pcapFormat: PcapFormat;
   snaplen: number;
   captureRingSize: number;
+  summaryJson?: string;
+}
+
+/** What runs beside the session. */
+export interface ServiceOptions {
+  /** Write captured frames here; undefined when not capturing. */
+  pcap?: { path: string; format: PcapFormat; snaplen: number };
+  /** Control socket path; undefined for none. */
+  controlPath?: string;
 }
 
 export interface RunPlan {

@@ -1,94 +1,168 @@
 /**
- * Headless mode: records as JSON lines (or readable text) on stdout or in
- * a rotated file, and to storage when asked, until SIGINT, SIGTERM or
- * --duration; then every sink is flushed and one summary line goes to
- * stderr.
+ * One run of hostflow, assembled in one place: build (sinks, control
+ * socket, capture file, session) -> start -> wait (a signal, --duration, or
+ * the front-end) -> stop -> flush -> summary. The front-ends (headless.ts,
+ * ui/ui-front-end.tsx) only choose their sinks and a view; what runs
+ * beside the session (control, capture, storage) subscribes to it.
  */
-import { once } from 'node:events';
-import type { LineSinkOptions } from './output/line-sink.js';
-import { lineOutput, storageOutput, type OutputSink } from './output/sinks.js';
-import { Session, type SessionOptions } from './session.js';
+import { writeFileSync } from 'node:fs';
+import { CaptureFile } from './capture/capture-file.js';
+import { ControlService } from './control/control-service.js';
+import { HostflowError, firstLine } from './errors.js';
 import { formatSummaryLine, verdictLine, type SummaryLine } from './format/health.js';
 import { sessionSummaryLines } from './format/session-summary.js';
-import { SessionServices, type ServiceOptions } from './services.js';
+import { startLines } from './format/start-lines.js';
 import type { AttachReport } from './kernel/tracer.js';
-import { describeXdp } from './kernel/xdp-mode.js';
-import type { StorageOptions } from './storage/index.js';
+import { storageOutput, type OutputSink, type SinkStatusLine } from './output/sinks.js';
+import type { RunPlan } from './run-plan.js';
+import { Session, type SessionSummary, type StartTracer } from './session.js';
+
+/** What a front-end shows while the session runs. */
+export interface RunView {
+  session: Session;
+  report: AttachReport;
+  /** The other sinks' and services' state, for a header. */
+  sinkStatus(): SinkStatusLine[];
+}
+
+export interface FrontEnd {
+  /** The front-end's own record sinks; `stop` ends the run (e.g. stdout's reader went away). */
+  open(stop: () => void): OutputSink[];
+  /** Log lines wait until close() while the front-end owns the terminal (the UI). */
+  readonly holdsTerminal: boolean;
+  /** Signals that end the run cleanly. */
+  readonly stopSignals: readonly NodeJS.Signals[];
+  /** Shows the running session; calls stop() when its user asks to end, stop(error) when the view fails (rethrown after the cleanup). */
+  show(view: RunView, stop: (failure?: unknown) => void): void | Promise<void>;
+  /** Gives the terminal back: after the run is asked to stop, before the summary. */
+  close(): void | Promise<void>;
+}
 
 export interface RunOptions {
-  session: SessionOptions;
-  format: 'json' | 'text';
-  output: LineSinkOptions;
-  /** Also deliver records to S3 or a local directory; undefined for none. */
-  storage: StorageOptions | undefined;
-  /** Stop after this many seconds; undefined runs until a signal. */
-  durationSeconds: number | undefined;
-  /** Packet capture file and control socket. */
-  services: ServiceOptions;
+  plan: RunPlan;
+  frontEnd: FrontEnd;
+  /** Stop after this many seconds; undefined runs until a signal or the front-end. */
+  durationSeconds?: number;
+  /** Write the exit summary here as one JSON object (see RunSummary). */
+  summaryJson?: string;
   log: (line: string) => void;
+  /** The kernel side; tests give a stand-in. @default Tracer.start */
+  startTracer?: StartTracer;
 }
 
-/** The start-up lines both modes print: the connect mode and why others were not used, what is traced. */
-export function describeAttachments(report: AttachReport): string[] {
-  const rejected = report.rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
-  const lines = [
-    `connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`,
-    `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
-  ];
-  for (const { name, xdp } of report.interfaces) {
-    if (xdp) lines.push(`xdp on ${describeXdp(name, xdp)}`);
-  }
-  for (const link of report.links) {
-    if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
-  }
-  return lines;
+/** The exit summary, as --summary-json writes it. */
+export interface RunSummary {
+  /** 'healthy', or the topics with problems. */
+  verdict: string;
+  problems: string[];
+  lines: SummaryLine[];
+  connectProbe: string;
+  session: SessionSummary;
+  pcap: CaptureFile['stats'] | null;
+  control: ControlService['stats'];
 }
 
-export async function runHeadless(options: RunOptions): Promise<number> {
-  const stopSignal = new AbortController();
-  const stop = () => stopSignal.abort();
-  // Preflight before anything is attached: a wrong bucket is one line and exit 1.
+/** Runs until asked to stop; resolves to the exit code after a clean shutdown. Throws one-line HostflowErrors before anything is traced. */
+export async function runHostflow(options: RunOptions): Promise<number> {
+  const { plan, frontEnd } = options;
+  const held: string[] = [];
+  let holding = frontEnd.holdsTerminal;
+  const log = (line: string) => (holding ? held.push(line) : options.log(line));
+  const release = () => {
+    holding = false;
+    for (const line of held.splice(0)) options.log(line);
+  };
+  const stopping = new AbortController();
+  let failure: unknown;
+  const stop = (error?: unknown) => {
+    if (error !== undefined) failure ??= error;
+    stopping.abort();
+  };
+  const onSignal = () => stop();
+
+  // Build. Storage first: a wrong bucket is one line and exit 1, before anything is attached.
   const sinks: OutputSink[] = [];
-  if (options.storage) sinks.push(await storageOutput(options.storage, options.log));
-  sinks.unshift(lineOutput({ ...options.output, onClosedReader: stop }, options.format));
-  const services = new SessionServices(options.services, options.log);
-  const session = new Session(
-    { ...options.session, onPacket: services.onPacket },
-    sinks.map((sink) => (record) => sink.write(record)),
-  );
+  let control: ControlService | null = null;
+  let capture: CaptureFile | null = null;
+  let session: Session;
   let report: AttachReport;
   try {
-    await services.startControl();
-    services.attach(session);
+    const storage = plan.storage ? await storageOutput(plan.storage, log) : null;
+    sinks.push(...frontEnd.open(onSignal));
+    if (storage) sinks.push(storage);
+    if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
+    session = new Session({ ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } }, sinks.map((sink) => (record) => sink.write(record)), options.startTracer);
+    if (plan.services.pcap) capture = CaptureFile.open(plan.services.pcap, session);
     report = session.start();
+    control?.follow(session);
   } catch (error) {
-    await services.close();
+    capture?.close();
+    await control?.close();
     for (const sink of sinks) await sink.close();
     throw error;
   }
-  for (const line of [...describeAttachments(report), ...services.describe()]) options.log(line);
+  for (const line of startLines(report, plan.services)) log(line);
+  if (!frontEnd.holdsTerminal) log('tracing; Ctrl-C to stop');
 
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const durationTimer = options.durationSeconds !== undefined ? setTimeout(stop, options.durationSeconds * 1000) : undefined;
-  options.log('tracing; Ctrl-C to stop');
-  if (!stopSignal.signal.aborted) await once(stopSignal.signal, 'abort');
-  clearTimeout(durationTimer);
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  // Wait.
+  // `on`, not `once`: Ink's signal-exit kills the process when it finds
+  // itself the only listener left, which would skip the clean shutdown.
+  for (const signal of frontEnd.stopSignals) process.on(signal, onSignal);
+  const durationTimer = options.durationSeconds !== undefined ? setTimeout(onSignal, options.durationSeconds * 1000) : undefined;
+  const view: RunView = { session, report, sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...(control?.status() ?? []), ...(capture ? [capture.status()] : [])] };
+  try {
+    await frontEnd.show(view, stop);
+    if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    clearTimeout(durationTimer);
+    for (const signal of frontEnd.stopSignals) process.off(signal, onSignal);
+    await frontEnd.close();
+    release();
+  }
 
+  // Stop, flush, summary: the session's lines before storage's close, which may wait for uploads.
   const summary = await session.stop();
-  // The session's lines before storage's close, which may wait for uploads.
-  const lines: SummaryLine[] = [...sessionSummaryLines(summary), ...(await services.close())];
-  const [output, ...others] = sinks;
-  await output?.close();
-  for (const line of lines) options.log(formatSummaryLine(line));
+  const lines: SummaryLine[] = [...sessionSummaryLines(summary), ...(capture?.close() ?? []), ...((await control?.close()) ?? [])];
+  const [first, ...others] = sinks;
+  const closeSink = async (sink: OutputSink): Promise<SummaryLine[]> => {
+    try {
+      return (await sink.close()) ?? [];
+    } catch (error) {
+      failure ??= error;
+      return [];
+    }
+  };
+  const firstLines = first ? await closeSink(first) : [];
+  for (const line of [...lines, ...firstLines]) options.log(formatSummaryLine(line));
+  lines.push(...firstLines);
   for (const sink of others) {
-    for (const line of (await sink.close()) ?? []) {
+    for (const line of await closeSink(sink)) {
       options.log(formatSummaryLine(line));
       lines.push(line);
     }
   }
   options.log(verdictLine(lines));
+  if (options.summaryJson) writeSummary(options.summaryJson, { lines, report, summary, capture, control });
+  if (failure !== undefined) throw failure;
   return 0;
+}
+
+function writeSummary(path: string, parts: { lines: SummaryLine[]; report: AttachReport; summary: SessionSummary; capture: CaptureFile | null; control: ControlService | null }): void {
+  const problems = [...new Set(parts.lines.filter((line) => line.health === 'problem').map((line) => line.topic))];
+  const summary: RunSummary = {
+    verdict: problems.length === 0 ? 'healthy' : 'problems',
+    problems,
+    lines: parts.lines,
+    connectProbe: parts.report.connectProbe,
+    session: parts.summary,
+    pcap: parts.capture ? { ...parts.capture.stats } : null,
+    control: parts.control?.stats ?? null,
+  };
+  try {
+    writeFileSync(path, `${JSON.stringify(summary)}\n`, { mode: 0o600 });
+  } catch (error) {
+    throw new HostflowError(`cannot write the summary to ${path}: ${firstLine(error)}`, { cause: error });
+  }
 }

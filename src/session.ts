@@ -2,19 +2,26 @@
  * One tracing session: the tracer's events wait in the reorder buffer, the
  * correlator turns them into records, every flow interval adds flow
  * records, and each record that passes the filter goes to every sink.
- * Headless mode and (later) the terminal UI both drive one Session.
+ * What runs beside it (the control socket, the capture file) subscribes to
+ * it (onPacket, onApplied, names.onLearn) and reads it; the session never
+ * calls into them. The kernel side comes from a tracer factory, so the
+ * ordering here is tested without root.
  */
 import { monotonicClock, type Clock } from './clock.js';
 import { Correlator } from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
-import { DnsTcpReassembler, type DnsTcpStats } from './dns/tcp-stream.js';
+import type { DnsTcpStats } from './dns/tcp-stream.js';
 import { FlowIntervals } from './flows/intervals.js';
-import type { KernelEvent, ServerNameStats } from './kernel/decode.js';
+import type { KernelEvent } from './kernel/decode.js';
+import { WireStage, type ServerNameStats } from './wire/stage.js';
 import type { FlowEntry } from './kernel/flows.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
-import { Tracer, type AttachReport, type CaptureStats, type PacketHandler, type TracedInterface, type TracerOptions } from './kernel/tracer.js';
+import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
+import type { CapturedPacket } from './kernel/packets.js';
+import type { DecodeStats } from './kernel/decode.js';
+import { Subscribers } from './subscribers.js';
 import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import type { HostflowRecord, RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
@@ -32,14 +39,34 @@ export interface SessionOptions {
   reorderWindowMs?: number;
   /** How long after a connection opened a DNS answer still names it (a `named` record). @default 10000 */
   lateNameWindowMs?: number;
-  /** Captured frames (tracer.capture set), on the JavaScript thread. */
-  onPacket?: PacketHandler;
 }
+
+/** What a session needs of the kernel side: the Tracer, or a stand-in in tests. */
+export interface KernelTracer {
+  readonly report: AttachReport;
+  readonly blocklist: Blocklist | null;
+  readonly decodeStats: DecodeStats;
+  readFlows(): FlowEntry[];
+  counters(): Record<CounterName, number>;
+  skippedRuns(): Record<string, number>;
+  libcFiles(): LibcFile[];
+  libcScanStats(): LibcScanStats | null;
+  captureStats(counters: Record<CounterName, number>): CaptureStats;
+  /** Drains the rings (every event reaches the handler), then detaches; resolves to the final counters. */
+  stop(): Promise<Record<CounterName, number>>;
+}
+
+/** Loads and attaches the kernel side; throws a one-line HostflowError when it cannot. */
+export type StartTracer = (options: TracerOptions, handlers: TracerHandlers) => KernelTracer;
+
+const startKernelTracer: StartTracer = (options, handlers) => Tracer.start(options, handlers);
 
 export type RecordSink = (record: HostflowRecord) => void;
 
 export interface SessionSummary {
   records: Record<RecordType, number>;
+  /** The kernel side's counters (summed over CPUs), by name; empty before start. */
+  counters?: Partial<Record<CounterName, number>>;
   /** Events the kernel could not deliver, by counter. */
   lost: Partial<Record<CounterName, number>>;
   lostTotal: number;
@@ -82,7 +109,8 @@ export interface NamingSummary {
   unnamedEvicted: number;
 }
 
-const RELEASE_EVERY_MS = 50;
+/** How often events that have waited out the reorder window are applied. */
+export const RELEASE_EVERY_MS = 50;
 
 /** The flow table as read at the end of one interval. */
 interface FlowSnapshot {
@@ -97,14 +125,17 @@ export class Session {
   readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
   private readonly reorder: ReorderBuffer<KernelEvent>;
   /** Between reordering and correlation: TCP segments from port 53 become whole DNS messages. */
-  private readonly dnsTcp = new DnsTcpReassembler();
-  private readonly toCorrelator = (event: KernelEvent): void => this.dnsTcp.handle(event, (message) => this.correlator.handle(message));
+  /** Between reordering and correlation: bytes off the wire become names. */
+  private readonly wire = new WireStage();
+  private readonly toCorrelator = (event: KernelEvent): void => this.wire.handle(event, (named) => this.correlator.handle(named));
   private readonly reorderWindowNs: number;
   private readonly correlator: Correlator;
   private readonly processStarts = new ProcessStarts();
   private readonly intervals = new FlowIntervals();
   private readonly accept: (record: HostflowRecord) => boolean;
-  private tracer: Tracer | null = null;
+  private tracer: KernelTracer | null = null;
+  private readonly packets = new Subscribers<CapturedPacket>();
+  private readonly applied = new Subscribers<number>();
   private ifnames = new Map<number, string>();
   private intervalStartNs = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -118,6 +149,7 @@ export class Session {
   constructor(
     private readonly options: SessionOptions,
     private readonly sinks: RecordSink[],
+    private readonly startTracer: StartTracer = startKernelTracer,
   ) {
     this.names = new NameIndex(options.names);
     this.reorderWindowNs = (options.reorderWindowMs ?? 250) * 1e6;
@@ -137,7 +169,7 @@ export class Session {
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
   start(): AttachReport {
-    this.tracer = Tracer.start(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: this.options.onPacket });
+    this.tracer = this.startTracer(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: (packet) => this.packets.emit(packet) });
     const { report } = this.tracer;
     this.processStarts.markTraceStart();
     this.correlator.setProbe(report.connectProbe);
@@ -173,6 +205,30 @@ export class Session {
     while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
       this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
     }
+    this.applied.emit(releasedUpToNs);
+  }
+
+  /**
+   * Captured frames, as they arrive (tracer.capture set), on the JavaScript
+   * thread; `packet.data` is valid during the call only. Returns the call
+   * that unsubscribes.
+   */
+  onPacket(listener: (packet: CapturedPacket) => void): () => void {
+    return this.packets.add(listener);
+  }
+
+  /**
+   * Every event with a kernel time up to the given one has been applied
+   * (names learned, connections known): announced after each release of
+   * the reorder window, and with Infinity once the session stopped.
+   */
+  onApplied(listener: (upToNs: number) => void): () => void {
+    return this.applied.add(listener);
+  }
+
+  /** The monotonic time of the newest event that still waits in the reorder window, as the window is: events older than now minus this are applied. */
+  get reorderWindowMs(): number {
+    return this.reorderWindowNs / 1e6;
   }
 
   private snapshotFlows(): void {
@@ -229,9 +285,11 @@ export class Session {
       }
     }
     const skipped = this.tracer?.skippedRuns() ?? {};
-    const { wireSkipped, lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
+    const { lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
+    const wire = this.wire.stats;
     return {
       records: { ...this.records },
+      counters: { ...counters },
       lost,
       lostTotal,
       skipped,
@@ -239,11 +297,11 @@ export class Session {
       closesRecovered: counters?.close_recovered ?? 0,
       malformed: this.tracer?.decodeStats.malformed ?? 0,
       events: this.tracer?.decodeStats.records ?? 0,
-      wireSkipped: { ...wireSkipped },
+      wireSkipped: wire.dnsSkipped,
       interfaces: this.tracer?.report.interfaces ?? [],
       tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
-      dnsTcp: this.dnsTcp.stats,
-      serverNameDecode: this.tracer?.decodeStats.serverNames ?? null,
+      dnsTcp: wire.dnsTcp,
+      serverNameDecode: wire.serverNames,
       late: this.reorder.late,
       naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
@@ -267,9 +325,10 @@ export class Session {
     const blocked = tracer.blocklist?.list() ?? [];
     const counters = await tracer.stop();
     this.reorder.flush(this.toCorrelator);
-    this.dnsTcp.finish();
+    this.wire.finish();
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
+    this.applied.emit(Number.POSITIVE_INFINITY);
     const summary = this.summary(counters, blocked);
     this.tracer = null;
     return summary;

@@ -2,7 +2,7 @@
  * `block-host NAME` as one operation: the name is blocked first (so that
  * names learned meanwhile already count), then the addresses it has "now":
  * those the name index holds and those an active lookup returns. The
- * lookup is injected (node:dns in services.ts), so this is tested without
+ * lookup is injected (node:dns in control-service.ts), so this is tested without
  * a resolver.
  */
 import { firstLine } from '../errors.js';

@@ -27,7 +27,7 @@ export interface BlocklistControl {
 
 export type StatValue = number | string | boolean | null;
 
-/** Blocking by name (host-blocks.ts, wired in services.ts). */
+/** Blocking by name (host-blocks.ts, wired in control-service.ts). */
 export interface HostBlockControl {
   /** block-host: throws a one-line Error when NAME is refused; a failed lookup is in the result. */
   block(name: string): Promise<BlockHostResult>;

@@ -6,7 +6,7 @@
  * it too; the entry leaves the kernel when its last holder lets go.
  *
  * Addresses come in from the caller (the name index now, an active
- * lookup: block-host.ts; every name learned later: services.ts), so this is
+ * lookup: block-host.ts; every name learned later: control-service.ts), so this is
  * pure bookkeeping over a blocklist given as two functions. Bounded: at
  * most `maxNames` names and `maxAddrsPerName` addresses each; what does
  * not fit is refused and counted, never silently lost.

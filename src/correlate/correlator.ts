@@ -14,18 +14,8 @@
 import { isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import { parseDnsResponse } from '../dns/wire.js';
-import type {
-  ConnectEvent,
-  CloseEvent,
-  DnsPacketEvent,
-  EstablishedEvent,
-  KernelEvent,
-  LookupEvent,
-  ServerNameEvent,
-  Task,
-  Tuple,
-} from '../kernel/decode.js';
+import type { ConnectEvent, CloseEvent, EstablishedEvent, LookupEvent, Task, Tuple } from '../kernel/decode.js';
+import type { CorrelatorEvent, DnsAnswerEvent, ServerNameEvent } from '../wire/events.js';
 import type { FlowDelta } from '../flows/intervals.js';
 import type { ConnectProbeName } from '../kernel/layout.js';
 import { protocolName } from '../net/protocol.js';
@@ -60,8 +50,6 @@ export const DEFAULT_LATE_NAME_WINDOW_MS = 10_000;
 
 export interface CorrelatorStats {
   wireAnswers: number;
-  /** Wire messages that were not usable answers, by reason. */
-  wireSkipped: Record<string, number>;
   /** Wire answers seen twice (e.g. TC egress and XDP ingress of lo). */
   wireDuplicates: number;
   /** getaddrinfo calls for an address literal or no name: not resolutions. */
@@ -133,7 +121,6 @@ function tupleKey(localAddr: string, localPort: number, remoteAddr: string, remo
 export class Correlator {
   readonly stats: CorrelatorStats = {
     wireAnswers: 0,
-    wireSkipped: {},
     wireDuplicates: 0,
     literalLookups: 0,
     connectErrors: 0,
@@ -165,14 +152,14 @@ export class Correlator {
     this.probe = probe;
   }
 
-  handle(event: KernelEvent): void {
+  handle(event: CorrelatorEvent): void {
     this.options.names.advanceTo(event.tsNs);
-    if (event.kind !== 'dnsPacket' && event.kind !== 'serverName' && this.options.excludePid !== 0 && event.task.pid === this.options.excludePid) return;
+    if ('task' in event && this.options.excludePid !== 0 && event.task.pid === this.options.excludePid) return;
     switch (event.kind) {
       case 'lookup':
         return this.onLookup(event);
-      case 'dnsPacket':
-        return this.onDnsPacket(event);
+      case 'dnsAnswer':
+        return this.onDnsAnswer(event);
       case 'connect':
         return this.onConnect(event);
       case 'established':
@@ -221,13 +208,8 @@ export class Correlator {
     if (event.ret === 0) this.nameLate(addrs, event.tsNs);
   }
 
-  private onDnsPacket(event: DnsPacketEvent): void {
-    const parsed = parseDnsResponse(event.message, event.messageLength);
-    if (!parsed.ok) {
-      this.stats.wireSkipped[parsed.reason] = (this.stats.wireSkipped[parsed.reason] ?? 0) + 1;
-      return;
-    }
-    const { answer } = parsed;
+  private onDnsAnswer(event: DnsAnswerEvent): void {
+    const { answer } = event;
     const dedupeKey = `${answer.id}|${answer.host}|${answer.qtype}|${event.tuple.saddr}|${event.tuple.daddr}|${event.tuple.dport}`;
     if (this.recentWireAnswers.has(dedupeKey)) {
       this.stats.wireDuplicates++;
@@ -390,7 +372,7 @@ export class Correlator {
 
   private connRecord(
     kind: 'open' | 'close',
-    event: KernelEvent,
+    event: CorrelatorEvent,
     tuple: Tuple,
     task: Task | null,
     match: NameMatch | null,

@@ -102,20 +102,21 @@ export class UnresolvedEvidence {
   }
 
   /**
-   * The reason of an unnamed connection, the first that applies:
-   * inbound, lookup_before_start (socket older than the trace),
-   * cache_expired, address_literal, encrypted_dns, lookup_before_start
-   * (process older than the trace), no_lookup_seen.
+   * The reason of an unnamed connection, the first that applies, in the
+   * order of UNRESOLVED_REASONS: inbound, socket_before_start,
+   * cache_expired, address_literal, encrypted_dns, process_before_start,
+   * no_lookup_seen.
    */
   reason(input: ReasonInput): UnresolvedReason {
     const { direction, pid, addr, tsNs } = input;
     if (direction === 'in') return 'inbound';
     // Whatever was seen after the start says nothing of how an older socket was named.
-    if (input.openedBeforeTrace) return 'lookup_before_start';
+    if (input.openedBeforeTrace) return 'socket_before_start';
     if (this.everNamed.has(addr)) return 'cache_expired';
     if (pid !== null && this.literals.has(`${pid}|${addr}`)) return 'address_literal';
     if ((pid !== null && this.encryptedPids.has(pid)) || this.hostUsesEncryptedDns(tsNs)) return 'encrypted_dns';
-    if (pid !== null && this.startedBeforeTrace(pid)) return 'lookup_before_start';
+    // Only a possibility: whatever was seen since the start explains more, so it comes after.
+    if (pid !== null && this.startedBeforeTrace(pid)) return 'process_before_start';
     return 'no_lookup_seen';
   }
 

@@ -2,10 +2,9 @@
  * DNS over TCP (RFC 7766): the kernel copies each TCP segment from port 53
  * with its sequence number (bpf/dns.bpf.h); this stage, between the reorder
  * buffer and the correlator, puts each stream's bytes back in order and cuts
- * them into the length-prefixed messages (RFC 1035 4.2.2) they carry. Each
- * whole message leaves as an ordinary `dnsPacket` event with transport
- * 'tcp', so the correlator parses and names it like a UDP answer; every
- * other event passes through unchanged.
+ * them into the length-prefixed messages (RFC 1035 4.2.2) they carry. It
+ * is a part of the wire stage (src/wire/stage.ts), which parses each whole
+ * message as it parses a UDP answer.
  *
  * What the wire does to a stream, and what happens here:
  * - duplicates (lo is seen by both XDP ingress and TC egress; a segment can
@@ -22,11 +21,18 @@
  *
  * A stream starts at the byte after its SYN when the SYN was seen, else at
  * the first segment seen (hostflow started during the connection: a wrong
- * guess makes messages the correlator's parser rejects and counts).
+ * guess makes messages the wire stage's parser rejects and counts).
  *
  * Pure and bounded: no timers, time comes from the events themselves.
  */
-import type { DnsPacketEvent, KernelEvent, Tuple } from '../kernel/decode.js';
+import type { DnsSegmentEvent, Tuple } from '../kernel/decode.js';
+
+/** One whole DNS message a TCP stream carried, with the segment that completed it. */
+export interface DnsTcpMessage {
+  /** The segment whose bytes completed the message: its time, where it was seen. */
+  segment: DnsSegmentEvent;
+  message: Buffer;
+}
 
 export interface DnsTcpOptions {
   /** Bytes one stream may hold while a message is incomplete: the largest message (65535) with its 2-byte prefix, and segments waiting ahead of it. @default 65537 */
@@ -117,15 +123,11 @@ export class DnsTcpReassembler {
     return this.streams.size;
   }
 
-  /** Passes `event` on, or, for a TCP segment, the whole messages it completes. */
-  handle(event: KernelEvent, emit: (event: KernelEvent) => void): void {
-    if (event.kind !== 'dnsPacket' || event.segment === undefined) {
-      emit(event);
-      return;
-    }
+  /** Takes one segment; emits the whole messages it completes, in stream order. */
+  handle(segment: DnsSegmentEvent, emit: (message: DnsTcpMessage) => void): void {
     this.stats.segments++;
-    if (event.tsNs - this.lastSweepNs >= SWEEP_EVERY_NS) this.sweep(event.tsNs);
-    this.onSegment(event, event.segment.seq, event.segment.flags, emit);
+    if (segment.tsNs - this.lastSweepNs >= SWEEP_EVERY_NS) this.sweep(segment.tsNs);
+    this.onSegment(segment, segment.seq, segment.flags, emit);
   }
 
   /** The run ended: streams in the middle of a message are counted. */
@@ -168,12 +170,12 @@ export class DnsTcpReassembler {
     return stream;
   }
 
-  private onSegment(event: DnsPacketEvent, rawSeq: number, flags: number, emit: (event: KernelEvent) => void): void {
+  private onSegment(event: DnsSegmentEvent, rawSeq: number, flags: number, emit: (message: DnsTcpMessage) => void): void {
     const key = streamKey(event.tuple);
     let stream = this.streams.get(key);
     // The SYN takes one sequence number; data (TCP Fast Open) follows it.
     const seq = flags & TCP_SYN ? seqAdd(rawSeq, 1) : rawSeq;
-    const payload = event.message;
+    const payload = event.payload;
     if (flags & TCP_SYN) {
       if (stream && !stream.ended && seqDiff(seq, stream.start) <= 0) {
         // The SYN's other copy (lo), or a late one: the stream goes on.
@@ -200,7 +202,7 @@ export class DnsTcpReassembler {
       return;
     }
     if (payload.length > 0 && !stream.broken) {
-      const cut = payload.length < event.messageLength;
+      const cut = payload.length < event.payloadLength;
       const added = this.add(stream, seq, payload, cut);
       this.frame(stream, event, emit);
       // In order up to the cut: the bytes after it are lost, and with them the framing.
@@ -272,7 +274,7 @@ export class DnsTcpReassembler {
   }
 
   /** Emits every whole message at the front of the buffer. */
-  private frame(stream: Stream, segment: DnsPacketEvent, emit: (event: KernelEvent) => void): void {
+  private frame(stream: Stream, segment: DnsSegmentEvent, emit: (message: DnsTcpMessage) => void): void {
     const { buffer } = stream;
     let offset = 0;
     while (buffer.length - offset >= LENGTH_PREFIX) {
@@ -286,17 +288,7 @@ export class DnsTcpReassembler {
       const message = Buffer.from(buffer.subarray(offset + LENGTH_PREFIX, offset + LENGTH_PREFIX + length));
       offset += LENGTH_PREFIX + length;
       this.stats.messages++;
-      emit({
-        kind: 'dnsPacket',
-        tsNs: segment.tsNs,
-        cpu: segment.cpu,
-        tuple: segment.tuple,
-        ifindex: segment.ifindex,
-        direction: segment.direction,
-        transport: 'tcp',
-        messageLength: length,
-        message,
-      });
+      emit({ segment, message });
     }
     if (offset > 0) {
       // A copy of the rest, so the framed messages' memory is released.

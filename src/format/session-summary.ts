@@ -5,7 +5,7 @@
  * hostflow could not read, the capture and the blocklist. Pure.
  */
 import type { DnsTcpStats } from '../dns/tcp-stream.js';
-import type { ServerNameStats } from '../kernel/decode.js';
+import type { ServerNameStats } from '../wire/stage.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { SessionSummary } from '../session.js';

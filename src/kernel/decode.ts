@@ -1,11 +1,12 @@
 /**
  * Decoding of the raw records the kernel writes into the ring buffers, as
- * the addon hands them over in batches. Pure: bytes in, typed events out.
- * A record that is shorter than its struct or has an unknown type is
- * counted in `DecodeStats` and skipped, never thrown.
+ * the addon hands them over in batches. Pure: bytes in, typed events out,
+ * one decoder per record type (a table). Payloads stay bytes here: turning
+ * DNS messages, TCP segments, ClientHellos and HTTP requests into names is
+ * the wire stage's (src/wire/). A record that is shorter than its struct
+ * or has an unknown type is counted in `DecodeStats` and skipped, never
+ * thrown.
  */
-import { parseHttpHost } from '../names/http-host.js';
-import { parseClientHello } from '../names/tls-client-hello.js';
 import { formatAddress } from '../net/address.js';
 import { offsetOf, type StructLayout } from './struct.js';
 import {
@@ -14,6 +15,7 @@ import {
   COMM_LEN,
   ConnectProbe,
   EventType,
+  MAX_ADDRS,
   NAME_MAX,
   closeEvent,
   connectEvent,
@@ -99,62 +101,48 @@ export interface LookupEvent extends EventBase {
   latencyNs: number;
 }
 
-/** A TCP segment from port 53 as the kernel copied it, before reassembly. */
-export interface TcpSegment {
-  /** Sequence number of the segment's first byte (of its SYN when `flags` has it). */
-  seq: number;
-  /** TCP flags: FIN 0x01, SYN 0x02, RST 0x04. */
-  flags: number;
-}
-
-export interface DnsPacketEvent extends EventBase {
-  kind: 'dnsPacket';
+/** Where a packet the kernel copied was seen. */
+interface PacketBase extends EventBase {
+  /** Its addresses and ports as on the wire. */
   tuple: Tuple;
   ifindex: number;
+  /** 'in': XDP ingress; 'out': TC egress. */
   direction: 'in' | 'out';
-  /** How the response came: one UDP datagram, or a message reassembled from a TCP stream. */
-  transport: 'udp' | 'tcp';
-  /**
-   * Set only on what the decoder gives for TCP: one segment, `message` its
-   * payload and `messageLength` the payload's length on the wire. The TCP
-   * stage (src/dns/tcp-stream.ts) turns segments into whole messages, which
-   * have no `segment`, before correlation.
-   */
-  segment?: TcpSegment;
-  /** Length of the DNS message on the wire; `message` may hold fewer bytes. */
+}
+
+/** One DNS response datagram from UDP port 53. */
+export interface DnsDatagramEvent extends PacketBase {
+  kind: 'dnsDatagram';
+  /** Length of the message on the wire; `message` may hold fewer bytes (the kernel copies at most HF_DNS_CAPTURE). */
   messageLength: number;
   message: Buffer;
 }
 
-export interface ServerNameEvent extends EventBase {
-  kind: 'serverName';
-  ifindex: number;
-  direction: 'in' | 'out';
-  tuple: Tuple; /* egress: saddr/sport = local end, daddr/dport = remote */
-  name: string;
-  source: 'sni' | 'http';
+/** One TCP segment from port 53, before reassembly: part of a stream of length-prefixed messages. */
+export interface DnsSegmentEvent extends PacketBase {
+  kind: 'dnsSegment';
+  /** Sequence number of the segment's first byte (of its SYN when `flags` has it). */
+  seq: number;
+  /** TCP flags: FIN 0x01, SYN 0x02, RST 0x04. */
+  flags: number;
+  /** Length of the payload on the wire; `payload` may hold fewer bytes. */
+  payloadLength: number;
+  payload: Buffer;
 }
 
-export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsPacketEvent | ServerNameEvent;
+/** The first bytes of a TCP payload on egress that start a TLS ClientHello or an HTTP/1.x request. */
+export interface PayloadEvent extends PacketBase {
+  kind: 'payload';
+  protocol: 'tls' | 'http';
+  payload: Buffer;
+}
+
+export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsDatagramEvent | DnsSegmentEvent | PayloadEvent;
 
 export interface DecodeStats {
   records: number;
   /** Records shorter than their type's struct, or of an unknown type. */
   malformed: number;
-  /** ClientHellos and HTTP requests seen on egress, by outcome (created on first use). */
-  serverNames?: ServerNameStats;
-}
-
-/** What became of the payloads bpf/payload.bpf.h copied. */
-export interface ServerNameStats {
-  sni: number;
-  http: number;
-  /** Payloads that named nothing, by `sni:<reason>` / `http:<reason>` (src/names/). */
-  skipped: Record<string, number>;
-}
-
-export function emptyServerNameStats(): ServerNameStats {
-  return { sni: 0, http: 0, skipped: {} };
 }
 
 const PROBE_NAMES = new Map<number, ConnectProbeName>(
@@ -300,138 +288,140 @@ const P = offsets(payloadEvent, {
   data: 'data',
 });
 
-/** A payload record that named nothing: counted, not emitted. */
-interface ServerNameSkip {
-  kind: 'serverNameSkipped';
-  source: 'sni' | 'http';
-  reason: string;
-}
-
-function decodePayload(view: DataView, bytes: Uint8Array, at: number, length: number): ServerNameEvent | ServerNameSkip | null {
-  if (length < P.data) return null;
-  const tuple = readTuple(view, bytes, at + P.tuple);
-  const kind = view.getUint16(at + P.kind, true);
-  if (!tuple || (kind !== PayloadKind.tls && kind !== PayloadKind.http)) return null;
-  const capLen = Math.min(view.getUint16(at + P.capLen, true), length - P.data);
-  const payload = bytes.subarray(at + P.data, at + P.data + capLen);
-  const source = kind === PayloadKind.tls ? 'sni' : 'http';
-  const parsed = source === 'sni' ? parseClientHello(payload) : parseHttpHost(payload);
-  if (!parsed.ok) return { kind: 'serverNameSkipped', source, reason: parsed.reason };
-  return {
-    kind: 'serverName',
-    ...base(view, at),
-    ifindex: view.getUint32(at + P.ifindex, true),
-    direction: direction(view.getUint32(at + P.direction, true)),
-    tuple,
-    name: parsed.name,
-    source,
-  };
-}
-
 const direction = (raw: number): 'out' | 'in' => (raw === 1 ? 'in' : 'out');
+
+/** A copy, so a small message never keeps a whole batch alive. */
+function copyData(bytes: Uint8Array, at: number, capLength: number): Buffer {
+  return Buffer.from(bytes.subarray(at, at + capLength));
+}
+
+/** The fields every socket record shares; null when its family is unknown. */
+function socketFields(view: DataView, bytes: Uint8Array, at: number, fields: { task: number; tuple: number; sock: number }) {
+  const tuple = readTuple(view, bytes, at + fields.tuple);
+  if (!tuple) return null;
+  return { ...base(view, at), task: readTask(view, bytes, at + fields.task), tuple, sock: readSock(view, at + fields.sock) };
+}
+
+/** Where, by whom, of a packet record; null when its family is unknown. */
+function packetFields(view: DataView, bytes: Uint8Array, at: number, fields: { tuple: number; ifindex: number; direction: number }): PacketBase | null {
+  const tuple = readTuple(view, bytes, at + fields.tuple);
+  if (!tuple) return null;
+  return { ...base(view, at), tuple, ifindex: view.getUint32(at + fields.ifindex, true), direction: direction(view.getUint32(at + fields.direction, true)) };
+}
+
+type Decoder = (view: DataView, bytes: Uint8Array, at: number, length: number) => KernelEvent | null;
+
+/** One decoder per record type, and the smallest length each accepts. */
+const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
+  [
+    EventType.connect,
+    {
+      minLength: connectEvent.size,
+      decode: (view, bytes, at) => {
+        const socket = socketFields(view, bytes, at, C);
+        const probe = PROBE_NAMES.get(view.getUint32(at + C.probe, true));
+        if (!socket || !probe) return null;
+        return { kind: 'connect', ...socket, ret: view.getInt32(at + C.ret, true), probe };
+      },
+    },
+  ],
+  [
+    EventType.established,
+    {
+      minLength: establishedEvent.size,
+      decode: (view, bytes, at) => {
+        const socket = socketFields(view, bytes, at, E);
+        if (!socket) return null;
+        return { kind: 'established', ...socket, latencyNs: readU64(view, at + E.latency), direction: direction(view.getUint32(at + E.direction, true)) };
+      },
+    },
+  ],
+  [
+    EventType.close,
+    {
+      minLength: closeEvent.size,
+      decode: (view, bytes, at) => {
+        const socket = socketFields(view, bytes, at, X);
+        if (!socket) return null;
+        return {
+          kind: 'close',
+          ...socket,
+          durationNs: readU64(view, at + X.duration),
+          bytesSent: readU64(view, at + X.sent),
+          bytesReceived: readU64(view, at + X.received),
+          retransmits: view.getUint32(at + X.retransmits, true),
+          direction: direction(view.getUint32(at + X.direction, true)),
+          oldState: view.getUint32(at + X.oldState, true),
+          tracked: view.getUint32(at + X.tracked, true) !== 0,
+        };
+      },
+    },
+  ],
+  [
+    EventType.lookup,
+    {
+      minLength: lookupEvent.size,
+      decode: (view, bytes, at) => {
+        const count = Math.min(view.getUint32(at + L.naddrs, true), MAX_ADDRS);
+        const addrs: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const entry = at + L.addrs + i * addrLayout.size;
+          const family = familyOf(view.getUint16(entry + A.family, true));
+          if (family !== null) addrs.push(formatAddress(family, bytes, entry + A.addr));
+        }
+        return {
+          kind: 'lookup',
+          ...base(view, at),
+          task: readTask(view, bytes, at + L.task),
+          name: readCString(bytes, at + L.name, NAME_MAX),
+          addrs,
+          truncated: view.getUint32(at + L.truncated, true) !== 0,
+          ret: view.getInt32(at + L.ret, true),
+          latencyNs: readU64(view, at + L.latency),
+        };
+      },
+    },
+  ],
+  [
+    EventType.dnsPacket,
+    {
+      minLength: D.data,
+      decode: (view, bytes, at, length) => {
+        const packet = packetFields(view, bytes, at, D);
+        const transport = view.getUint8(at + D.transport);
+        if (!packet) return null;
+        const data = copyData(bytes, at + D.data, Math.min(view.getUint16(at + D.capLen, true), length - D.data));
+        const wireLength = view.getUint16(at + D.msgLen, true);
+        if (transport === DnsTransport.udp) return { kind: 'dnsDatagram', ...packet, messageLength: wireLength, message: data };
+        if (transport !== DnsTransport.tcp) return null;
+        return { kind: 'dnsSegment', ...packet, seq: view.getUint32(at + D.tcpSeq, true), flags: view.getUint8(at + D.tcpFlags), payloadLength: wireLength, payload: data };
+      },
+    },
+  ],
+  [
+    EventType.payload,
+    {
+      minLength: P.data,
+      decode: (view, bytes, at, length) => {
+        const packet = packetFields(view, bytes, at, P);
+        const kind = view.getUint16(at + P.kind, true);
+        if (!packet || (kind !== PayloadKind.tls && kind !== PayloadKind.http)) return null;
+        const payload = copyData(bytes, at + P.data, Math.min(view.getUint16(at + P.capLen, true), length - P.data));
+        return { kind: 'payload', ...packet, protocol: kind === PayloadKind.tls ? 'tls' : 'http', payload };
+      },
+    },
+  ],
+]);
 
 /**
  * Decodes one record at `at` of `length` bytes; null when it is malformed.
  * `view` and `bytes` cover the same memory.
  */
-export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, length: number): KernelEvent | ServerNameSkip | null {
+export function decodeRecord(view: DataView, bytes: Uint8Array, at: number, length: number): KernelEvent | null {
   if (length < header.size) return null;
-  const type = view.getUint32(at + H.type, true);
-  switch (type) {
-    case EventType.connect: {
-      if (length < connectEvent.size) return null;
-      const tuple = readTuple(view, bytes, at + C.tuple);
-      const probe = PROBE_NAMES.get(view.getUint32(at + C.probe, true));
-      if (!tuple || !probe) return null;
-      return {
-        kind: 'connect',
-        ...base(view, at),
-        task: readTask(view, bytes, at + C.task),
-        tuple,
-        sock: readSock(view, at + C.sock),
-        ret: view.getInt32(at + C.ret, true),
-        probe,
-      };
-    }
-    case EventType.established: {
-      if (length < establishedEvent.size) return null;
-      const tuple = readTuple(view, bytes, at + E.tuple);
-      if (!tuple) return null;
-      return {
-        kind: 'established',
-        ...base(view, at),
-        task: readTask(view, bytes, at + E.task),
-        tuple,
-        sock: readSock(view, at + E.sock),
-        latencyNs: readU64(view, at + E.latency),
-        direction: direction(view.getUint32(at + E.direction, true)),
-      };
-    }
-    case EventType.close: {
-      if (length < closeEvent.size) return null;
-      const tuple = readTuple(view, bytes, at + X.tuple);
-      if (!tuple) return null;
-      return {
-        kind: 'close',
-        ...base(view, at),
-        task: readTask(view, bytes, at + X.task),
-        tuple,
-        sock: readSock(view, at + X.sock),
-        durationNs: readU64(view, at + X.duration),
-        bytesSent: readU64(view, at + X.sent),
-        bytesReceived: readU64(view, at + X.received),
-        retransmits: view.getUint32(at + X.retransmits, true),
-        direction: direction(view.getUint32(at + X.direction, true)),
-        oldState: view.getUint32(at + X.oldState, true),
-        tracked: view.getUint32(at + X.tracked, true) !== 0,
-      };
-    }
-    case EventType.lookup: {
-      if (length < lookupEvent.size) return null;
-      const count = Math.min(view.getUint32(at + L.naddrs, true), 16);
-      const addrs: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const entry = at + L.addrs + i * addrLayout.size;
-        const family = familyOf(view.getUint16(entry + A.family, true));
-        if (family !== null) addrs.push(formatAddress(family, bytes, entry + A.addr));
-      }
-      return {
-        kind: 'lookup',
-        ...base(view, at),
-        task: readTask(view, bytes, at + L.task),
-        name: readCString(bytes, at + L.name, NAME_MAX),
-        addrs,
-        truncated: view.getUint32(at + L.truncated, true) !== 0,
-        ret: view.getInt32(at + L.ret, true),
-        latencyNs: readU64(view, at + L.latency),
-      };
-    }
-    case EventType.dnsPacket: {
-      if (length < D.data) return null;
-      const tuple = readTuple(view, bytes, at + D.tuple);
-      if (!tuple) return null;
-      const capLen = Math.min(view.getUint16(at + D.capLen, true), length - D.data);
-      const transport = view.getUint8(at + D.transport);
-      if (transport !== DnsTransport.udp && transport !== DnsTransport.tcp) return null;
-      const event: DnsPacketEvent = {
-        kind: 'dnsPacket',
-        ...base(view, at),
-        tuple,
-        ifindex: view.getUint32(at + D.ifindex, true),
-        direction: direction(view.getUint32(at + D.direction, true)),
-        transport: transport === DnsTransport.tcp ? 'tcp' : 'udp',
-        messageLength: view.getUint16(at + D.msgLen, true),
-        // A copy, so a small message never keeps a whole batch alive.
-        message: Buffer.from(bytes.subarray(at + D.data, at + D.data + capLen)),
-      };
-      if (transport === DnsTransport.tcp) event.segment = { seq: view.getUint32(at + D.tcpSeq, true), flags: view.getUint8(at + D.tcpFlags) };
-      return event;
-    }
-    case EventType.payload:
-      return decodePayload(view, bytes, at, length);
-    default:
-      return null;
-  }
+  const decoder = DECODERS.get(view.getUint32(at + H.type, true));
+  if (!decoder || length < decoder.minLength) return null;
+  return decoder.decode(view, bytes, at, length);
 }
 
 /** Size of the framing the addon puts before each record (u32 length, u32 ring index). */
@@ -467,14 +457,7 @@ export function decodeBatch(batch: Uint8Array, emit: (event: KernelEvent) => voi
       stats.records++;
       const event = decodeRecord(view, batch, at, length);
       if (event === null) stats.malformed++;
-      else if (event.kind === 'serverNameSkipped') {
-        const names = (stats.serverNames ??= emptyServerNameStats());
-        const key = `${event.source}:${event.reason}`;
-        names.skipped[key] = (names.skipped[key] ?? 0) + 1;
-      } else {
-        if (event.kind === 'serverName') (stats.serverNames ??= emptyServerNameStats())[event.source]++;
-        emit(event);
-      }
+      else emit(event);
     },
     () => stats.malformed++,
   );

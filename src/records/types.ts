@@ -15,16 +15,27 @@ export type HostSource = 'process' | 'global' | 'sni' | 'http';
 
 /**
  * Why a connection or flow end has no hostname (README "Records" says what
- * causes each, and the order they are tried in).
+ * causes each). `socket_before_start`: the socket was opened before the
+ * trace; `process_before_start`: the process was running before it. Both
+ * replace `lookup_before_start`, which meant either.
  */
-export type UnresolvedReason = 'inbound' | 'cache_expired' | 'address_literal' | 'encrypted_dns' | 'lookup_before_start' | 'no_lookup_seen';
+export type UnresolvedReason =
+  | 'inbound'
+  | 'socket_before_start'
+  | 'cache_expired'
+  | 'address_literal'
+  | 'encrypted_dns'
+  | 'process_before_start'
+  | 'no_lookup_seen';
 
+/** Every reason, in the order the rules are tried (the first that applies wins). */
 export const UNRESOLVED_REASONS: readonly UnresolvedReason[] = [
   'inbound',
+  'socket_before_start',
   'cache_expired',
   'address_literal',
   'encrypted_dns',
-  'lookup_before_start',
+  'process_before_start',
   'no_lookup_seen',
 ];
 

@@ -1,7 +1,7 @@
 /**
  * Whether a process was already running when tracing began: such a process
  * may have resolved its names before hostflow could see it
- * (`lookup_before_start`). The pids in /proc when the probes were attached
+ * (`process_before_start`). The pids in /proc when the probes were attached
  * are kept; a pid among them is checked against its /proc/<pid>/stat
  * `starttime` (clock ticks since boot) and /proc/uptime read at that time,
  * since pids are reused, and one that has exited since counts as the

@@ -8,16 +8,28 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 import { withConnectProbe } from './connect-probe.js';
 import { ManagedProcess } from './process.js';
+import type { RunSummary } from '../../src/run.js';
 
 export const CLI = join(packageRoot(), 'dist/src/cli.js');
 
 export type JsonLine = Record<string, unknown>;
 
+export interface StoppedHostflow {
+  code: number | null;
+  /** Every JSON line written (none with --format text). */
+  lines: JsonLine[];
+  /** The output as text. */
+  text: string;
+  stderr: string;
+  /** The exit summary it wrote (--summary-json), null when it wrote none. */
+  summary: RunSummary | null;
+}
+
 export interface RunningHostflow {
   process: ManagedProcess;
   output: string;
-  /** SIGINT, then the exit status, every JSON line written (none with --format text) and the output as text. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; lines: JsonLine[]; text: string; stderr: string }>;
+  /** Signals it (SIGINT unless told; a run that already ended is only waited for), then what it wrote. */
+  stop(signal?: NodeJS.Signals): Promise<StoppedHostflow>;
 }
 
 export interface StartHostflowOptions {
@@ -38,11 +50,12 @@ export interface StartHostflowOptions {
 export async function startHostflow(args: readonly string[], options: StartHostflowOptions = {}): Promise<RunningHostflow> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-test-'));
   const output = join(dir, 'records.jsonl');
+  const summaryFile = join(dir, 'summary.json');
   // Under software emulation (the kernel matrix's guest) events reach user
   // space far later than on hardware: the matrix widens the reorder window.
   const reorder = process.env.HOSTFLOW_TEST_REORDER_WINDOW_MS;
   const extra = reorder && !args.includes('--reorder-window') ? ['--reorder-window', reorder] : [];
-  const nodeArgs = [...(options.nodeOptions ?? []), CLI, '--headless', '-o', output, ...extra, ...withConnectProbe(args)];
+  const nodeArgs = [...(options.nodeOptions ?? []), CLI, '--headless', '-o', output, '--summary-json', summaryFile, ...extra, ...withConnectProbe(args)];
   const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
   const child = ManagedProcess.start(command ?? process.execPath, [...launcherArgs, ...nodeArgs], { ns: options.ns, env: options.env });
   try {
@@ -56,11 +69,12 @@ export async function startHostflow(args: readonly string[], options: StartHostf
     process: child,
     output,
     stop: async (signal: NodeJS.Signals = 'SIGINT') => {
-      const status = await child.stop({ signal, timeoutMs: 15_000 });
+      const status = child.running ? await child.stop({ signal, timeoutMs: 15_000 }) : await child.exited;
       const text = readText(output);
       const lines = args.join(' ').includes('--format text') ? [] : parseJsonLines(text);
+      const summaryText = readText(summaryFile);
       rmSync(dir, { recursive: true, force: true });
-      return { code: status.code, lines, text, stderr: child.output(200) };
+      return { code: status.code, lines, text, stderr: child.output(200), summary: summaryText ? (JSON.parse(summaryText) as RunSummary) : null };
     },
   };
 }

@@ -39,6 +39,8 @@ struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); } pid
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } stats SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 20000); __type(key, __u32); __type(value, __u64); } table SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u32); } per_cpu SEC(".maps");
+/* The kernel has no batch lookup for device maps (ENOTSUPP): dumpMap walks their keys. */
+struct { __uint(type, BPF_MAP_TYPE_DEVMAP); __uint(max_entries, 8); __type(key, __u32); __type(value, __u32); } ports SEC(".maps");
 
 SEC("xdp")
 int produce(struct xdp_md *ctx) {
@@ -416,6 +418,45 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
     assert.deepEqual(sizes, [24]);
   });
 
+  test('lookup, update and delete refuse a key or value of the wrong size, naming the map and both sizes', () => {
+    const unloaded = new native.BpfObject({ object: fixture, name: 'fixture' });
+    opened.push(unloaded);
+    // The phase is checked before the key: an unloaded map has no size to check against yet.
+    assert.throws(() => unloaded.lookup('table', Buffer.alloc(2)), { code: 'ERR_INVALID_STATE', message: /call load\(\) first/ });
+    const object = openFixture();
+    const wrongKey = (method: string) => ({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: `BpfObject.${method}: key of 'table' must be 4 bytes, got 2` });
+    assert.throws(() => object.lookup('table', Buffer.alloc(2)), wrongKey('lookup'));
+    assert.throws(() => object.update('table', Buffer.alloc(2), u64(1)), wrongKey('update'));
+    assert.throws(() => object.delete('table', Buffer.alloc(2)), wrongKey('delete'));
+    assert.throws(() => object.update('table', u32(1), u32(1)), {
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: "BpfObject.update: value of 'table' must be 8 bytes, got 4",
+    });
+    const perCpuValue = 8 * native.possibleCpus();
+    assert.throws(() => object.update('per_cpu', u32(1), u32(1)), {
+      name: 'RangeError',
+      message: `BpfObject.update: value of 'per_cpu' must be ${perCpuValue} bytes, got 4`,
+    });
+    assert.throws(() => object.delete('nope', u32(1)), { name: 'RangeError', message: /^BpfObject\.delete: no map 'nope' in object 'fixture' \(maps: .*table/ });
+    assert.equal(object.lookup('table', u32(1)), null, 'nothing was written by the refused calls');
+  });
+
+  test('dumpMap walks the keys of a map that has no batch lookup, skipping empty slots', () => {
+    const object = openFixture();
+    const loopback = 1;
+    object.update('ports', u32(2), u32(loopback));
+    object.update('ports', u32(5), u32(loopback));
+    object.update('ports', u32(6), u32(loopback));
+    object.delete('ports', u32(6));
+    // Every index of a device map is a key, but a lookup of an empty one finds nothing.
+    const dump = object.dumpMap('ports');
+    assert.deepEqual([dump.count, dump.keySize, dump.valueStride, dump.cpus], [2, 4, 4, 1]);
+    assert.deepEqual(dump.keys, Buffer.concat([u32(2), u32(5)]));
+    assert.deepEqual(dump.values, Buffer.concat([u32(loopback), u32(loopback)]));
+    assert.deepEqual(object.dumpMap('ports').keys, dump.keys, 'a second walk starts from the first key again');
+  });
+
   test('a RingPoller hands over every record and stop() resolves after the last batch', async () => {
     const object = openFixture();
     const sequence = new Set<number>();
@@ -581,6 +622,27 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
       await child.exited();
     });
   }
+
+  test('attachTc on a missing interface says which step failed: the tcx link, or the clsact for a netlink filter', (t) => {
+    const object = openFixture();
+    const missing = 0x7ffffff0;
+    const forced = process.env.HOSTFLOW_TC_NETLINK;
+    t.after(() => {
+      if (forced === undefined) delete process.env.HOSTFLOW_TC_NETLINK;
+      else process.env.HOSTFLOW_TC_NETLINK = forced;
+    });
+    delete process.env.HOSTFLOW_TC_NETLINK;
+    assert.throws(() => object.attachTc('tc_pass', missing, 'egress'), {
+      code: 'ENODEV',
+      message: `attachTc(tc_pass, ifindex ${missing} egress): No such device (ENODEV)`,
+    });
+    process.env.HOSTFLOW_TC_NETLINK = '1';
+    assert.throws(() => object.attachTc('tc_pass', missing, 'ingress'), {
+      code: 'ENODEV',
+      message: new RegExp(`^attachTc\\(tc_pass, ifindex ${missing} ingress\\) creating clsact: No such device \\(ENODEV\\)`),
+    });
+    assert.deepEqual(object.links(), []);
+  });
 
   test('SIGKILL leaves no XDP or tcx program attached', async (t) => {
     const { ns, ifindex } = await vethNamespace(t);

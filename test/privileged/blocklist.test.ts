@@ -14,7 +14,7 @@ import { frameTuple } from '../../src/capture/frame.js';
 import { runCtl } from '../../src/control/client.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite } from '../helpers/privileged.js';
-import { startRunner, type RunningRunner, type RunnerSummary } from '../helpers/runner.js';
+import { startHostflow, type RunningHostflow } from '../helpers/hostflow.js';
 import { startTcpServer, startUdpSink, tcpFetch, udpSend, type TcpServer } from '../helpers/servers.js';
 import { startTcpdump } from '../helpers/tcpdump.js';
 
@@ -32,10 +32,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('blocklist in network namespaces', privilegedSuite(requirements), () => {
   let topo: Topology;
   let server: TcpServer;
-  let runner: RunningRunner;
+  let hostflow: RunningHostflow;
   let dir: string;
   let socket: string;
-  let summary: RunnerSummary;
 
   before(async () => {
     topo = await Topology.create({ dns: false });
@@ -45,11 +44,11 @@ describe('blocklist in network namespaces', privilegedSuite(requirements), () =>
     server = await startTcpServer({ ns: topo.server, host: '::', port: 8080, bytes: 1000 });
     dir = mkdtempSync(join(tmpdir(), 'hostflow-block-'));
     socket = join(dir, 'control.sock');
-    runner = await startRunner(['-i', topo.client.iface, '--control', socket], { ns: topo.client.ns });
+    hostflow = await startHostflow(['-i', topo.client.iface, '--control', socket], { ns: topo.client.ns });
   });
 
   after(async () => {
-    if (runner?.process.running) summary = (await runner.stop()).summary;
+    if (hostflow?.process.running) await hostflow.stop();
     await server?.stop();
     await topo?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -141,9 +140,12 @@ describe('blocklist in network namespaces', privilegedSuite(requirements), () =>
       assert.match(result.stderr, message);
     }
     assert.equal((await ctl(socket, 'unblock-src', '192.0.2.1')).code, 1);
-    assert.ok(runner.process.running);
-    summary = (await runner.stop()).summary;
-    assert.equal(summary.capture.malformed, 0);
-    assert.ok((summary.control?.requests ?? 0) > 10);
+    assert.ok(hostflow.process.running);
+    const { code, summary, stderr } = await hostflow.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(summary?.verdict, 'healthy', JSON.stringify(summary?.lines));
+    assert.ok((summary?.control?.requests ?? 0) > 10, JSON.stringify(summary?.control));
+    assert.ok((summary?.control?.errors ?? 0) >= cases.length + 1, 'the refused commands were counted as errors');
+    assert.deepEqual(summary?.session.blocked, [], 'both prefixes were unblocked');
   });
 });

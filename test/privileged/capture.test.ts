@@ -25,7 +25,8 @@ import { Topology } from '../helpers/netns.js';
 import { readPcap, readPcapng } from '../helpers/pcap.js';
 import { findCommand, run } from '../helpers/process.js';
 import { privilegedSuite } from '../helpers/privileged.js';
-import { startRunner } from '../helpers/runner.js';
+import { runCtl } from '../../src/control/client.js';
+import { startHostflow } from '../helpers/hostflow.js';
 import { startTcpServer, tcpFetch, udpSend } from '../helpers/servers.js';
 import { startTcpdump, tcpdumpRead } from '../helpers/tcpdump.js';
 
@@ -192,6 +193,43 @@ async function tcpdumpWrite(file: string, expression: string): Promise<string> {
   return out;
 }
 
+/** `hostflow ctl --json COMMAND`'s result. */
+async function ctlJson<T>(socket: string, command: string): Promise<T> {
+  let stdout = '';
+  await runCtl(['--socket', socket, '--json', command], { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true } });
+  return (JSON.parse(stdout) as { result: T }).result;
+}
+
+/** Polls the tracer's stats until `done` holds; fails loudly after the deadline. */
+async function statsUntil(socket: string, done: (stats: Record<string, number>) => boolean, timeoutMs = 10_000): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await ctlJson<Record<string, number>>(socket, 'stats');
+    if (done(stats)) return stats;
+    if (Date.now() > deadline) throw new Error(`stats never got there: ${JSON.stringify(stats)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until the blocklist entry's drops stop growing for `quietMs` (the frames in flight have arrived). */
+async function dropsSettled(socket: string, prefix: string, quietMs = 500, timeoutMs = 10_000): Promise<number> {
+  const started = Date.now();
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const row = (await ctlJson<Array<{ prefix: string; packets: number }>>(socket, 'list-block-src')).find((entry) => entry.prefix === prefix);
+    const packets = row?.packets ?? 0;
+    if (packets !== last) {
+      last = packets;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return packets;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`the drops of ${prefix} never settled (last ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'python3', 'dnsmasq', 'dig', 'tcpdump', 'tshark'], features: ['netns', 'btf'] }), () => {
   let topo: Topology;
 
@@ -203,7 +241,8 @@ describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'py
 
   test('--capture dropped writes exactly the dropped frames, byte for byte as tcpdump saw them sent; SIGTERM leaves the file complete', async () => {
     const pcap = join(dir, 'dropped.pcap');
-    const runner = await startRunner(['-i', topo.client.iface, '--block', topo.server.ipv4, '--capture', 'dropped', '--pcap', pcap], { ns: topo.client.ns });
+    const socket = join(dir, 'dropped.sock');
+    const hostflow = await startHostflow(['-i', topo.client.iface, '--block', topo.server.ipv4, '--capture', 'dropped', '--pcap', pcap, '--control', socket], { ns: topo.client.ns });
     const witness = await startTcpdump({ ns: topo.server.ns, iface: topo.server.iface, file: join(dir, 'sent.pcap'), filter: `ip src host ${topo.server.ipv4}`, direction: 'out' });
     const server = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, port: 8080, bytes: 10 });
     try {
@@ -211,20 +250,21 @@ describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'py
       for (const size of [1, 200, 1472]) await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 5, size });
       // IPv6 passes: not captured.
       await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 5, size: 100, family: 6 });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The server's retransmitted SYN-ACKs (none: synack_retries 0) and the datagrams: until the drops stop growing.
+      await dropsSettled(socket, `${topo.server.ipv4}/32`);
     } finally {
       await server.stop();
     }
-    const { code, summary } = await runner.stop('SIGTERM');
+    const { code, summary, stderr } = await hostflow.stop('SIGTERM');
     await witness.stop();
-    assert.equal(code, 0);
+    assert.equal(code, 0, stderr);
     const ours = await tcpdumpRead(pcap, '', ['-t', '-xx']);
     const theirs = await tcpdumpRead(join(dir, 'sent.pcap'), '', ['-t', '-xx']);
     assert.ok(theirs.length >= 17, `tcpdump saw ${theirs.length} frames`);
     assert.deepEqual(ours, theirs);
-    assert.equal(summary.written?.packets, theirs.length);
-    assert.equal(summary.capture.lost, 0);
-    assert.equal(summary.blocklist[0]?.packets, theirs.length);
+    assert.equal(summary?.pcap?.packets, theirs.length);
+    assert.equal(summary?.session.capture?.lost, 0);
+    assert.equal(summary?.session.blocked[0]?.packets, theirs.length);
     // Kernel timestamps: each frame within a few ms of when tcpdump saw it leave the other end.
     const ourTimes = readPcap(readFileSync(pcap)).packets.map((p) => p.seconds * 1e6 + p.fraction);
     const theirTimes = readPcap(readFileSync(join(dir, 'sent.pcap'))).packets.map((p) => p.seconds * 1e6 + p.fraction);
@@ -233,23 +273,24 @@ describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'py
 
   test('pcapng names the process and the host of each frame; tshark reads the comments, interfaces and directions (SIGINT)', async () => {
     const pcap = join(dir, 'annotated.pcapng');
-    const runner = await startRunner(
-      ['-i', topo.client.iface, '--trace-libc', '--capture', `tcp port 8080 or dropped`, '--block', `${topo.server.ipv6}/128`, '--pcap', pcap, '--pcap-format', 'pcapng'],
-      { ns: topo.client.ns },
-    );
+    const socket = join(dir, 'annotated.sock');
+    const hostflow = await startHostflow(['-i', topo.client.iface, '--control', socket, '--capture', `tcp port 8080 or dropped`, '--block', `${topo.server.ipv6}/128`, '--pcap', pcap, '--pcap-format', 'pcapng'], {
+      ns: topo.client.ns,
+    });
     const server = await startTcpServer({ ns: topo.server, host: '::', port: 8080, bytes: 3000 });
     let fetched: Awaited<ReturnType<typeof tcpFetch>>;
     try {
       fetched = await tcpFetch({ ns: topo.client, host: 'web.capture.test', port: 8080, family: 4, send: 100 });
       await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 3, size: 10, family: 6 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await dropsSettled(socket, `${topo.server.ipv6}/128`);
     } finally {
       await server.stop();
     }
-    const { code, summary } = await runner.stop('SIGINT');
-    assert.equal(code, 0);
+    // Stopping drains the capture ring: every frame captured so far reaches the file.
+    const { code, summary, stderr } = await hostflow.stop('SIGINT');
+    assert.equal(code, 0, stderr);
     const file = readPcapng(readFileSync(pcap));
-    assert.equal(file.packets.length, summary.written?.packets);
+    assert.equal(file.packets.length, summary?.pcap?.packets);
     assert.deepEqual(file.interfaces.map((i) => i.name), [topo.client.iface]);
 
     const { stdout } = await run(findCommand('tshark') ?? 'tshark', ['-r', pcap, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.interface_name', '-e', 'frame.packet_flags_direction', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'frame.comment']);
@@ -269,32 +310,37 @@ describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'py
 
   test('the snaplen cuts frames and keeps their length; --duration ends with a complete file', async () => {
     const pcap = join(dir, 'snap.pcap');
-    const runner = await startRunner(['-i', topo.client.iface, '--capture', 'udp port 9999', '--snaplen', '60', '--pcap', pcap, '--duration', '3'], { ns: topo.client.ns });
+    const hostflow = await startHostflow(['-i', topo.client.iface, '--no-control', '--capture', 'udp port 9999', '--snaplen', '60', '--pcap', pcap, '--duration', '3'], { ns: topo.client.ns });
     await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 4, size: 1000 });
     await udpSend({ ns: topo.client, host: topo.server.ipv4, port: 9999, count: 2, size: 10 });
-    await runner.process.exited;
-    const { code, summary } = await runner.stop();
-    assert.equal(code, 0);
+    await hostflow.process.exited;
+    const { code, summary, stderr } = await hostflow.stop();
+    assert.equal(code, 0, stderr);
     const file = readPcap(readFileSync(pcap));
     assert.equal(file.snaplen, 60);
     assert.deepEqual(
       file.packets.map((p) => [p.capturedLength, p.originalLength]),
       [...Array.from({ length: 4 }, () => [60, 14 + 20 + 8 + 1000]), [52, 52], [52, 52]],
     );
-    assert.equal(summary.written?.packets, 6);
+    assert.equal(summary?.pcap?.packets, 6);
     const printed = await tcpdumpRead(pcap);
     assert.equal(printed.length, 6);
   });
 
   test('frames the ring cannot take are counted as lost: written + lost = sent', async () => {
     const pcap = join(dir, 'lossy.pcap');
-    const runner = await startRunner(['-i', topo.client.iface, '--capture', 'udp dst port 9999', '--capture-ring', '4096', '--pcap', pcap], { ns: topo.client.ns });
+    const socket = join(dir, 'lossy.sock');
+    const hostflow = await startHostflow(['-i', topo.client.iface, '--control', socket, '--capture', 'udp dst port 9999', '--capture-ring-size', '4096', '--pcap', pcap], { ns: topo.client.ns });
     await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 300, size: 1200 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const { summary } = await runner.stop();
-    assert.ok(summary.capture.lost > 0, JSON.stringify(summary.capture));
-    assert.equal(summary.capture.packets + summary.capture.lost, 300);
-    assert.equal(readPcap(readFileSync(pcap)).packets.length, summary.capture.packets);
-    assert.equal(summary.counters.capture_lost_xdp, summary.capture.lost);
+    // Every datagram has met flow_xdp: captured (read or waiting in the ring) or lost.
+    await statsUntil(socket, (stats) => (stats.capture_packets ?? 0) + (stats.capture_lost ?? 0) >= 300);
+    const { summary, stderr } = await hostflow.stop();
+    const capture = summary?.session.capture;
+    assert.ok(capture && capture.lost > 0, JSON.stringify(capture));
+    assert.equal(capture.packets + capture.lost, 300);
+    assert.equal(readPcap(readFileSync(pcap)).packets.length, capture.packets);
+    assert.equal(summary?.session.counters?.capture_lost_xdp, capture.lost);
+    assert.match(stderr, /summary: PROBLEM capture: \d+ frames lost \(capture ring full; raise --capture-ring-size or narrow --capture\)/);
+    assert.equal(summary?.verdict, 'problems');
   });
 });

@@ -6,7 +6,9 @@
  * - address_literal: python's getaddrinfo of the address itself, then connect;
  * - no_lookup_seen: a connect by address with no lookup at all (CPython
  *   resolves a numeric address without getaddrinfo);
- * - lookup_before_start: a process resolves, hostflow starts, it connects;
+ * - socket_before_start: a process connects, hostflow starts, it closes
+ *   (hostflow sees only the close);
+ * - process_before_start: a process resolves, hostflow starts, it connects;
  * - cache_expired: a name with a 1 s TTL (and --dns-min-ttl 1), connected
  *   to 2.5 s later by the address it gave;
  * - inbound: a client in the server namespace connects to a listener here;
@@ -42,7 +44,7 @@ const TLS_PORT = 4433;
 const HTTP_PORT = 8000;
 
 /** Host part of each workload's own server address, 10.213.k.N. */
-const HOST_NUMBERS = { literal: 21, raw: 22, before: 23, expire: 24, late: 25, dot: 26, named: 27, global: 28, sni: 29, http: 30 } as const;
+const HOST_NUMBERS = { literal: 21, raw: 22, before: 23, expire: 24, late: 25, dot: 26, named: 27, global: 28, sni: 29, http: 30, held: 31 } as const;
 
 const BASE = 'unres.hostflow.test';
 const NAMES = {
@@ -62,8 +64,9 @@ const NAMES = {
  * socket.create_connection does), `expire` resolves then waits before
  * connecting by address, `late` connects by address then resolves a name
  * that returns it and holds the connection, `dot` talks to port 853 of the
- * resolver and then connects by address. Each connection speaks the reply
- * server's protocol and prints one RESULT line.
+ * resolver and then connects by address, `held` connects by address, says
+ * CONNECTED and waits for a line on stdin before it talks. Each connection
+ * speaks the reply server's protocol and prints one RESULT line.
  */
 const CLIENT = String.raw`
 import os, socket, sys, time
@@ -105,13 +108,24 @@ elif mode == 'late':
 elif mode == 'dot':
     exchange(raw(args[0], int(args[1])))
     exchange(raw(args[2], int(args[3])))
+elif mode == 'held':
+    sock = raw(args[0], int(args[1]))
+    print('CONNECTED', flush=True)
+    sys.stdin.readline()
+    exchange(sock)
 `;
 
 const RESULT = /^RESULT (\d+) (\d+) (\d+) (\S+) (\d+) (\S+) (\d+)$/;
 
-/** Runs the client in a namespace to its end; one ClientResult per RESULT line. */
-async function client(ns: string, mode: string, args: ReadonlyArray<string | number>): Promise<ClientResult[]> {
-  const child = ManagedProcess.start(python3(), ['-u', '-c', CLIENT, mode, ...args.map(String)], { ns });
+interface StartedClient {
+  child: ManagedProcess;
+  /** Waits for the client's end (killed after 20 s); one ClientResult per RESULT line. */
+  finish(): Promise<ClientResult[]>;
+}
+
+/** Starts the client in a namespace (with a writable stdin when `stdin`). */
+function startClient(ns: string, mode: string, args: ReadonlyArray<string | number>, stdin = false): StartedClient {
+  const child = ManagedProcess.start(python3(), ['-u', '-c', CLIENT, mode, ...args.map(String)], { ns, stdin });
   const results: ClientResult[] = [];
   child.onLine((line, stream) => {
     const match = stream === 'stdout' ? RESULT.exec(line) : null;
@@ -127,11 +141,32 @@ async function client(ns: string, mode: string, args: ReadonlyArray<string | num
       });
     }
   });
-  const timer = setTimeout(() => child.child.kill('SIGKILL'), 20_000);
-  const status = await child.exited;
-  clearTimeout(timer);
-  if (status.code !== 0) throw child.failure(`${mode} failed`);
-  return results;
+  const finish = async (): Promise<ClientResult[]> => {
+    const timer = setTimeout(() => child.child.kill('SIGKILL'), 20_000);
+    const status = await child.exited;
+    clearTimeout(timer);
+    if (status.code !== 0) throw child.failure(`${mode} failed`);
+    return results;
+  };
+  return { child, finish };
+}
+
+/** Runs the client in a namespace to its end; one ClientResult per RESULT line. */
+function client(ns: string, mode: string, args: ReadonlyArray<string | number>): Promise<ClientResult[]> {
+  return startClient(ns, mode, args).finish();
+}
+
+/** A client connected now that talks and closes once `finish` is called: its socket predates what starts meanwhile. */
+async function heldClient(ns: string, addr: string, port: number): Promise<StartedClient> {
+  const held = startClient(ns, 'held', [addr, port], true);
+  await held.child.waitForLine(/^CONNECTED$/, { stream: 'stdout' });
+  return {
+    child: held.child,
+    finish: () => {
+      held.child.child.stdin?.end('go\n');
+      return held.finish();
+    },
+  };
 }
 
 function addressOf(plan: Pick<TopologyPlan, 'server'>, key: keyof typeof HOST_NUMBERS): string {
@@ -204,6 +239,7 @@ describe('unresolved: every reason caused by a real workload, and late names', p
     const servers: Array<{ stop(): Promise<void> }> = [];
     const certDir = mkdtempSync(join(tmpdir(), 'hostflow-tls-'));
     let beforeStart: PausedClient | undefined;
+    let connectedBeforeStart: StartedClient | undefined;
     try {
       servers.push(
         await startReplyServer({ ns: topo.server, host: '0.0.0.0', port: REPLY_PORT }),
@@ -218,6 +254,8 @@ describe('unresolved: every reason caused by a real workload, and late names', p
       await listening(topo, topo.server.ns, TLS_PORT);
       // Resolves now, before hostflow runs; connects once told to.
       beforeStart = await pausedPythonClient({ ns: topo.client, host: NAMES.before, port: REPLY_PORT, family: 4, send: 64, reply: 16 });
+      // Connects now, before hostflow runs; talks and closes once told to.
+      connectedBeforeStart = await heldClient(topo.client.ns, addressOf(topo, 'held'), REPLY_PORT);
       const ns = topo.client.ns;
       const add = (label: string, direction: 'out' | 'in' = 'out') => (results: ClientResult[]) => {
         results.forEach((result, i) => workloads.push(fromResult(results.length > 1 ? `${label} ${i}` : label, result, direction)));
@@ -226,7 +264,8 @@ describe('unresolved: every reason caused by a real workload, and late names', p
       try {
         const paused = beforeStart;
         await Promise.all([
-          paused.connect().then((result) => add('lookup_before_start')([result])),
+          paused.connect().then((result) => add('process_before_start')([result])),
+          connectedBeforeStart.finish().then(add('socket_before_start')),
           pythonClient({ ns, host: NAMES.named, port: REPLY_PORT, family: 4, send: 64, reply: 16 }).then((result) => add('named by process')([result])),
           (async () => {
             const dig = await topo.exec(ns, 'dig', ['+short', '+tries=1', '+time=2', NAMES.global, 'A']);
@@ -262,6 +301,7 @@ describe('unresolved: every reason caused by a real workload, and late names', p
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
       }
     } finally {
+      await connectedBeforeStart?.child.stop({ signal: 'SIGKILL' });
       await Promise.all(servers.map((server) => server.stop()));
       rmSync(certDir, { recursive: true, force: true });
     }
@@ -279,7 +319,7 @@ describe('unresolved: every reason caused by a real workload, and late names', p
   const reasons = [
     ['address_literal', 'address_literal', 'getaddrinfo of the address itself, then connect'],
     ['no_lookup_seen', 'no_lookup_seen', 'a connect by address without any lookup'],
-    ['lookup_before_start', 'lookup_before_start', 'a process that resolved before hostflow started'],
+    ['process_before_start', 'process_before_start', 'a process that resolved before hostflow started'],
     ['cache_expired', 'cache_expired', 'a name whose 1 s TTL ran out before the connect'],
     ['inbound', 'inbound', 'an accepted connection'],
     ['encrypted_dns 0', 'encrypted_dns', 'the DNS-over-TLS connection itself'],
@@ -299,6 +339,16 @@ describe('unresolved: every reason caused by a real workload, and late names', p
       assert.equal(byEvent(records, 'named').length, 0);
     });
   }
+
+  test('socket_before_start: a connection opened before hostflow started has only its close, which names the process', () => {
+    const held = workload('socket_before_start');
+    const records = connsOf(held);
+    assert.deepEqual(
+      records.map((r) => [r.event, r.pid, r.host, r.host_source, r.unresolved]),
+      [['close', held.pid, null, null, 'socket_before_start']],
+      JSON.stringify(records),
+    );
+  });
 
   test('named connections carry no reason', () => {
     for (const [label, source, host] of [['named by process', 'process', NAMES.named], ['named by global', 'global', NAMES.global]] as const) {
@@ -372,7 +422,7 @@ describe('unresolved: every reason caused by a real workload, and late names', p
     const namedCount = [...tally].filter(([key]) => key.startsWith('named:')).reduce((sum, [, n]) => sum + n, 0);
     const shares = [...tally].sort().map(([key, n]) => `${key} ${n}/${total} (${Math.round((100 * n) / total)}%)`);
     t.diagnostic(`connections named ${namedCount}/${total} (${Math.round((100 * namedCount) / total)}%): ${shares.join('; ')}`);
-    assert.equal(total, 12);
+    assert.equal(total, 13);
     assert.equal(namedCount, 5);
     assert.equal(tally.get('unresolved:undefined'), undefined, 'every connection has records');
   });

@@ -6,6 +6,7 @@
 import { formatBytes, formatClock, formatDuration, formatEndpoint, formatLatency, formatRate } from './format.js';
 import { UNRESOLVED_KEY, UNRESOLVED_LABEL, type AnyRow, type ConnRow, type DnsRow, type FlowRow, type HostRow } from './rows.js';
 import type { ViewId } from './views.js';
+import type { UnresolvedReason } from '../../records/types.js';
 
 export interface Details {
   title: string;
@@ -44,17 +45,19 @@ const HOST_SOURCES: Record<string, string> = {
   http: 'the HTTP Host it sent',
 };
 
-const UNRESOLVED: Record<string, string> = {
+/** Every reason has its words here: the type makes a new reason a compile error until it does. */
+const UNRESOLVED: Record<UnresolvedReason, string> = {
   inbound: 'an accepted connection: the remote is a client',
   cache_expired: 'its name had expired before the connection',
   address_literal: 'the process looked up the address itself',
   encrypted_dns: 'the process or host uses encrypted DNS (DoT/DoH)',
-  lookup_before_start: 'it or its process predates the trace: the lookup may have come before',
+  socket_before_start: 'the socket was opened before the trace: any lookup came before it',
+  process_before_start: 'its process was running before the trace: it may have looked up before',
   no_lookup_seen: 'no lookup of this address seen',
 };
 
 function hostText(row: ConnRow): string {
-  if (row.host === null) return `- (${UNRESOLVED[row.unresolved ?? 'no_lookup_seen'] ?? row.unresolved})`;
+  if (row.host === null) return `- (${UNRESOLVED[(row.unresolved ?? 'no_lookup_seen') as UnresolvedReason] ?? row.unresolved})`;
   return `${row.host} (named by ${HOST_SOURCES[row.hostSource ?? ''] ?? orDash(row.hostSource)})`;
 }
 

@@ -9,7 +9,9 @@ import { monotonicClock } from '../../../src/clock.js';
 import { Correlator } from '../../../src/correlate/correlator.js';
 import { NameIndex } from '../../../src/correlate/names.js';
 import { ReorderBuffer } from '../../../src/correlate/reorder.js';
-import type { CloseEvent, ConnectEvent, DnsPacketEvent, EstablishedEvent, KernelEvent, LookupEvent, Task, Tuple } from '../../../src/kernel/decode.js';
+import type { CloseEvent, ConnectEvent, EstablishedEvent, LookupEvent, Task, Tuple } from '../../../src/kernel/decode.js';
+import type { CorrelatorEvent, DnsAnswerEvent } from '../../../src/wire/events.js';
+import { parseDnsResponse } from '../../../src/dns/wire.js';
 import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../../../src/records/types.js';
 
 const MS = 1e6;
@@ -36,11 +38,14 @@ const close = (tsMs: number, pid: number, sock: string, t: Tuple, extra: Partial
   retransmits: 0, direction: 'out', oldState: 1, tracked: true, ...extra,
 });
 
-function wireAnswer(tsMs: number, name: string, answers: dnsPacket.Answer[], id = 7): DnsPacketEvent {
+/** A DNS answer as the wire stage hands it on: parsed from a real message. */
+function wireAnswer(tsMs: number, name: string, answers: dnsPacket.Answer[], id = 7): DnsAnswerEvent {
   const message = dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers });
+  const parsed = parseDnsResponse(message, message.length);
+  if (!parsed.ok) throw new Error(`wireAnswer: ${parsed.reason}`);
   return {
-    kind: 'dnsPacket', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
-    ifindex: 3, direction: 'in', transport: 'udp', messageLength: message.length, message,
+    kind: 'dnsAnswer', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
+    ifindex: 3, direction: 'in', transport: 'udp', answer: parsed.answer,
   };
 }
 
@@ -55,7 +60,7 @@ function harness(options: { minTtlSeconds?: number; excludePid?: number } = {}) 
     excludePid: options.excludePid ?? 0,
     emit: (record) => records.push(record),
   });
-  const feed = (...events: KernelEvent[]) => events.forEach((event) => correlator.handle(event));
+  const feed = (...events: CorrelatorEvent[]) => events.forEach((event) => correlator.handle(event));
   const conns = () => records.filter((r): r is ConnRecord => r.type === 'conn');
   const dns = () => records.filter((r): r is DnsRecord => r.type === 'dns');
   return { records, correlator, names, feed, conns, dns };
@@ -139,7 +144,7 @@ test('a name expires with its TTL: a connection made later is unnamed', () => {
 
 test('out-of-order arrival: a lookup delivered after the connect still names it once reordered', () => {
   const h = harness();
-  const buffer = new ReorderBuffer<KernelEvent>(100 * MS);
+  const buffer = new ReorderBuffer<CorrelatorEvent>(100 * MS);
   const t = tuple('192.0.2.99');
   // The connect's ring was read first; the lookup (older) arrives later.
   buffer.push(connect(10, 42, 'x', t));

@@ -11,7 +11,9 @@ import { monotonicClock } from '../../../src/clock.js';
 import { Correlator, type CorrelatorOptions } from '../../../src/correlate/correlator.js';
 import { NameIndex } from '../../../src/correlate/names.js';
 import type { FlowDelta } from '../../../src/flows/intervals.js';
-import type { CloseEvent, ConnectEvent, DnsPacketEvent, EstablishedEvent, KernelEvent, LookupEvent, ServerNameEvent, Task, Tuple } from '../../../src/kernel/decode.js';
+import type { CloseEvent, ConnectEvent, EstablishedEvent, LookupEvent, Task, Tuple } from '../../../src/kernel/decode.js';
+import type { CorrelatorEvent, DnsAnswerEvent, ServerNameEvent } from '../../../src/wire/events.js';
+import { parseDnsResponse } from '../../../src/dns/wire.js';
 import type { ConnRecord, HostflowRecord } from '../../../src/records/types.js';
 
 const MS = 1e6;
@@ -42,13 +44,16 @@ const serverName = (tsMs: number, t: Tuple, name: string, source: 'sni' | 'http'
   kind: 'serverName', tsNs: tsMs * MS, cpu: 0, ifindex: 3, direction: 'out', tuple: t, name, source,
 });
 
-function wireAnswer(tsMs: number, name: string, addr: string, ttl = 60): DnsPacketEvent {
+/** A DNS answer as the wire stage hands it on: parsed from a real message. */
+function wireAnswer(tsMs: number, name: string, addr: string, ttl = 60): DnsAnswerEvent {
   const message = dnsPacket.encode({
     type: 'response', id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl, data: addr }],
   });
+  const parsed = parseDnsResponse(message, message.length);
+  if (!parsed.ok) throw new Error(`wireAnswer: ${parsed.reason}`);
   return {
-    kind: 'dnsPacket', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
-    ifindex: 3, direction: 'in', transport: 'udp', messageLength: message.length, message,
+    kind: 'dnsAnswer', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
+    ifindex: 3, direction: 'in', transport: 'udp', answer: parsed.answer,
   };
 }
 
@@ -64,7 +69,7 @@ function harness(options: Partial<CorrelatorOptions> & { minTtlSeconds?: number 
     emit: (record) => records.push(record),
     ...options,
   });
-  const feed = (...events: KernelEvent[]) => events.forEach((event) => correlator.handle(event));
+  const feed = (...events: CorrelatorEvent[]) => events.forEach((event) => correlator.handle(event));
   const conns = () => records.filter((r): r is ConnRecord => r.type === 'conn');
   /** One connection opened (connect + established) by `pid` at `tsMs`. */
   const open = (tsMs: number, pid: number, sock: string, t: Tuple) => feed(connect(tsMs, pid, sock, t), established(tsMs + 1, pid, sock, t));
@@ -153,15 +158,23 @@ test('a connection named by SNI to a well-known DoH service marks its process as
   ]);
 });
 
-test('a process older than the trace: lookup_before_start; a socket older than the trace too', () => {
+test('a socket older than the trace: socket_before_start, even when its process is older too', () => {
+  const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
+  h.feed(close(1, 52, 'old', tuple('192.0.2.62', 40302), { tracked: false }));
+  h.feed(close(2, 50, 'older', tuple('192.0.2.63', 40303), { tracked: false }));
+  assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
+    ['close', 52, 'socket_before_start'],
+    ['close', 50, 'socket_before_start'],
+  ]);
+});
+
+test('a process older than the trace: process_before_start; a younger one: no_lookup_seen', () => {
   const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
   h.open(1, 50, 'a', tuple('192.0.2.60', 40300));
   h.open(2, 51, 'b', tuple('192.0.2.61', 40301));
-  h.feed(close(3, 52, 'old', tuple('192.0.2.62', 40302), { tracked: false }));
   assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
-    ['open', 50, 'lookup_before_start'],
+    ['open', 50, 'process_before_start'],
     ['open', 51, 'no_lookup_seen'],
-    ['close', 52, 'lookup_before_start'],
   ]);
 });
 

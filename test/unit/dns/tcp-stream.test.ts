@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
-import { DnsTcpReassembler } from '../../../src/dns/tcp-stream.js';
+import { DnsTcpReassembler, type DnsTcpMessage } from '../../../src/dns/tcp-stream.js';
 import { parseDnsResponse } from '../../../src/dns/wire.js';
-import type { DnsPacketEvent, KernelEvent, Tuple } from '../../../src/kernel/decode.js';
+import type { DnsSegmentEvent, Tuple } from '../../../src/kernel/decode.js';
 
 const MS = 1e6;
 const FIN = 0x01;
@@ -21,40 +21,38 @@ function framed(...messages: Buffer[]): Buffer {
   return Buffer.concat(messages.flatMap((m) => [Buffer.from([m.length >> 8, m.length & 0xff]), m]));
 }
 
-function segment(seq: number, payload: Buffer, options: { flags?: number; tsMs?: number; wireLength?: number; tuple?: Tuple; direction?: 'in' | 'out' } = {}): DnsPacketEvent {
+function segment(seq: number, payload: Buffer, options: { flags?: number; tsMs?: number; wireLength?: number; tuple?: Tuple; direction?: 'in' | 'out' } = {}): DnsSegmentEvent {
   return {
-    kind: 'dnsPacket',
+    kind: 'dnsSegment',
     tsNs: (options.tsMs ?? 1) * MS,
     cpu: 0,
     tuple: options.tuple ?? TUPLE,
     ifindex: 1,
     direction: options.direction ?? 'in',
-    transport: 'tcp',
-    segment: { seq: seq >>> 0, flags: options.flags ?? 0x18 },
-    messageLength: options.wireLength ?? payload.length,
-    message: payload,
+    seq: seq >>> 0,
+    flags: options.flags ?? 0x18,
+    payloadLength: options.wireLength ?? payload.length,
+    payload,
   };
 }
 
-function run(reassembler: DnsTcpReassembler, events: KernelEvent[]): KernelEvent[] {
-  const out: KernelEvent[] = [];
-  for (const event of events) reassembler.handle(event, (e) => out.push(e));
+function run(reassembler: DnsTcpReassembler, segments: DnsSegmentEvent[]): DnsTcpMessage[] {
+  const out: DnsTcpMessage[] = [];
+  for (const event of segments) reassembler.handle(event, (m) => out.push(m));
   return out;
 }
 
-const messagesOf = (events: KernelEvent[]) => events.map((e) => (e.kind === 'dnsPacket' ? e.message.toString('hex') : e.kind));
+const messagesOf = (messages: DnsTcpMessage[]) => messages.map((m) => m.message.toString('hex'));
 
-test('one segment with one message becomes a dnsPacket event the wire parser names', () => {
+test('one segment with one message becomes a whole message the wire parser names', () => {
   const message = answer('tcp.example', '192.0.2.7');
   const reassembler = new DnsTcpReassembler();
   const [event, ...rest] = run(reassembler, [segment(1000, framed(message), { tsMs: 5 })]);
   assert.deepEqual(rest, []);
-  assert.ok(event?.kind === 'dnsPacket');
-  assert.equal(event.transport, 'tcp');
-  assert.equal(event.segment, undefined, 'a whole message, not a segment');
-  assert.equal(event.tsNs, 5 * MS);
-  assert.equal(event.messageLength, message.length);
-  const parsed = parseDnsResponse(event.message, event.messageLength);
+  assert.ok(event);
+  assert.equal(event.segment.tsNs, 5 * MS);
+  assert.equal(event.message.length, message.length);
+  const parsed = parseDnsResponse(event.message, event.message.length);
   assert.ok(parsed.ok);
   assert.equal(parsed.answer.host, 'tcp.example');
   assert.deepEqual(parsed.answer.addrs, ['192.0.2.7']);
@@ -70,7 +68,7 @@ test('a message over three segments, and two messages in one segment', () => {
   const events = [0, ...cuts].map((from, i, all) => segment(500 + from, stream.subarray(from, all[i + 1] ?? stream.length), { tsMs: i + 1 }));
   const out = run(new DnsTcpReassembler(), events);
   assert.deepEqual(messagesOf(out), [a, b, c].map((m) => m.toString('hex')));
-  assert.equal((out[0] as DnsPacketEvent).tsNs, 2 * MS, 'a message takes the time of the segment that completed it');
+  assert.equal(out[0]?.segment.tsNs, 2 * MS, 'a message takes the time of the segment that completed it');
 });
 
 test('loopback: every segment seen twice (TC egress, then XDP ingress) gives each message once', () => {
@@ -163,17 +161,6 @@ test('a zero message length is counted and stepped over', () => {
   assert.deepEqual(reassembler.stats.skipped, { empty_message: 1 });
 });
 
-test('UDP answers and every other event pass through untouched', () => {
-  const udp: DnsPacketEvent = { ...segment(1, answer('u.example', '192.0.2.14')), transport: 'udp' };
-  delete udp.segment;
-  const close = { kind: 'close' } as unknown as KernelEvent;
-  const reassembler = new DnsTcpReassembler();
-  const out = run(reassembler, [udp, close]);
-  assert.equal(out[0], udp);
-  assert.equal(out[1], close);
-  assert.equal(reassembler.stats.segments, 0);
-});
-
 test('property: any segmentation, duplication and bounded reordering of a stream gives exactly its messages, in order', () => {
   const messageArb = fc.tuple(fc.domain(), fc.ipV4(), fc.integer({ min: 0, max: 0xffff })).map(([name, addr, id]) => answer(name, addr, id));
   fc.assert(
@@ -185,7 +172,7 @@ test('property: any segmentation, duplication and bounded reordering of a stream
       fc.boolean(),
       (messages, sizes, isn, shuffle, withSyn) => {
         const stream = framed(...messages);
-        const segments: DnsPacketEvent[] = [];
+        const segments: DnsSegmentEvent[] = [];
         let at = 0;
         for (let i = 0; at < stream.length; i++) {
           const size = sizes[i % sizes.length] as number;
@@ -195,10 +182,10 @@ test('property: any segmentation, duplication and bounded reordering of a stream
         // Duplicate some, then swap neighbours: reordering within a few segments.
         const wire = segments.flatMap((s, i) => ((shuffle[i] ?? 0) % 3 === 0 ? [s, s] : [s]));
         for (let i = 0; i + 1 < wire.length; i++) {
-          if ((shuffle[i] ?? 1) % 2 === 0) [wire[i], wire[i + 1]] = [wire[i + 1] as DnsPacketEvent, wire[i] as DnsPacketEvent];
+          if ((shuffle[i] ?? 1) % 2 === 0) [wire[i], wire[i + 1]] = [wire[i + 1] as DnsSegmentEvent, wire[i] as DnsSegmentEvent];
         }
         // Without a SYN the first segment seen starts the stream: keep the first one first then.
-        if (!withSyn) wire.unshift(segments[0] as DnsPacketEvent);
+        if (!withSyn) wire.unshift(segments[0] as DnsSegmentEvent);
         const events = withSyn ? [segment(isn - 1, Buffer.alloc(0), { flags: SYN | 0x10 }), ...wire] : wire;
         const reassembler = new DnsTcpReassembler();
         const out = run(reassembler, events);

@@ -166,14 +166,12 @@ test('a wire DNS record carries exactly the captured message bytes', () => {
     .u16('msg_len', 600)
     .raw('data', message);
   const [event] = decodeAll(frame([record.bytes], 1)).events;
-  assert.equal(event?.kind, 'dnsPacket');
-  if (event?.kind !== 'dnsPacket') return;
+  assert.equal(event?.kind, 'dnsDatagram');
+  if (event?.kind !== 'dnsDatagram') return;
   assert.deepEqual(event.message, message);
   assert.equal(event.messageLength, 600);
   assert.equal(event.ifindex, 7);
   assert.equal(event.direction, 'in');
-  assert.equal(event.transport, 'udp');
-  assert.equal(event.segment, undefined);
 });
 
 test('a DNS-over-TCP record is one segment: its payload, sequence number and flags', () => {
@@ -192,10 +190,11 @@ test('a DNS-over-TCP record is one segment: its payload, sequence number and fla
   assert.equal(events.length, 1);
   assert.equal(stats.malformed, 1, 'an unknown transport is malformed');
   const [event] = events;
-  assert.ok(event?.kind === 'dnsPacket');
-  assert.equal(event.transport, 'tcp');
-  assert.deepEqual(event.segment, { seq: 0xfffffff0, flags: 0x19 });
-  assert.deepEqual(event.message, payload);
+  assert.ok(event?.kind === 'dnsSegment');
+  assert.equal(event.seq, 0xfffffff0);
+  assert.equal(event.flags, 0x19);
+  assert.equal(event.payloadLength, payload.length);
+  assert.deepEqual(event.payload, payload);
 });
 
 function payloadRecord(kind: number, data: Buffer, payloadLength = data.length): Buffer {
@@ -210,44 +209,33 @@ function payloadRecord(kind: number, data: Buffer, payloadLength = data.length):
     .raw('data', data).bytes;
 }
 
-test('a ClientHello payload decodes into a serverName event named by SNI, with the egress tuple', () => {
-  const { events, stats } = decodeAll(frame([payloadRecord(PayloadKind.tls, Buffer.from(OPENSSL_HELLO, 'hex'))], 1));
+test('a payload record is its bytes, its protocol and the egress tuple: naming it is the wire stage\'s', () => {
+  const hello = Buffer.from(OPENSSL_HELLO, 'hex');
+  const head = Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n');
+  const { events, stats } = decodeAll(frame([payloadRecord(PayloadKind.tls, hello), payloadRecord(PayloadKind.http, head), payloadRecord(7, hello)], 1));
   assert.deepEqual(events, [
     {
-      kind: 'serverName',
+      kind: 'payload',
       tsNs: 5_000,
       cpu: 0,
       ifindex: 4,
       direction: 'out',
       tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
-      name: 'fixture.hostflow.test',
-      source: 'sni',
+      protocol: 'tls',
+      payload: hello,
+    },
+    {
+      kind: 'payload',
+      tsNs: 5_000,
+      cpu: 0,
+      ifindex: 4,
+      direction: 'out',
+      tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
+      protocol: 'http',
+      payload: head,
     },
   ]);
-  assert.deepEqual(stats.serverNames, { sni: 1, http: 0, skipped: {} });
-});
-
-test('an HTTP request payload decodes into a serverName event named by Host', () => {
-  const head = Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n');
-  const [event] = decodeAll(frame([payloadRecord(PayloadKind.http, head)])).events;
-  assert.ok(event?.kind === 'serverName');
-  assert.equal(event.name, 'www.example.test');
-  assert.equal(event.source, 'http');
-});
-
-test('payloads that name nothing are counted by source and reason, not as malformed, and emit nothing', () => {
-  const hello = Buffer.from(OPENSSL_HELLO, 'hex');
-  const { events, stats } = decodeAll(
-    frame([
-      payloadRecord(PayloadKind.tls, hello.subarray(0, 100), hello.length),
-      payloadRecord(PayloadKind.http, Buffer.from('GET / HTTP/1.0\r\n\r\n')),
-      payloadRecord(PayloadKind.http, Buffer.from('GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n')),
-      payloadRecord(7, hello),
-    ]),
-  );
-  assert.deepEqual(events, []);
   assert.equal(stats.malformed, 1, 'an unknown payload kind');
-  assert.deepEqual(stats.serverNames?.skipped, { 'sni:truncated': 1, 'http:no_host': 1, 'http:address_literal': 1 });
 });
 
 test('short, unknown and unparseable records are counted and skipped, the rest still decode', () => {

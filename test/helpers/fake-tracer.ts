@@ -1,0 +1,98 @@
+/**
+ * The kernel side of a Session in unit tests: a KernelTracer whose events,
+ * frames and flow table the test hands over, so the real Session (reorder
+ * window, pending flows, sinks, subscribers) and the real run around it
+ * are tested without root. Only the kernel is stood in for.
+ *
+ *   const kernel = new FakeKernel();
+ *   const session = new Session(options, sinks, kernel.start);
+ *   session.start();
+ *   kernel.emit(lookupEvent(...));
+ */
+import { COUNTER_NAMES, type CounterName } from '../../src/kernel/layout.js';
+import type { KernelEvent, LookupEvent, ConnectEvent, EstablishedEvent, Task, Tuple } from '../../src/kernel/decode.js';
+import type { FlowEntry } from '../../src/kernel/flows.js';
+import type { CapturedPacket } from '../../src/kernel/packets.js';
+import type { AttachReport, TracerHandlers, TracerOptions } from '../../src/kernel/tracer.js';
+import type { KernelTracer, StartTracer } from '../../src/session.js';
+
+export class FakeKernel {
+  /** What start() reports; tests may change it before the session starts. */
+  report: AttachReport = {
+    connectProbe: 'tracepoint',
+    rejected: [{ mode: 'kprobe', reason: 'no kprobes' }],
+    links: [],
+    interfaces: [{ name: 'veth-test', ifindex: 7, xdp: { mode: 'native', nativeRefused: null } }],
+    libcs: ['/lib/libc.so.6'],
+    tracefs: { path: '/sys/kernel/tracing', mounted: false },
+  };
+  /** The flow table readFlows() returns (cumulative counters). */
+  flows: FlowEntry[] = [];
+  readonly counters: Record<CounterName, number> = Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Record<CounterName, number>;
+  /** Thrown by start() when set, as Tracer.start throws a HostflowError. */
+  failure: Error | null = null;
+  started = 0;
+  stopped = 0;
+  options: TracerOptions | null = null;
+  private handlers: TracerHandlers | null = null;
+  private readonly decodeStats = { records: 0, malformed: 0 };
+
+  /** The StartTracer to give Session or the run. */
+  readonly start: StartTracer = (options, handlers) => {
+    if (this.failure) throw this.failure;
+    this.started++;
+    this.options = options;
+    this.handlers = handlers;
+    return this.tracer();
+  };
+
+  /** Hands events over as the poll thread would; their times should be recent (`nowNs()`). */
+  emit(...events: KernelEvent[]): void {
+    if (!this.handlers) throw new Error('FakeKernel.emit: the session has not started');
+    for (const event of events) {
+      this.decodeStats.records++;
+      this.handlers.onEvent(event);
+    }
+  }
+
+  packet(packet: CapturedPacket): void {
+    this.handlers?.onPacket?.(packet);
+  }
+
+  private tracer(): KernelTracer {
+    return {
+      report: this.report,
+      blocklist: null,
+      decodeStats: this.decodeStats,
+      readFlows: () => this.flows,
+      counters: () => ({ ...this.counters }),
+      skippedRuns: () => ({}),
+      libcFiles: () => [],
+      libcScanStats: () => null,
+      captureStats: () => ({ packets: 0, bytes: 0, lost: 0, malformed: 0 }),
+      stop: async () => {
+        this.stopped++;
+        return { ...this.counters };
+      },
+    };
+  }
+}
+
+/** The kernel's monotonic time now, as events carry it. */
+export const nowNs = (): number => Number(process.hrtime.bigint());
+
+const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm });
+
+/** A getaddrinfo lookup by `pid` of `name`, returning `addrs`, now. */
+export function lookupEvent(pid: number, comm: string, name: string, addrs: string[]): LookupEvent {
+  return { kind: 'lookup', tsNs: nowNs(), cpu: 0, task: task(pid, comm), name, addrs, truncated: false, ret: 0, latencyNs: 1e6 };
+}
+
+/** A connect and its handshake from `pid` to daddr:dport, now. */
+export function connectionEvents(pid: number, comm: string, tuple: Tuple, sock = `s${tuple.sport}`): [ConnectEvent, EstablishedEvent] {
+  const at = nowNs();
+  return [
+    { kind: 'connect', tsNs: at, cpu: 0, task: task(pid, comm), tuple: { ...tuple, sport: 0 }, sock, ret: 0, probe: 'tracepoint' },
+    { kind: 'established', tsNs: at + 1000, cpu: 0, task: task(pid, comm), tuple, sock, latencyNs: 1000, direction: 'out' },
+  ];
+}

@@ -1,0 +1,89 @@
+/**
+ * The wire stage: the one place bytes off the wire become names. DNS
+ * datagrams and TCP streams give parsed answers, ClientHellos and HTTP
+ * requests give server names, and what names nothing is counted by reason.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dnsPacket from 'dns-packet';
+import type { DnsDatagramEvent, DnsSegmentEvent, KernelEvent, PayloadEvent, Tuple } from '../../../src/kernel/decode.js';
+import type { CorrelatorEvent } from '../../../src/wire/events.js';
+import { WireStage } from '../../../src/wire/stage.js';
+import { OPENSSL_HELLO } from '../names/client-hellos.js';
+
+const DNS_TUPLE: Tuple = { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 41000 };
+const WEB_TUPLE: Tuple = { family: 4, saddr: '10.0.0.2', sport: 40000, daddr: '10.0.0.1', dport: 443 };
+const seen = { tsNs: 5000, cpu: 0, ifindex: 3 };
+
+function answer(name: string, addr: string): Buffer {
+  return dnsPacket.encode({ type: 'response', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 30, data: addr }] });
+}
+
+const datagram = (message: Buffer, messageLength = message.length): DnsDatagramEvent => ({ kind: 'dnsDatagram', ...seen, tuple: DNS_TUPLE, direction: 'in', messageLength, message });
+const segment = (seq: number, payload: Buffer, flags = 0x18): DnsSegmentEvent => ({ kind: 'dnsSegment', ...seen, tuple: DNS_TUPLE, direction: 'in', seq, flags, payloadLength: payload.length, payload });
+const payload = (protocol: 'tls' | 'http', bytes: Buffer): PayloadEvent => ({ kind: 'payload', ...seen, tuple: WEB_TUPLE, direction: 'out', protocol, payload: bytes });
+
+function run(stage: WireStage, ...events: KernelEvent[]): CorrelatorEvent[] {
+  const out: CorrelatorEvent[] = [];
+  for (const event of events) stage.handle(event, (named) => out.push(named));
+  return out;
+}
+
+test('a DNS datagram becomes a parsed answer, where and when it was seen', () => {
+  const [event, ...rest] = run(new WireStage(), datagram(answer('udp.example', '192.0.2.5')));
+  assert.deepEqual(rest, []);
+  assert.ok(event?.kind === 'dnsAnswer');
+  assert.equal(event.transport, 'udp');
+  assert.equal(event.tsNs, 5000);
+  assert.equal(event.ifindex, 3);
+  assert.deepEqual(event.tuple, DNS_TUPLE);
+  assert.equal(event.answer.host, 'udp.example');
+  assert.deepEqual(event.answer.addrs, ['192.0.2.5']);
+});
+
+test('TCP segments from port 53 become the answers their stream carries', () => {
+  const message = answer('tcp.example', '192.0.2.6');
+  const stream = Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
+  const stage = new WireStage();
+  const out = run(stage, segment(100, stream.subarray(0, 5)), segment(105, stream.subarray(5)));
+  assert.equal(out.length, 1);
+  assert.ok(out[0]?.kind === 'dnsAnswer');
+  assert.equal(out[0].transport, 'tcp');
+  assert.equal(out[0].answer.host, 'tcp.example');
+  assert.equal(stage.stats.dnsTcp.messages, 1);
+});
+
+test('DNS messages that name nothing are counted by reason, from datagrams and streams alike', () => {
+  const query = dnsPacket.encode({ type: 'query', id: 2, questions: [{ type: 'A', name: 'q.example' }] });
+  const full = answer('cut.example', '192.0.2.7');
+  const stage = new WireStage();
+  const out = run(stage, datagram(Buffer.from([1, 2, 3])), datagram(query), datagram(full.subarray(0, full.length - 4), full.length));
+  assert.deepEqual(out, []);
+  assert.deepEqual(stage.stats.dnsSkipped, { malformed: 1, not_response: 1, truncated: 1 });
+});
+
+test('a ClientHello gives its SNI, an HTTP request its Host (port stripped), with the egress tuple', () => {
+  const stage = new WireStage();
+  const out = run(stage, payload('tls', Buffer.from(OPENSSL_HELLO, 'hex')), payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n')));
+  assert.deepEqual(out, [
+    { kind: 'serverName', ...seen, tuple: WEB_TUPLE, direction: 'out', name: 'fixture.hostflow.test', source: 'sni' },
+    { kind: 'serverName', ...seen, tuple: WEB_TUPLE, direction: 'out', name: 'www.example.test', source: 'http' },
+  ]);
+  assert.deepEqual(stage.stats.serverNames, { sni: 1, http: 1, skipped: {} });
+});
+
+test('payloads that name nothing are counted by source and reason and emit nothing', () => {
+  const hello = Buffer.from(OPENSSL_HELLO, 'hex');
+  const stage = new WireStage();
+  const out = run(stage, payload('tls', hello.subarray(0, 100)), payload('http', Buffer.from('GET / HTTP/1.0\r\n\r\n')), payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n')));
+  assert.deepEqual(out, []);
+  assert.deepEqual(stage.stats.serverNames.skipped, { 'sni:truncated': 1, 'http:no_host': 1, 'http:address_literal': 1 });
+});
+
+test('socket and lookup events pass through untouched', () => {
+  const close = { kind: 'close' } as unknown as KernelEvent;
+  const lookup = { kind: 'lookup' } as unknown as KernelEvent;
+  const out = run(new WireStage(), close, lookup);
+  assert.equal(out[0], close);
+  assert.equal(out[1], lookup);
+});
