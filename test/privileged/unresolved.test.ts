@@ -290,12 +290,12 @@ describe('unresolved: every reason caused by a real workload, and late names', p
         ]);
         // Last: encrypted DNS marks the whole host for the reasons that follow.
         await client(ns, 'dot', [topo.server.ipv4, DOT_PORT, addressOf(topo, 'dot'), REPLY_PORT]).then(add('encrypted_dns'));
-        // Every workload connection's open and close records are written (its last flows come at the stop).
-        const ended = (records: readonly JsonLine[], w: Workload) =>
-          ['open', 'close'].every((event) => records.some((r) => r.type === 'conn' && r.event === event && w.mine(r)));
+        // Every workload connection's close record is written: records come in kernel-time order, so its
+        // open and named records (when it has them) are in before it; its last flows come at the stop.
+        const closed = (records: readonly JsonLine[], w: Workload) => records.some((r) => r.type === 'conn' && r.event === 'close' && w.mine(r));
         await new RecordFile(hostflow.output).waitFor(
-          (records) => workloads.every((w) => ended(records, w)),
-          (records) => `no open and close records yet for ${workloads.filter((w) => !ended(records, w)).map((w) => w.label).join(', ')}`,
+          (records) => workloads.every((w) => closed(records, w)),
+          (records) => `no close record yet for ${workloads.filter((w) => !closed(records, w)).map((w) => w.label).join(', ')}`,
         );
       } finally {
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
