@@ -5,6 +5,7 @@
  * lookup is injected (node:dns in control-service.ts), so this is tested without
  * a resolver.
  */
+import { firstLine } from '../errors.js';
 import { hostMatches } from './host-pattern.js';
 import { sortAddresses, type HostBlocks } from './host-blocks.js';
 
@@ -67,7 +68,7 @@ export async function blockHost(blocks: HostBlocks, text: string, sources: Block
       take(addrs);
     } catch (error) {
       const { code, message } = error as NodeJS.ErrnoException;
-      result.lookup = { error: code && !message.includes(code) ? `${code}: ${message}` : message.split('\n')[0] ?? 'failed' };
+      result.lookup = { error: code && !message.includes(code) ? `${code}: ${message}` : firstLine(error) };
     }
   }
   result.addrs = blocks.list().find((row) => row.name === pattern.text)?.addrs ?? [];

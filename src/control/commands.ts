@@ -1,15 +1,22 @@
 /**
- * What each control command does, against the session's parts as hooks
- * (ControlBackend). Runs on the JavaScript thread; every command is a few
- * map reads or one map update, so a client can never stall the tracer for
- * long. A failure of a hook becomes an error answer, never an exception.
+ * The control commands as one table, COMMANDS: each command's name, usage,
+ * description and argument counts (which the protocol parses against, and
+ * `help` and `hostflow ctl` print), the parts of the session it needs
+ * (ControlBackend hooks) and what it does. Runs on the JavaScript thread;
+ * every command is a few map reads or one map update (block-host: one
+ * bounded lookup), so a client can never stall the tracer for long. A
+ * missing hook or a failure of one becomes an error answer, never an
+ * exception.
  */
 import { isoMicros } from '../clock.js';
+import { firstLine } from '../errors.js';
 import type { BlockEntry } from '../kernel/blocklist.js';
 import type { FlowEntry } from '../kernel/flows.js';
 import type { BlockHostResult } from './block-host.js';
 import type { HostBlockRow, RemoveResult } from './host-blocks.js';
-import { COMMANDS, quote, type Answer, type Request } from './protocol.js';
+// Types only: protocol.ts reads this table, so importing its values would make a cycle.
+import type { Answer, CommandSpec, Request } from './protocol.js';
+import { quote } from './quote.js';
 
 /** The blocklist operations the control socket uses (Tracer.blocklist). */
 export interface BlocklistControl {
@@ -114,8 +121,33 @@ export interface CommandContext {
   flows: () => FlowEntry[];
 }
 
-const ok = (command: string, result: unknown, lines: string[]): Answer => ({ ok: true, command, result, lines });
-const fail = (command: string, error: string): Answer => ({ ok: false, command, error });
+/** A hook of ControlBackend that a command cannot do without. */
+type Need = 'readFlows' | 'blocklist' | 'hostBlocks' | 'listHosts' | 'stats';
+
+/** What a command answers when a hook it needs is missing. */
+const MISSING: Readonly<Record<Need, string>> = {
+  readFlows: 'flows are not counted (hostflow runs with --no-flows or without interfaces)',
+  blocklist: 'hostflow runs without a blocklist',
+  hostBlocks: 'hostflow runs without a blocklist',
+  listHosts: 'list-hosts is not available in this session',
+  stats: 'stats are not available in this session',
+};
+
+/** The backend with the needed hooks present. */
+type With<N extends Need> = ControlBackend & { [K in N]-?: NonNullable<ControlBackend[K]> };
+
+/** A command's own answer: its result and text lines, or an error; runCommand names the command. */
+type Reply = { result: unknown; lines: string[] } | { error: string };
+
+export interface Command<N extends Need = Need> extends CommandSpec {
+  /** The hooks it needs; without one of them it answers that hook's MISSING error. */
+  needs: readonly N[];
+  /** Does it (throwing is an error answer too); only block-host answers later. */
+  run(request: Request, backend: With<N>, context: CommandContext): Reply | Promise<Reply>;
+}
+
+/** One row of the table; typed by what it needs, so its run sees those hooks present. */
+const command = <N extends Need>(row: Command<N>): Command => row as unknown as Command;
 
 function parseLimit(text: string | undefined): number | null {
   if (text === undefined) return Infinity;
@@ -126,84 +158,188 @@ function blockRow(entry: BlockEntry) {
   return { prefix: entry.prefix, packets: entry.packets, bytes: entry.bytes, added: isoMicros(entry.addedMs) };
 }
 
-/** Runs one request (not `mode` or `quit`, which the connection handles). */
-export function runCommand(request: Request, context: CommandContext): Answer {
+/** list-src and list-dst. */
+const listByAddress =
+  (end: 'src' | 'dst') =>
+  (request: Request, backend: With<'readFlows'>, context: CommandContext): Reply => {
+    const limit = parseLimit(request.args[0]);
+    if (limit === null) return { error: `usage: ${request.command.usage} (LIMIT a positive number)` };
+    const rows = countByAddress(context.flows(), end, backend.nameOf).slice(0, limit);
+    return {
+      result: rows,
+      lines: rows.map((row) => `${row.addr} packets ${row.packets} bytes ${row.bytes} dropped ${row.dropped_packets} host ${row.host ?? '-'}`),
+    };
+  };
+
+/** mode and quit change the connection, so the connection (server.ts) answers them before this table is asked. */
+const byConnection = (request: Request): Reply => ({ error: `'${request.command.name}' is handled by the connection` });
+
+/** Every command, in the order `help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  command({
+    name: 'list-src',
+    usage: 'list-src [LIMIT]',
+    description: 'packets, bytes and drops by source address in the flow table, with hostnames',
+    minArgs: 0,
+    maxArgs: 1,
+    needs: ['readFlows'],
+    run: listByAddress('src'),
+  }),
+  command({
+    name: 'list-dst',
+    usage: 'list-dst [LIMIT]',
+    description: 'packets, bytes and drops by destination address in the flow table, with hostnames',
+    minArgs: 0,
+    maxArgs: 1,
+    needs: ['readFlows'],
+    run: listByAddress('dst'),
+  }),
+  command({
+    name: 'list-block-src',
+    usage: 'list-block-src',
+    description: 'blocked source prefixes with the packets and bytes each dropped',
+    minArgs: 0,
+    maxArgs: 0,
+    needs: ['blocklist'],
+    run: (_request, backend) => {
+      const rows = backend.blocklist.list().map(blockRow);
+      return { result: rows, lines: rows.map((row) => `${row.prefix} packets ${row.packets} bytes ${row.bytes} since ${row.added}`) };
+    },
+  }),
+  command({
+    name: 'block-src',
+    usage: 'block-src ADDRESS|PREFIX',
+    description: 'drop packets from this source on ingress (e.g. 192.0.2.1, 10.0.0.0/8, fd00::/64)',
+    minArgs: 1,
+    maxArgs: 1,
+    needs: ['blocklist'],
+    run: ({ args: [prefix = ''] }, backend) => {
+      const result = backend.blocklist.block(prefix);
+      backend.hostBlocks?.sourceBlocked(result.prefix);
+      return { result, lines: [`${result.added ? 'blocked' : 'already blocked'} ${result.prefix}`] };
+    },
+  }),
+  command({
+    name: 'unblock-src',
+    usage: 'unblock-src ADDRESS|PREFIX',
+    description: 'remove a blocked prefix; answers what it dropped',
+    minArgs: 1,
+    maxArgs: 1,
+    needs: ['blocklist'],
+    run: ({ args: [prefix = ''] }, backend) => {
+      // An address a blocked name holds stays in the blocklist: only block-src lets go of it.
+      const kept = backend.hostBlocks?.sourceUnblocked(prefix);
+      if (kept) return { result: { prefix: kept.prefix, kept_for: kept.names }, lines: [`${kept.prefix} stays blocked for ${kept.names.join(',')} (unblock-host removes it)`] };
+      const entry = backend.blocklist.unblock(prefix);
+      if (!entry) return { error: `${prefix} is not blocked (list-block-src lists what is)` };
+      const row = blockRow(entry);
+      return { result: row, lines: [`unblocked ${row.prefix} packets ${row.packets} bytes ${row.bytes}`] };
+    },
+  }),
+  command({
+    name: 'list-block-host',
+    usage: 'list-block-host',
+    description: 'blocked names with the addresses blocked for each',
+    minArgs: 0,
+    maxArgs: 0,
+    needs: ['blocklist', 'hostBlocks'],
+    run: (_request, backend) => {
+      const rows = backend.hostBlocks.list().map((row) => ({ name: row.name, addrs: row.addrs, refused: row.refused, since: isoMicros(row.addedMs) }));
+      return { result: rows, lines: rows.map((row) => `${row.name} addrs ${row.addrs.join(',') || '-'} refused ${row.refused} since ${row.since}`) };
+    },
+  }),
+  command({
+    name: 'block-host',
+    usage: 'block-host NAME',
+    description: 'drop packets from every address NAME resolves to, now and later (*.example.com: every name under it)',
+    minArgs: 1,
+    maxArgs: 1,
+    needs: ['blocklist', 'hostBlocks'],
+    // Answers when its lookup does, bounded by the lookup's timeout; a name refused at once is an answer at once.
+    run: ({ args: [name = ''] }, backend) => backend.hostBlocks.block(name).then((result) => ({ result, lines: blockHostLines(result) })),
+  }),
+  command({
+    name: 'unblock-host',
+    usage: 'unblock-host NAME',
+    description: 'stop blocking NAME; its addresses stay blocked only where another rule needs them',
+    minArgs: 1,
+    maxArgs: 1,
+    needs: ['blocklist', 'hostBlocks'],
+    run: ({ args: [name = ''] }, backend) => {
+      const removed = backend.hostBlocks.unblock(name);
+      if (!removed) return { error: `${quote(name)} is not blocked (list-block-host lists what is)` };
+      return {
+        result: removed,
+        lines: [`unblocked ${removed.name} released ${removed.released.join(',') || '-'}`, ...removed.kept.map((kept) => `kept ${kept.addr} for ${kept.for.join(',')}`)],
+      };
+    },
+  }),
+  command({
+    name: 'list-hosts',
+    usage: 'list-hosts',
+    description: 'addresses and the hostnames they stand for',
+    minArgs: 0,
+    maxArgs: 0,
+    needs: ['listHosts'],
+    run: (_request, backend) => {
+      const rows = backend.listHosts();
+      return { result: rows, lines: rows.map((row) => `${row.addr} ${row.host}`) };
+    },
+  }),
+  command({
+    name: 'stats',
+    usage: 'stats',
+    description: "the tracer's counters: records, events lost, capture",
+    minArgs: 0,
+    maxArgs: 0,
+    needs: ['stats'],
+    run: (_request, backend) => {
+      const stats = withHealth(backend.stats());
+      return { result: stats, lines: statsLines(stats) };
+    },
+  }),
+  command({ name: 'mode', usage: 'mode json|text', description: 'answer this connection in JSON lines or text', minArgs: 1, maxArgs: 1, needs: [], run: byConnection }),
+  command({
+    name: 'help',
+    usage: 'help',
+    description: 'this list',
+    minArgs: 0,
+    maxArgs: 0,
+    needs: [],
+    run: () => ({
+      result: COMMANDS.map(({ name, usage, description }) => ({ command: name, usage, description })),
+      lines: COMMANDS.map(({ usage, description }) => `${usage.padEnd(28)} ${description}`),
+    }),
+  }),
+  command({ name: 'quit', usage: 'quit', description: 'close the connection', minArgs: 0, maxArgs: 0, needs: [], run: byConnection }),
+];
+
+const BY_NAME = new Map(COMMANDS.map((row) => [row.name, row]));
+
+const ok = (command: string, reply: Reply): Answer =>
+  'error' in reply ? { ok: false, command, error: reply.error } : { ok: true, command, result: reply.result, lines: reply.lines };
+const fail = (command: string, error: unknown): Answer => ({ ok: false, command, error: firstLine(error) });
+
+/**
+ * Runs one request through its row of COMMANDS: an answer at once, or (block-host)
+ * a promise of one that never rejects. `mode` and `quit` are the connection's.
+ */
+export function runCommand(request: Request, context: CommandContext): Answer | Promise<Answer> {
   const name = request.command.name;
-  const { backend } = context;
+  const row = BY_NAME.get(name);
+  if (!row) return fail(name, `unknown command '${quote(name)}' (try: help)`);
+  const missing = row.needs.find((need) => !context.backend[need]);
+  if (missing) return fail(name, MISSING[missing]);
   try {
-    switch (name) {
-      case 'list-src':
-      case 'list-dst': {
-        if (!backend.readFlows) return fail(name, 'flows are not counted (hostflow runs with --no-flows or without interfaces)');
-        const limit = parseLimit(request.args[0]);
-        if (limit === null) return fail(name, `usage: ${request.command.usage} (LIMIT a positive number)`);
-        const rows = countByAddress(context.flows(), name === 'list-src' ? 'src' : 'dst', backend.nameOf).slice(0, limit);
-        return ok(
-          name,
-          rows,
-          rows.map((row) => `${row.addr} packets ${row.packets} bytes ${row.bytes} dropped ${row.dropped_packets} host ${row.host ?? '-'}`),
-        );
-      }
-      case 'list-block-src': {
-        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
-        const rows = backend.blocklist.list().map(blockRow);
-        return ok(name, rows, rows.map((row) => `${row.prefix} packets ${row.packets} bytes ${row.bytes} since ${row.added}`));
-      }
-      case 'block-src': {
-        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
-        const result = backend.blocklist.block(request.args[0] ?? '');
-        backend.hostBlocks?.sourceBlocked(result.prefix);
-        return ok(name, result, [`${result.added ? 'blocked' : 'already blocked'} ${result.prefix}`]);
-      }
-      case 'unblock-src': {
-        if (!backend.blocklist) return fail(name, 'hostflow runs without a blocklist');
-        // An address a blocked name holds stays in the blocklist: only block-src lets go of it.
-        const kept = backend.hostBlocks?.sourceUnblocked(request.args[0] ?? '');
-        if (kept) {
-          return ok(name, { prefix: kept.prefix, kept_for: kept.names }, [`${kept.prefix} stays blocked for ${kept.names.join(',')} (unblock-host removes it)`]);
-        }
-        const entry = backend.blocklist.unblock(request.args[0] ?? '');
-        if (!entry) return fail(name, `${request.args[0]} is not blocked (list-block-src lists what is)`);
-        const row = blockRow(entry);
-        return ok(name, row, [`unblocked ${row.prefix} packets ${row.packets} bytes ${row.bytes}`]);
-      }
-      case 'list-block-host': {
-        if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
-        const rows = backend.hostBlocks.list().map((row) => ({ name: row.name, addrs: row.addrs, refused: row.refused, since: isoMicros(row.addedMs) }));
-        return ok(name, rows, rows.map((row) => `${row.name} addrs ${row.addrs.join(',') || '-'} refused ${row.refused} since ${row.since}`));
-      }
-      case 'unblock-host': {
-        if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
-        const removed = backend.hostBlocks.unblock(request.args[0] ?? '');
-        if (!removed) return fail(name, `${quote(request.args[0] ?? '')} is not blocked (list-block-host lists what is)`);
-        return ok(name, removed, [
-          `unblocked ${removed.name} released ${removed.released.join(',') || '-'}`,
-          ...removed.kept.map((kept) => `kept ${kept.addr} for ${kept.for.join(',')}`),
-        ]);
-      }
-      case 'list-hosts': {
-        if (!backend.listHosts) return fail(name, 'list-hosts is not available in this session');
-        const rows = backend.listHosts();
-        return ok(name, rows, rows.map((row) => `${row.addr} ${row.host}`));
-      }
-      case 'stats': {
-        if (!backend.stats) return fail(name, 'stats are not available in this session');
-        const stats = withHealth(backend.stats());
-        return ok(name, stats, statsLines(stats));
-      }
-      case 'help':
-        return ok(
-          name,
-          COMMANDS.map(({ name: command, usage, description }) => ({ command, usage, description })),
-          COMMANDS.map(({ usage, description }) => `${usage.padEnd(28)} ${description}`),
-        );
-      default:
-        return fail(name, `'${name}' is handled by the connection`);
-    }
+    const reply = row.run(request, context.backend as With<Need>, context);
+    return reply instanceof Promise ? reply.then((settled) => ok(name, settled), (error: unknown) => fail(name, error)) : ok(name, reply);
   } catch (error) {
-    return fail(name, error instanceof Error ? error.message.split('\n')[0] ?? 'failed' : String(error));
+    return fail(name, error);
   }
 }
+
+/** runCommand, by the name the connection calls it. */
+export const startCommand = runCommand;
 
 /** The text lines of a block-host answer. */
 export function blockHostLines(result: BlockHostResult): string[] {
@@ -214,29 +350,4 @@ export function blockHostLines(result: BlockHostResult): string[] {
   if (result.refused > 0) lines.push(`refused ${result.refused} addresses${result.failures.length > 0 ? `: ${result.failures.join('; ')}` : ''}`);
   if (result.addrs.length === 0) lines.push('no addresses yet: each is blocked as soon as the name resolves');
   return lines;
-}
-
-/**
- * Runs one request, answering at once where it can: block-host waits for
- * its lookup (bounded by its timeout), every other command is runCommand.
- */
-export function startCommand(request: Request, context: CommandContext): Answer | Promise<Answer> {
-  const name = request.command.name;
-  if (name !== 'block-host') return runCommand(request, context);
-  const { backend } = context;
-  if (!backend.blocklist || !backend.hostBlocks) return fail(name, 'hostflow runs without a blocklist');
-  let pending: Promise<BlockHostResult>;
-  try {
-    pending = backend.hostBlocks.block(request.args[0] ?? '');
-  } catch (error) {
-    return fail(name, firstLine(error));
-  }
-  return pending.then(
-    (result) => ok(name, result, blockHostLines(result)),
-    (error: unknown) => fail(name, firstLine(error)),
-  );
-}
-
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? 'failed') : String(error);
 }

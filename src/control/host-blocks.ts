@@ -12,6 +12,7 @@
  * not fit is refused and counted, never silently lost.
  */
 import { isIP } from 'node:net';
+import { firstLine } from '../errors.js';
 import { parsePrefix } from '../kernel/prefix.js';
 import { hostMatches, parseHostPattern, type HostPattern } from './host-pattern.js';
 
@@ -175,7 +176,7 @@ export class HostBlocks {
           rule.refused++;
           result.refused++;
           this.stats.blockFailures++;
-          result.failures.push(`${stripLength(prefix)}: ${(error as Error).message.split('\n')[0]}`);
+          result.failures.push(`${stripLength(prefix)}: ${firstLine(error)}`);
           continue;
         }
         holders = new Set();

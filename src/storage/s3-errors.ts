@@ -3,6 +3,7 @@
  * carry `name` (the S3 error code when the server sent a body), HTTP status
  * in `$metadata`, and Node's `code` for network errors.
  */
+import { firstLine } from '../errors.js';
 
 interface SdkError {
   name?: string;
@@ -27,20 +28,16 @@ function networkCode(error: SdkError): string | undefined {
   return undefined;
 }
 
-function firstLine(text: string | undefined): string {
-  return (text ?? '').split('\n')[0]?.trim() ?? '';
-}
-
 /** A short description of an upload error, for status and logs. */
 export function shortError(error: unknown): string {
   const sdk = (error ?? {}) as SdkError;
   const code = networkCode(sdk);
   if (code) {
-    const message = firstLine(sdk.message);
+    const message = firstLine(sdk.message ?? '').trim();
     return message.includes(code) ? message : message ? `${code}: ${message}` : code;
   }
   const status = sdk.$metadata?.httpStatusCode;
-  const message = firstLine(sdk.message);
+  const message = firstLine(sdk.message ?? '').trim();
   const name = sdk.name && sdk.name !== 'Error' ? sdk.name : '';
   const text = [name, message && message !== 'UnknownError' ? message : ''].filter(Boolean).join(': ');
   return `${text || 'unknown error'}${status ? ` (HTTP ${status})` : ''}`;
@@ -53,7 +50,7 @@ export function shortError(error: unknown): string {
 export function describeS3Error(error: unknown, bucket: string, target: string, where: string): string {
   const sdk = (error ?? {}) as SdkError;
   const name = sdk.name ?? '';
-  const message = firstLine(sdk.message);
+  const message = firstLine(sdk.message ?? '').trim();
   const status = sdk.$metadata?.httpStatusCode;
   const code = networkCode(sdk);
   if (code) return `storage: cannot reach ${where} (${code}); is the endpoint up and --storage-endpoint right?`;

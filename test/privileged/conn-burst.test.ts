@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { packageRoot } from '../../src/package-root.js';
-import { startHostflow } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
 import { privilegedSuite } from '../helpers/privileged.js';
 import { run } from '../helpers/process.js';
+import { RecordFile } from '../helpers/records.js';
 
 const CONNECTIONS_PER_SECOND = 20_000;
 const SECONDS = 1;
@@ -53,9 +54,24 @@ describe('a burst of connections on loopback', privilegedSuite({ commands: ['ip'
     let flood: FloodResult;
     try {
       const result = await run('ip', ['netns', 'exec', ns, connflood, String(CONNECTIONS_PER_SECOND), String(SECONDS), String(PORT)], { timeoutMs: 60_000 });
-      flood = JSON.parse(result.stdout) as FloodResult;
-    } finally {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const made = JSON.parse(result.stdout) as FloodResult;
+      flood = made;
+      // Every connection the connector made has its open and close record, or the deadline says how many are missing.
+      const count = (records: readonly JsonLine[]) => {
+        const ours = records.filter((line) => line.pid === made.pid && line.direction === 'out');
+        return { opens: ours.filter((line) => line.event === 'open').length, closes: ours.filter((line) => line.event === 'close').length };
+      };
+      await new RecordFile(hostflow.output).waitFor(
+        (records) => {
+          const { opens, closes } = count(records);
+          return opens >= made.made && closes >= made.made;
+        },
+        (records) => `${JSON.stringify(count(records))} records of ${made.made} connections`,
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    } catch (error) {
+      await hostflow.stop();
+      throw error;
     }
     const { lines, stderr } = await hostflow.stop();
     const ours = lines.filter((line) => line.pid === flood.pid && line.direction === 'out');

@@ -4,7 +4,8 @@
  * resolve and connect beside it, and what tmux shows must name the hosts
  * and processes in every view; keys switch views and filter, and q exits
  * 0 after printing the summary. Each view's screen is saved under
- * /tmp/hostflow-ui-screens/.
+ * /tmp/hostflow-ui-screens/. Every test runs alone: each starts from the
+ * bare table of its view, and the q test quits a hostflow of its own.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -77,6 +78,38 @@ class Tmux {
   }
 }
 
+/** Starts hostflow's UI in a new tmux session 'ui' whose exit code goes to `exitFile`; resolves once it traces. */
+async function startUi(tmux: Tmux, ns: string, args: readonly string[], exitFile: string): Promise<void> {
+  const hostflow = ['ip', 'netns', 'exec', ns, process.execPath, ...uiCommand(), ...args];
+  tmux.run('new-session', '-d', '-x', '120', '-y', '40', '-s', 'ui', `${hostflow.join(' ')}; echo $? > ${exitFile}`);
+  tmux.run('set-option', '-t', 'ui', 'remain-on-exit', 'on');
+  await tmux.waitFor('the UI', (screen) => /1 Hosts/.test(screen) && new RegExp(`connect (${connectProbeModes()})\\b`).test(screen), 30_000);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What covers the table, by its footer and caption: a filter being typed,
+ * the help, a row's details, a kept filter, or nothing. Each Esc takes one
+ * away, so a test waits for it to change before it sends another key: Ink
+ * reads an Esc with the key right after it as one Alt chord.
+ */
+function cover(screen: string): 'typing' | 'help' | 'details' | 'filter' | 'none' {
+  if (/\/ filter: /.test(screen)) return 'typing';
+  if (/Esc close help/.test(screen)) return 'help';
+  if (/Esc back/.test(screen)) return 'details';
+  return / {2}filter \S/.test(screen) ? 'filter' : 'none';
+}
+
+/** The table of a view with nothing over it. */
+const bareTable = (screen: string) => /\? help\s+q quit/.test(screen) && cover(screen) === 'none';
+
 const lineWith = (screen: string, ...words: string[]) => screen.split('\n').find((line) => words.every((word) => line.includes(word)));
 
 function save(name: string, screen: string): void {
@@ -105,10 +138,7 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     workDir = mkdtempSync(join(tmpdir(), 'hostflow-ui-'));
     exitFile = join(workDir, 'exit-code');
     tmux = new Tmux(topo.id);
-    const hostflow = ['ip', 'netns', 'exec', topo.client.ns, process.execPath, ...uiCommand(), '-i', topo.client.iface, '--flow-interval', '1'];
-    tmux.run('new-session', '-d', '-x', '120', '-y', '40', '-s', 'ui', `${hostflow.join(' ')}; echo $? > ${exitFile}`);
-    tmux.run('set-option', '-t', 'ui', 'remain-on-exit', 'on');
-    await tmux.waitFor('the UI', (screen) => /1 Hosts/.test(screen) && new RegExp(`connect (${connectProbeModes()})\\b`).test(screen), 30_000);
+    await startUi(tmux, topo.client.ns, ['-i', topo.client.iface, '--flow-interval', '1'], exitFile);
 
     // A connection held open, one that closes, and a lookup only the wire sees.
     holder = ManagedProcess.start(python3(), ['-u', '-c', HOLDER, 'web.hostflow.test', '8080'], { ns: topo.client.ns, stdin: true });
@@ -124,6 +154,28 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     await topo?.destroy();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
+
+  /** Sends Esc and waits until it took away what covered the table. */
+  async function escape(): Promise<string> {
+    const before = cover(tmux.capture());
+    tmux.keys('Escape');
+    return tmux.waitFor(`Esc to take away the ${before}`, (screen) => cover(screen) !== before, 5000);
+  }
+
+  /**
+   * Shows the bare table of a view, whatever the test before left: Esc
+   * until no help, details or filter is left (the first cancels a filter
+   * being typed or closes an overlay, the next clears a kept filter), then
+   * the view's key and its heading.
+   */
+  async function showView(key: '1' | '2' | '3' | '4', heading: RegExp): Promise<string> {
+    for (let presses = 0; cover(tmux.capture()) !== 'none'; presses++) {
+      if (presses === 3) throw new Error(`three Esc and the table is still covered:\n${tmux.capture()}`);
+      await escape();
+    }
+    tmux.keys(key);
+    return tmux.waitFor(`view ${key}`, (screen) => heading.test(screen) && bareTable(screen));
+  }
 
   /** Keeps python3 downloading from web.hostflow.test (so flows and rates show) until the screen passes `check`. */
   async function whileDownloading(what: string, check: (screen: string) => boolean): Promise<string> {
@@ -143,6 +195,7 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
   }
 
   test('Hosts shows each resolved hostname with the process that used it, and its rate', async () => {
+    await showView('1', /HOST\s+PROCESSES/);
     const screen = await whileDownloading('both hosts with python3 and a rate', (s) =>
       Boolean(lineWith(s, 'web.hostflow.test', 'python3', '/s') && lineWith(s, 'api.hostflow.test', 'python3')),
     );
@@ -154,19 +207,23 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
 
   test('2 switches to Connections: the live and the closed connection, with process and name', async () => {
     // Connections are traced host-wide: the filter keeps the workload's.
-    tmux.keys('2', '/');
+    await showView('2', /STATE/);
+    tmux.keys('/');
     tmux.run('send-keys', '-t', 'ui', '-l', 'port:8080');
     tmux.keys('Enter');
-    const screen = await tmux.waitFor('both connections', (s) => Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')));
+    // The filter kept (rows are filtered while it is typed, too) and both connections in it.
+    const screen = await tmux.waitFor(
+      'both connections',
+      (s) => / {2}filter port:8080/.test(s) && Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')),
+    );
     save('connections', screen);
     assert.match(lineWith(screen, 'api.hostflow.test', 'closed') ?? '', new RegExp(`out ${topo.server.ipv4.replaceAll('.', '\\.')}:8080`));
     assert.match(lineWith(screen, 'api.hostflow.test', 'closed') ?? '', /1000B\s+195K\s+0/);
-    tmux.keys('Escape');
-    await tmux.waitFor('the filter cleared', (s) => !s.includes('filter port:8080'));
+    assert.ok(bareTable(await escape()), 'Esc cleared the filter');
   });
 
   test('3 switches to Flows: the top talker is the server, named, with its process', async () => {
-    tmux.keys('3');
+    await showView('3', /DIR\s+PROTO/);
     // Flows show the last interval: traffic keeps coming until one is drawn.
     const screen = await whileDownloading('a flow of python3 with web.hostflow.test', (s) => Boolean(lineWith(s, 'in', 'tcp', 'web.hostflow.test', 'python3')));
     save('flows', screen);
@@ -176,40 +233,46 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
   });
 
   test('4 switches to DNS: getaddrinfo lookups with their process, wire answers with their CNAME target', async () => {
-    tmux.keys('4');
+    await showView('4', /LATENCY/);
     const screen = await tmux.waitFor('lookups', (s) => Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'getaddrinfo') && lineWith(s, 'alias.hostflow.test', 'wire')));
     save('dns', screen);
     assert.ok(lineWith(screen, 'python3', 'api.hostflow.test', topo.server.ipv4, 'getaddrinfo'));
   });
 
   test('/ filters: only the matching host is left, Esc brings the others back', async () => {
-    tmux.keys('1');
-    await tmux.waitFor('Hosts', (s) => /HOST\s+PROCESSES/.test(s));
+    await showView('1', /HOST\s+PROCESSES/);
+    // Both hosts first (alone, this test may run before the UI has them), so that the filter has one to hide.
+    await tmux.waitFor('both hosts', (s) => Boolean(lineWith(s, 'web.hostflow.test') && lineWith(s, 'api.hostflow.test', 'python3')));
     tmux.keys('/');
     tmux.run('send-keys', '-t', 'ui', '-l', 'api');
     tmux.keys('Enter');
-    const screen = await tmux.waitFor('only api', (s) => s.includes('filter api') && !s.includes('web.hostflow.test'));
+    const screen = await tmux.waitFor('only api', (s) => / {2}filter api/.test(s) && !s.includes('web.hostflow.test'));
     save('filter', screen);
-    assert.ok(lineWith(screen, 'api.hostflow.test', 'python3'));
-    tmux.keys('Escape');
-    await tmux.waitFor('the filter cleared', (s) => !s.includes('filter api') && s.includes('web.hostflow.test'));
+    assert.ok(lineWith(screen, 'api.hostflow.test', 'python3'), screen);
+    assert.ok(bareTable(await escape()), 'Esc cleared the filter');
+    await tmux.waitFor('the other host back', (s) => s.includes('web.hostflow.test'));
   });
 
   test('q exits with code 0 and prints the summary after the UI', async () => {
-    tmux.keys('q');
-    await tmux.waitFor('the summary', (s) => /summary: ok events: \d+ delivered; none lost/.test(s));
-    const screen = tmux.run('capture-pane', '-p', '-S', '-', '-t', 'ui').trimEnd();
-    save('exit', screen);
-    const deadline = Date.now() + 10_000;
-    let code = '';
-    while (Date.now() < deadline && code === '') {
-      try {
-        code = readFileSync(exitFile, 'utf8').trim();
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+    // A hostflow of its own, so that the other tests' UI keeps running: no
+    // flows or wire DNS (nothing attached to the interface the other counts
+    // on) and no control socket (the other holds the default path).
+    const own = new Tmux(`${topo.id}-q`);
+    const ownExit = join(workDir, 'q-exit-code');
+    try {
+      await startUi(own, topo.client.ns, ['--no-flows', '--no-wire-dns', '--no-control'], ownExit);
+      own.keys('q');
+      await own.waitFor('the summary', (s) => /summary: ok events: \d+ delivered; none lost/.test(s));
+      const screen = own.run('capture-pane', '-p', '-S', '-', '-t', 'ui').trimEnd();
+      save('exit', screen);
+      // The shell writes the exit code once hostflow has exited.
+      const deadline = Date.now() + 10_000;
+      let code = '';
+      while ((code = readText(ownExit).trim()) === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(code, '0', `exit code ${JSON.stringify(code)} (none within 10 s when empty):\n${screen}`);
+      assert.doesNotMatch(screen, /1 Hosts/, 'the UI left the screen as it found it');
+    } finally {
+      own.kill();
     }
-    assert.equal(code, '0', screen);
-    assert.doesNotMatch(screen, /1 Hosts/, 'the UI left the screen as it found it');
   });
 });

@@ -32,6 +32,7 @@ import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { ManagedProcess, python3 } from '../helpers/process.js';
+import { RecordFile } from '../helpers/records.js';
 import { pausedPythonClient, pythonClient, startHttpServer, startReplyServer, type ClientResult, type PausedClient } from '../helpers/workload.js';
 
 const requirements = { commands: [...TOPOLOGY_COMMANDS, 'openssl', 'curl', 'ss'], features: ['netns' as const, 'btf' as const] };
@@ -289,8 +290,13 @@ describe('unresolved: every reason caused by a real workload, and late names', p
         ]);
         // Last: encrypted DNS marks the whole host for the reasons that follow.
         await client(ns, 'dot', [topo.server.ipv4, DOT_PORT, addressOf(topo, 'dot'), REPLY_PORT]).then(add('encrypted_dns'));
-        // Let the last flow interval and close events reach hostflow.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // Every workload connection's close record is written: records come in kernel-time order, so its
+        // open and named records (when it has them) are in before it; its last flows come at the stop.
+        const closed = (records: readonly JsonLine[], w: Workload) => records.some((r) => r.type === 'conn' && r.event === 'close' && w.mine(r));
+        await new RecordFile(hostflow.output).waitFor(
+          (records) => workloads.every((w) => closed(records, w)),
+          (records) => `no close record yet for ${workloads.filter((w) => !closed(records, w)).map((w) => w.label).join(', ')}`,
+        );
       } finally {
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
       }

@@ -1,42 +1,24 @@
 /**
- * What the operator is looking at and what the keys do: the view, the
- * selection and scroll of each view, sort, filter, pause, overlays. Pure
- * TypeScript over a UiModel: `press` takes a key, `frame` builds the
- * screen for a terminal size. Nothing here knows about Ink.
+ * What the operator is looking at: the view, the selection and scroll of
+ * each view, sort, filter, pause, overlays. Pure TypeScript over a UiModel:
+ * `press` runs what the keymap binds a key to, `frame` builds the screen
+ * for a terminal size. Nothing here knows about Ink.
  */
 import { sanitize } from '../../format/sanitize.js';
 import { detailsOf } from './details.js';
 import { parseFilter, matchesFilter } from './filter.js';
+import { footerLine } from './footer.js';
 import { blockHeight, seg, type Block, type Frame, type Line, type Segment, type TableFrame } from './frame.js';
 import { formatClock } from './format.js';
 import { headerLines, type HeaderInfo } from './header.js';
 import { helpLines } from './help.js';
+import { bindingOf, isText, keyName, pressOfChar, type KeyPress, type KeyResult, type KeyTarget, type Mode } from './keymap.js';
 import { fitCell, fitColumns } from './layout.js';
 import type { ModelCounts, UiModel } from './model.js';
 import type { AnyRow, ConnRow, DnsRow, FlowRow, HostRow } from './rows.js';
 import { CONNECTIONS_VIEW, VIEW_IDS, VIEWS, type CellContext, type ViewId, type ViewSpec } from './views.js';
 
-/** The keys the controller reads; Ink's `Key` (plus its input string) fits. */
-export interface KeyPress {
-  input: string;
-  upArrow?: boolean;
-  downArrow?: boolean;
-  pageUp?: boolean;
-  pageDown?: boolean;
-  home?: boolean;
-  end?: boolean;
-  return?: boolean;
-  escape?: boolean;
-  tab?: boolean;
-  shift?: boolean;
-  ctrl?: boolean;
-  meta?: boolean;
-  backspace?: boolean;
-  delete?: boolean;
-}
-
-/** quit: the operator asked to stop; update: the screen changed; none: nothing to redraw. */
-export type KeyResult = 'quit' | 'update' | 'none';
+export type { KeyPress, KeyResult } from './keymap.js';
 
 export interface TerminalSize {
   columns: number;
@@ -105,29 +87,7 @@ function rowsOf(view: ViewId, snapshot: Snapshot): readonly AnyRow[] {
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g; // eslint-disable-line no-control-regex
 
-/** One character of a string of keys, as the key it stands for. */
-function keyOf(char: string): KeyPress {
-  switch (char) {
-    case '\r':
-    case '\n':
-      return { input: '', return: true };
-    case '\t':
-      return { input: '', tab: true };
-    case '\u007f':
-    case '\b':
-      return { input: '', backspace: true };
-    case '\u001b':
-      return { input: '', escape: true };
-    case '\u0003':
-      return { input: 'c', ctrl: true };
-    case '\u0015':
-      return { input: 'u', ctrl: true };
-    default:
-      return { input: char };
-  }
-}
-
-export class UiController {
+export class UiController implements KeyTarget {
   view: ViewId = 'hosts';
   /** The filter in force (while editing, the text typed so far). */
   filter = '';
@@ -142,7 +102,8 @@ export class UiController {
   ) as Record<ViewId, Cursor>;
   /** Keys of the current view's rows as last drawn, in order. */
   private order: string[] = [];
-  private pageSize = 10;
+  /** Rows in one page of the table as last drawn. */
+  pageSize = 10;
 
   /**
    * @param interactive false when there is no keyboard (stdin not a terminal): the footer says how to stop instead.
@@ -157,89 +118,29 @@ export class UiController {
     return this.cursors[this.view];
   }
 
+  /** What the screen shows, which decides what a key does. */
+  get mode(): Mode {
+    return this.editing !== null ? 'filter' : (this.overlay ?? 'table');
+  }
+
+  /** Does what the keymap binds `key` to in the current mode; keys that arrive together are taken one by one. */
   press(key: KeyPress): KeyResult {
-    if (key.ctrl && key.input === 'c') return 'quit';
     // Keys typed faster than they are read (or pasted) arrive as one
-    // string, control characters included: take them one by one.
+    // string, control characters included.
     const chars = [...key.input];
     if (chars.length > 1 && !key.ctrl && !key.meta) {
       let result: KeyResult = 'none';
       for (const char of chars) {
-        const one = this.press(keyOf(char));
+        const one = this.press(pressOfChar(char));
         if (one === 'quit') return 'quit';
         if (one === 'update') result = 'update';
       }
       return result;
     }
-    if (this.editing !== null) return this.edit(key);
-    if (this.overlay === 'help') {
-      if (key.input === 'q') return 'quit';
-      if (key.escape || key.input === '?' || key.return) this.overlay = null;
-      return 'update';
-    }
-    if (key.tab) return this.switchView(VIEW_IDS.indexOf(this.view) + (key.shift ? -1 : 1));
-    if (key.upArrow) return this.move(-1);
-    if (key.downArrow) return this.move(1);
-    if (key.pageUp) return this.move(-this.pageSize);
-    if (key.pageDown) return this.move(this.pageSize);
-    if (key.home) return this.moveTo(0);
-    if (key.end) return this.moveTo(Infinity);
-    if (key.return) {
-      // With no row, the next frame closes it again.
-      this.overlay = this.overlay === 'details' ? null : 'details';
-      return 'update';
-    }
-    if (key.escape) {
-      if (this.overlay !== null) this.overlay = null;
-      else if (this.filter !== '') this.filter = '';
-      else return 'none';
-      return 'update';
-    }
-    if (key.ctrl || key.meta) return 'none';
-    switch (key.input) {
-      case 'q':
-        return 'quit';
-      case '1':
-      case '2':
-      case '3':
-      case '4':
-        return this.switchView(Number(key.input) - 1);
-      case 'k':
-        return this.move(-1);
-      case 'j':
-        return this.move(1);
-      case 'g':
-        return this.moveTo(0);
-      case 'G':
-        return this.moveTo(Infinity);
-      case '?':
-        this.overlay = 'help';
-        return 'update';
-      case '/':
-        this.overlay = null;
-        this.filterBefore = this.filter;
-        this.editing = this.filter;
-        return 'update';
-      case 's': {
-        const sorts = VIEWS[this.view].sorts;
-        this.cursor.sort = (this.cursor.sort + 1) % sorts.length;
-        this.cursor.descending = sorts[this.cursor.sort]?.descending ?? true;
-        return 'update';
-      }
-      case 'S':
-        this.cursor.descending = !this.cursor.descending;
-        return 'update';
-      case 'p':
-        this.setPaused(!this.paused);
-        return 'update';
-      case 'c':
-        this.model.clear();
-        if (this.paused) this.frozen = freeze(this.model, this.clock());
-        this.overlay = null;
-        return 'update';
-      default:
-        return 'none';
-    }
+    const mode = this.mode;
+    if (mode === 'filter' && isText(key)) return this.type(key.input);
+    const name = keyName(key);
+    return name === null ? 'none' : (bindingOf(mode, name)?.run(this, name) ?? 'none');
   }
 
   /** Freezes the rows on screen; the model keeps taking records. */
@@ -248,30 +149,32 @@ export class UiController {
     this.frozen = paused ? freeze(this.model, this.clock()) : null;
   }
 
-  private edit(key: KeyPress): KeyResult {
-    const text = this.editing ?? '';
-    if (key.return) {
-      this.editing = null;
-      this.filter = text.trim();
-    } else if (key.escape) {
-      this.editing = null;
-      this.filter = this.filterBefore;
-    } else if (key.backspace || key.delete) {
-      this.editing = text.slice(0, -1);
-    } else if (key.ctrl && key.input === 'u') {
-      this.editing = '';
-    } else if (!key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow && !key.pageUp && !key.pageDown) {
-      const typed = key.input.replace(CONTROL, '');
-      if (typed === '') return 'none';
-      this.editing = (text + typed).slice(0, FILTER_MAX);
-    } else {
-      return 'none';
-    }
-    if (this.editing !== null) this.filter = this.editing;
+  // The actions of the keymap (KeyTarget).
+
+  showHelp(): KeyResult {
+    this.overlay = 'help';
     return 'update';
   }
 
-  private switchView(index: number): KeyResult {
+  closeOverlay(): KeyResult {
+    this.overlay = null;
+    return 'update';
+  }
+
+  back(): KeyResult {
+    if (this.overlay !== null) this.overlay = null;
+    else if (this.filter !== '') this.filter = '';
+    else return 'none';
+    return 'update';
+  }
+
+  toggleDetails(): KeyResult {
+    // With no row, the next frame closes it again.
+    this.overlay = this.overlay === 'details' ? null : 'details';
+    return 'update';
+  }
+
+  switchView(index: number): KeyResult {
     const next = VIEW_IDS[(index + VIEW_IDS.length) % VIEW_IDS.length] ?? 'hosts';
     if (next === this.view && this.overlay === null) return 'none';
     this.view = next;
@@ -280,15 +183,71 @@ export class UiController {
     return 'update';
   }
 
-  private move(delta: number): KeyResult {
+  stepView(step: number): KeyResult {
+    return this.switchView(VIEW_IDS.indexOf(this.view) + step);
+  }
+
+  move(delta: number): KeyResult {
     return this.moveTo(this.cursor.selectedIndex + delta);
   }
 
-  private moveTo(index: number): KeyResult {
+  moveTo(index: number): KeyResult {
     if (this.order.length === 0) return 'none';
     const clamped = Math.max(0, Math.min(this.order.length - 1, index));
     this.cursor.selectedIndex = clamped;
     this.cursor.selectedKey = this.order[clamped] ?? null;
+    return 'update';
+  }
+
+  startFilter(): KeyResult {
+    this.overlay = null;
+    this.filterBefore = this.filter;
+    this.editing = this.filter;
+    return 'update';
+  }
+
+  endFilter(keep: boolean): KeyResult {
+    this.filter = keep ? (this.editing ?? '').trim() : this.filterBefore;
+    this.editing = null;
+    return 'update';
+  }
+
+  eraseFilter(all: boolean): KeyResult {
+    this.editing = all ? '' : (this.editing ?? '').slice(0, -1);
+    this.filter = this.editing;
+    return 'update';
+  }
+
+  /** Types text into the filter; control characters are dropped. */
+  private type(input: string): KeyResult {
+    const typed = input.replace(CONTROL, '');
+    if (typed === '') return 'none';
+    this.editing = ((this.editing ?? '') + typed).slice(0, FILTER_MAX);
+    this.filter = this.editing;
+    return 'update';
+  }
+
+  nextSort(): KeyResult {
+    const sorts = VIEWS[this.view].sorts;
+    this.cursor.sort = (this.cursor.sort + 1) % sorts.length;
+    this.cursor.descending = sorts[this.cursor.sort]?.descending ?? true;
+    return 'update';
+  }
+
+  reverseSort(): KeyResult {
+    this.cursor.descending = !this.cursor.descending;
+    return 'update';
+  }
+
+  togglePause(): KeyResult {
+    this.setPaused(!this.paused);
+    return 'update';
+  }
+
+  clear(): KeyResult {
+    this.model.clear();
+    if (this.paused) this.frozen = freeze(this.model, this.clock());
+    this.overlay = null;
     return 'update';
   }
 
@@ -299,7 +258,7 @@ export class UiController {
     const [headerFirst, headerSecond] = headerLines(header, this.paused);
     if (size.columns < MIN_SIZE.columns || size.rows < MIN_SIZE.rows) {
       const small: Line = [seg(`terminal too small: ${size.columns}x${size.rows}, hostflow needs ${MIN_SIZE.columns}x${MIN_SIZE.rows}`, 'warn')];
-      return { width, height, header: [headerFirst, small], tabs: [], caption: [], body: [], footer: [seg('q', 'key'), seg(' quit')] };
+      return { width, height, header: [headerFirst, small], tabs: [], caption: [], body: [], footer: footerLine(this, this.interactive) };
     }
     const snapshot = this.paused && this.frozen ? this.frozen : live(this.model);
     const context: CellContext = { now: snapshot.at ?? this.clock(), flowIntervalSeconds: this.model.flowIntervalSeconds };
@@ -323,7 +282,7 @@ export class UiController {
       tabs: this.tabs(),
       caption: this.caption(spec, snapshot.counts(), shown.length, all.length),
       body,
-      footer: this.footer(),
+      footer: footerLine(this, this.interactive),
     };
   }
 
@@ -414,20 +373,6 @@ export class UiController {
     const position = shown === 0 ? 0 : this.cursor.selectedIndex + 1;
     line.push(seg(`  ${position}/${shown}${shown !== total ? ` of ${total}` : ''}`, 'dim'));
     return line;
-  }
-
-  private footer(): Line {
-    if (this.editing !== null) {
-      return [seg('/', 'key'), seg(` filter: ${sanitize(this.editing)}`), seg('█'), seg('   Enter keep · Esc cancel · words: host: proc: addr: port: pid: !not', 'dim')];
-    }
-    if (!this.interactive) return [seg('no keyboard (stdin is not a terminal): Ctrl-C or SIGTERM stops hostflow', 'dim')];
-    const hints: Array<[string, string]> =
-      this.overlay === 'help'
-        ? [['Esc', 'close help'], ['q', 'quit']]
-        : this.overlay === 'details'
-          ? [['Esc', 'back'], ['↑↓', 'previous/next'], ['q', 'quit']]
-          : [['?', 'help'], ['q', 'quit'], ['Tab', 'view'], ['⏎', 'details'], ['/', 'filter'], ['s', 'sort'], ['p', this.paused ? 'resume' : 'pause'], ['c', 'clear']];
-    return hints.flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}  `)]);
   }
 }
 

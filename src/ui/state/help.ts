@@ -1,17 +1,10 @@
-/** The `?` screen: keys, filter syntax, and what the less obvious columns mean. */
+/** The `?` screen: the keymap's lines, filter syntax, and what the less obvious columns mean. */
 import { sanitize } from '../../format/sanitize.js';
 import { seg, type Line } from './frame.js';
+import { KEYMAP } from './keymap.js';
 
-const KEYS: Array<[string, string]> = [
-  ['Tab / 1-4', 'switch view: Hosts, Connections, Flows, DNS (Shift-Tab back)'],
-  ['↑ ↓  j k', 'move; PgUp PgDn a page; Home End (g G) first, last'],
-  ['Enter', 'details of the row (a host lists its connections); Esc back'],
-  ['/', 'filter; Enter keeps it, Esc drops the edit; Esc again clears it'],
-  ['s  S', 'next sort column; reverse the order'],
-  ['p', 'pause the screen (records keep being collected)'],
-  ['c', 'clear every table'],
-  ['q  Ctrl-C', 'quit: every sink is flushed, a summary goes to stderr'],
-];
+/** The keys column of the help screen, and what each binding does. */
+const KEY_LINES = KEYMAP.flatMap(({ help }) => (help ? [help] : []));
 
 const NOTES: string[] = [
   'filter: all words must match; a word matches name, process, address, port',
@@ -25,7 +18,7 @@ const NOTES: string[] = [
 
 /** The keys, then the XDP mode of each interface and why ('eth0: generic (native refused by virtio_net: ...)'), then the notes. */
 export function helpLines(xdp: readonly string[] = []): Line[] {
-  const lines: Line[] = [[seg('keys', 'title')], ...KEYS.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]), []];
+  const lines: Line[] = [[seg('keys', 'title'), seg('  (Esc, ? or Enter closes this screen)', 'dim')], ...KEY_LINES.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]), []];
   if (xdp.length > 0) {
     lines.push([seg('XDP on each interface', 'title')], ...xdp.map((line): Line => [seg(`  ${sanitize(line)}`)]));
     lines.push([seg('  generic mode counts ingress after GRO: merged TCP segments count as one packet', 'dim')], []);

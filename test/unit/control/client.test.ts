@@ -48,9 +48,12 @@ describe('hostflow ctl', () => {
     assert.equal(out.stderr, 'hostflow ctl: 192.0.2.9 is not blocked (list-block-src lists what is)\n');
     assert.equal(await runCtl(['--socket', path, '--json', 'unblock-src', '192.0.2.9'], streams), 1);
     assert.deepEqual(JSON.parse(out.stdout), { ok: false, command: 'unblock-src', error: '192.0.2.9 is not blocked (list-block-src lists what is)' });
+    // A prefix of its own: the test before may or may not have run.
+    assert.equal(await runCtl(['--socket', path, 'block-src', '192.0.2.2'], io().io), 0);
     const json = io();
     assert.equal(await runCtl(['-s', path, '--json', 'list-block-src'], json.io), 0);
-    assert.equal((JSON.parse(json.out.stdout) as { result: unknown[] }).result.length, 1);
+    const rows = (JSON.parse(json.out.stdout) as { result: Array<{ prefix: string }> }).result;
+    assert.ok(rows.some((row) => row.prefix === '192.0.2.2/32'), JSON.stringify(rows));
   });
 
   test('usage errors and missing or dead sockets exit 2 with a message that says what to do', async () => {

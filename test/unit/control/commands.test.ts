@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countByAddress, runCommand, startCommand, type ControlBackend } from '../../../src/control/commands.js';
+import { countByAddress, runCommand, startCommand, type CommandContext, type ControlBackend } from '../../../src/control/commands.js';
 import { blockHost } from '../../../src/control/block-host.js';
 import { HostBlocks } from '../../../src/control/host-blocks.js';
 import { formatAnswer, parseRequest, type Answer, type Request } from '../../../src/control/protocol.js';
@@ -12,6 +12,13 @@ function flow(saddr: string, daddr: string, packets: number, droppedPackets = 0)
     ifindex: 2, direction: 'in', proto: 17, family: saddr.includes(':') ? 6 : 4, saddr, sport: 1, daddr, dport: 2,
     packets, bytes: packets * 100, droppedPackets, droppedBytes: droppedPackets * 100, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 0,
   };
+}
+
+/** runCommand's answer to a command that answers at once (all but block-host). */
+function now(req: Request, context: CommandContext): Answer {
+  const answer = runCommand(req, context);
+  assert.ok(!(answer instanceof Promise), `${req.command.name} answers at once`);
+  return answer;
 }
 
 function request(line: string): Request {
@@ -51,14 +58,14 @@ test('packets are counted by source or destination address, most first, with hos
 
 test('list-src answers labelled text lines and JSON rows, and takes a limit', () => {
   const backend: ControlBackend = { readFlows: () => flows, nameOf: () => null };
-  const answer = runCommand(request('list-src 1'), { backend, flows: () => flows });
+  const answer = now(request('list-src 1'), { backend, flows: () => flows });
   assert.deepEqual(answer, {
     ok: true,
     command: 'list-src',
     result: [{ addr: '10.0.0.1', packets: 8, bytes: 800, dropped_packets: 5, host: null }],
     lines: ['10.0.0.1 packets 8 bytes 800 dropped 5 host -'],
   });
-  const bad = runCommand(request('list-dst zero'), { backend, flows: () => flows });
+  const bad = now(request('list-dst zero'), { backend, flows: () => flows });
   assert.deepEqual(bad, { ok: false, command: 'list-dst', error: 'usage: list-dst [LIMIT] (LIMIT a positive number)' });
 });
 
@@ -76,8 +83,9 @@ test('blocklist commands report what changed, and errors of the blocklist become
       list: () => [...blocked.keys()].map((prefix) => ({ prefix: `${prefix}/32`, family: 4, packets: 1, bytes: 84, addedMs: Date.UTC(2026, 0, 1) })),
     },
   };
-  const run = (line: string) => runCommand(request(line), { backend, flows: () => [] });
-  assert.deepEqual(run('block-src 192.0.2.1').ok && run('block-src 192.0.2.1'), {
+  const run = (line: string) => now(request(line), { backend, flows: () => [] });
+  assert.deepEqual(run('block-src 192.0.2.1'), { ok: true, command: 'block-src', result: { prefix: '192.0.2.1/32', added: true }, lines: ['blocked 192.0.2.1/32'] });
+  assert.deepEqual(run('block-src 192.0.2.1'), {
     ok: true,
     command: 'block-src',
     result: { prefix: '192.0.2.1/32', added: false },
@@ -95,7 +103,7 @@ test('blocklist commands report what changed, and errors of the blocklist become
 });
 
 test('a missing hook is an error answer that says why', () => {
-  const run = (line: string) => runCommand(request(line), { backend: {}, flows: () => [] });
+  const run = (line: string) => now(request(line), { backend: {}, flows: () => [] });
   assert.match((run('block-src 10.0.0.1') as { error: string }).error, /without a blocklist/);
   assert.match((run('list-src') as { error: string }).error, /flows are not counted/);
   assert.match((run('list-hosts') as { error: string }).error, /not available/);
@@ -104,14 +112,14 @@ test('a missing hook is an error answer that says why', () => {
 
 test('stats and list-hosts print what their hooks return', () => {
   const backend: ControlBackend = { stats: () => ({ events: 3, capture_lost: 0, mode: null }), listHosts: () => [{ addr: '10.0.0.1', host: 'one.test' }] };
-  const run = (line: string) => runCommand(request(line), { backend, flows: () => [] });
+  const run = (line: string) => now(request(line), { backend, flows: () => [] });
   assert.deepEqual((run('stats') as { lines: string[] }).lines, ['health ok', 'events 3', 'capture_lost 0 ok', 'mode -']);
   assert.deepEqual((run('list-hosts') as { lines: string[] }).lines, ['10.0.0.1 one.test']);
 });
 
 test('stats say plainly which counters report a problem, and health names them', () => {
   const backend: ControlBackend = { stats: () => ({ events_decoded: 9, events_lost: 5, capture_lost: 0, probe_runs_skipped: 2, xdp_eth0: 'generic' }) };
-  const answer = runCommand(request('stats'), { backend, flows: () => [] }) as { lines: string[]; result: Record<string, unknown> };
+  const answer = now(request('stats'), { backend, flows: () => [] }) as { lines: string[]; result: Record<string, unknown> };
   assert.deepEqual(answer.lines, [
     'health PROBLEM: events_lost, probe_runs_skipped',
     'events_decoded 9',
@@ -144,27 +152,27 @@ test('block-host, list-block-host and unblock-host answer in text and JSON; bloc
     result: { name: 'web.test', added: true, addrs: ['192.0.2.1'], new_addrs: ['192.0.2.1'], lookup: { error: 'getaddrinfo ENOTFOUND' }, refused: 0, failures: [] },
     lines: ['blocked web.test addrs 192.0.2.1 new 192.0.2.1', 'lookup failed: getaddrinfo ENOTFOUND'],
   });
-  assert.deepEqual(runCommand(request('list-block-host'), context), {
+  assert.deepEqual(now(request('list-block-host'), context), {
     ok: true,
     command: 'list-block-host',
     result: [{ name: 'web.test', addrs: ['192.0.2.1'], refused: 0, since: '2026-01-01T00:00:00.000000Z' }],
     lines: ['web.test addrs 192.0.2.1 refused 0 since 2026-01-01T00:00:00.000000Z'],
   });
   // block-src of the same address, then unblock-host: the entry stays for block-src.
-  runCommand(request('block-src 192.0.2.1'), context);
-  assert.deepEqual((runCommand(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released -', 'kept 192.0.2.1 for block-src']);
+  now(request('block-src 192.0.2.1'), context);
+  assert.deepEqual((now(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released -', 'kept 192.0.2.1 for block-src']);
   assert.deepEqual(list.list().map((entry) => entry.prefix), ['192.0.2.1/32']);
   // A name holding an address: unblock-src leaves it blocked and says so.
   await startCommand(request('block-host web.test'), context);
-  assert.deepEqual(runCommand(request('unblock-src 192.0.2.1'), context), {
+  assert.deepEqual(now(request('unblock-src 192.0.2.1'), context), {
     ok: true,
     command: 'unblock-src',
     result: { prefix: '192.0.2.1/32', kept_for: ['web.test'] },
     lines: ['192.0.2.1/32 stays blocked for web.test (unblock-host removes it)'],
   });
-  assert.deepEqual((runCommand(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released 192.0.2.1']);
+  assert.deepEqual((now(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released 192.0.2.1']);
   assert.deepEqual(list.list(), []);
-  assert.deepEqual(runCommand(request('unblock-host web.test'), context), { ok: false, command: 'unblock-host', error: 'web.test is not blocked (list-block-host lists what is)' });
+  assert.deepEqual(now(request('unblock-host web.test'), context), { ok: false, command: 'unblock-host', error: 'web.test is not blocked (list-block-host lists what is)' });
 
   const wildcard = (await startCommand(request('block-host *.ads.test'), { backend: { ...backend, hostBlocks: { ...backend.hostBlocks!, block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }) } }, flows: () => [] })) as { lines: string[] };
   assert.deepEqual(wildcard.lines, [
@@ -185,7 +193,7 @@ test('block-host refuses a name with escapes in one printable line, and answers 
   assert.match(bad.error, /^'\?\]0;owned\?\.test' is not a host name/);
   const printed = formatAnswer(bad as Answer, false);
   assert.ok([...printed.trimEnd()].every((char) => char >= ' ' && char <= '~'), `printable only: ${JSON.stringify(printed)}`);
-  const unblock = runCommand(request('unblock-host \x1b[2J'), { backend, flows: () => [] }) as { error: string };
+  const unblock = now(request('unblock-host \x1b[2J'), { backend, flows: () => [] }) as { error: string };
   assert.match(unblock.error, /^'\?\[2J' is not a host name/);
   for (const line of ['block-host a.test', 'unblock-host a.test', 'list-block-host']) {
     const answer = (await startCommand(request(line), { backend: {}, flows: () => [] })) as { error: string };

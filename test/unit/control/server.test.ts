@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ControlServer } from '../../../src/control/server.js';
 import type { ControlBackend } from '../../../src/control/commands.js';
 import type { FlowEntry } from '../../../src/kernel/flows.js';
-import { openClient } from '../../helpers/control-client.js';
+import { openClient, type RawClient } from '../../helpers/control-client.js';
+import { waitFor } from '../../helpers/fake-terminal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostflow-control-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +45,20 @@ function backend(): ControlBackend & { reads: number } {
     stats: () => ({ events: 1 }),
   };
   return state;
+}
+
+/** The server's ends of its connections: ControlServer keeps them private; tests read their byte counts and state. */
+function serverEnds(server: ControlServer): Socket[] {
+  return [...(server as unknown as { sockets: Set<Socket> }).sockets];
+}
+
+/** A new client, with the server's end of its connection. */
+async function openWithEnd(server: ControlServer): Promise<[RawClient, Socket]> {
+  const before = new Set(serverEnds(server));
+  const client = await openClient(server.path);
+  let end: Socket | undefined;
+  await waitFor(() => (end = serverEnds(server).find((socket) => !before.has(socket))) !== undefined, () => 'the server never accepted the client');
+  return [client, end as Socket];
 }
 
 describe('control socket', () => {
@@ -90,7 +105,7 @@ describe('control socket', () => {
       { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
       { ok: true, command: 'quit', result: null },
     ]);
-    await new Promise((resolve) => client.socket.once('close', resolve));
+    if (!client.socket.closed) await new Promise((resolve) => client.socket.once('close', resolve));
   });
 
   test('garbage, a 1 MB line and blank lines get error answers (or none) and the commands around them their answers', async () => {
@@ -105,16 +120,20 @@ describe('control socket', () => {
     assert.deepEqual(answers[2], ['error: line longer than 4096 bytes; skipped']);
     assert.deepEqual(answers[3], ['error: usage: unblock-src ADDRESS|PREFIX']);
     assert.deepEqual(answers[4], ['health ok', 'events 1', 'ok']);
-    // Nothing more: the long line had exactly one answer.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(client.received().split('\n').filter((line) => line === 'ok' || line.startsWith('error: ')).length, 5);
+    // Nothing more: the long line had exactly one answer. Answers come in
+    // order, so a stray one would come before the answer to this help.
+    client.socket.write('help\n');
+    const [help] = (await client.answers(6)).slice(5);
+    assert.match(help?.[0] ?? '', /^list-src \[LIMIT\]/);
+    assert.equal(client.received().split('\n').filter((line) => line === 'ok' || line.startsWith('error: ')).length, 6);
     client.close();
   });
 
   test('a line split across writes is one command; a client that hangs up mid-line disturbs nobody', async () => {
-    const client = await openClient(path);
+    const [client, end] = await openWithEnd(server);
     client.socket.write('sta');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The server reads 'sta' on its own before the rest is sent.
+    await waitFor(() => end.bytesRead === 3, () => `the server read ${end.bytesRead} bytes, not 3`);
     client.socket.write('ts\nlist-');
     const [answer] = await client.answers(1);
     assert.deepEqual(answer, ['health ok', 'events 1', 'ok']);
@@ -154,10 +173,14 @@ describe('control socket', () => {
   });
 
   test('a client that never reads its answers is paused, and others are still answered at once', async () => {
-    const hog = await openClient(path);
+    const [hog, end] = await openWithEnd(server);
     hog.socket.pause();
     hog.socket.write('help\n'.repeat(20_000));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server stops answering the hog once its answers back up, and stops reading it.
+    await waitFor(
+      () => end.isPaused() && end.writableLength >= server.maxPendingAnswerBytes,
+      () => `the hog's connection is ${end.isPaused() ? '' : 'not '}paused with ${end.writableLength} bytes of answers queued`,
+    );
     const other = await openClient(path);
     const started = Date.now();
     other.socket.write('stats\n');
@@ -165,6 +188,59 @@ describe('control socket', () => {
     assert.ok(Date.now() - started < 1000);
     hog.close();
     other.close();
+  });
+});
+
+describe('control socket commands', () => {
+  /** Arguments that make each command that needs them succeed, in the order below. */
+  const ARGS: Readonly<Record<string, string>> = {
+    'list-src': '1',
+    'list-dst': '1',
+    'block-src': '192.0.2.9',
+    'unblock-src': '192.0.2.9',
+    'block-host': 'every.test',
+    'unblock-host': 'every.test',
+  };
+
+  test('every command help lists is answered ok through the socket, mode and quit by the connection', async () => {
+    const path = join(dir, 'every.sock');
+    const hosts = new Map<string, string[]>();
+    const server = await ControlServer.start({
+      path,
+      backend: {
+        ...backend(),
+        listHosts: () => [{ addr: '192.0.2.1', host: 'web.test' }],
+        hostBlocks: {
+          block: async (name) => {
+            hosts.set(name, ['192.0.2.8']);
+            return { name, added: true, addrs: ['192.0.2.8'], new_addrs: ['192.0.2.8'], lookup: { addrs: ['192.0.2.8'] }, refused: 0, failures: [] };
+          },
+          unblock: (name) => (hosts.delete(name) ? { name, released: ['192.0.2.8'], kept: [] } : null),
+          list: () => [...hosts].map(([name, addrs]) => ({ name, addrs, refused: 0, addedMs: 0 })),
+          sourceBlocked: () => {},
+          sourceUnblocked: () => null,
+        },
+      },
+    });
+    try {
+      const client = await openClient(path);
+      client.socket.write('mode json\nhelp\n');
+      const [, help] = await client.answers(2, { json: true });
+      const listed = (JSON.parse(help?.[0] ?? '') as { result: Array<{ command: string; usage: string }> }).result;
+      const names = listed.map(({ command }) => command);
+      assert.ok(names.includes('mode') && names.includes('quit') && names.includes('block-host'), names.join(' '));
+      // quit last: it closes the connection.
+      const order = [...names.filter((name) => name !== 'quit'), 'quit'];
+      client.socket.write(order.map((name) => `${name} ${name === 'mode' ? 'json' : (ARGS[name] ?? '')}\n`).join(''));
+      const answers = (await client.answers(2 + order.length, { json: true })).slice(2);
+      answers.forEach(([line], index) => {
+        const answer = JSON.parse(line ?? '') as { ok: boolean; command: string; error?: string };
+        assert.deepEqual([answer.command, answer.ok, answer.error], [order[index], true, undefined], line);
+      });
+      if (!client.socket.closed) await new Promise((resolve) => client.socket.once('close', resolve));
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -220,13 +296,16 @@ describe('control socket with a slow command', () => {
       },
     });
     try {
-      const slow = await openClient(path);
-      slow.socket.write('block-host slow.test\nstats\n');
+      const [slow, end] = await openWithEnd(server);
+      const lines = 'block-host slow.test\nstats\n';
+      slow.socket.write(lines);
       const other = await openClient(path);
       other.socket.write('stats\n');
       assert.deepEqual(await other.answers(1), [['health ok', 'events 1', 'ok']], 'another client is answered while the lookup runs');
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      assert.equal(slow.received(), '', 'nothing overtakes the waiting answer');
+      // The server stops reading the connection while block-host waits; by then an answer to stats out of turn would be written.
+      await waitFor(() => end.isPaused(), () => `the server still reads the waiting connection (${end.bytesRead} of ${lines.length} bytes read)`);
+      assert.equal(end.bytesWritten, 0, 'nothing overtakes the waiting answer');
+      assert.equal(server.stats.requests, 1, "only the other client's stats is answered");
       release();
       assert.deepEqual(await slow.answers(2), [
         ['blocked slow.test addrs 192.0.2.7 new 192.0.2.7', 'lookup 192.0.2.7', 'ok'],

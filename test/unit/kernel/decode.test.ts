@@ -257,12 +257,28 @@ test('a frame that runs past the end of the batch ends it and is counted', () =>
   assert.equal(stats.malformed, 1);
 });
 
-test('random bytes never throw', () => {
+/** mulberry32: a small seeded generator of floats in [0, 1), so a fuzz run can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('random bytes never throw', (t) => {
+  // A fresh seed each run, printed; HOSTFLOW_FUZZ_SEED=<seed> replays a run.
+  const seed = Number(process.env.HOSTFLOW_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+  assert.ok(Number.isInteger(seed) && seed >= 0, `HOSTFLOW_FUZZ_SEED must be a non-negative integer, not ${process.env.HOSTFLOW_FUZZ_SEED}`);
+  t.diagnostic(`fuzz seed ${seed} (HOSTFLOW_FUZZ_SEED=${seed} replays it)`);
+  const random = seededRandom(seed);
   for (let i = 0; i < 500; i++) {
-    const batch = Buffer.alloc(Math.floor(Math.random() * 2048));
-    for (let j = 0; j < batch.length; j++) batch[j] = Math.floor(Math.random() * 256);
-    if (batch.length >= 8) batch.writeUInt32LE(Math.floor(Math.random() * batch.length), 0);
-    assert.doesNotThrow(() => decodeAll(batch));
+    const batch = Buffer.alloc(Math.floor(random() * 2048));
+    for (let j = 0; j < batch.length; j++) batch[j] = Math.floor(random() * 256);
+    if (batch.length >= 8) batch.writeUInt32LE(Math.floor(random() * batch.length), 0);
+    assert.doesNotThrow(() => decodeAll(batch), `batch ${i} of seed ${seed} (HOSTFLOW_FUZZ_SEED=${seed} replays it)`);
   }
 });
 

@@ -4,10 +4,28 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { libcMappings } from '../../../src/system/libc-maps.js';
 import { LibcTracker } from '../../../src/system/libc-tracker.js';
 import { systemLibc } from '../../../src/system/libc.js';
+import { waitFor } from '../../helpers/fake-terminal.js';
+
+/** True once the child runs `sleep` and its loader has mapped a libc. */
+function mapsLibc(child: ChildProcess): boolean {
+  try {
+    const pid = child.pid as number;
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && libcMappings(readFileSync(`/proc/${pid}/maps`, 'utf8')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until every child runs `sleep` with its libc mapped. */
+async function started(...children: ChildProcess[]): Promise<void> {
+  await waitFor(() => children.every(mapsLibc), () => `sleep (pids ${children.map((child) => child.pid).join(', ')}) never mapped a libc`, 5000);
+}
 
 test('the system libc that many processes map is attached once, and counted per process', () => {
   const attached: string[] = [];
@@ -45,9 +63,11 @@ test('a process started after the first scan is read within a tick and again at 
   const child = spawn('sleep', ['5'], { stdio: 'ignore' });
   const tracked = () => [...tracker.registry.trackedPids()].includes(child.pid as number);
   try {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(tracked(), false, 'not seen before the tick');
+    await started(child);
+    // (Nothing reads maps between scanAll and a tick: the tick is what finds it.)
+    const before = tracker.stats.scans;
     tracker.tick();
+    assert.ok(tracker.stats.scans > before, 'the tick read the maps of new processes');
     assert.equal(tracked(), true, 'sleep maps the system libc');
     const scans = tracker.stats.scans;
     tracker.tick();
@@ -66,7 +86,7 @@ test('at most maxScansPerTick maps are read per tick; the rest wait', async () =
   tracker.scanAll();
   const children = [0, 1, 2].map(() => spawn('sleep', ['5'], { stdio: 'ignore' }));
   try {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await started(...children);
     const scans = tracker.stats.scans;
     tracker.tick();
     assert.equal(tracker.stats.scans - scans, 1);

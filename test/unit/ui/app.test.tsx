@@ -105,9 +105,10 @@ test('/ filters by name, process, address or port as you type', async () => {
   const app = renderApp(RECORDS);
   await app.waitFor('api.example.com');
   await app.press('/', 'w', 'e', 'b');
-  let screen = await app.waitForNot('api.example.com');
-  assert.match(screen, /filter: web█/);
-  assert.ok(screen.includes('web.example.org'));
+  // The frame of the whole word: one drawn after 'we' hides api.example.com too.
+  let screen = await app.waitFor('filter: web█');
+  assert.ok(!screen.includes('api.example.com'), screen);
+  assert.ok(screen.includes('web.example.org'), screen);
   await app.press(KEYS.enter, KEYS.escape, '2', '/', 'p', 'o', 'r', 't', ':', '5', '0', '0', '0', '2', KEYS.enter);
   screen = await app.waitFor('filter port:50002');
   assert.deepEqual(rowsOf(screen, 'PROCESS').length, 1);
@@ -121,9 +122,12 @@ test('p pauses the screen while records keep coming in, and says so', async () =
   await app.waitFor('api.example.com');
   await app.press('p');
   await app.waitFor('PAUSED');
+  const drawn = app.frames.length;
   app.model.add(dns('late.example.net', ['192.0.2.1']));
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.ok(!app.screen().includes('late.example.net'));
+  // The frame timer draws again when the model changes: that frame must not show the record.
+  const frame = await app.nextFrame(drawn);
+  assert.match(frame, /PAUSED/);
+  assert.ok(!frame.includes('late.example.net'), frame);
   assert.equal(app.model.records, RECORDS.length + 1, 'the model took the record');
   await app.press('p');
   await app.waitFor('late.example.net');
@@ -186,9 +190,11 @@ test('a hostile name or process name is shown escaped, never interpreted', async
   ], { header: { interfaces: ['eth\u001b[1m0'], sinks: [{ label: 's3\u0007', text: 'ok\u001b[2J', warn: false }] } });
   await app.waitFor('evil');
   const outputs: string[] = [];
-  for (const view of ['1', '2', '4', KEYS.enter]) {
-    await app.press(view);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+  // Each key, and what its screen shows once drawn: Hosts, Connections, DNS, and the details of the lookup.
+  const screens: Array<[string, RegExp]> = [['1', /HOST\s+PROCESSES/], ['2', /STATE/], ['4', /LATENCY/], [KEYS.enter, /answers\s/]];
+  for (const [key, drawn] of screens) {
+    await app.press(key);
+    await app.waitFor(drawn);
     outputs.push(app.raw());
   }
   const all = outputs.join('\n');
@@ -219,6 +225,7 @@ test('frames are paced: a flood of records between two frames costs one redraw',
   const started = Date.now();
   for (let batch = 0; batch < 10; batch++) {
     for (let i = 0; i < 2000; i++) app.model.add(dns(`h${batch}-${i}.example`, ['10.0.0.1']));
+    // Not a wait for anything: records arrive in batches over half a second, as from a busy session.
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await app.waitFor(`${app.model.counts().hosts} hosts`);

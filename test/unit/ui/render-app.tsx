@@ -18,7 +18,10 @@ export interface RenderedApp {
   /** The last frame as written, escape sequences included. */
   raw(): string;
   frames: string[];
+  /** Types each key once the one before reached the controller (so keys never run together). */
   press(...keys: string[]): Promise<void>;
+  /** The screen of the first frame drawn after `drawn` frames (default: after now). */
+  nextFrame(drawn?: number, timeoutMs?: number): Promise<string>;
   /** Waits until the screen contains `text` (or matches it). */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
   waitForNot(text: string | RegExp, timeoutMs?: number): Promise<string>;
@@ -37,7 +40,13 @@ export function renderApp(
   model.tick(now);
   const controller = new UiController(model, true, clock);
   const header: HeaderInfo = { ...EMPTY_HEADER, interfaces: ['eth0'], connectProbe: 'tracepoint', ...options.header };
-  const state = { quits: 0 };
+  const state = { quits: 0, keys: 0 };
+  // Counts the keys the controller is given, so that press waits on them.
+  const press = controller.press.bind(controller);
+  controller.press = (key) => {
+    state.keys++;
+    return press(key);
+  };
   const instance = render(
     <App
       controller={controller}
@@ -60,9 +69,14 @@ export function renderApp(
     frames: instance.frames,
     press: async (...keys) => {
       for (const key of keys) {
+        const read = state.keys;
         instance.stdin.write(key);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await waitFor(() => state.keys > read, () => `the controller never got the key ${JSON.stringify(key)}`, 2000);
       }
+    },
+    nextFrame: async (drawn = instance.frames.length, timeoutMs = 2000) => {
+      await waitFor(() => instance.frames.length > drawn, () => `no frame drawn after frame ${drawn}:\n${screen()}`, timeoutMs);
+      return stripAnsi(instance.frames[drawn] ?? '');
     },
     waitFor: async (text, timeoutMs = 2000) => {
       await waitFor(() => matches(text), () => `screen never showed ${String(text)}:\n${screen()}`, timeoutMs);
