@@ -71,12 +71,26 @@ export interface Check {
 
 const AUTO_ORDER: ConnectProbeName[] = ['kprobe', 'fentry', 'tracepoint'];
 
+/** The oldest kernel hostflow runs on: the packet programs copy bytes with bpf_xdp_load_bytes (5.18). */
+export const MINIMUM_KERNEL: readonly [number, number] = [5, 18];
+
+/** Why `kernel` ('Linux 6.1.0-57-amd64 x64') is too old, null when it is new enough or unreadable. */
+export function kernelTooOld(kernel: string): string | null {
+  const match = /(\d+)\.(\d+)/.exec(kernel);
+  if (!match) return null;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const [needMajor, needMinor] = MINIMUM_KERNEL;
+  if (major > needMajor || (major === needMajor && minor >= needMinor)) return null;
+  return `${kernel}: hostflow needs Linux ${needMajor}.${needMinor} or newer (bpf_xdp_load_bytes)`;
+}
+
 /** The checks, in display order, from the facts. */
 export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectProbeName | null } {
   const checks: Check[] = [];
   const add = (name: string, status: Check['status'], detail: string) => checks.push({ name, status, detail });
 
-  add('kernel', 'ok', facts.kernel);
+  const tooOld = kernelTooOld(facts.kernel);
+  add('kernel', tooOld ? 'FAIL' : 'ok', tooOld ?? facts.kernel);
   add('btf', facts.btf ? 'ok' : 'FAIL', facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y');
   add(
     'privileges',

@@ -101,13 +101,13 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     for (const sink of sinks) await sink.close();
     throw error;
   }
+  // Wait. The handlers go in before the line that says hostflow traces:
+  // a signal sent on that line must stop it cleanly. `on`, not `once`:
+  // Ink's signal-exit kills the process when it finds itself the only
+  // listener left, which would skip the clean shutdown.
+  for (const signal of frontEnd.stopSignals) process.on(signal, onSignal);
   for (const line of startLines(report, plan.services)) log(line);
   if (!frontEnd.holdsTerminal) log('tracing; Ctrl-C to stop');
-
-  // Wait.
-  // `on`, not `once`: Ink's signal-exit kills the process when it finds
-  // itself the only listener left, which would skip the clean shutdown.
-  for (const signal of frontEnd.stopSignals) process.on(signal, onSignal);
   const durationTimer = options.durationSeconds !== undefined ? setTimeout(onSignal, options.durationSeconds * 1000) : undefined;
   const view: RunView = { session, report, sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...(control?.status() ?? []), ...(capture ? [capture.status()] : [])] };
   try {

@@ -8,7 +8,7 @@
  * ordering here is tested without root.
  */
 import { monotonicClock, type Clock } from './clock.js';
-import { Correlator } from './correlate/correlator.js';
+import { Correlator, DEFAULT_LATE_NAME_WINDOW_MS } from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
 import type { DnsTcpStats } from './dns/tcp-stream.js';
@@ -29,6 +29,13 @@ import { ContainerResolver } from './system/container.js';
 import { ProcessStarts } from './system/process-start.js';
 import type { LibcFile, LibcScanStats } from './system/libc-registry.js';
 import { interfaceName } from './system/interfaces.js';
+
+/** The defaults of SessionOptions: their one home (the CLI takes them from here). */
+export const SESSION_DEFAULTS = {
+  flowIntervalSeconds: 10,
+  reorderWindowMs: 250,
+  lateNameWindowMs: DEFAULT_LATE_NAME_WINDOW_MS,
+} as const;
 
 export interface SessionOptions {
   tracer: TracerOptions;
@@ -153,7 +160,7 @@ export class Session {
     private readonly startTracer: StartTracer = startKernelTracer,
   ) {
     this.names = new NameIndex(options.names);
-    this.reorderWindowNs = (options.reorderWindowMs ?? 250) * 1e6;
+    this.reorderWindowNs = (options.reorderWindowMs ?? SESSION_DEFAULTS.reorderWindowMs) * 1e6;
     this.reorder = new ReorderBuffer(this.reorderWindowNs);
     this.accept = compileFilter(options.filter);
     this.correlator = new Correlator({

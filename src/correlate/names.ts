@@ -8,6 +8,9 @@
 import { LRUCache } from 'lru-cache';
 import type { HostSource } from '../records/types.js';
 
+/** The defaults of NameIndexOptions: their one home (the CLI takes them from here). */
+export const NAME_INDEX_DEFAULTS: Required<NameIndexOptions> = { processEntries: 65536, globalEntries: 65536, minTtlSeconds: 300 };
+
 export interface NameIndexOptions {
   /** Entries of the per-process index. @default 65536 */
   processEntries?: number;
@@ -40,10 +43,10 @@ export class NameIndex {
   private readonly learnListeners = new Set<(learned: LearnedName) => void>();
 
   constructor(options: NameIndexOptions = {}) {
-    this.minTtlMs = (options.minTtlSeconds ?? 300) * 1000;
+    this.minTtlMs = (options.minTtlSeconds ?? NAME_INDEX_DEFAULTS.minTtlSeconds) * 1000;
     const common = { ttlResolution: 0, perf: this.clock, ttlAutopurge: false } as const;
-    this.byProcess = new LRUCache<string, string>({ max: options.processEntries ?? 65536, ...common });
-    this.global = new LRUCache<string, string>({ max: options.globalEntries ?? 65536, ...common });
+    this.byProcess = new LRUCache<string, string>({ max: options.processEntries ?? NAME_INDEX_DEFAULTS.processEntries, ...common });
+    this.global = new LRUCache<string, string>({ max: options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries, ...common });
   }
 
   /** Moves the index's clock to an event's kernel time; time never goes back. */

@@ -19,6 +19,9 @@ export interface LineSinkOptions {
   onClosedReader?: () => void;
 }
 
+/** Rotated files kept when the options do not say. */
+export const DEFAULT_ROTATE_KEEP = 5;
+
 const BUFFER_BYTES = 64 * 1024;
 
 export class LineSink {
@@ -76,7 +79,7 @@ export class LineSink {
 
   private rotate(): void {
     const path = this.options.path as string;
-    const keep = this.options.keep ?? 5;
+    const keep = this.options.keep ?? DEFAULT_ROTATE_KEEP;
     closeSync(this.fd as number);
     rmSync(`${path}.${keep}`, { force: true });
     for (let index = keep - 1; index >= 1; index--) {

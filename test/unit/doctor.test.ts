@@ -109,3 +109,9 @@ test('each interface of the start shows the XDP mode it got and why, and a busy 
     ['control'],
   );
 });
+
+test('a kernel older than 5.18 is a blocker that says what it lacks; 5.18 and later pass', () => {
+  assert.equal(status({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }, 'kernel'), 'FAIL');
+  assert.match(judge({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }).checks[0]?.detail ?? '', /needs Linux 5\.18 or newer \(bpf_xdp_load_bytes\)/);
+  for (const kernel of ['Linux 5.18.0 x64', 'Linux 6.1.0-57-amd64 x64', 'Linux 10.0.1 arm64']) assert.equal(status({ ...thisKernel, kernel }, 'kernel'), 'ok', kernel);
+});
