@@ -168,17 +168,28 @@ export async function benchCaptureRate(): Promise<Record<string, unknown>> {
       // hostflow: XDP on the receiving end, the capture ring, the pcap writer.
       const pcap = join(dir, 'hostflow.pcap');
       // As the stand-in this bench ran before: no control socket, no wire DNS, no libc probes.
-      const running = await startHostflow(['-i', topo.client.iface, '--capture', filter, '--pcap', pcap, '--no-flows', '--no-control', '--no-wire-dns', '--no-default-libc'], { ns: topo.client.ns });
+      const running = await startHostflow(
+        ['-i', topo.client.iface, '--capture', filter, '--pcap', pcap, '--no-flows', '--no-control', '--no-wire-dns', '--no-default-libc'],
+        { ns: topo.client.ns },
+      );
       const sent = await flood(topo, configFile, count, rate);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const { summary } = await running.stop();
       const written = readPcap(readFileSync(pcap)).packets.length;
-      hostflow.push({ offered_pps: rate, sent: count, sent_pps: Math.round(count / sent.seconds), written, lost: summary?.session.capture?.lost ?? Number.NaN });
+      hostflow.push({
+        offered_pps: rate,
+        sent: count,
+        sent_pps: Math.round(count / sent.seconds),
+        written,
+        lost: summary?.session.capture?.lost ?? Number.NaN,
+      });
       rmSync(pcap, { force: true });
 
       // tcpdump: AF_PACKET (TPACKET_V3) on the same interface, a 16 MiB buffer.
       const file = join(dir, 'tcpdump.pcap');
-      const child = ManagedProcess.start(findCommand('tcpdump') ?? 'tcpdump', ['-i', topo.client.iface, '-n', '-B', '16384', '-w', file, filter], { ns: topo.client.ns });
+      const child = ManagedProcess.start(findCommand('tcpdump') ?? 'tcpdump', ['-i', topo.client.iface, '-n', '-B', '16384', '-w', file, filter], {
+        ns: topo.client.ns,
+      });
       await child.waitForLine(/listening on/, { stream: 'stderr', timeoutMs: 10_000 });
       const sentTcpdump = await flood(topo, configFile, count, rate);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -220,6 +231,6 @@ export async function benchCaptureRate(): Promise<Record<string, unknown>> {
     hostflow,
     tcpdump,
     xdpdump,
-    note: 'trafgen (one process) in one namespace floods a veth pair at a set rate, then as fast as it can (max); the receiving end runs in softirq on the sender\'s CPU, the consumer on the others',
+    note: "trafgen (one process) in one namespace floods a veth pair at a set rate, then as fast as it can (max); the receiving end runs in softirq on the sender's CPU, the consumer on the others",
   };
 }

@@ -92,7 +92,9 @@ export async function benchConnections(): Promise<Record<string, unknown>> {
         throw error;
       }
       const stopped = await hostflow.stop();
-      const recorded = stopped.lines.filter((line) => line.type === 'conn' && line.event === 'close' && line.pid === result.pid && line.direction === 'out').length;
+      const recorded = stopped.lines.filter(
+        (line) => line.type === 'conn' && line.event === 'close' && line.pid === result.pid && line.direction === 'out',
+      ).length;
       withHostflow.push({ ...toRun(rate, result), recorded, hostflow_cpu: Number(cpu.toFixed(2)) });
     }
     const at = (runs: ConnRun[], offered: number | 'max') => runs.find((r) => r.offered === offered) as ConnRun;

@@ -33,13 +33,18 @@ interface Latency {
 async function lookups(topo: Topology): Promise<Latency> {
   // On the CPU dnsmasq is pinned to: a lookup then never depends on where
   // the scheduler put the two (same CPU or not doubled the p50 between runs).
-  const { stdout } = await run('taskset', ['-c', String(LOOKUP_CPU), join(benchDir(), 'gai'), NAME, String(LOOKUPS)], { ns: topo.client.ns, timeoutMs: 120_000 });
+  const { stdout } = await run('taskset', ['-c', String(LOOKUP_CPU), join(benchDir(), 'gai'), NAME, String(LOOKUPS)], {
+    ns: topo.client.ns,
+    timeoutMs: 120_000,
+  });
   return JSON.parse(stdout) as Latency;
 }
 
 /** gethostlatency on every process, line-buffered so its lines can be counted. */
 async function withGethostlatency<T>(path: string, body: () => Promise<T>): Promise<{ result: T; traced: number }> {
-  const libc = ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/aarch64-linux-gnu/libc.so.6'].find((candidate) => existsSync(candidate));
+  const libc = ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/aarch64-linux-gnu/libc.so.6'].find((candidate) =>
+    existsSync(candidate),
+  );
   const args = ['-oL', path, ...(libc ? ['-l', libc] : [])];
   const tracer = ManagedProcess.start(findCommand('stdbuf') ?? 'stdbuf', args);
   let traced = 0;
@@ -107,7 +112,15 @@ export async function benchGetaddrinfo(): Promise<Record<string, unknown>> {
     reference: { name: 'no tracer', value: base.p50_us, p99_us: base.p99_us },
     ratio: Number((mine.p50_us / Math.max(base.p50_us, 1)).toFixed(3)),
     overhead_us: Number(overhead.toFixed(1)),
-    peer: peer ? { name: 'libbpf-tools gethostlatency', p50_us: peer.p50_us, p99_us: peer.p99_us, overhead_us: Number((peerOverhead ?? 0).toFixed(1)), traced: ghlTraced } : 'gethostlatency missing (apt-get install libbpf-tools)',
+    peer: peer
+      ? {
+          name: 'libbpf-tools gethostlatency',
+          p50_us: peer.p50_us,
+          p99_us: peer.p99_us,
+          overhead_us: Number((peerOverhead ?? 0).toFixed(1)),
+          traced: ghlTraced,
+        }
+      : 'gethostlatency missing (apt-get install libbpf-tools)',
     target: "overhead <= gethostlatency's overhead + 10%",
     met: allowed === null ? null : overhead <= allowed,
     hostflow_recorded: hostflowRecorded,

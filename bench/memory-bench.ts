@@ -81,15 +81,43 @@ function child(): void {
   const task = (pid: number): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm: `worker-${pid % 100}` });
   // 100k names: getaddrinfo results of 1000 processes, one address each (both indexes learn them).
   for (let i = 0; i < NAMES; i++) {
-    const lookup: LookupEvent = { kind: 'lookup', tsNs: 1e9 + i, cpu: 0, task: task(1000 + (i % 1000)), name: `host-${i}.example.com`, addrs: [addr(i)], truncated: false, ret: 0, latencyNs: 1e6 };
+    const lookup: LookupEvent = {
+      kind: 'lookup',
+      tsNs: 1e9 + i,
+      cpu: 0,
+      task: task(1000 + (i % 1000)),
+      name: `host-${i}.example.com`,
+      addrs: [addr(i)],
+      truncated: false,
+      ret: 0,
+      latencyNs: 1e6,
+    };
     correlator.handle(lookup);
   }
   stages.names = heap();
   // 100k open connections to those addresses: the correlator's socket and owner tables.
   for (let i = 0; i < FLOWS; i++) {
     const tuple = { family: 4 as const, saddr: '10.0.0.2', sport: 20_000 + (i % 40_000), daddr: addr(i), dport: 443 };
-    const connect: ConnectEvent = { kind: 'connect', tsNs: 2e9 + i, cpu: 0, task: task(1000 + (i % 1000)), tuple: { ...tuple, sport: 0 }, sock: (0xffff_8880_0000_0000 + i * 64).toString(16), ret: 0, probe: 'kprobe' };
-    const established: EstablishedEvent = { kind: 'established', tsNs: 2e9 + i + 1, cpu: 0, task: task(1000 + (i % 1000)), tuple, sock: connect.sock, latencyNs: 1e5, direction: 'out' };
+    const connect: ConnectEvent = {
+      kind: 'connect',
+      tsNs: 2e9 + i,
+      cpu: 0,
+      task: task(1000 + (i % 1000)),
+      tuple: { ...tuple, sport: 0 },
+      sock: (0xffff_8880_0000_0000 + i * 64).toString(16),
+      ret: 0,
+      probe: 'kprobe',
+    };
+    const established: EstablishedEvent = {
+      kind: 'established',
+      tsNs: 2e9 + i + 1,
+      cpu: 0,
+      task: task(1000 + (i % 1000)),
+      tuple,
+      sock: connect.sock,
+      latencyNs: 1e5,
+      direction: 'out',
+    };
     correlator.handle(connect);
     correlator.handle(established);
   }
@@ -120,8 +148,17 @@ function child(): void {
 export function benchMemory(): Record<string, unknown> {
   const result = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child'], { encoding: 'utf8', timeout: 120_000 });
   const line = result.stdout.trim().split('\n').pop() ?? '';
-  if (result.status !== 0 || !line.startsWith('{')) return { name: 'memory_100k_flows_100k_names', error: `child exited ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}` };
-  const measured = JSON.parse(line) as { stages: Record<string, number>; baseline: number; after: number; heapUsedMb: number; records: number; deltas: number; named: number };
+  if (result.status !== 0 || !line.startsWith('{'))
+    return { name: 'memory_100k_flows_100k_names', error: `child exited ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' ')}` };
+  const measured = JSON.parse(line) as {
+    stages: Record<string, number>;
+    baseline: number;
+    after: number;
+    heapUsedMb: number;
+    records: number;
+    deltas: number;
+    named: number;
+  };
   const value = Math.round(measured.after);
   return {
     name: 'memory_100k_flows_100k_names',

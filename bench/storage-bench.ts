@@ -28,13 +28,70 @@ function records(count: number): HostflowRecord[] {
     const ts = iso(i);
     const process = { pid: 1000 + (i % 50), comm: ['curl', 'python3', 'nginx'][i % 3] as string, uid: 1000, container_id: null, container_runtime: null };
     if (i % 3 === 0) {
-      const dns: DnsRecord = { type: 'dns', ts, ...process, tid: 1000 + (i % 50), host: `api-${i % 500}.example.com`, cnames: null, addrs: [`203.0.113.${i % 250}`], ttl: null, latency_ms: 1.5, source: 'getaddrinfo', status: '0', iface: null, server: null };
+      const dns: DnsRecord = {
+        type: 'dns',
+        ts,
+        ...process,
+        tid: 1000 + (i % 50),
+        host: `api-${i % 500}.example.com`,
+        cnames: null,
+        addrs: [`203.0.113.${i % 250}`],
+        ttl: null,
+        latency_ms: 1.5,
+        source: 'getaddrinfo',
+        status: '0',
+        iface: null,
+        server: null,
+      };
       out.push(dns);
     } else if (i % 3 === 1) {
-      const conn: ConnRecord = { type: 'conn', event: 'close', ts, ...process, family: 4, saddr: '10.0.0.1', sport: 30000 + (i % 30000), daddr: `203.0.113.${i % 250}`, dport: 443, direction: 'out', host: `api-${i % 500}.example.com`, host_source: 'process', unresolved: null, probe: 'tracepoint', connect_latency_ms: 0.8, duration_ms: 120.5, bytes_sent: 1200 + i, bytes_received: 50_000 + i, retransmits: 0, established: true };
+      const conn: ConnRecord = {
+        type: 'conn',
+        event: 'close',
+        ts,
+        ...process,
+        family: 4,
+        saddr: '10.0.0.1',
+        sport: 30000 + (i % 30000),
+        daddr: `203.0.113.${i % 250}`,
+        dport: 443,
+        direction: 'out',
+        host: `api-${i % 500}.example.com`,
+        host_source: 'process',
+        unresolved: null,
+        probe: 'tracepoint',
+        connect_latency_ms: 0.8,
+        duration_ms: 120.5,
+        bytes_sent: 1200 + i,
+        bytes_received: 50_000 + i,
+        retransmits: 0,
+        established: true,
+      };
       out.push(conn);
     } else {
-      const flow: FlowRecord = { type: 'flow', start: ts, end: ts, iface: 'eth0', direction: 'egress', proto: 'tcp', family: 4, saddr: '10.0.0.1', sport: 30000 + (i % 30000), daddr: `203.0.113.${i % 250}`, dport: 443, packets: 10 + (i % 100), bytes: 9000 + i, tcp_flags: 0x18, dropped_packets: 0, dropped_bytes: 0, src_host: null, dst_host: `api-${i % 500}.example.com`, unresolved: null, pid: process.pid, comm: process.comm };
+      const flow: FlowRecord = {
+        type: 'flow',
+        start: ts,
+        end: ts,
+        iface: 'eth0',
+        direction: 'egress',
+        proto: 'tcp',
+        family: 4,
+        saddr: '10.0.0.1',
+        sport: 30000 + (i % 30000),
+        daddr: `203.0.113.${i % 250}`,
+        dport: 443,
+        packets: 10 + (i % 100),
+        bytes: 9000 + i,
+        tcp_flags: 0x18,
+        dropped_packets: 0,
+        dropped_bytes: 0,
+        src_host: null,
+        dst_host: `api-${i % 500}.example.com`,
+        unresolved: null,
+        pid: process.pid,
+        comm: process.comm,
+      };
       out.push(flow);
     }
   }
@@ -43,7 +100,12 @@ function records(count: number): HostflowRecord[] {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-async function sinkRate(all: HostflowRecord[], endpoint: string, spoolDir: string, format: StorageFormat): Promise<{ value: number; writeSeconds: number; objects: number }> {
+async function sinkRate(
+  all: HostflowRecord[],
+  endpoint: string,
+  spoolDir: string,
+  format: StorageFormat,
+): Promise<{ value: number; writeSeconds: number; objects: number }> {
   const sink = await StorageSink.open({
     bucket: 'bench',
     endpoint,

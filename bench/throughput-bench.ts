@@ -30,7 +30,11 @@ const TARGET = 0.95;
 
 /** A trafgen config: 60-byte UDP frames from the server's veth to the client's, port 5000. */
 function floodConfig(dstMac: string, srcMac: string, srcIp: string, dstIp: string): string {
-  const mac = (text: string) => text.split(':').map((byte) => `0x${byte}`).join(', ');
+  const mac = (text: string) =>
+    text
+      .split(':')
+      .map((byte) => `0x${byte}`)
+      .join(', ');
   const ip = (text: string) => text.split('.').join(', ');
   return `{
   ${mac(dstMac)},
@@ -79,7 +83,10 @@ async function attachBare(ns: string, iface: string): Promise<() => Promise<void
 async function flood(topo: Topology, configFile: string): Promise<FloodRun> {
   const before = await udpNoPorts(topo.client.ns);
   const started = process.hrtime.bigint();
-  await run(findCommand('trafgen') ?? 'trafgen', ['-o', topo.server.iface, '-i', configFile, '-n', String(FRAMES), '--no-sock-mem', '-q', '-P', '1'], { ns: topo.server.ns, timeoutMs: 120_000 });
+  await run(findCommand('trafgen') ?? 'trafgen', ['-o', topo.server.iface, '-i', configFile, '-n', String(FRAMES), '--no-sock-mem', '-q', '-P', '1'], {
+    ns: topo.server.ns,
+    timeoutMs: 120_000,
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await new Promise((resolve) => setTimeout(resolve, 200));
   const delivered = (await udpNoPorts(topo.client.ns)) - before;
@@ -98,7 +105,10 @@ export async function benchThroughput(): Promise<Record<string, unknown>> {
   const generic: FloodRun[] = [];
   try {
     const configFile = join(dir, 'flood.cfg');
-    writeFileSync(configFile, floodConfig(await macOf(topo.client.ns, topo.client.iface), await macOf(topo.server.ns, topo.server.iface), topo.server.ipv4, topo.client.ipv4));
+    writeFileSync(
+      configFile,
+      floodConfig(await macOf(topo.client.ns, topo.client.iface), await macOf(topo.server.ns, topo.server.iface), topo.server.ipv4, topo.client.ipv4),
+    );
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`bench: veth flood round ${round + 1} of ${ROUNDS}\n`);
       without.push(await flood(topo, configFile));
@@ -108,7 +118,10 @@ export async function benchThroughput(): Promise<Record<string, unknown>> {
       } finally {
         await detach();
       }
-      for (const [mode, runs] of [['auto', withHostflow], ['generic', generic]] as const) {
+      for (const [mode, runs] of [
+        ['auto', withHostflow],
+        ['generic', generic],
+      ] as const) {
         const hostflow = await startHostflow(['-i', topo.client.iface, '--no-control', '--xdp-mode', mode], { ns: topo.client.ns });
         try {
           runs.push(await flood(topo, configFile));
@@ -131,7 +144,11 @@ export async function benchThroughput(): Promise<Record<string, unknown>> {
     value,
     reference: { name: 'the same flood without hostflow', value: reference },
     ratio: Number(kept.toFixed(3)),
-    reference_bare: { name: 'the same flood with xdp_pass and tc_pass attached', value: best(bare), ratio: Number((value / Math.max(best(bare), 1)).toFixed(3)) },
+    reference_bare: {
+      name: 'the same flood with xdp_pass and tc_pass attached',
+      value: best(bare),
+      ratio: Number((value / Math.max(best(bare), 1)).toFixed(3)),
+    },
     generic: { name: 'hostflow with --xdp-mode generic', value: best(generic), ratio: Number((best(generic) / Math.max(reference, 1)).toFixed(3)) },
     target: `>= ${TARGET * 100}% kept`,
     met: kept >= TARGET,
@@ -141,6 +158,6 @@ export async function benchThroughput(): Promise<Record<string, unknown>> {
     with: withHostflow,
     bare,
     generic_runs: generic,
-    note: 'trafgen (one process, as fast as it goes) in the server namespace; the receiving veth runs in softirq on the sender\'s CPU, so the sender slows with it',
+    note: "trafgen (one process, as fast as it goes) in the server namespace; the receiving veth runs in softirq on the sender's CPU, so the sender slows with it",
   };
 }

@@ -36,23 +36,34 @@ function collect(value: string, previous: string[]): string[] {
 
 /** Repeatable, and each value may be a comma-separated list. */
 function collectList(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ];
 }
 
 function collectIntegers(label: string, max: number) {
-  return (value: string, previous: number[]): number[] =>
-    [...previous, ...collectList(value, []).map((item) => {
+  return (value: string, previous: number[]): number[] => [
+    ...previous,
+    ...collectList(value, []).map((item) => {
       const number = Number(item);
       if (!Number.isInteger(number) || number < 0 || number > max) throw new InvalidArgumentError(`${item} is not a ${label}`);
       return number;
-    })];
+    }),
+  ];
 }
 
 function collectTypes(value: string, previous: RecordType[]): RecordType[] {
-  return [...previous, ...collectList(value, []).map((item) => {
-    if (!(RECORD_TYPES as readonly string[]).includes(item)) throw new InvalidArgumentError(`${item} is not one of ${RECORD_TYPES.join(', ')}`);
-    return item as RecordType;
-  })];
+  return [
+    ...previous,
+    ...collectList(value, []).map((item) => {
+      if (!(RECORD_TYPES as readonly string[]).includes(item)) throw new InvalidArgumentError(`${item} is not one of ${RECORD_TYPES.join(', ')}`);
+      return item as RecordType;
+    }),
+  ];
 }
 
 /** 1048576, 512K, 100M, 2G. */
@@ -97,21 +108,66 @@ export interface OptionSpec {
 }
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
-  { flags: '-i, --iface <name>', description: 'interface to count flows and capture DNS on (repeatable; default: the default route\'s)', parse: collect, default: [] },
-  { flags: '--xdp-mode <mode>', description: 'XDP mode: auto takes native where the driver accepts it, else generic', choices: XDP_MODE_REQUESTS, default: 'auto' },
-  { flags: '--connect-probe <mode>', description: 'connect probe: auto picks kprobe, then fentry, then the tracepoint', choices: CONNECT_PROBE_REQUESTS, default: 'auto' },
+  {
+    flags: '-i, --iface <name>',
+    description: "interface to count flows and capture DNS on (repeatable; default: the default route's)",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: '--xdp-mode <mode>',
+    description: 'XDP mode: auto takes native where the driver accepts it, else generic',
+    choices: XDP_MODE_REQUESTS,
+    default: 'auto',
+  },
+  {
+    flags: '--connect-probe <mode>',
+    description: 'connect probe: auto picks kprobe, then fentry, then the tracepoint',
+    choices: CONNECT_PROBE_REQUESTS,
+    default: 'auto',
+  },
   { flags: '--libc <path>', description: 'also trace getaddrinfo in this libc (repeatable)', parse: collect, default: [] },
   { flags: '--no-default-libc', description: 'trace only the --libc files: not the system libc, no discovery' },
   { flags: '--no-libc-discovery', description: 'trace the system libc and the --libc files only, not every libc processes map' },
   { flags: '--no-flows', description: 'do not count flows (XDP/TC still capture DNS unless --no-wire-dns)' },
   { flags: '--no-wire-dns', description: 'do not capture DNS responses on the interfaces' },
   { flags: '--no-server-names', description: 'do not copy TLS ClientHellos and HTTP request heads on egress (no names from SNI or Host)' },
-  { flags: '--payload-ring-size <size>', description: 'kernel ring buffer for ClientHellos and HTTP request heads (a power of 2, e.g. 4M)', parse: byteSize, default: DEFAULT_TRACER_OPTIONS.payloadRingBytes },
-  { flags: '--flow-interval <seconds>', description: 'seconds covered by one flow record', parse: positiveNumber, default: SESSION_DEFAULTS.flowIntervalSeconds },
-  { flags: '--flow-table-size <entries>', description: 'entries of the kernel flow table (LRU)', parse: positiveInteger, default: DEFAULT_TRACER_OPTIONS.flowTableSize },
-  { flags: '--socket-table-size <entries>', description: 'TCP connections the kernel follows at once (LRU: past it, the longest idle one closes without its process)', parse: positiveInteger, default: DEFAULT_TRACER_OPTIONS.socketTableSize },
-  { flags: '--lookup-table-size <entries>', description: 'getaddrinfo calls in flight the kernel follows at once (LRU: past it, lookups are lost)', parse: positiveInteger, default: DEFAULT_TRACER_OPTIONS.lookupTableSize },
-  { flags: '--connect-table-size <entries>', description: 'connect calls in flight the kernel follows at once in kprobe mode (LRU: past it, connects are lost)', parse: positiveInteger, default: DEFAULT_TRACER_OPTIONS.connectTableSize },
+  {
+    flags: '--payload-ring-size <size>',
+    description: 'kernel ring buffer for ClientHellos and HTTP request heads (a power of 2, e.g. 4M)',
+    parse: byteSize,
+    default: DEFAULT_TRACER_OPTIONS.payloadRingBytes,
+  },
+  {
+    flags: '--flow-interval <seconds>',
+    description: 'seconds covered by one flow record',
+    parse: positiveNumber,
+    default: SESSION_DEFAULTS.flowIntervalSeconds,
+  },
+  {
+    flags: '--flow-table-size <entries>',
+    description: 'entries of the kernel flow table (LRU)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.flowTableSize,
+  },
+  {
+    flags: '--socket-table-size <entries>',
+    description: 'TCP connections the kernel follows at once (LRU: past it, the longest idle one closes without its process)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.socketTableSize,
+  },
+  {
+    flags: '--lookup-table-size <entries>',
+    description: 'getaddrinfo calls in flight the kernel follows at once (LRU: past it, lookups are lost)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.lookupTableSize,
+  },
+  {
+    flags: '--connect-table-size <entries>',
+    description: 'connect calls in flight the kernel follows at once in kprobe mode (LRU: past it, connects are lost)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.connectTableSize,
+  },
   { flags: '--duration <seconds>', description: 'trace this long, then exit cleanly', parse: positiveNumber },
   { flags: '-o, --output <file>', description: 'append records to this file instead of stdout' },
   { flags: '--rotate-size <size>', description: 'rotate the output file before it grows past this size (e.g. 100M)', parse: byteSize },
@@ -119,35 +175,100 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { flags: '--format <format>', description: 'json: one JSON object per line; text: one readable line per record', choices: ['json', 'text'], default: 'json' },
   { flags: '--ui', description: 'open the terminal UI (the default when stdout is a terminal)' },
   { flags: '--headless', description: 'write records to stdout or --output, never the UI' },
-  { flags: '--pid <pids>', description: 'only records of these processes (repeatable, comma-separated)', parse: collectIntegers('pid', 2 ** 32 - 1), default: [] },
+  {
+    flags: '--pid <pids>',
+    description: 'only records of these processes (repeatable, comma-separated)',
+    parse: collectIntegers('pid', 2 ** 32 - 1),
+    default: [],
+  },
   { flags: '--comm <names>', description: 'only records of processes with these names (repeatable, comma-separated)', parse: collectList, default: [] },
-  { flags: '--host <globs>', description: 'only records whose hostname matches one of these globs, e.g. \'*.example.com\'', parse: collectList, default: [] },
+  { flags: '--host <globs>', description: "only records whose hostname matches one of these globs, e.g. '*.example.com'", parse: collectList, default: [] },
   { flags: '--port <ports>', description: 'only records with one of these ports at either end', parse: collectIntegers('port', 65535), default: [] },
   { flags: '--type <types>', description: `only these record types (${RECORD_TYPES.join(',')})`, parse: collectTypes, default: [] },
-  { flags: '--dns-min-ttl <seconds>', description: 'shortest time a name stays attached to an address (and the time for lookups without a TTL)', parse: positiveNumber, default: NAME_INDEX_DEFAULTS.minTtlSeconds },
-  { flags: '--process-cache-size <entries>', description: 'entries of the per-process (pid, address) name index', parse: positiveInteger, default: NAME_INDEX_DEFAULTS.processEntries },
-  { flags: '--global-cache-size <entries>', description: 'entries of the global address name index', parse: positiveInteger, default: NAME_INDEX_DEFAULTS.globalEntries },
-  { flags: '--reorder-window <ms>', description: 'how long events wait for older ones from other CPUs and rings before correlation (raise it on a slow or overloaded machine)', parse: positiveNumber, default: SESSION_DEFAULTS.reorderWindowMs },
-  { flags: '--late-name-window <ms>', description: 'how long after a connection opened unnamed a DNS answer for its address still names it', parse: positiveNumber, default: SESSION_DEFAULTS.lateNameWindowMs },
-  { flags: '--trace-self', description: 'also trace hostflow\'s own lookups and connections' },
-  { flags: '--block <prefixes>', description: 'drop packets from these source addresses or CIDRs in XDP (repeatable, comma-separated)', parse: collectPrefixes, default: [] },
+  {
+    flags: '--dns-min-ttl <seconds>',
+    description: 'shortest time a name stays attached to an address (and the time for lookups without a TTL)',
+    parse: positiveNumber,
+    default: NAME_INDEX_DEFAULTS.minTtlSeconds,
+  },
+  {
+    flags: '--process-cache-size <entries>',
+    description: 'entries of the per-process (pid, address) name index',
+    parse: positiveInteger,
+    default: NAME_INDEX_DEFAULTS.processEntries,
+  },
+  {
+    flags: '--global-cache-size <entries>',
+    description: 'entries of the global address name index',
+    parse: positiveInteger,
+    default: NAME_INDEX_DEFAULTS.globalEntries,
+  },
+  {
+    flags: '--reorder-window <ms>',
+    description: 'how long events wait for older ones from other CPUs and rings before correlation (raise it on a slow or overloaded machine)',
+    parse: positiveNumber,
+    default: SESSION_DEFAULTS.reorderWindowMs,
+  },
+  {
+    flags: '--late-name-window <ms>',
+    description: 'how long after a connection opened unnamed a DNS answer for its address still names it',
+    parse: positiveNumber,
+    default: SESSION_DEFAULTS.lateNameWindowMs,
+  },
+  { flags: '--trace-self', description: "also trace hostflow's own lookups and connections" },
+  {
+    flags: '--block <prefixes>',
+    description: 'drop packets from these source addresses or CIDRs in XDP (repeatable, comma-separated)',
+    parse: collectPrefixes,
+    default: [],
+  },
   { flags: '--control <path>', description: 'control socket for hostflow ctl', default: DEFAULT_CONTROL_SOCKET },
   { flags: '--no-control', description: 'no control socket (and no run-time blocklist unless --block)' },
   { flags: '--pcap <file>', description: 'write captured packets to this file' },
-  { flags: '--capture <spec>', description: 'what --pcap captures: dropped, all, or a filter such as \'udp and port 53\' (default: all)', parse: captureSpec },
-  { flags: '--pcap-format <format>', description: 'classic pcap, or pcapng with the process and hostname as a comment per packet', choices: ['pcap', 'pcapng'], default: 'pcap' },
-  { flags: '--snaplen <bytes>', description: 'bytes of each packet captured (longer ones keep their real length)', parse: positiveInteger, default: DEFAULT_TRACER_OPTIONS.snaplen },
-  { flags: '--capture-ring-size <size>', description: 'kernel ring buffer for captured packets (a power of 2, e.g. 16M)', parse: byteSize, default: DEFAULT_TRACER_OPTIONS.captureRingBytes },
-  { flags: '--storage-bucket <bucket>', description: 'also upload records to this S3 bucket (credentials: the AWS SDK\'s default chain)' },
+  { flags: '--capture <spec>', description: "what --pcap captures: dropped, all, or a filter such as 'udp and port 53' (default: all)", parse: captureSpec },
+  {
+    flags: '--pcap-format <format>',
+    description: 'classic pcap, or pcapng with the process and hostname as a comment per packet',
+    choices: ['pcap', 'pcapng'],
+    default: 'pcap',
+  },
+  {
+    flags: '--snaplen <bytes>',
+    description: 'bytes of each packet captured (longer ones keep their real length)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.snaplen,
+  },
+  {
+    flags: '--capture-ring-size <size>',
+    description: 'kernel ring buffer for captured packets (a power of 2, e.g. 16M)',
+    parse: byteSize,
+    default: DEFAULT_TRACER_OPTIONS.captureRingBytes,
+  },
+  { flags: '--storage-bucket <bucket>', description: "also upload records to this S3 bucket (credentials: the AWS SDK's default chain)" },
   { flags: '--storage-endpoint <url>', description: 'S3-compatible endpoint (path-style addressing)' },
   { flags: '--storage-region <region>', description: 'S3 region' },
   { flags: '--storage-dir <dir>', description: 'write the same objects to this local directory instead of S3' },
   { flags: '--storage-prefix <prefix>', description: 'key prefix in the bucket', default: STORAGE_DEFAULTS.prefix },
-  { flags: '--storage-format <format>', description: 'object format: gzip NDJSON or Parquet', choices: ['ndjson', 'parquet'], default: STORAGE_DEFAULTS.format },
-  { flags: '--storage-flush-interval <seconds>', description: 'seconds a batch stays open before it is uploaded', parse: positiveNumber, default: STORAGE_DEFAULTS.flushIntervalSeconds },
+  {
+    flags: '--storage-format <format>',
+    description: 'object format: gzip NDJSON or Parquet',
+    choices: ['ndjson', 'parquet'],
+    default: STORAGE_DEFAULTS.format,
+  },
+  {
+    flags: '--storage-flush-interval <seconds>',
+    description: 'seconds a batch stays open before it is uploaded',
+    parse: positiveNumber,
+    default: STORAGE_DEFAULTS.flushIntervalSeconds,
+  },
   { flags: '--storage-max-object-mb <mb>', description: 'largest object written', parse: positiveNumber, default: STORAGE_DEFAULTS.maxObjectMb },
   { flags: '--spool-dir <dir>', description: 'batches wait here until uploaded (survives crashes)', default: STORAGE_DEFAULTS.spoolDir },
-  { flags: '--spool-max-mb <mb>', description: 'spool size at which new records are refused (counted and reported)', parse: positiveNumber, default: STORAGE_DEFAULTS.spoolMaxMb },
+  {
+    flags: '--spool-max-mb <mb>',
+    description: 'spool size at which new records are refused (counted and reported)',
+    parse: positiveNumber,
+    default: STORAGE_DEFAULTS.spoolMaxMb,
+  },
   { flags: '--summary-json <file>', description: 'also write the exit summary to this file as one JSON object' },
 ];
 
@@ -165,7 +286,12 @@ export function defaultText(spec: OptionSpec): string | null {
   const value = spec.default;
   if (value === undefined || Array.isArray(value) || typeof value === 'boolean') return null;
   if (spec.parse === byteSize && typeof value === 'number') {
-    for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) if (value % size === 0) return `${value / size}${unit}`;
+    for (const [unit, size] of [
+      ['G', 1024 ** 3],
+      ['M', 1024 ** 2],
+      ['K', 1024],
+    ] as const)
+      if (value % size === 0) return `${value / size}${unit}`;
   }
   return String(value);
 }

@@ -23,14 +23,13 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`hostflow: ${text.replace(/^error: /, '')}`) });
   for (const spec of RUN_OPTIONS) program.addOption(commanderOption(spec));
-  program
-    .action(async (flags: RunFlags) => {
-      const plan = planRun(flags, log);
-      const frontEnd = plan.ui
-        ? terminalUi({ flowIntervalSeconds: flags.flowInterval, output: flags.output ? { line: plan.output, format: flags.format } : undefined })
-        : headless(plan.output, flags.format);
-      process.exitCode = await runHostflow({ plan, frontEnd, durationSeconds: flags.duration, summaryJson: flags.summaryJson, log });
-    });
+  program.action(async (flags: RunFlags) => {
+    const plan = planRun(flags, log);
+    const frontEnd = plan.ui
+      ? terminalUi({ flowIntervalSeconds: flags.flowInterval, output: flags.output ? { line: plan.output, format: flags.format } : undefined })
+      : headless(plan.output, flags.format);
+    process.exitCode = await runHostflow({ plan, frontEnd, durationSeconds: flags.duration, summaryJson: flags.summaryJson, log });
+  });
 
   program
     .command('doctor')

@@ -91,7 +91,11 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
 
   const tooOld = kernelTooOld(facts.kernel);
   add('kernel', tooOld ? 'FAIL' : 'ok', tooOld ?? facts.kernel);
-  add('btf', facts.btf ? 'ok' : 'FAIL', facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+  add(
+    'btf',
+    facts.btf ? 'ok' : 'FAIL',
+    facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y',
+  );
   add(
     'privileges',
     facts.missingCapabilities.length === 0 ? 'ok' : 'FAIL',
@@ -115,9 +119,17 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
       add(mode, result === null ? 'ok' : 'no', result === null ? `connect probe attaches (${describeMode(mode)})` : result);
     }
   }
-  add('lifecycle', facts.tracepoint ? 'ok' : 'FAIL', facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb, raw tcp_destroy_sock' : 'sock:inet_sock_set_state not found in tracefs');
+  add(
+    'lifecycle',
+    facts.tracepoint ? 'ok' : 'FAIL',
+    facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb, raw tcp_destroy_sock' : 'sock:inet_sock_set_state not found in tracefs',
+  );
   add('uprobe', facts.uprobes ? 'ok' : 'no', facts.uprobes ? 'uprobe PMU' : 'no uprobe PMU: getaddrinfo lookups will not be traced');
-  add('tcx', facts.tcx ? 'ok' : 'no', facts.tcx ? 'TC egress attaches as a bpf_link' : 'no tcx (kernel < 6.6): TC egress uses a netlink filter, removed on exit');
+  add(
+    'tcx',
+    facts.tcx ? 'ok' : 'no',
+    facts.tcx ? 'TC egress attaches as a bpf_link' : 'no tcx (kernel < 6.6): TC egress uses a netlink filter, removed on exit',
+  );
   if (facts.libcs && facts.libcs.length > 0) {
     for (const file of facts.libcs) add('libc', file.attached ? 'ok' : 'no', describeLibc(file));
   } else {
@@ -136,7 +148,12 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
   // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
   if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon, privileges and tracefs)');
   else if (facts.start.error !== null) add('start', 'FAIL', facts.start.error);
-  else add('start', 'ok', `everything attached and was taken down again (${facts.start.links} links${facts.start.warnings.length > 0 ? `; warnings: ${facts.start.warnings.join('; ')}` : ''})`);
+  else
+    add(
+      'start',
+      'ok',
+      `everything attached and was taken down again (${facts.start.links} links${facts.start.warnings.length > 0 ? `; warnings: ${facts.start.warnings.join('; ')}` : ''})`,
+    );
 
   return { checks, autoMode };
 }

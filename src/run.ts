@@ -91,7 +91,11 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     sinks.push(...frontEnd.open(onSignal));
     if (storage) sinks.push(storage);
     if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
-    session = new Session({ ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } }, sinks.map((sink) => (record) => sink.write(record)), options.startTracer);
+    session = new Session(
+      { ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } },
+      sinks.map((sink) => (record) => sink.write(record)),
+      options.startTracer,
+    );
     if (plan.services.pcap) capture = CaptureFile.open(plan.services.pcap, session);
     report = session.start();
     control?.follow(session);
@@ -109,7 +113,11 @@ export async function runHostflow(options: RunOptions): Promise<number> {
   for (const line of startLines(report, plan.services)) log(line);
   if (!frontEnd.holdsTerminal) log('tracing; Ctrl-C to stop');
   const durationTimer = options.durationSeconds !== undefined ? setTimeout(onSignal, options.durationSeconds * 1000) : undefined;
-  const view: RunView = { session, report, sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...(control?.status() ?? []), ...(capture ? [capture.status()] : [])] };
+  const view: RunView = {
+    session,
+    report,
+    sinkStatus: () => [...sinks.flatMap((sink) => (sink.status ? [sink.status()] : [])), ...(control?.status() ?? []), ...(capture ? [capture.status()] : [])],
+  };
   try {
     await frontEnd.show(view, stop);
     if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
@@ -149,7 +157,10 @@ export async function runHostflow(options: RunOptions): Promise<number> {
   return 0;
 }
 
-function writeSummary(path: string, parts: { lines: SummaryLine[]; report: AttachReport; summary: SessionSummary; capture: CaptureFile | null; control: ControlService | null }): void {
+function writeSummary(
+  path: string,
+  parts: { lines: SummaryLine[]; report: AttachReport; summary: SessionSummary; capture: CaptureFile | null; control: ControlService | null },
+): void {
   const problems = [...new Set(parts.lines.filter((line) => line.health === 'problem').map((line) => line.topic))];
   const summary: RunSummary = {
     verdict: problems.length === 0 ? 'healthy' : 'problems',

@@ -67,6 +67,10 @@ export class CaptureFile {
       // Kept in writer.failure, reported below.
     }
     const failure = this.writer.failure;
-    return [failure ? problem('pcap', `writing ${this.writer.path} FAILED: ${failure.message}`) : ok('pcap', `${this.writer.stats.packets} packets written to ${this.writer.path}`)];
+    return [
+      failure
+        ? problem('pcap', `writing ${this.writer.path} FAILED: ${failure.message}`)
+        : ok('pcap', `${this.writer.stats.packets} packets written to ${this.writer.path}`),
+    ];
   }
 }

@@ -334,7 +334,15 @@ export function parseCaptureSpec(text: string): CaptureSpec {
  */
 export function filterMatches(
   terms: readonly FilterTerm[],
-  packet: { family: 4 | 6 | null; proto: number | null; saddr: Uint8Array | null; daddr: Uint8Array | null; sport: number | null; dport: number | null; dropped: boolean },
+  packet: {
+    family: 4 | 6 | null;
+    proto: number | null;
+    saddr: Uint8Array | null;
+    daddr: Uint8Array | null;
+    sport: number | null;
+    dport: number | null;
+    dropped: boolean;
+  },
 ): boolean {
   const netEqual = (address: Uint8Array | null, net: NetCondition) => {
     if (!address) return false;

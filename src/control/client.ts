@@ -17,9 +17,7 @@ export const CTL_USAGE = [
   'usage: hostflow ctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARG...]',
   '',
   'commands:',
-  ...COMMANDS.filter((command) => command.name !== 'mode' && command.name !== 'quit').map(
-    (command) => `  ${command.usage.padEnd(28)} ${command.description}`,
-  ),
+  ...COMMANDS.filter((command) => command.name !== 'mode' && command.name !== 'quit').map((command) => `  ${command.usage.padEnd(28)} ${command.description}`),
   '',
   'options:',
   `  --socket PATH      the control socket (default ${DEFAULT_CONTROL_SOCKET})`,

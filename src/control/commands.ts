@@ -229,7 +229,11 @@ export const COMMANDS: readonly Command[] = [
     run: ({ args: [prefix = ''] }, backend) => {
       // An address a blocked name holds stays in the blocklist: only block-src lets go of it.
       const kept = backend.hostBlocks?.sourceUnblocked(prefix);
-      if (kept) return { result: { prefix: kept.prefix, kept_for: kept.names }, lines: [`${kept.prefix} stays blocked for ${kept.names.join(',')} (unblock-host removes it)`] };
+      if (kept)
+        return {
+          result: { prefix: kept.prefix, kept_for: kept.names },
+          lines: [`${kept.prefix} stays blocked for ${kept.names.join(',')} (unblock-host removes it)`],
+        };
       const entry = backend.blocklist.unblock(prefix);
       if (!entry) return { error: `${prefix} is not blocked (list-block-src lists what is)` };
       const row = blockRow(entry);
@@ -270,7 +274,10 @@ export const COMMANDS: readonly Command[] = [
       if (!removed) return { error: `${quote(name)} is not blocked (list-block-host lists what is)` };
       return {
         result: removed,
-        lines: [`unblocked ${removed.name} released ${removed.released.join(',') || '-'}`, ...removed.kept.map((kept) => `kept ${kept.addr} for ${kept.for.join(',')}`)],
+        lines: [
+          `unblocked ${removed.name} released ${removed.released.join(',') || '-'}`,
+          ...removed.kept.map((kept) => `kept ${kept.addr} for ${kept.for.join(',')}`),
+        ],
       };
     },
   }),
@@ -298,7 +305,15 @@ export const COMMANDS: readonly Command[] = [
       return { result: stats, lines: statsLines(stats) };
     },
   }),
-  command({ name: 'mode', usage: 'mode json|text', description: 'answer this connection in JSON lines or text', minArgs: 1, maxArgs: 1, needs: [], run: byConnection }),
+  command({
+    name: 'mode',
+    usage: 'mode json|text',
+    description: 'answer this connection in JSON lines or text',
+    minArgs: 1,
+    maxArgs: 1,
+    needs: [],
+    run: byConnection,
+  }),
   command({
     name: 'help',
     usage: 'help',
@@ -332,7 +347,12 @@ export function runCommand(request: Request, context: CommandContext): Answer | 
   if (missing) return fail(name, MISSING[missing]);
   try {
     const reply = row.run(request, context.backend as With<Need>, context);
-    return reply instanceof Promise ? reply.then((settled) => ok(name, settled), (error: unknown) => fail(name, error)) : ok(name, reply);
+    return reply instanceof Promise
+      ? reply.then(
+          (settled) => ok(name, settled),
+          (error: unknown) => fail(name, error),
+        )
+      : ok(name, reply);
   } catch (error) {
     return fail(name, error);
   }
@@ -343,7 +363,9 @@ export const startCommand = runCommand;
 
 /** The text lines of a block-host answer. */
 export function blockHostLines(result: BlockHostResult): string[] {
-  const lines = [`${result.added ? 'blocked' : 'already blocked'} ${result.name} addrs ${result.addrs.join(',') || '-'} new ${result.new_addrs.join(',') || '-'}`];
+  const lines = [
+    `${result.added ? 'blocked' : 'already blocked'} ${result.name} addrs ${result.addrs.join(',') || '-'} new ${result.new_addrs.join(',') || '-'}`,
+  ];
   if (result.lookup === null) lines.push('lookup skipped (a wildcard: its names are blocked as they resolve)');
   else if ('error' in result.lookup) lines.push(`lookup failed: ${result.lookup.error}`);
   else lines.push(`lookup ${result.lookup.addrs.join(',') || '-'}`);

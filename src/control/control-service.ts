@@ -61,9 +61,19 @@ export class ControlService {
     const blocked = this.hostBlocks.size;
     const { namesRefused, addrsRefused, addrsSkipped, blockFailures } = this.hostBlocks.stats;
     if (blocked.names === 0 && namesRefused + addrsRefused + blockFailures + addrsSkipped === 0) return lines;
-    lines.push(ok('block-host', `${blocked.names} names held ${blocked.addrs} addresses${namesRefused > 0 ? `; ${namesRefused} names refused (answered at the time)` : ''}`));
+    lines.push(
+      ok(
+        'block-host',
+        `${blocked.names} names held ${blocked.addrs} addresses${namesRefused > 0 ? `; ${namesRefused} names refused (answered at the time)` : ''}`,
+      ),
+    );
     if (addrsRefused + blockFailures > 0) {
-      lines.push(problem('block-host', `${addrsRefused + blockFailures} addresses of blocked names were NOT blocked: ${addrsRefused} over the bound of a name, ${blockFailures} the blocklist would not take`));
+      lines.push(
+        problem(
+          'block-host',
+          `${addrsRefused + blockFailures} addresses of blocked names were NOT blocked: ${addrsRefused} over the bound of a name, ${blockFailures} the blocklist would not take`,
+        ),
+      );
     }
     if (addrsSkipped > 0) lines.push(note('block-host', `${addrsSkipped} addresses skipped: they cannot be a source (0.0.0.0, ::)`));
     return lines;

@@ -48,7 +48,10 @@ export interface Request {
 export type ParseResult = { kind: 'empty' } | { kind: 'request'; request: Request } | { kind: 'error'; json: boolean; error: string };
 
 export function parseRequest(line: string): ParseResult {
-  const words = line.trim().split(/[ \t]+/).filter((word) => word !== '');
+  const words = line
+    .trim()
+    .split(/[ \t]+/)
+    .filter((word) => word !== '');
   if (words.length === 0) return { kind: 'empty' };
   let json = false;
   if (words[0]?.toLowerCase() === 'json') {
@@ -65,9 +68,7 @@ export function parseRequest(line: string): ParseResult {
   return { kind: 'request', request: { command, args: words, json } };
 }
 
-export type Answer =
-  | { ok: true; command: string; result: unknown; lines: string[] }
-  | { ok: false; command: string | null; error: string };
+export type Answer = { ok: true; command: string; result: unknown; lines: string[] } | { ok: false; command: string | null; error: string };
 
 /** The bytes of one answer, newline included. */
 export function formatAnswer(answer: Answer, json: boolean): string {

@@ -352,7 +352,13 @@ export class Correlator {
     const unresolved = match
       ? null
       : (state?.unresolved ??
-        this.evidence.reason({ direction: event.direction, pid: task?.pid ?? null, addr: event.tuple.daddr, tsNs: event.tsNs, openedBeforeTrace: !event.tracked }));
+        this.evidence.reason({
+          direction: event.direction,
+          pid: task?.pid ?? null,
+          addr: event.tuple.daddr,
+          tsNs: event.tsNs,
+          openedBeforeTrace: !event.tracked,
+        }));
     const key = tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport);
     // Closed before a name came: the close record is its last word.
     this.unnamed.take(key);
@@ -360,14 +366,16 @@ export class Correlator {
     if (owner) owner.closedNs = event.tsNs;
     else if (task) this.owners.set(key, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved, closedNs: event.tsNs });
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
-    this.options.emit(this.connRecord('close', event, event.tuple, task, match, unresolved, event.direction, {
-      connect_latency_ms: state?.latencyNs != null ? ms(state.latencyNs) : null,
-      duration_ms: event.tracked ? ms(event.durationNs) : null,
-      bytes_sent: event.bytesSent,
-      bytes_received: event.bytesReceived,
-      retransmits: event.retransmits,
-      established,
-    }));
+    this.options.emit(
+      this.connRecord('close', event, event.tuple, task, match, unresolved, event.direction, {
+        connect_latency_ms: state?.latencyNs != null ? ms(state.latencyNs) : null,
+        duration_ms: event.tracked ? ms(event.durationNs) : null,
+        bytes_sent: event.bytesSent,
+        bytes_received: event.bytesReceived,
+        retransmits: event.retransmits,
+        established,
+      }),
+    );
   }
 
   private connRecord(

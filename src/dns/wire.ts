@@ -34,9 +34,7 @@ import dnsPacket from 'dns-packet';
 import type { DecodedPacket } from 'dns-packet';
 import { formatIPv4, formatIPv6 } from '../net/address.js';
 
-export type WireParse =
-  | { ok: true; answer: WireAnswer }
-  | { ok: false; reason: WireSkipReason };
+export type WireParse = { ok: true; answer: WireAnswer } | { ok: false; reason: WireSkipReason };
 
 /**
  * not_response: a query (QR=0), or a response to something other than a

@@ -34,7 +34,13 @@ export class FlowIntervals {
     const deltas: FlowDelta[] = [];
     for (const flow of snapshot) {
       const key = keyOf(flow);
-      current.set(key, { packets: flow.packets, bytes: flow.bytes, droppedPackets: flow.droppedPackets, droppedBytes: flow.droppedBytes, firstSeenNs: flow.firstSeenNs });
+      current.set(key, {
+        packets: flow.packets,
+        bytes: flow.bytes,
+        droppedPackets: flow.droppedPackets,
+        droppedBytes: flow.droppedBytes,
+        firstSeenNs: flow.firstSeenNs,
+      });
       const before = this.previous.get(key);
       const restarted = !before || flow.packets < before.packets || flow.firstSeenNs !== before.firstSeenNs;
       const packets = restarted ? flow.packets : flow.packets - before.packets;

@@ -18,7 +18,11 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   lines.push(...eventLines(summary));
   for (const { name, xdp } of summary.interfaces ?? []) {
     if (!xdp) continue;
-    lines.push(xdp.mode === 'native' ? ok('xdp', describeXdp(name, xdp)) : note('xdp', `${describeXdp(name, xdp)}; ingress is counted after GRO, see the README's fallback table`));
+    lines.push(
+      xdp.mode === 'native'
+        ? ok('xdp', describeXdp(name, xdp))
+        : note('xdp', `${describeXdp(name, xdp)}; ingress is counted after GRO, see the README's fallback table`),
+    );
   }
   for (const target of summary.tcNetlink ?? []) {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
@@ -27,11 +31,20 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   lines.push(...nameLines(summary));
   if (summary.capture) {
     const { packets, lost } = summary.capture;
-    lines.push(lost > 0 ? problem('capture', `${lost} frames lost (capture ring full; raise --capture-ring-size or narrow --capture); ${packets} captured`) : ok('capture', `${packets} frames captured, none lost`));
+    lines.push(
+      lost > 0
+        ? problem('capture', `${lost} frames lost (capture ring full; raise --capture-ring-size or narrow --capture); ${packets} captured`)
+        : ok('capture', `${packets} frames captured, none lost`),
+    );
   }
   if (summary.blocked.length > 0) {
     const dropped = summary.blocked.reduce((total, entry) => total + entry.packets, 0);
-    lines.push(ok('blocklist', `${plural(summary.blocked.length, 'prefix', 'prefixes')} dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`));
+    lines.push(
+      ok(
+        'blocklist',
+        `${plural(summary.blocked.length, 'prefix', 'prefixes')} dropped ${dropped} packets (${summary.blocked.map((e) => `${e.prefix} ${e.packets}`).join(', ')})`,
+      ),
+    );
   }
   return lines;
 }
@@ -52,7 +65,12 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
   const full = (Object.keys(TABLE_LOSSES) as TableLoss[]).filter((name) => (summary.lost[name] ?? 0) > 0);
   if (full.length > 0) {
     const counts = Object.fromEntries(full.map((name) => [name, summary.lost[name] ?? 0]));
-    lines.push(problem('tables', `${sum(counts)} records lost or closed without their process (${byName(counts)}): a kernel table was full; raise ${full.map((name) => TABLE_OPTION[name]).join(', ')}`));
+    lines.push(
+      problem(
+        'tables',
+        `${sum(counts)} records lost or closed without their process (${byName(counts)}): a kernel table was full; raise ${full.map((name) => TABLE_OPTION[name]).join(', ')}`,
+      ),
+    );
   }
   if (summary.malformed > 0) lines.push(problem('events', `${summary.malformed} malformed and skipped (a hostflow bug: please report it)`));
   if (summary.skippedTotal > 0) {
@@ -64,7 +82,9 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     );
   }
   if (summary.late > 0) {
-    lines.push(problem('events', `${summary.late} arrived after the reorder window, so a connection may lack its name or a flow its process: raise --reorder-window`));
+    lines.push(
+      problem('events', `${summary.late} arrived after the reorder window, so a connection may lack its name or a flow its process: raise --reorder-window`),
+    );
   }
   if (lines.length === 0) {
     const recovered = summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes recovered at socket destroy` : '';
@@ -78,7 +98,10 @@ function nameLines(summary: SessionSummary): SummaryLine[] {
   const lines: SummaryLine[] = [];
   const naming = summary.naming;
   if (naming && naming.lateNamed + naming.sni + naming.http + naming.serverNamesIgnored + naming.serverNamesInvalid > 0) {
-    const unused = naming.serverNamesIgnored + naming.serverNamesInvalid > 0 ? `; server names not needed ${naming.serverNamesIgnored} (already named or unknown), not host names ${naming.serverNamesInvalid}` : '';
+    const unused =
+      naming.serverNamesIgnored + naming.serverNamesInvalid > 0
+        ? `; server names not needed ${naming.serverNamesIgnored} (already named or unknown), not host names ${naming.serverNamesInvalid}`
+        : '';
     lines.push(ok('names', `named late ${naming.lateNamed}, by SNI ${naming.sni}, by HTTP Host ${naming.http}${unused}`));
   }
   if (naming && naming.unnamedEvicted > 0) {

@@ -23,7 +23,8 @@ export function startLines(report: AttachReport, beside: BesideTheSession = {}):
     if (xdp) lines.push(`xdp on ${describeXdp(name, xdp)}`);
   }
   for (const link of report.links) {
-    if (link.kind === 'tc-netlink') lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
+    if (link.kind === 'tc-netlink')
+      lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
   }
   if (beside.controlPath) lines.push(`control: ${beside.controlPath} (hostflow ctl --socket ${beside.controlPath} help)`);
   if (beside.pcap) lines.push(`capture: ${beside.pcap.path} (${beside.pcap.format}, snaplen ${beside.pcap.snaplen})`);

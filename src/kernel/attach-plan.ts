@@ -12,7 +12,8 @@ import { blocklistWanted, packetProgramsWanted, type TracerOptions } from './tra
 import type { XdpModeRequest } from './xdp-mode.js';
 
 /** A classic tracepoint (by category and name in tracefs) or a raw one (by name). */
-export type HookAttachment = { program: string; kind: 'tracepoint'; category: string; name: string } | { program: string; kind: 'raw_tracepoint'; name: string };
+export type HookAttachment =
+  { program: string; kind: 'tracepoint'; category: string; name: string } | { program: string; kind: 'raw_tracepoint'; name: string };
 
 /** The hooks every connect mode needs: they keep `sockets`, which established and close records need. */
 export const LIFECYCLE_HOOKS: readonly HookAttachment[] = [

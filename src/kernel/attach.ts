@@ -39,7 +39,9 @@ export function attachConnectProbe(object: BpfObject, mode: ConnectProbeName): v
 
 export function attachHooks(object: BpfObject, hooks: readonly HookAttachment[]): void {
   for (const hook of hooks) {
-    attach(() => (hook.kind === 'tracepoint' ? object.attachTracepoint(hook.program, hook.category, hook.name) : object.attachRawTracepoint(hook.program, hook.name)));
+    attach(() =>
+      hook.kind === 'tracepoint' ? object.attachTracepoint(hook.program, hook.category, hook.name) : object.attachRawTracepoint(hook.program, hook.name),
+    );
   }
 }
 
@@ -86,6 +88,9 @@ function readXdpError(object: BpfObject): string | null {
   const start = offsetOf(xdpAttachError, 'msg');
   const bytes = value.subarray(start, start + XDP_ERROR_MAX);
   const end = bytes.indexOf(0);
-  const message = bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').trim();
+  const message = bytes
+    .subarray(0, end < 0 ? bytes.length : end)
+    .toString('utf8')
+    .trim();
   return message || null;
 }

@@ -180,7 +180,12 @@ function parseUserPrefix(text: string): Prefix {
   } catch (error) {
     throw new HostflowError((error as Error).message);
   }
-  const mapped = prefix.family === 6 && prefix.length >= 96 && prefix.bytes.subarray(0, 10).every((byte) => byte === 0) && prefix.bytes[10] === 0xff && prefix.bytes[11] === 0xff;
+  const mapped =
+    prefix.family === 6 &&
+    prefix.length >= 96 &&
+    prefix.bytes.subarray(0, 10).every((byte) => byte === 0) &&
+    prefix.bytes[10] === 0xff &&
+    prefix.bytes[11] === 0xff;
   if (!mapped) return prefix;
   return parsePrefix(`${Array.from(prefix.bytes.subarray(12, 16)).join('.')}/${prefix.length - 96}`);
 }

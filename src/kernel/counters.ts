@@ -8,13 +8,23 @@
 import type { CounterName } from './layout.js';
 
 /** Records lost because their ring buffer was full when the kernel wrote them. */
-export const RING_LOSSES = ['drop_connect', 'drop_established', 'drop_close', 'drop_lookup', 'drop_dns_xdp', 'drop_dns_tc', 'drop_payload_tc'] as const satisfies readonly CounterName[];
+export const RING_LOSSES = [
+  'drop_connect',
+  'drop_established',
+  'drop_close',
+  'drop_lookup',
+  'drop_dns_xdp',
+  'drop_dns_tc',
+  'drop_payload_tc',
+] as const satisfies readonly CounterName[];
 
 /**
  * Records lost, or closed without their process, because a kernel table
  * had no room for the entry that pairs them; by the table (bpf/README.md).
  */
-export const TABLE_LOSSES = { sockets_full: 'sockets', lookups_full: 'lookups', connecting_full: 'connecting' } as const satisfies Partial<Record<CounterName, string>>;
+export const TABLE_LOSSES = { sockets_full: 'sockets', lookups_full: 'lookups', connecting_full: 'connecting' } as const satisfies Partial<
+  Record<CounterName, string>
+>;
 export type TableLoss = keyof typeof TABLE_LOSSES;
 
 /** Counters that count no lost record. */

@@ -145,9 +145,7 @@ export interface DecodeStats {
   malformed: number;
 }
 
-const PROBE_NAMES = new Map<number, ConnectProbeName>(
-  Object.entries(ConnectProbe).map(([name, value]) => [value, name as ConnectProbeName]),
-);
+const PROBE_NAMES = new Map<number, ConnectProbeName>(Object.entries(ConnectProbe).map(([name, value]) => [value, name as ConnectProbeName]));
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -394,7 +392,14 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
         const wireLength = view.getUint16(at + D.msgLen, true);
         if (transport === DnsTransport.udp) return { kind: 'dnsDatagram', ...packet, messageLength: wireLength, message: data };
         if (transport !== DnsTransport.tcp) return null;
-        return { kind: 'dnsSegment', ...packet, seq: view.getUint32(at + D.tcpSeq, true), flags: view.getUint8(at + D.tcpFlags), payloadLength: wireLength, payload: data };
+        return {
+          kind: 'dnsSegment',
+          ...packet,
+          seq: view.getUint32(at + D.tcpSeq, true),
+          flags: view.getUint8(at + D.tcpFlags),
+          payloadLength: wireLength,
+          payload: data,
+        };
       },
     },
   ],

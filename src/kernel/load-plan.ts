@@ -5,7 +5,18 @@
  * value from the options and the connect mode being tried. `loadSettings`
  * is pure (tested without a kernel); `openAndLoad` applies it.
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, CaptureMode, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX, type ConnectProbeName } from './layout.js';
+import {
+  BLOCKLIST_MAX,
+  CAPTURE_MAX,
+  CONNECTING_MAX,
+  CaptureMode,
+  ConnectProbe,
+  LOOKUPS_MAX,
+  PACKETS_BYTES,
+  PAYLOAD_EVENTS_BYTES,
+  SOCKETS_MAX,
+  type ConnectProbeName,
+} from './layout.js';
 import type { BpfObject, NativeAddon } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS } from './probe-plan.js';
 import { blocklistWanted, packetProgramsWanted, serverNamesWanted, type TracerOptions } from './tracer-options.js';
@@ -38,7 +49,10 @@ export function lruEntries(live: number, cpus: number): number {
 
 /** Every program of the object, and when it loads (a program not loaded cannot attach). */
 export const PROGRAMS: ReadonlyArray<{ program: string; load: Derive<boolean> }> = [
-  ...ALL_CONNECT_PROGRAMS.map((program) => ({ program, load: ((_, { mode }) => CONNECT_PROGRAMS[mode].some((entry) => entry.program === program)) as Derive<boolean> })),
+  ...ALL_CONNECT_PROGRAMS.map((program) => ({
+    program,
+    load: ((_, { mode }) => CONNECT_PROGRAMS[mode].some((entry) => entry.program === program)) as Derive<boolean>,
+  })),
   { program: 'sock_state', load: () => true },
   { program: 'tcp_retransmit', load: () => true },
   { program: 'sock_destroy', load: () => true },

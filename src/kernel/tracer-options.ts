@@ -4,7 +4,18 @@
  * programs are wanted). The map sizes default to the sizes bpf/hostflow.h
  * builds the object with (mirrored in layout.ts).
  */
-import { BLOCKLIST_MAX, CAPTURE_MAX, CONNECTING_MAX, DNS_EVENTS_BYTES, EVENTS_BYTES, FLOWS_MAX, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX } from './layout.js';
+import {
+  BLOCKLIST_MAX,
+  CAPTURE_MAX,
+  CONNECTING_MAX,
+  DNS_EVENTS_BYTES,
+  EVENTS_BYTES,
+  FLOWS_MAX,
+  LOOKUPS_MAX,
+  PACKETS_BYTES,
+  PAYLOAD_EVENTS_BYTES,
+  SOCKETS_MAX,
+} from './layout.js';
 import type { ConnectProbeRequest } from './probe-plan.js';
 import type { XdpModeRequest } from './xdp-mode.js';
 

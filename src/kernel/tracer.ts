@@ -112,7 +112,8 @@ export class Tracer {
     const resolved = typeof handlers === 'function' ? { onEvent: handlers } : handlers;
     if (options.capture && !resolved.onPacket) throw new Error('Tracer.start: options.capture needs an onPacket handler');
     const snaplen = options.snaplen ?? CAPTURE_MAX;
-    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > CAPTURE_MAX) throw new HostflowError(`the snaplen must be 1..${CAPTURE_MAX} bytes, got ${snaplen}`);
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > CAPTURE_MAX)
+      throw new HostflowError(`the snaplen must be 1..${CAPTURE_MAX} bytes, got ${snaplen}`);
     if (!existsSync('/sys/kernel/btf/vmlinux')) {
       throw new HostflowError('this kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
@@ -139,7 +140,9 @@ export class Tracer {
       const { onEvent, onPacket } = handlers;
       this.eventPoller = new native.RingPoller(object, [...EVENT_RINGS], (batch) => decodeBatch(batch, onEvent, this.decodeStats));
       this.packetPoller =
-        options.capture && onPacket ? new native.RingPoller(object, ['packets'], (batch) => decodePacketBatch(batch, onPacket, this.packetStats), { batchBytes: CAPTURE_BATCH_BYTES }) : null;
+        options.capture && onPacket
+          ? new native.RingPoller(object, ['packets'], (batch) => decodePacketBatch(batch, onPacket, this.packetStats), { batchBytes: CAPTURE_BATCH_BYTES })
+          : null;
     } catch (error) {
       libcTracker?.stop();
       object.close();

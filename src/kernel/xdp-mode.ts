@@ -63,7 +63,7 @@ export function describeRefusal(driver: string | null, refusal: XdpRefusal): Xdp
 /** The strerror text and errno name of an addon error ('attachXdp(...): Operation not supported (EOPNOTSUPP)'). */
 function errnoParts(error: unknown): { text: string; code: string | null } {
   const line = firstLine(error);
-  const code = typeof (error as { code?: unknown })?.code === 'string' ? ((error as { code: string }).code) : null;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : null;
   const match = /\): (.+?)(?: \((E[A-Z0-9_]+)\))?$/.exec(line);
   return { text: match?.[1] ?? line, code: code ?? match?.[2] ?? null };
 }
@@ -90,7 +90,9 @@ export function attachXdpMode(iface: string, request: XdpModeRequest, attempts: 
   const nativeRefused = tryMode('native');
   if (nativeRefused === null) return { mode: 'native', nativeRefused: null };
   if (request === 'native') {
-    throw new HostflowError(`--xdp-mode native: ${iface} refuses native XDP (${nativeRefused.by}: ${nativeRefused.reason}); --xdp-mode auto falls back to generic mode`);
+    throw new HostflowError(
+      `--xdp-mode native: ${iface} refuses native XDP (${nativeRefused.by}: ${nativeRefused.reason}); --xdp-mode auto falls back to generic mode`,
+    );
   }
   const genericRefused = tryMode('generic');
   if (genericRefused) {

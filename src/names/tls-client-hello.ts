@@ -111,7 +111,9 @@ class Reader {
 
 /** True when `payload` starts like the kernel's test for a ClientHello (bpf/payload.bpf.h). */
 export function looksLikeClientHello(payload: Uint8Array): boolean {
-  return payload.length >= 6 && payload[0] === RECORD_HANDSHAKE && payload[1] === 0x03 && (payload[2] as number) <= 0x04 && payload[5] === HANDSHAKE_CLIENT_HELLO;
+  return (
+    payload.length >= 6 && payload[0] === RECORD_HANDSHAKE && payload[1] === 0x03 && (payload[2] as number) <= 0x04 && payload[5] === HANDSHAKE_CLIENT_HELLO
+  );
 }
 
 /** The host_name of the server_name extension of the ClientHello `payload` starts with. */

@@ -17,7 +17,7 @@ export function formatIPv6(bytes: Uint8Array, offset = 0): string {
 
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -73,7 +73,7 @@ export class LineSink {
       return;
     }
     const buffer = Buffer.from(chunk);
-    for (let written = 0; written < buffer.length; ) written += writeSync(this.fd, buffer, written);
+    for (let written = 0; written < buffer.length;) written += writeSync(this.fd, buffer, written);
     this.size += buffer.length;
   }
 

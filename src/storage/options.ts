@@ -110,7 +110,8 @@ export function validateStorageOptions(options: StorageOptions): void {
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`--storage-endpoint ${options.endpoint} is not an http(s) URL`);
   }
-  if (options.format !== undefined && options.format !== 'ndjson' && options.format !== 'parquet') fail(`--storage-format must be ndjson or parquet, not ${String(options.format)}`);
+  if (options.format !== undefined && options.format !== 'ndjson' && options.format !== 'parquet')
+    fail(`--storage-format must be ndjson or parquet, not ${String(options.format)}`);
   const positive = (value: number | undefined, flag: string) => {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) fail(`${flag} must be a positive number`);
   };

@@ -60,8 +60,9 @@ export function describeS3Error(error: unknown, bucket: string, target: string, 
   if (/region is missing/i.test(message)) return 'storage: no region: pass --storage-region or set AWS_REGION';
   if (name === 'NoSuchBucket' || (status === 404 && name !== 'NoSuchKey')) return `storage: bucket "${bucket}" does not exist at ${where}`;
   if (name === 'InvalidAccessKeyId') return `storage: ${where} does not know the access key: check AWS_ACCESS_KEY_ID (or the profile's)`;
-  if (name === 'SignatureDoesNotMatch') return 'storage: the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY (or the profile\'s)';
-  if (name === 'ExpiredToken' || name === 'TokenRefreshRequired' || name === 'InvalidToken') return `storage: the credentials' session token is expired or invalid (${name})`;
+  if (name === 'SignatureDoesNotMatch') return "storage: the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY (or the profile's)";
+  if (name === 'ExpiredToken' || name === 'TokenRefreshRequired' || name === 'InvalidToken')
+    return `storage: the credentials' session token is expired or invalid (${name})`;
   if (name === 'AccessDenied' || status === 403) return `storage: access denied writing to ${target}: the credentials need s3:PutObject there`;
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
     return `storage: bucket "${bucket}" is in another region: pass its region with --storage-region`;

@@ -47,7 +47,7 @@ export class S3Store implements ObjectStore {
       config.endpoint = options.endpoint;
       config.forcePathStyle = true;
     }
-    const region = options.region ?? (options.endpoint ? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' : undefined);
+    const region = options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
     if (region) config.region = region;
     if (options.credentials) config.credentials = options.credentials;
     this.client = new S3Client(config);

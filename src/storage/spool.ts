@@ -76,7 +76,7 @@ export class SpoolFile {
     this.tail = this.tail.then(async () => {
       if (this.failure || !this.handle) return;
       try {
-        for (let done = 0; done < chunk.length; ) done += (await this.handle.write(chunk, done)).bytesWritten;
+        for (let done = 0; done < chunk.length;) done += (await this.handle.write(chunk, done)).bytesWritten;
       } catch (error) {
         this.failure = error;
       }

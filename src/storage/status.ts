@@ -64,9 +64,19 @@ export function formatBytes(bytes: number): string {
  * refused, not encodable or lost (problems).
  */
 export function storageSummaryLines(status: StorageStatus): SummaryLine[] {
-  const lines = [ok('storage', `uploaded ${status.uploadedObjects} objects (${status.uploadedRecords} records, ${formatBytes(status.uploadedBytes)}) to ${status.destination}`)];
+  const lines = [
+    ok(
+      'storage',
+      `uploaded ${status.uploadedObjects} objects (${status.uploadedRecords} records, ${formatBytes(status.uploadedBytes)}) to ${status.destination}`,
+    ),
+  ];
   if (status.backlogBatches > 0) {
-    lines.push(note('storage', `${status.backlogBatches} batches (${status.backlogRecords} records, ${formatBytes(status.spoolBytes)}) wait in ${status.spoolDir}: the next start uploads them`));
+    lines.push(
+      note(
+        'storage',
+        `${status.backlogBatches} batches (${status.backlogRecords} records, ${formatBytes(status.spoolBytes)}) wait in ${status.spoolDir}: the next start uploads them`,
+      ),
+    );
   }
   if (status.failures > 0) lines.push(note('storage', `${status.failures} upload attempts failed and were retried; the last: ${status.lastError}`));
   if (status.refusedRecords > 0) lines.push(problem('storage', `${status.refusedRecords} records REFUSED: the spool was full (--spool-max-mb)`));

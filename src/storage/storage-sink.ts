@@ -17,7 +17,18 @@ import type { HostflowRecord, RecordType } from '../records/types.js';
 import { DEFAULT_RETRY } from './backoff.js';
 import { OpenBatch } from './batch.js';
 import { DirectoryStore } from './directory-store.js';
-import { batchSeq, hostSegment, newRunId, normalizePrefix, normalizeTime, objectName, partitionFolder, partitionOf, recordTime, type StorageFormat } from './layout.js';
+import {
+  batchSeq,
+  hostSegment,
+  newRunId,
+  normalizePrefix,
+  normalizeTime,
+  objectName,
+  partitionFolder,
+  partitionOf,
+  recordTime,
+  type StorageFormat,
+} from './layout.js';
 import { NdjsonEncoder } from './ndjson-encoder.js';
 import type { ObjectStore } from './object-store.js';
 import { STORAGE_DEFAULTS, validateStorageOptions, type StorageOptions } from './options.js';
@@ -119,8 +130,15 @@ export class StorageSink {
       {
         uploaded: (entry) => this.uploaded(entry),
         failed: (entry, error, failures, delayMs) => this.uploadFailed(entry, error, failures, delayMs),
-        recovered: (failures) => this.log(`storage: uploads to ${this.store.description} work again after ${failures} failed attempts; ${this.uploader.pending.length} batches to catch up`),
-        removeFailed: (entry, error) => this.note(shortError(error), `cannot remove ${entry.path} after its upload (it is uploaded again, to the same key, at the next start): ${shortError(error)}`),
+        recovered: (failures) =>
+          this.log(
+            `storage: uploads to ${this.store.description} work again after ${failures} failed attempts; ${this.uploader.pending.length} batches to catch up`,
+          ),
+        removeFailed: (entry, error) =>
+          this.note(
+            shortError(error),
+            `cannot remove ${entry.path} after its upload (it is uploaded again, to the same key, at the next start): ${shortError(error)}`,
+          ),
       },
     );
   }
@@ -275,7 +293,10 @@ export class StorageSink {
       this.uploader.enqueue(entry);
     } catch (error) {
       this.counters.lostRecords += batch.records;
-      this.note(shortError(error), `LOST ${batch.records} ${batch.type} records: their batch could not be written to the spool ${this.spool.root}: ${shortError(error)}`);
+      this.note(
+        shortError(error),
+        `LOST ${batch.records} ${batch.type} records: their batch could not be written to the spool ${this.spool.root}: ${shortError(error)}`,
+      );
       await batch.file.discard();
     }
   }
@@ -328,7 +349,9 @@ export class StorageSink {
         `storage: spool FULL (${formatBytes(bytes)} of ${formatBytes(this.spoolMaxBytes)} in ${this.spool.root}, ${this.uploader.pending.length} batches waiting${failing}): new records are REFUSED until uploads make room`,
       );
     } else {
-      this.log(`storage: spool has room again (${formatBytes(bytes)} of ${formatBytes(this.spoolMaxBytes)}); ${this.refusedWhileFull} records were refused while it was full`);
+      this.log(
+        `storage: spool has room again (${formatBytes(bytes)} of ${formatBytes(this.spoolMaxBytes)}); ${this.refusedWhileFull} records were refused while it was full`,
+      );
     }
   }
 

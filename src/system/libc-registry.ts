@@ -133,10 +133,18 @@ export function libcSummaryLines(files: readonly LibcFile[], stats?: LibcScanSta
   const failed = files.filter((file) => !file.attached);
   const lines: SummaryLine[] = [];
   if (attached.length > 0) lines.push(ok('libc', `getaddrinfo traced in ${plural(attached.length, 'file')}: ${attached.map(describeLibc).join('; ')}`));
-  if (failed.length > 0) lines.push(problem('libc', `getaddrinfo NOT traced in ${plural(failed.length, 'file')}, their lookups are not seen: ${failed.map(describeLibc).join('; ')}`));
+  if (failed.length > 0)
+    lines.push(
+      problem('libc', `getaddrinfo NOT traced in ${plural(failed.length, 'file')}, their lookups are not seen: ${failed.map(describeLibc).join('; ')}`),
+    );
   const late = files.filter((file) => file.untracedMs !== null).length;
   if (late > 0) {
-    lines.push(note('libc', `${late === 1 ? '1 file was' : `${late} files were`} found after a process that maps it started: its lookups before the attach (see above) were not traced`));
+    lines.push(
+      note(
+        'libc',
+        `${late === 1 ? '1 file was' : `${late} files were`} found after a process that maps it started: its lookups before the attach (see above) were not traced`,
+      ),
+    );
   }
   if (stats && stats.unreadable > 0) {
     const more = stats.unreadable - stats.unreadableSample.length;

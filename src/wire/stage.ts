@@ -68,7 +68,13 @@ export class WireStage {
     this.dnsTcp.handle(segment, ({ message }) => this.onDnsMessage(segment, 'tcp', message, message.length, emit));
   }
 
-  private onDnsMessage(seen: DnsDatagramEvent | DnsSegmentEvent, transport: 'udp' | 'tcp', message: Buffer, messageLength: number, emit: (event: CorrelatorEvent) => void): void {
+  private onDnsMessage(
+    seen: DnsDatagramEvent | DnsSegmentEvent,
+    transport: 'udp' | 'tcp',
+    message: Buffer,
+    messageLength: number,
+    emit: (event: CorrelatorEvent) => void,
+  ): void {
     const parsed = parseDnsResponse(message, messageLength);
     if (!parsed.ok) {
       this.dnsSkipped[parsed.reason] = (this.dnsSkipped[parsed.reason] ?? 0) + 1;

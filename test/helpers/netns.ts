@@ -20,14 +20,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DnsCname, type DnsHost, type DnsQuery, dnsmasqArgs, parseDnsmasqLog } from './dnsmasq.js';
-import {
-  findCommand,
-  ManagedProcess,
-  run,
-  type RunOptions,
-  type RunResult,
-  type StartOptions,
-} from './process.js';
+import { findCommand, ManagedProcess, run, type RunOptions, type RunResult, type StartOptions } from './process.js';
 
 /** One side of the veth pair. */
 export interface Endpoint {
@@ -79,10 +72,7 @@ const NAME_PREFIX = 'hf-';
 /** Where live topologies are recorded, so a later run can sweep leftovers. */
 const STATE_DIR = '/run/hostflow-test';
 
-const QUIET_IPV6 = [
-  'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad',
-  'echo 0 > /proc/sys/net/ipv6/conf/default/router_solicitations',
-].join(' && ');
+const QUIET_IPV6 = ['echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad', 'echo 0 > /proc/sys/net/ipv6/conf/default/router_solicitations'].join(' && ');
 
 /** Pure: names and addresses for a topology with this id and subnet number. */
 export function planTopology(id: string, k: number): TopologyPlan {
@@ -123,9 +113,7 @@ export function allocateTopology(
 
 /** Pure: the resolv.conf that points a namespace at the topology's dnsmasq. */
 export function resolvConf(nameserver: string): string {
-  return ['# written by hostflow test/helpers/netns.ts', `nameserver ${nameserver}`, 'options attempts:1 timeout:1', ''].join(
-    '\n',
-  );
+  return ['# written by hostflow test/helpers/netns.ts', `nameserver ${nameserver}`, 'options attempts:1 timeout:1', ''].join('\n');
 }
 
 /** Network namespaces that `ip netns list` shows. */

@@ -57,14 +57,10 @@ function isBpffsMounted(path = '/sys/fs/bpf'): boolean {
 
 const featureChecks: Record<Feature, () => string | undefined> = {
   tracefs: () =>
-    existsSync('/sys/kernel/tracing/events')
-      ? undefined
-      : 'tracefs is not mounted at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)',
-  bpffs: () =>
-    isBpffsMounted() ? undefined : 'bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)',
+    existsSync('/sys/kernel/tracing/events') ? undefined : 'tracefs is not mounted at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)',
+  bpffs: () => (isBpffsMounted() ? undefined : 'bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)'),
   btf: () => (existsSync('/sys/kernel/btf/vmlinux') ? undefined : 'the kernel has no BTF (/sys/kernel/btf/vmlinux)'),
-  netns: () =>
-    existsSync('/proc/self/ns/net') ? undefined : 'this kernel has no network namespaces (/proc/self/ns/net)',
+  netns: () => (existsSync('/proc/self/ns/net') ? undefined : 'this kernel has no network namespaces (/proc/self/ns/net)'),
 };
 
 /** Why these requirements are not met here, one reason per missing thing; empty when all are met. */

@@ -48,9 +48,7 @@ export function python3(): string {
 
 /** Quote a command line for messages (not for a shell to run). */
 export function formatCommand(cmd: string, args: readonly string[]): string {
-  return [cmd, ...args]
-    .map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`))
-    .join(' ');
+  return [cmd, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
 /**
@@ -58,11 +56,7 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
  * (`ip netns exec`, which also bind-mounts /etc/netns/<ns>/* over /etc), or
  * unchanged when `ns` is undefined.
  */
-export function inNamespace(
-  ns: string | undefined,
-  cmd: string,
-  args: readonly string[],
-): [string, string[]] {
+export function inNamespace(ns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
   if (ns === undefined) return [cmd, [...args]];
   return [findCommand('ip') ?? 'ip', ['netns', 'exec', ns, cmd, ...args]];
 }
@@ -93,11 +87,7 @@ export interface RunResult {
 /** A command that failed; the message carries its stderr. */
 export class CommandError extends Error {
   constructor(readonly result: RunResult) {
-    const how = result.timedOut
-      ? 'timed out'
-      : result.signal !== null
-        ? `was killed by ${result.signal}`
-        : `exited with ${result.code}`;
+    const how = result.timedOut ? 'timed out' : result.signal !== null ? `was killed by ${result.signal}` : `exited with ${result.code}`;
     const detail = (result.stderr.trim() || result.stdout.trim()).slice(-2000);
     super(`\`${result.command}\` ${how}${detail ? `: ${detail}` : ''}`);
     this.name = 'CommandError';
@@ -251,12 +241,8 @@ export class ManagedProcess {
    * The first line (already printed or to come) matching `pattern`. Rejects
    * when the process exits first or after `timeoutMs`, with its output.
    */
-  waitForLine(
-    pattern: RegExp,
-    { timeoutMs = 10_000, stream }: { timeoutMs?: number; stream?: Stream } = {},
-  ): Promise<RegExpMatchArray> {
-    const matches = (line: string, from: Stream): RegExpMatchArray | null =>
-      stream === undefined || stream === from ? line.match(pattern) : null;
+  waitForLine(pattern: RegExp, { timeoutMs = 10_000, stream }: { timeoutMs?: number; stream?: Stream } = {}): Promise<RegExpMatchArray> {
+    const matches = (line: string, from: Stream): RegExpMatchArray | null => (stream === undefined || stream === from ? line.match(pattern) : null);
     for (const { line, stream: from } of this.lines) {
       const match = matches(line, from);
       if (match) return Promise.resolve(match);
@@ -288,10 +274,7 @@ export class ManagedProcess {
    * Stop the process: `signal` (SIGTERM), then SIGKILL after `timeoutMs`.
    * Resolves with its exit status; a no-op when it has already exited.
    */
-  async stop({
-    signal = 'SIGTERM',
-    timeoutMs = 3000,
-  }: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<ExitStatus> {
+  async stop({ signal = 'SIGTERM', timeoutMs = 3000 }: { signal?: NodeJS.Signals; timeoutMs?: number } = {}): Promise<ExitStatus> {
     if (!this.running) return this.exited;
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;

@@ -159,12 +159,7 @@ function startScript(ns: Namespace | undefined, script: string, args: readonly (
   return ManagedProcess.start(python3(), ['-u', '-c', PRELUDE + script, ...args.map(String)], { ns: nsName(ns) });
 }
 
-async function runScript(
-  ns: Namespace | undefined,
-  script: string,
-  args: readonly (string | number)[],
-  timeoutMs: number,
-): Promise<string> {
+async function runScript(ns: Namespace | undefined, script: string, args: readonly (string | number)[], timeoutMs: number): Promise<string> {
   const { stdout } = await run(python3(), ['-u', '-c', PRELUDE + script, ...args.map(String)], {
     ns: nsName(ns),
     timeoutMs,
@@ -260,8 +255,12 @@ export async function startTcpServer(options: TcpServerOptions): Promise<TcpServ
     process: child,
     connections,
     waitForConnections: (count, timeoutMs = 10_000) =>
-      waitUntil(() => connections.length >= count, waiters, child, timeoutMs, () =>
-        `${connections.length} of ${count} connections finished`,
+      waitUntil(
+        () => connections.length >= count,
+        waiters,
+        child,
+        timeoutMs,
+        () => `${connections.length} of ${count} connections finished`,
       ).then(() => connections),
     stop: async () => {
       await child.stop();
@@ -421,8 +420,12 @@ export async function startUdpSink(options: UdpSinkOptions): Promise<UdpSink> {
     process: child,
     totals: () => ({ ...totals }),
     waitFor: (datagrams, timeoutMs = 10_000) =>
-      waitUntil(() => totals.datagrams >= datagrams, waiters, child, timeoutMs, () =>
-        `${totals.datagrams} of ${datagrams} datagrams arrived`,
+      waitUntil(
+        () => totals.datagrams >= datagrams,
+        waiters,
+        child,
+        timeoutMs,
+        () => `${totals.datagrams} of ${datagrams} datagrams arrived`,
       ).then(() => ({ ...totals })),
     stop: async () => {
       await child.stop();
@@ -445,12 +448,7 @@ export interface GetaddrinfoResult {
  * namespace's resolv.conf, so through the topology's dnsmasq). Rejects with
  * the resolver's message when the name does not resolve.
  */
-export async function getaddrinfo(options: {
-  ns?: Namespace;
-  host: string;
-  family?: Family;
-  timeoutMs?: number;
-}): Promise<GetaddrinfoResult> {
+export async function getaddrinfo(options: { ns?: Namespace; host: string; family?: Family; timeoutMs?: number }): Promise<GetaddrinfoResult> {
   const { host, family = 0, timeoutMs = 10_000 } = options;
   const stdout = await runScript(options.ns, GETADDRINFO, [host, family], timeoutMs);
   const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Partial<GetaddrinfoResult> & {
@@ -463,13 +461,7 @@ export async function getaddrinfo(options: {
 
 // ---------------------------------------------------------------- shared
 
-function waitUntil(
-  done: () => boolean,
-  waiters: Set<() => void>,
-  child: ManagedProcess,
-  timeoutMs: number,
-  progress: () => string,
-): Promise<void> {
+function waitUntil(done: () => boolean, waiters: Set<() => void>, child: ManagedProcess, timeoutMs: number, progress: () => string): Promise<void> {
   if (done()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const finish = (error?: Error): void => {

@@ -91,10 +91,12 @@ export async function startTcplife(args: readonly string[] = []): Promise<Runnin
     rows.push(row);
     for (const waiter of waiters) waiter();
   });
-  await child.waitForLine(/^PID\s+COMM\s+LADDR\s+LPORT\s+RADDR\s+RPORT\s+TX_KB\s+RX_KB\s+MS/, { stream: 'stdout', timeoutMs: 20_000 }).catch(async (error: unknown) => {
-    await child.stop({ signal: 'SIGKILL' });
-    throw error;
-  });
+  await child
+    .waitForLine(/^PID\s+COMM\s+LADDR\s+LPORT\s+RADDR\s+RPORT\s+TX_KB\s+RX_KB\s+MS/, { stream: 'stdout', timeoutMs: 20_000 })
+    .catch(async (error: unknown) => {
+      await child.stop({ signal: 'SIGKILL' });
+      throw error;
+    });
   return {
     process: child,
     rows: () => [...rows],

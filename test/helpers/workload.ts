@@ -281,11 +281,9 @@ export interface HttpServer {
 export async function startHttpServer(options: { ns?: Namespace; host: string; port: number; fileBytes: number }): Promise<HttpServer> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-http-'));
   writeFileSync(join(dir, 'file'), Buffer.alloc(options.fileBytes, 'h'));
-  const child = ManagedProcess.start(
-    python3(),
-    ['-u', '-m', 'http.server', '--bind', options.host, '--directory', dir, String(options.port)],
-    { ns: nsName(options.ns) },
-  );
+  const child = ManagedProcess.start(python3(), ['-u', '-m', 'http.server', '--bind', options.host, '--directory', dir, String(options.port)], {
+    ns: nsName(options.ns),
+  });
   void child.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   await child.waitForLine(/^Serving HTTP on /, { stream: 'stdout' }).catch(async (error: unknown) => {
     await child.stop();

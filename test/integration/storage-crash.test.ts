@@ -37,74 +37,80 @@ const scenarios = [
   { name: 'while uploads are on their way', endpointDown: false },
 ];
 
-for (const { name, endpointDown } of scenarios) test(`killed with SIGKILL ${name}: the next start uploads the spooled batches under their keys, none twice`, async (t) => {
-  const s3 = await TestS3.start(t);
-  const dir = mkdtempSync(join(tmpdir(), 'hostflow-crash-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const spoolDir = join(dir, 'spool');
+for (const { name, endpointDown } of scenarios)
+  test(`killed with SIGKILL ${name}: the next start uploads the spooled batches under their keys, none twice`, async (t) => {
+    const s3 = await TestS3.start(t);
+    const dir = mkdtempSync(join(tmpdir(), 'hostflow-crash-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const spoolDir = join(dir, 'spool');
 
-  const child = spawn(process.execPath, [CHILD, spoolDir, s3.endpoint, s3.bucket], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  let last: ChildStatus | null = null;
-  const lines = createInterface({ input: child.stdout });
-  const reached = (condition: (status: ChildStatus) => boolean) =>
-    new Promise<void>((resolve, reject) => {
-      if (last && condition(last)) return resolve();
-      const onLine = (line: string) => {
-        last = JSON.parse(line) as ChildStatus;
-        if (condition(last)) {
-          lines.off('line', onLine);
-          resolve();
-        }
-      };
-      lines.on('line', onLine);
-      void exited.then(() => reject(new Error(`the child exited early: ${stderr}`)));
+    const child = spawn(process.execPath, [CHILD, spoolDir, s3.endpoint, s3.bucket], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    let last: ChildStatus | null = null;
+    const lines = createInterface({ input: child.stdout });
+    const reached = (condition: (status: ChildStatus) => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        if (last && condition(last)) return resolve();
+        const onLine = (line: string) => {
+          last = JSON.parse(line) as ChildStatus;
+          if (condition(last)) {
+            lines.off('line', onLine);
+            resolve();
+          }
+        };
+        lines.on('line', onLine);
+        void exited.then(() => reject(new Error(`the child exited early: ${stderr}`)));
+      });
 
-  // Some batches uploaded; then the endpoint goes away and batches pile up in the spool, or not.
-  await reached((status) => status.uploadedObjects >= 3);
-  if (endpointDown) {
-    await s3.stop();
-    await reached((status) => status.backlogBatches >= 3 && status.failures >= 1);
-  } else {
-    await reached((status) => status.uploadedObjects >= 10 && status.backlogBatches >= 1);
-  }
-  child.kill('SIGKILL');
-  assert.equal(await exited, 'SIGKILL');
-  const atKill = last as unknown as ChildStatus;
-  const leftovers = spoolKeys(spoolDir);
-  if (endpointDown) assert.ok(leftovers.length >= 3, `${leftovers.length} batches left in the spool`);
+    // Some batches uploaded; then the endpoint goes away and batches pile up in the spool, or not.
+    await reached((status) => status.uploadedObjects >= 3);
+    if (endpointDown) {
+      await s3.stop();
+      await reached((status) => status.backlogBatches >= 3 && status.failures >= 1);
+    } else {
+      await reached((status) => status.uploadedObjects >= 10 && status.backlogBatches >= 1);
+    }
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    const atKill = last as unknown as ChildStatus;
+    const leftovers = spoolKeys(spoolDir);
+    if (endpointDown) assert.ok(leftovers.length >= 3, `${leftovers.length} batches left in the spool`);
 
-  await s3.resume();
-  const log: string[] = [];
-  const sink = await StorageSink.open({
-    bucket: s3.bucket,
-    endpoint: s3.endpoint,
-    credentials: S3RVER_CREDENTIALS,
-    spoolDir,
-    hostname: 'crash-host',
-    log: (line) => log.push(line),
+    await s3.resume();
+    const log: string[] = [];
+    const sink = await StorageSink.open({
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      spoolDir,
+      hostname: 'crash-host',
+      log: (line) => log.push(line),
+    });
+    assert.equal(sink.status().recoveredBatches, leftovers.length);
+    const result = await sink.close({ deadlineMs: 10_000 });
+    assert.equal(result.backlogBatches, 0);
+    assert.deepEqual(spoolKeys(spoolDir), [], 'the spool is empty');
+
+    const keys = await s3.keys();
+    for (const key of leftovers) assert.ok(keys.includes(key), `${key} uploaded under its original key`);
+    const ids: number[] = [];
+    for (const object of await s3.objects()) {
+      for (const record of await objectRecords(object.key, object.body)) ids.push(record.pid as number);
+    }
+    ids.sort((a, b) => a - b);
+    const unique = new Set(ids);
+    assert.equal(unique.size, ids.length, 'no record twice');
+    // Every record spooled before the kill arrived; only the open batch died with the process.
+    for (let id = 0; id < atKill.spooledRecords; id++) assert.ok(unique.has(id), `record ${id} arrived`);
   });
-  assert.equal(sink.status().recoveredBatches, leftovers.length);
-  const result = await sink.close({ deadlineMs: 10_000 });
-  assert.equal(result.backlogBatches, 0);
-  assert.deepEqual(spoolKeys(spoolDir), [], 'the spool is empty');
-
-  const keys = await s3.keys();
-  for (const key of leftovers) assert.ok(keys.includes(key), `${key} uploaded under its original key`);
-  const ids: number[] = [];
-  for (const object of await s3.objects()) {
-    for (const record of await objectRecords(object.key, object.body)) ids.push(record.pid as number);
-  }
-  ids.sort((a, b) => a - b);
-  const unique = new Set(ids);
-  assert.equal(unique.size, ids.length, 'no record twice');
-  // Every record spooled before the kill arrived; only the open batch died with the process.
-  for (let id = 0; id < atKill.spooledRecords; id++) assert.ok(unique.has(id), `record ${id} arrived`);
-});

@@ -90,9 +90,18 @@ test('the endpoint stops mid-run and comes back: every record arrives exactly on
 
   const ids = await storedIds(s3);
   assert.equal(ids.length, records.written, 'no record twice, none missing');
-  assert.deepEqual(ids, Array.from({ length: records.written }, (_, i) => i));
-  assert.ok(log.some((line) => /upload of .* failed \(.*ECONNREFUSED.*\); retrying with backoff/.test(line)), log.join('\n'));
-  assert.ok(log.some((line) => /work again after \d+ failed attempts/.test(line)), log.join('\n'));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: records.written }, (_, i) => i),
+  );
+  assert.ok(
+    log.some((line) => /upload of .* failed \(.*ECONNREFUSED.*\); retrying with backoff/.test(line)),
+    log.join('\n'),
+  );
+  assert.ok(
+    log.some((line) => /work again after \d+ failed attempts/.test(line)),
+    log.join('\n'),
+  );
 });
 
 test('a full spool refuses records, counts them and says so; it takes records again once uploads make room', async (t) => {
@@ -114,14 +123,19 @@ test('a full spool refuses records, counts them and says so; it takes records ag
   t.after(() => sink.close({ deadlineMs: 0 }));
   await s3.stop();
   // Random names hardly compress, so the spool fills quickly.
-  const records = writer(t, sink, (id) => numberedDns(id, undefined, { host: `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}.example` }));
+  const records = writer(t, sink, (id) =>
+    numberedDns(id, undefined, { host: `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}.example` }),
+  );
   await until('a full spool', () => sink.status().spoolFull);
   await until('refused records', () => sink.status().refusedRecords > 100);
   const full = sink.status();
   // Full at the limit; it takes records again below 90% of it.
   assert.ok(full.spoolBytes >= spoolMaxBytes * 0.9, `${full.spoolBytes} bytes`);
   assert.ok(full.spoolBytes < spoolMaxBytes * 2, `${full.spoolBytes} bytes: the limit holds`);
-  assert.ok(log.some((line) => line.startsWith('storage: spool FULL') && line.includes('REFUSED')), log.join('\n'));
+  assert.ok(
+    log.some((line) => line.startsWith('storage: spool FULL') && line.includes('REFUSED')),
+    log.join('\n'),
+  );
 
   await s3.resume();
   await until('room in the spool', () => !sink.status().spoolFull);
@@ -129,7 +143,10 @@ test('a full spool refuses records, counts them and says so; it takes records ag
   await until('records taken again', () => records.accepted.length > acceptedBefore + 100);
   records.stop();
   const result = await sink.close({ deadlineMs: 10_000 });
-  assert.ok(log.some((line) => /spool has room again .*; \d+ records were refused/.test(line)), log.join('\n'));
+  assert.ok(
+    log.some((line) => /spool has room again .*; \d+ records were refused/.test(line)),
+    log.join('\n'),
+  );
   assert.equal(result.refusedRecords, records.written - records.accepted.length, 'every refused record is counted');
   assert.equal(result.backlogBatches, 0);
   assert.deepEqual(await storedIds(s3), records.accepted, 'exactly the accepted records arrive');
@@ -162,8 +179,14 @@ test('close waits for uploads only until its deadline; what is left stays in the
   const log: string[] = [];
   const next = await StorageSink.open({ ...options, log: (line) => log.push(line) });
   assert.equal(next.status().recoveredBatches, 2);
-  assert.ok(log.some((line) => /uploading 2 batches \(1000 records, .*\) an earlier run left/.test(line)), log.join('\n'));
+  assert.ok(
+    log.some((line) => /uploading 2 batches \(1000 records, .*\) an earlier run left/.test(line)),
+    log.join('\n'),
+  );
   const after = await next.close({ deadlineMs: 10_000 });
   assert.equal(after.uploadedRecords, 1000);
-  assert.deepEqual(await storedIds(s3), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    await storedIds(s3),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });

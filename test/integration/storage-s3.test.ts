@@ -127,9 +127,15 @@ test('a large object goes up as a multipart upload and arrives whole', async (t)
   assert.equal(rest.length, 0);
   assert.ok(object!.body.length > partSizeBytes, `${object!.body.length} bytes`);
   const parts = s3.requests.filter((request) => request.startsWith('PUT') && /[?&]partNumber=\d+/.test(request));
-  assert.ok(s3.requests.some((request) => request.startsWith('POST') && /[?&]uploads/.test(request)), 'a multipart upload was created');
+  assert.ok(
+    s3.requests.some((request) => request.startsWith('POST') && /[?&]uploads/.test(request)),
+    'a multipart upload was created',
+  );
   assert.equal(parts.length, Math.ceil(object!.body.length / partSizeBytes));
-  assert.deepEqual(ndjsonLines(object!.body), records.map((r) => JSON.stringify(r)));
+  assert.deepEqual(
+    ndjsonLines(object!.body),
+    records.map((r) => JSON.stringify(r)),
+  );
 });
 
 test('--storage-dir writes the same objects under the same keys as the bucket', async (t) => {
@@ -201,6 +207,12 @@ test('preflight: a --storage-dir or --spool-dir that cannot be written is one cl
   const dir = tempDir(t, 'preflight');
   const plainFile = join(dir, 'file');
   writeFileSync(plainFile, '');
-  await assert.rejects(StorageSink.open({ directory: join(plainFile, 'out'), spoolDir: join(dir, 'spool') }), oneLine(/^storage: cannot write to --storage-dir .*file\/out \(ENOTDIR\)/));
-  await assert.rejects(StorageSink.open({ directory: join(dir, 'out'), spoolDir: join(plainFile, 'spool') }), oneLine(/^storage: cannot use the spool folder .*\(ENOTDIR\)/));
+  await assert.rejects(
+    StorageSink.open({ directory: join(plainFile, 'out'), spoolDir: join(dir, 'spool') }),
+    oneLine(/^storage: cannot write to --storage-dir .*file\/out \(ENOTDIR\)/),
+  );
+  await assert.rejects(
+    StorageSink.open({ directory: join(dir, 'out'), spoolDir: join(plainFile, 'spool') }),
+    oneLine(/^storage: cannot use the spool folder .*\(ENOTDIR\)/),
+  );
 });

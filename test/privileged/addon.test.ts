@@ -101,7 +101,7 @@ interface Record {
 /** Splits a batch: u32 length, u32 ring index, bytes, padding to 8. */
 function records(batch: Buffer): Record[] {
   const out: Record[] = [];
-  for (let offset = 0; offset < batch.length; ) {
+  for (let offset = 0; offset < batch.length;) {
     const length = batch.readUInt32LE(offset);
     out.push({ ring: batch.readUInt32LE(offset + 4), bytes: batch.subarray(offset + 8, offset + 8 + length) });
     offset += 8 + Math.ceil(length / 8) * 8;
@@ -318,8 +318,14 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
       const maps = object.maps();
       for (const { map } of MAP_SIZES) assert.ok(maps.includes(map), `map ${map}`);
       // setConst checks the name and the size against the object's BTF.
-      const settings = loadSettings({ ...DEFAULT_TRACER_OPTIONS, interfaces: ['lo'], capture: { mode: 'filter', filter: Buffer.alloc(captureFilter.size) } }, { mode: 'tracepoint', cpus: native.possibleCpus() });
-      assert.deepEqual(settings.consts.map(([name]) => name), CONSTS.map((row) => row.name));
+      const settings = loadSettings(
+        { ...DEFAULT_TRACER_OPTIONS, interfaces: ['lo'], capture: { mode: 'filter', filter: Buffer.alloc(captureFilter.size) } },
+        { mode: 'tracepoint', cpus: native.possibleCpus() },
+      );
+      assert.deepEqual(
+        settings.consts.map(([name]) => name),
+        CONSTS.map((row) => row.name),
+      );
       for (const [name, value] of settings.consts) object.setConst(name, value);
     } finally {
       object.close();
@@ -350,34 +356,82 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
   test('bad arguments and calls in the wrong phase throw precise errors', () => {
     const object = new native.BpfObject({ object: fixture, name: 'fixture' });
     const call = (f: () => unknown) => f as () => void;
-    assert.throws(call(() => object.attachXdp('produce', 1)), { code: 'ERR_INVALID_STATE', message: /call load\(\) first/ });
-    assert.throws(call(() => object.setConst('record_size', Buffer.alloc(8))), {
-      name: 'RangeError',
-      message: "BpfObject.setConst: 'record_size' is 4 bytes, value has 8",
-    });
-    assert.throws(call(() => object.setConst('missing', Buffer.alloc(4))), { name: 'RangeError' });
-    assert.throws(call(() => object.setMaxEntries('events', 5000)), { name: 'RangeError', message: /power of 2/ });
+    assert.throws(
+      call(() => object.attachXdp('produce', 1)),
+      { code: 'ERR_INVALID_STATE', message: /call load\(\) first/ },
+    );
+    assert.throws(
+      call(() => object.setConst('record_size', Buffer.alloc(8))),
+      {
+        name: 'RangeError',
+        message: "BpfObject.setConst: 'record_size' is 4 bytes, value has 8",
+      },
+    );
+    assert.throws(
+      call(() => object.setConst('missing', Buffer.alloc(4))),
+      { name: 'RangeError' },
+    );
+    assert.throws(
+      call(() => object.setMaxEntries('events', 5000)),
+      { name: 'RangeError', message: /power of 2/ },
+    );
     object.load();
-    assert.throws(call(() => object.setAutoload('produce', false)), { code: 'ERR_INVALID_STATE' });
-    assert.throws(call(() => object.attachXdp('produce', 0)), {
-      name: 'RangeError',
-      message: 'BpfObject.attachXdp: ifindex must be a positive integer',
-    });
-    assert.throws(call(() => object.attachXdp('produce', '1' as unknown as number)), { name: 'TypeError' });
-    assert.throws(call(() => object.attachXdp('nope', 1)), { name: 'RangeError', message: /no program 'nope'.*programs: produce/ });
-    assert.throws(call(() => object.attachTc('produce', 1, 'ingress')), { name: 'RangeError', message: /not a TC/ });
-    assert.throws(call(() => object.attachTc('tc_pass', 1, 'sideways' as 'ingress')), { name: 'RangeError' });
-    assert.throws(call(() => object.attachXdp('produce', 0x7ffffff0)), (error: Error & { code?: string }) => {
-      assert.match(error.message, /^attachXdp\(produce, ifindex 2147483632\): .+ \(E[A-Z]+\)/);
-      assert.match(error.code ?? '', /^E[A-Z]+$/);
-      return true;
-    });
-    assert.throws(call(() => object.lookup('table', Buffer.alloc(2))), { name: 'RangeError', message: /must be 4 bytes/ });
-    assert.throws(call(() => new native.RingPoller(object, ['table'], () => undefined)), { name: 'RangeError', message: /not a ring buffer/ });
-    assert.throws(call(() => new native.RingPoller({} as BpfObject, ['events'], () => undefined)), { name: 'TypeError' });
-    assert.throws(call(() => object.detach(99)), { name: 'RangeError' });
+    assert.throws(
+      call(() => object.setAutoload('produce', false)),
+      { code: 'ERR_INVALID_STATE' },
+    );
+    assert.throws(
+      call(() => object.attachXdp('produce', 0)),
+      {
+        name: 'RangeError',
+        message: 'BpfObject.attachXdp: ifindex must be a positive integer',
+      },
+    );
+    assert.throws(
+      call(() => object.attachXdp('produce', '1' as unknown as number)),
+      { name: 'TypeError' },
+    );
+    assert.throws(
+      call(() => object.attachXdp('nope', 1)),
+      { name: 'RangeError', message: /no program 'nope'.*programs: produce/ },
+    );
+    assert.throws(
+      call(() => object.attachTc('produce', 1, 'ingress')),
+      { name: 'RangeError', message: /not a TC/ },
+    );
+    assert.throws(
+      call(() => object.attachTc('tc_pass', 1, 'sideways' as 'ingress')),
+      { name: 'RangeError' },
+    );
+    assert.throws(
+      call(() => object.attachXdp('produce', 0x7ffffff0)),
+      (error: Error & { code?: string }) => {
+        assert.match(error.message, /^attachXdp\(produce, ifindex 2147483632\): .+ \(E[A-Z]+\)/);
+        assert.match(error.code ?? '', /^E[A-Z]+$/);
+        return true;
+      },
+    );
+    assert.throws(
+      call(() => object.lookup('table', Buffer.alloc(2))),
+      { name: 'RangeError', message: /must be 4 bytes/ },
+    );
+    assert.throws(
+      call(() => new native.RingPoller(object, ['table'], () => undefined)),
+      { name: 'RangeError', message: /not a ring buffer/ },
+    );
+    assert.throws(
+      call(() => new native.RingPoller({} as BpfObject, ['events'], () => undefined)),
+      { name: 'TypeError' },
+    );
+    assert.throws(
+      call(() => object.detach(99)),
+      { name: 'RangeError' },
+    );
     object.close();
-    assert.throws(call(() => object.programs()), { code: 'ERR_INVALID_STATE', message: /closed/ });
+    assert.throws(
+      call(() => object.programs()),
+      { code: 'ERR_INVALID_STATE', message: /closed/ },
+    );
   });
 
   test('attachKprobe attaches where the kernel has kprobes and says why where it has not', (t) => {
@@ -442,7 +496,11 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
     // The phase is checked before the key: an unloaded map has no size to check against yet.
     assert.throws(() => unloaded.lookup('table', Buffer.alloc(2)), { code: 'ERR_INVALID_STATE', message: /call load\(\) first/ });
     const object = openFixture();
-    const wrongKey = (method: string) => ({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: `BpfObject.${method}: key of 'table' must be 4 bytes, got 2` });
+    const wrongKey = (method: string) => ({
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: `BpfObject.${method}: key of 'table' must be 4 bytes, got 2`,
+    });
     assert.throws(() => object.lookup('table', Buffer.alloc(2)), wrongKey('lookup'));
     assert.throws(() => object.update('table', Buffer.alloc(2), u64(1)), wrongKey('update'));
     assert.throws(() => object.delete('table', Buffer.alloc(2)), wrongKey('delete'));
@@ -456,7 +514,10 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
       name: 'RangeError',
       message: `BpfObject.update: value of 'per_cpu' must be ${perCpuValue} bytes, got 4`,
     });
-    assert.throws(() => object.delete('nope', u32(1)), { name: 'RangeError', message: /^BpfObject\.delete: no map 'nope' in object 'fixture' \(maps: .*table/ });
+    assert.throws(() => object.delete('nope', u32(1)), {
+      name: 'RangeError',
+      message: /^BpfObject\.delete: no map 'nope' in object 'fixture' \(maps: .*table/,
+    });
     assert.equal(object.lookup('table', u32(1)), null, 'nothing was written by the refused calls');
   });
 
@@ -566,7 +627,10 @@ describe('native addon against the kernel', privilegedSuite({ commands: ['clang'
     t.after(() => poller.stop());
 
     const exec = object.attachTracepoint('on_exec', 'sched', 'sched_process_exec');
-    assert.deepEqual({ ...exec, kernelLinkId: 0 }, { id: exec.id, program: 'on_exec', kind: 'tracepoint', target: 'sched/sched_process_exec', kernelLinkId: 0 });
+    assert.deepEqual(
+      { ...exec, kernelLinkId: 0 },
+      { id: exec.id, program: 'on_exec', kind: 'tracepoint', target: 'sched/sched_process_exec', kernelLinkId: 0 },
+    );
     assert.ok(exec.kernelLinkId > 0);
     const child = spawn('true');
     await new Promise((resolve) => child.once('exit', resolve));

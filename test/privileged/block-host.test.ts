@@ -94,7 +94,7 @@ describe('hostflow ctl block-host', privilegedSuite(requirements), () => {
     assert.deepEqual(answer.result.addrs, [oldAddr]);
     assert.deepEqual(answer.result.lookup.addrs, [oldAddr], "hostflow's own lookup found the address too");
 
-    await assert.rejects(fetch(BLOCKED, 1500), 'blocked by name: the server\'s answers are dropped');
+    await assert.rejects(fetch(BLOCKED, 1500), "blocked by name: the server's answers are dropped");
     assert.equal((await fetch(OPEN)).bytesReceived, 1000, 'another name still works');
 
     // The name moves; hostflow learns the new address when a process resolves it.
@@ -135,7 +135,10 @@ describe('hostflow ctl block-host', privilegedSuite(requirements), () => {
     const escaped = await ctl('block-host', '\x1b[31mred.test\x07');
     assert.equal(escaped.code, 1);
     assert.match(escaped.stderr, /^hostflow ctl: '\?\[31mred\.test\?' is not a host name/);
-    assert.ok([...escaped.stderr.trimEnd()].every((char) => char >= ' ' && char <= '~'), `printable only: ${JSON.stringify(escaped.stderr)}`);
+    assert.ok(
+      [...escaped.stderr.trimEnd()].every((char) => char >= ' ' && char <= '~'),
+      `printable only: ${JSON.stringify(escaped.stderr)}`,
+    );
     const address = await ctl('block-host', oldAddr);
     assert.equal(address.code, 1);
     assert.match(address.stderr, /block-src blocks addresses/);

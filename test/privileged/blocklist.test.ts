@@ -23,7 +23,10 @@ const requirements = { commands: ['ip', 'python3', 'tcpdump'], features: ['netns
 async function ctl(socket: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCtl(['--socket', socket, ...args], { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  const code = await runCtl(['--socket', socket, ...args], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -115,7 +118,9 @@ describe('blocklist in network namespaces', privilegedSuite(requirements), () =>
       assert.equal(drops.bytes, headers, 'bytes are L3 bytes');
 
       // The flow table saw them too, marked as dropped.
-      const sources = JSON.parse((await ctl(socket, '--json', 'list-src')).stdout) as { result: Array<{ addr: string; dropped_packets: number; packets: number }> };
+      const sources = JSON.parse((await ctl(socket, '--json', 'list-src')).stdout) as {
+        result: Array<{ addr: string; dropped_packets: number; packets: number }>;
+      };
       const flow = sources.result.find((row) => row.addr === serverAddress);
       assert.ok(flow && flow.dropped_packets >= 27 && flow.packets >= flow.dropped_packets, JSON.stringify(sources.result));
 

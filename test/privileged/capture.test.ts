@@ -67,7 +67,9 @@ async function runFrames(object: BpfObject, frames: readonly Buffer[]): Promise<
   const native = loadNative();
   const captured: CapturedPacket[] = [];
   const stats = { packets: 0, bytes: 0, malformed: 0 };
-  const poller = new native.RingPoller(object, ['packets'], (batch) => decodePacketBatch(batch, (p) => captured.push({ ...p, data: Buffer.from(p.data) }), stats));
+  const poller = new native.RingPoller(object, ['packets'], (batch) =>
+    decodePacketBatch(batch, (p) => captured.push({ ...p, data: Buffer.from(p.data) }), stats),
+  );
   const verdicts = frames.map((bytes) => object.testRun('flow_xdp', bytes, 1).retval);
   await poller.stop();
   assert.equal(stats.malformed, 0);
@@ -128,7 +130,10 @@ describe('capture filter in the kernel against tcpdump', privilegedSuite({ comma
         assert.ok(verdicts.every((verdict) => verdict === XDP_PASS));
         const selected = readPcap(readFileSync(await tcpdumpWrite(file, expression))).packets.map((p) => hex(p.data));
         assert.ok(selected.length > 0, 'the expression selects something');
-        assert.deepEqual(captured.map((p) => hex(p.data)), selected);
+        assert.deepEqual(
+          captured.map((p) => hex(p.data)),
+          selected,
+        );
         assert.ok(captured.every((p) => p.direction === 'in' && !p.dropped && p.wireLength === p.data.length));
       } finally {
         object.close();
@@ -150,7 +155,10 @@ describe('capture filter in the kernel against tcpdump', privilegedSuite({ comma
         FRAME_SPECS.map((spec) => (blockedSource(spec) ? XDP_DROP : XDP_PASS)),
       );
       const expected = FRAMES.filter((_, index) => blockedSource(FRAME_SPECS[index]!) && FRAME_SPECS[index]!.proto === 17);
-      assert.deepEqual(captured.map((p) => hex(p.data)), expected.map(hex));
+      assert.deepEqual(
+        captured.map((p) => hex(p.data)),
+        expected.map(hex),
+      );
       assert.ok(captured.every((p) => p.dropped));
       const counts = Object.fromEntries(blocklist.list().map((entry) => [entry.prefix, entry.packets]));
       const from = (prefix: string) => FRAME_SPECS.filter((spec) => spec.saddr.startsWith(prefix)).length;
@@ -230,117 +238,175 @@ async function dropsSettled(socket: string, prefix: string, quietMs = 500, timeo
   }
 }
 
-describe('capture in network namespaces', privilegedSuite({ commands: ['ip', 'python3', 'dnsmasq', 'dig', 'tcpdump', 'tshark'], features: ['netns', 'btf'] }), () => {
-  let topo: Topology;
+describe(
+  'capture in network namespaces',
+  privilegedSuite({ commands: ['ip', 'python3', 'dnsmasq', 'dig', 'tcpdump', 'tshark'], features: ['netns', 'btf'] }),
+  () => {
+    let topo: Topology;
 
-  before(async () => {
-    topo = await Topology.create({ hosts: ({ server }) => [{ name: 'web.capture.test', ipv4: server.ipv4, ipv6: server.ipv6 }] });
-    await topo.exec(topo.server, 'sysctl', ['-qw', 'net.ipv4.tcp_synack_retries=0']);
-  });
-  after(() => topo?.destroy());
-
-  test('--capture dropped writes exactly the dropped frames, byte for byte as tcpdump saw them sent; SIGTERM leaves the file complete', async () => {
-    const pcap = join(dir, 'dropped.pcap');
-    const socket = join(dir, 'dropped.sock');
-    const hostflow = await startHostflow(['-i', topo.client.iface, '--block', topo.server.ipv4, '--capture', 'dropped', '--pcap', pcap, '--control', socket], { ns: topo.client.ns });
-    const witness = await startTcpdump({ ns: topo.server.ns, iface: topo.server.iface, file: join(dir, 'sent.pcap'), filter: `ip src host ${topo.server.ipv4}`, direction: 'out' });
-    const server = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, port: 8080, bytes: 10 });
-    try {
-      await assert.rejects(tcpFetch({ ns: topo.client, host: topo.server.ipv4, port: 8080, timeoutMs: 1200 }));
-      for (const size of [1, 200, 1472]) await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 5, size });
-      // IPv6 passes: not captured.
-      await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 5, size: 100, family: 6 });
-      // The server's retransmitted SYN-ACKs (none: synack_retries 0) and the datagrams: until the drops stop growing.
-      await dropsSettled(socket, `${topo.server.ipv4}/32`);
-    } finally {
-      await server.stop();
-    }
-    const { code, summary, stderr } = await hostflow.stop('SIGTERM');
-    await witness.stop();
-    assert.equal(code, 0, stderr);
-    const ours = await tcpdumpRead(pcap, '', ['-t', '-xx']);
-    const theirs = await tcpdumpRead(join(dir, 'sent.pcap'), '', ['-t', '-xx']);
-    assert.ok(theirs.length >= 17, `tcpdump saw ${theirs.length} frames`);
-    assert.deepEqual(ours, theirs);
-    assert.equal(summary?.pcap?.packets, theirs.length);
-    assert.equal(summary?.session.capture?.lost, 0);
-    assert.equal(summary?.session.blocked[0]?.packets, theirs.length);
-    // Kernel timestamps: each frame within a few ms of when tcpdump saw it leave the other end.
-    const ourTimes = readPcap(readFileSync(pcap)).packets.map((p) => p.seconds * 1e6 + p.fraction);
-    const theirTimes = readPcap(readFileSync(join(dir, 'sent.pcap'))).packets.map((p) => p.seconds * 1e6 + p.fraction);
-    ourTimes.forEach((micros, index) => assert.ok(Math.abs(micros - (theirTimes[index] ?? 0)) < 20_000, `frame ${index}: ${micros} vs ${theirTimes[index]}`));
-  });
-
-  test('pcapng names the process and the host of each frame; tshark reads the comments, interfaces and directions (SIGINT)', async () => {
-    const pcap = join(dir, 'annotated.pcapng');
-    const socket = join(dir, 'annotated.sock');
-    const hostflow = await startHostflow(['-i', topo.client.iface, '--control', socket, '--capture', `tcp port 8080 or dropped`, '--block', `${topo.server.ipv6}/128`, '--pcap', pcap, '--pcap-format', 'pcapng'], {
-      ns: topo.client.ns,
+    before(async () => {
+      topo = await Topology.create({ hosts: ({ server }) => [{ name: 'web.capture.test', ipv4: server.ipv4, ipv6: server.ipv6 }] });
+      await topo.exec(topo.server, 'sysctl', ['-qw', 'net.ipv4.tcp_synack_retries=0']);
     });
-    const server = await startTcpServer({ ns: topo.server, host: '::', port: 8080, bytes: 3000 });
-    let fetched: Awaited<ReturnType<typeof tcpFetch>>;
-    try {
-      fetched = await tcpFetch({ ns: topo.client, host: 'web.capture.test', port: 8080, family: 4, send: 100 });
-      await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 3, size: 10, family: 6 });
-      await dropsSettled(socket, `${topo.server.ipv6}/128`);
-    } finally {
-      await server.stop();
-    }
-    // Stopping drains the capture ring: every frame captured so far reaches the file.
-    const { code, summary, stderr } = await hostflow.stop('SIGINT');
-    assert.equal(code, 0, stderr);
-    const file = readPcapng(readFileSync(pcap));
-    assert.equal(file.packets.length, summary?.pcap?.packets);
-    assert.deepEqual(file.interfaces.map((i) => i.name), [topo.client.iface]);
+    after(() => topo?.destroy());
 
-    const { stdout } = await run(findCommand('tshark') ?? 'tshark', ['-r', pcap, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.interface_name', '-e', 'frame.packet_flags_direction', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'frame.comment']);
-    const rows = stdout.trim().split('\n').map((line) => line.split('|'));
-    assert.equal(rows.length, file.packets.length);
-    const localPort = String(fetched.localPort);
-    const ours = rows.filter(([, , sport, dport]) => sport === localPort || dport === localPort);
-    assert.ok(ours.length >= 6, stdout);
-    assert.ok(ours.every(([iface]) => iface === topo.client.iface));
-    assert.ok(ours.some(([, direction]) => direction === '0x00000001') && ours.some(([, direction]) => direction === '0x00000002'), 'both directions');
-    // Frames after the lookup and the handshake name both: the process (from the connection) and the host (from getaddrinfo).
-    const named = ours.filter(([, , , , comment]) => /^process python3 pid \d+; (src|dst) host web\.capture\.test$/.test(comment ?? ''));
-    assert.ok(named.length >= ours.length - 2, `comments: ${ours.map((row) => row[4]).join(' / ')}`);
-    const dropped = rows.filter(([, , , , comment]) => comment?.startsWith('dropped by the hostflow blocklist'));
-    assert.equal(dropped.length, 3, stdout);
-  });
+    test('--capture dropped writes exactly the dropped frames, byte for byte as tcpdump saw them sent; SIGTERM leaves the file complete', async () => {
+      const pcap = join(dir, 'dropped.pcap');
+      const socket = join(dir, 'dropped.sock');
+      const hostflow = await startHostflow(
+        ['-i', topo.client.iface, '--block', topo.server.ipv4, '--capture', 'dropped', '--pcap', pcap, '--control', socket],
+        { ns: topo.client.ns },
+      );
+      const witness = await startTcpdump({
+        ns: topo.server.ns,
+        iface: topo.server.iface,
+        file: join(dir, 'sent.pcap'),
+        filter: `ip src host ${topo.server.ipv4}`,
+        direction: 'out',
+      });
+      const server = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, port: 8080, bytes: 10 });
+      try {
+        await assert.rejects(tcpFetch({ ns: topo.client, host: topo.server.ipv4, port: 8080, timeoutMs: 1200 }));
+        for (const size of [1, 200, 1472]) await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 5, size });
+        // IPv6 passes: not captured.
+        await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 5, size: 100, family: 6 });
+        // The server's retransmitted SYN-ACKs (none: synack_retries 0) and the datagrams: until the drops stop growing.
+        await dropsSettled(socket, `${topo.server.ipv4}/32`);
+      } finally {
+        await server.stop();
+      }
+      const { code, summary, stderr } = await hostflow.stop('SIGTERM');
+      await witness.stop();
+      assert.equal(code, 0, stderr);
+      const ours = await tcpdumpRead(pcap, '', ['-t', '-xx']);
+      const theirs = await tcpdumpRead(join(dir, 'sent.pcap'), '', ['-t', '-xx']);
+      assert.ok(theirs.length >= 17, `tcpdump saw ${theirs.length} frames`);
+      assert.deepEqual(ours, theirs);
+      assert.equal(summary?.pcap?.packets, theirs.length);
+      assert.equal(summary?.session.capture?.lost, 0);
+      assert.equal(summary?.session.blocked[0]?.packets, theirs.length);
+      // Kernel timestamps: each frame within a few ms of when tcpdump saw it leave the other end.
+      const ourTimes = readPcap(readFileSync(pcap)).packets.map((p) => p.seconds * 1e6 + p.fraction);
+      const theirTimes = readPcap(readFileSync(join(dir, 'sent.pcap'))).packets.map((p) => p.seconds * 1e6 + p.fraction);
+      ourTimes.forEach((micros, index) => assert.ok(Math.abs(micros - (theirTimes[index] ?? 0)) < 20_000, `frame ${index}: ${micros} vs ${theirTimes[index]}`));
+    });
 
-  test('the snaplen cuts frames and keeps their length; --duration ends with a complete file', async () => {
-    const pcap = join(dir, 'snap.pcap');
-    const hostflow = await startHostflow(['-i', topo.client.iface, '--no-control', '--capture', 'udp port 9999', '--snaplen', '60', '--pcap', pcap, '--duration', '3'], { ns: topo.client.ns });
-    await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 4, size: 1000 });
-    await udpSend({ ns: topo.client, host: topo.server.ipv4, port: 9999, count: 2, size: 10 });
-    await hostflow.process.exited;
-    const { code, summary, stderr } = await hostflow.stop();
-    assert.equal(code, 0, stderr);
-    const file = readPcap(readFileSync(pcap));
-    assert.equal(file.snaplen, 60);
-    assert.deepEqual(
-      file.packets.map((p) => [p.capturedLength, p.originalLength]),
-      [...Array.from({ length: 4 }, () => [60, 14 + 20 + 8 + 1000]), [52, 52], [52, 52]],
-    );
-    assert.equal(summary?.pcap?.packets, 6);
-    const printed = await tcpdumpRead(pcap);
-    assert.equal(printed.length, 6);
-  });
+    test('pcapng names the process and the host of each frame; tshark reads the comments, interfaces and directions (SIGINT)', async () => {
+      const pcap = join(dir, 'annotated.pcapng');
+      const socket = join(dir, 'annotated.sock');
+      const hostflow = await startHostflow(
+        [
+          '-i',
+          topo.client.iface,
+          '--control',
+          socket,
+          '--capture',
+          `tcp port 8080 or dropped`,
+          '--block',
+          `${topo.server.ipv6}/128`,
+          '--pcap',
+          pcap,
+          '--pcap-format',
+          'pcapng',
+        ],
+        {
+          ns: topo.client.ns,
+        },
+      );
+      const server = await startTcpServer({ ns: topo.server, host: '::', port: 8080, bytes: 3000 });
+      let fetched: Awaited<ReturnType<typeof tcpFetch>>;
+      try {
+        fetched = await tcpFetch({ ns: topo.client, host: 'web.capture.test', port: 8080, family: 4, send: 100 });
+        await udpSend({ ns: topo.server, host: topo.client.ipv6, port: 9999, count: 3, size: 10, family: 6 });
+        await dropsSettled(socket, `${topo.server.ipv6}/128`);
+      } finally {
+        await server.stop();
+      }
+      // Stopping drains the capture ring: every frame captured so far reaches the file.
+      const { code, summary, stderr } = await hostflow.stop('SIGINT');
+      assert.equal(code, 0, stderr);
+      const file = readPcapng(readFileSync(pcap));
+      assert.equal(file.packets.length, summary?.pcap?.packets);
+      assert.deepEqual(
+        file.interfaces.map((i) => i.name),
+        [topo.client.iface],
+      );
 
-  test('frames the ring cannot take are counted as lost: written + lost = sent', async () => {
-    const pcap = join(dir, 'lossy.pcap');
-    const socket = join(dir, 'lossy.sock');
-    const hostflow = await startHostflow(['-i', topo.client.iface, '--control', socket, '--capture', 'udp dst port 9999', '--capture-ring-size', '4096', '--pcap', pcap], { ns: topo.client.ns });
-    await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 300, size: 1200 });
-    // Every datagram has met flow_xdp: captured (read or waiting in the ring) or lost.
-    await statsUntil(socket, (stats) => (stats.capture_packets ?? 0) + (stats.capture_lost ?? 0) >= 300);
-    const { summary, stderr } = await hostflow.stop();
-    const capture = summary?.session.capture;
-    assert.ok(capture && capture.lost > 0, JSON.stringify(capture));
-    assert.equal(capture.packets + capture.lost, 300);
-    assert.equal(readPcap(readFileSync(pcap)).packets.length, capture.packets);
-    assert.equal(summary?.session.counters?.capture_lost_xdp, capture.lost);
-    assert.match(stderr, /summary: PROBLEM capture: \d+ frames lost \(capture ring full; raise --capture-ring-size or narrow --capture\)/);
-    assert.equal(summary?.verdict, 'problems');
-  });
-});
+      const { stdout } = await run(findCommand('tshark') ?? 'tshark', [
+        '-r',
+        pcap,
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-e',
+        'frame.interface_name',
+        '-e',
+        'frame.packet_flags_direction',
+        '-e',
+        'tcp.srcport',
+        '-e',
+        'tcp.dstport',
+        '-e',
+        'frame.comment',
+      ]);
+      const rows = stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('|'));
+      assert.equal(rows.length, file.packets.length);
+      const localPort = String(fetched.localPort);
+      const ours = rows.filter(([, , sport, dport]) => sport === localPort || dport === localPort);
+      assert.ok(ours.length >= 6, stdout);
+      assert.ok(ours.every(([iface]) => iface === topo.client.iface));
+      assert.ok(ours.some(([, direction]) => direction === '0x00000001') && ours.some(([, direction]) => direction === '0x00000002'), 'both directions');
+      // Frames after the lookup and the handshake name both: the process (from the connection) and the host (from getaddrinfo).
+      const named = ours.filter(([, , , , comment]) => /^process python3 pid \d+; (src|dst) host web\.capture\.test$/.test(comment ?? ''));
+      assert.ok(named.length >= ours.length - 2, `comments: ${ours.map((row) => row[4]).join(' / ')}`);
+      const dropped = rows.filter(([, , , , comment]) => comment?.startsWith('dropped by the hostflow blocklist'));
+      assert.equal(dropped.length, 3, stdout);
+    });
+
+    test('the snaplen cuts frames and keeps their length; --duration ends with a complete file', async () => {
+      const pcap = join(dir, 'snap.pcap');
+      const hostflow = await startHostflow(
+        ['-i', topo.client.iface, '--no-control', '--capture', 'udp port 9999', '--snaplen', '60', '--pcap', pcap, '--duration', '3'],
+        { ns: topo.client.ns },
+      );
+      await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 4, size: 1000 });
+      await udpSend({ ns: topo.client, host: topo.server.ipv4, port: 9999, count: 2, size: 10 });
+      await hostflow.process.exited;
+      const { code, summary, stderr } = await hostflow.stop();
+      assert.equal(code, 0, stderr);
+      const file = readPcap(readFileSync(pcap));
+      assert.equal(file.snaplen, 60);
+      assert.deepEqual(
+        file.packets.map((p) => [p.capturedLength, p.originalLength]),
+        [...Array.from({ length: 4 }, () => [60, 14 + 20 + 8 + 1000]), [52, 52], [52, 52]],
+      );
+      assert.equal(summary?.pcap?.packets, 6);
+      const printed = await tcpdumpRead(pcap);
+      assert.equal(printed.length, 6);
+    });
+
+    test('frames the ring cannot take are counted as lost: written + lost = sent', async () => {
+      const pcap = join(dir, 'lossy.pcap');
+      const socket = join(dir, 'lossy.sock');
+      const hostflow = await startHostflow(
+        ['-i', topo.client.iface, '--control', socket, '--capture', 'udp dst port 9999', '--capture-ring-size', '4096', '--pcap', pcap],
+        { ns: topo.client.ns },
+      );
+      await udpSend({ ns: topo.server, host: topo.client.ipv4, port: 9999, count: 300, size: 1200 });
+      // Every datagram has met flow_xdp: captured (read or waiting in the ring) or lost.
+      await statsUntil(socket, (stats) => (stats.capture_packets ?? 0) + (stats.capture_lost ?? 0) >= 300);
+      const { summary, stderr } = await hostflow.stop();
+      const capture = summary?.session.capture;
+      assert.ok(capture && capture.lost > 0, JSON.stringify(capture));
+      assert.equal(capture.packets + capture.lost, 300);
+      assert.equal(readPcap(readFileSync(pcap)).packets.length, capture.packets);
+      assert.equal(summary?.session.counters?.capture_lost_xdp, capture.lost);
+      assert.match(stderr, /summary: PROBLEM capture: \d+ frames lost \(capture ring full; raise --capture-ring-size or narrow --capture\)/);
+      assert.equal(summary?.verdict, 'problems');
+    });
+  },
+);

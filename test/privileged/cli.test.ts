@@ -29,7 +29,9 @@ async function loadedPrograms(): Promise<string[]> {
   return (JSON.parse(stdout) as Array<{ name?: string }>).map((p) => (p.name ?? '').slice(0, 15));
 }
 
-const HOSTFLOW_PROGRAMS = ['sock_state', 'tcp_retransmit', 'getaddrinfo_entry', 'getaddrinfo_return', 'flow_xdp', 'flow_tc', ...ALL_CONNECT_PROGRAMS].map((name) => name.slice(0, 15));
+const HOSTFLOW_PROGRAMS = ['sock_state', 'tcp_retransmit', 'getaddrinfo_entry', 'getaddrinfo_return', 'flow_xdp', 'flow_tc', ...ALL_CONNECT_PROGRAMS].map(
+  (name) => name.slice(0, 15),
+);
 
 describe('hostflow command line', privilegedSuite(requirements), () => {
   let topo: Topology;
@@ -100,7 +102,11 @@ describe('hostflow command line', privilegedSuite(requirements), () => {
   });
 
   test('SIGKILL leaves no program attached', async () => {
-    assert.deepEqual((await loadedPrograms()).filter((name) => HOSTFLOW_PROGRAMS.includes(name)), [], 'clean before');
+    assert.deepEqual(
+      (await loadedPrograms()).filter((name) => HOSTFLOW_PROGRAMS.includes(name)),
+      [],
+      'clean before',
+    );
     const running = await startHostflow(['-i', topo.client.iface], { ns: topo.client.ns });
     const links = await run('ip', ['-d', 'link', 'show', 'dev', topo.client.iface], { ns: topo.client.ns });
     assert.match(links.stdout, /xdp/, 'XDP attached while running');

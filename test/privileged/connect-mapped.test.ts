@@ -47,7 +47,12 @@ describe('an IPv4-mapped connect from an IPv6 socket', privilegedSuite(requireme
   });
 
   test('is one connection, opened and closed once, in the connect mode in use, and loses nothing', (t) => {
-    t.diagnostic(stderr.split('\n').filter((line) => line.includes('summary:')).join('\n'));
+    t.diagnostic(
+      stderr
+        .split('\n')
+        .filter((line) => line.includes('summary:'))
+        .join('\n'),
+    );
     assert.equal(code, 0, stderr);
     const mine = lines.filter((l) => l.type === 'conn' && l.sport === client.localPort && unmapped(l.daddr) === topo.server.ipv4);
     const opens = mine.filter((l) => l.event === 'open');

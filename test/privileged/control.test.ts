@@ -21,7 +21,10 @@ const requirements = { commands: ['ip', 'python3'], features: ['netns' as const,
 async function ctl(socket: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCtl(['--socket', socket, ...args], { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  const code = await runCtl(['--socket', socket, ...args], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -44,7 +47,7 @@ describe('control socket of a running tracer', privilegedSuite(requirements), ()
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the socket is root\'s only', () => {
+  test("the socket is root's only", () => {
     assert.equal(statSync(socket).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'run')).mode & 0o777, 0o700);
   });

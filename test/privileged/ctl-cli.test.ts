@@ -51,7 +51,7 @@ describe('hostflow ctl and --pcap from the command line', privilegedSuite(requir
     const listed = await ctl('list-block-src');
     assert.match(listed.stdout, new RegExp(`${topo.server.ipv4.replaceAll('.', '\\.')}/32`));
 
-    await assert.rejects(tcpFetch({ ns: topo.client, host: topo.server.ipv4, port: 8080, timeoutMs: 1500 }), 'blocked: the server\'s answers are dropped');
+    await assert.rejects(tcpFetch({ ns: topo.client, host: topo.server.ipv4, port: 8080, timeoutMs: 1500 }), "blocked: the server's answers are dropped");
 
     const json = await ctl('--json', 'list-block-src');
     const entry = (JSON.parse(json.stdout) as { result: Array<{ prefix: string; packets: number }> }).result.find((e) => e.prefix === `${topo.server.ipv4}/32`);

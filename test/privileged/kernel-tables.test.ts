@@ -78,7 +78,17 @@ describe('kernel pairing tables: LRU, sized from the options, and losses counted
     // One try of two seconds: long enough for every call to be in flight at once.
     writeFileSync(join('/etc/netns', topo.client.ns, 'resolv.conf'), `nameserver ${topo.server.ipv4}\noptions timeout:2 attempts:1\n`);
     const hostflow = await startHostflow(
-      ['--no-flows', '--no-wire-dns', '--no-control', '--socket-table-size', String(ASKED.sockets), '--lookup-table-size', String(ASKED.lookups), '--connect-table-size', String(ASKED.connecting)],
+      [
+        '--no-flows',
+        '--no-wire-dns',
+        '--no-control',
+        '--socket-table-size',
+        String(ASKED.sockets),
+        '--lookup-table-size',
+        String(ASKED.lookups),
+        '--connect-table-size',
+        String(ASKED.connecting),
+      ],
       { ns: topo.client.ns },
     );
     try {
@@ -103,7 +113,12 @@ describe('kernel pairing tables: LRU, sized from the options, and losses counted
   });
 
   test('getaddrinfo calls beyond the lookups table are counted as lookups_full, a PROBLEM that names --lookup-table-size', (t) => {
-    t.diagnostic(stderr.split('\n').filter((line) => line.includes('summary:')).join('\n'));
+    t.diagnostic(
+      stderr
+        .split('\n')
+        .filter((line) => line.includes('summary:'))
+        .join('\n'),
+    );
     assert.equal(code, 0, stderr);
     const recorded = lines.filter((l) => l.type === 'dns' && l.source === 'getaddrinfo' && typeof l.host === 'string' && l.host.endsWith(DOMAIN));
     const tables = /summary: PROBLEM tables: \d+ records lost or closed without their process \(([^)]*)\): a kernel table was full; raise (.*)$/m.exec(stderr);

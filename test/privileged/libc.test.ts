@@ -18,7 +18,10 @@ import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3, run, type ManagedProcess } from '../helpers/process.js';
 import { systemLibc } from '../../src/system/libc.js';
 
-const requirements = { commands: [...TOPOLOGY_COMMANDS, 'musl-gcc', 'file', 'chroot', 'unshare', 'pivot_root'], features: ['netns' as const, 'btf' as const, 'tracefs' as const] };
+const requirements = {
+  commands: [...TOPOLOGY_COMMANDS, 'musl-gcc', 'file', 'chroot', 'unshare', 'pivot_root'],
+  features: ['netns' as const, 'btf' as const, 'tracefs' as const],
+};
 
 const BASE = 'libc.hostflow.test';
 /** One name per client, each with its own address (10.213.k.N), so a record names its client unambiguously. */
@@ -110,7 +113,16 @@ describe('libc: lookups through every libc processes map are traced', privileged
 
   /** Runs the python client with a private glibc copy, in the client namespace. */
   const pythonWithCopy = (copy: { dir: string; loader: string }, client: Client, trigger: string, delaySeconds: number) => {
-    const managed = topo.spawn(topo.client, copy.loader, ['--library-path', copy.dir, python3(), '-c', PY_CLIENT, trigger, String(delaySeconds), CLIENTS[client].name]);
+    const managed = topo.spawn(topo.client, copy.loader, [
+      '--library-path',
+      copy.dir,
+      python3(),
+      '-c',
+      PY_CLIENT,
+      trigger,
+      String(delaySeconds),
+      CLIENTS[client].name,
+    ]);
     started.push(managed);
     return managed;
   };
@@ -119,7 +131,14 @@ describe('libc: lookups through every libc processes map are traced', privileged
   const finish = async (managed: ManagedProcess, label: string) => {
     const status = await managed.exited;
     assert.equal(status.code, 0, `${label} client: ${managed.output()}`);
-    return { pid: managed.pid as number, printed: managed.output().split('\n').filter((line) => /^\d/.test(line)).join(' ') };
+    return {
+      pid: managed.pid as number,
+      printed: managed
+        .output()
+        .split('\n')
+        .filter((line) => /^\d/.test(line))
+        .join(' '),
+    };
   };
 
   const assertTraced = (lines: JsonLine[], client: Client, pid: number, printed: string) => {
@@ -226,7 +245,19 @@ describe('libc: lookups through every libc processes map are traced', privileged
       // file system the host does not see, so its maps name the libc as
       // the container sees it (/lib/...), reachable only through /proc/<pid>/root.
       const script = `mount -t tmpfs hostflow-test "$1" && cp -a "$2/." "$1" && mkdir "$1/old" && cd "$1" && pivot_root . old && exec /client "$3" 1000`;
-      const container = topo.spawn(topo.client, 'unshare', ['--mount', '--propagation', 'private', '--fork', 'sh', '-c', script, 'sh', mountPoint, image, CLIENTS.container.name]);
+      const container = topo.spawn(topo.client, 'unshare', [
+        '--mount',
+        '--propagation',
+        'private',
+        '--fork',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        mountPoint,
+        image,
+        CLIENTS.container.name,
+      ]);
       started.push(chroot, container);
       const withOwnPid = async (managed: ManagedProcess, label: string) => {
         const result = await finish(managed, label);
@@ -247,7 +278,8 @@ describe('libc: lookups through every libc processes map are traced', privileged
       assertTraced(stopped.lines, client, result.pid, result.printed);
     }
     // A chroot's file has its host path in maps; a container's is named as the container sees it.
-    const late = (path: string, pid: number | undefined) => new RegExp(`(: |; )${path.replace(/\./g, '\\.')} \\(\\d+ pids?, from pid ${pid} client, other root, attached \\d+ ms after its process started\\)`);
+    const late = (path: string, pid: number | undefined) =>
+      new RegExp(`(: |; )${path.replace(/\./g, '\\.')} \\(\\d+ pids?, from pid ${pid} client, other root, attached \\d+ ms after its process started\\)`);
     assert.match(summary, late(`${chrootDir}/lib/ld-musl-x86_64.so.1`, results.chroot?.pid));
     assert.match(summary, late('/lib/ld-musl-x86_64.so.1', results.container?.pid));
     assert.match(summary, /summary: ok libc: getaddrinfo traced in \d+ files?: /);

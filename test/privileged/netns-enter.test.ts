@@ -34,7 +34,7 @@ describe('hostflow in a network namespace entered with nsenter --net', privilege
     await topo?.destroy();
   });
 
-  test('the namespace\'s interface is traced, though /sys shows the host\'s', async () => {
+  test("the namespace's interface is traced, though /sys shows the host's", async () => {
     assert.equal(existsSync(`/sys/class/net/${topo.client.iface}`), false, 'this sysfs belongs to another namespace than the traced interface');
     const server = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, port: PORT, bytes: SERVER_BYTES });
     let result: Awaited<ReturnType<Awaited<ReturnType<typeof startHostflow>>['stop']>>;
@@ -59,14 +59,21 @@ describe('hostflow in a network namespace entered with nsenter --net', privilege
     assert.equal(conn.bytes_received, SERVER_BYTES);
   });
 
-  test('an unknown interface lists the namespace\'s interfaces, not the host\'s', async () => {
-    const result = await run(enter[0] ?? 'nsenter', [...enter.slice(1), process.execPath, CLI, '--headless', '--no-control', '--duration', '1', '-i', 'nope0'], { check: false, timeoutMs: 60_000 });
+  test("an unknown interface lists the namespace's interfaces, not the host's", async () => {
+    const result = await run(
+      enter[0] ?? 'nsenter',
+      [...enter.slice(1), process.execPath, CLI, '--headless', '--no-control', '--duration', '1', '-i', 'nope0'],
+      { check: false, timeoutMs: 60_000 },
+    );
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stderr.trim(), `hostflow: unknown interface 'nope0' (known: lo, ${topo.client.iface})`);
   });
 
-  test('doctor, entered the same way, picks and attaches the namespace\'s interface', async () => {
-    const result = await run(enter[0] ?? 'nsenter', [...enter.slice(1), process.execPath, CLI, '-i', topo.client.iface, '--no-control', 'doctor'], { check: false, timeoutMs: 60_000 });
+  test("doctor, entered the same way, picks and attaches the namespace's interface", async () => {
+    const result = await run(enter[0] ?? 'nsenter', [...enter.slice(1), process.execPath, CLI, '-i', topo.client.iface, '--no-control', 'doctor'], {
+      check: false,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, new RegExp(`^ok +xdp +${topo.client.iface}: native, TC egress attached$`, 'm'));
   });

@@ -104,7 +104,12 @@ describe('server names have a kernel ring of their own', privilegedSuite(require
     let client = '';
     let stopped: Awaited<ReturnType<typeof hostflow.stop>>;
     try {
-      const result = await topo.exec(topo.client, python3(), ['-c', BURST, sinkAddress(topo), String(SINK_PORT), String(connections), SNI, topo.server.ipv4, ...names], { timeoutMs: 30_000 });
+      const result = await topo.exec(
+        topo.client,
+        python3(),
+        ['-c', BURST, sinkAddress(topo), String(SINK_PORT), String(connections), SNI, topo.server.ipv4, ...names],
+        { timeoutMs: 30_000 },
+      );
       client = result.stdout.trim();
     } finally {
       stopped = await hostflow.stop('SIGINT');
@@ -125,7 +130,11 @@ describe('server names have a kernel ring of their own', privilegedSuite(require
     await topo?.destroy();
   });
 
-  const summary = (run: Run) => run.stderr.split('\n').filter((line) => line.includes('summary:')).join('\n');
+  const summary = (run: Run) =>
+    run.stderr
+      .split('\n')
+      .filter((line) => line.includes('summary:'))
+      .join('\n');
   const sniNamed = (run: Run) => run.lines.filter((l) => l.type === 'conn' && l.host_source === 'sni' && l.host === SNI);
 
   test('a burst of ClientHellos overflows only its own ring: every DNS answer still becomes a record', (t) => {

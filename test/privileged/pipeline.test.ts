@@ -120,7 +120,7 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
     assert.ok(accepted, 'the accept is reported');
   });
 
-  test('dig\'s answer is captured on the wire as a dns record with its CNAME chain', () => {
+  test("dig's answer is captured on the wire as a dns record with its CNAME chain", () => {
     const answers = dnsRecords(lines, 'wire').filter((l) => l.host === 'alias.hostflow.test');
     assert.equal(answers.length, 1, JSON.stringify(dnsRecords(lines, 'wire')));
     const [answer] = answers as [JsonLine];
@@ -138,7 +138,9 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
       [topo.server.ipv4, udp4Port, 20 + 8],
       [topo.server.ipv6, udp6Port, 40 + 8],
     ] as const) {
-      const flows = flowRecords(lines).filter((l) => l.direction === 'egress' && l.proto === 'udp' && l.daddr === daddr && l.sport === sport && l.dport === 9999);
+      const flows = flowRecords(lines).filter(
+        (l) => l.direction === 'egress' && l.proto === 'udp' && l.daddr === daddr && l.sport === sport && l.dport === 9999,
+      );
       const packets = flows.reduce((sum, l) => sum + (l.packets as number), 0);
       const bytes = flows.reduce((sum, l) => sum + (l.bytes as number), 0);
       assert.equal(packets, UDP_COUNT, JSON.stringify(flows));
@@ -147,12 +149,17 @@ describe('kernel pipeline in network namespaces', privilegedSuite(requirements),
     }
   });
 
-  test('the TCP connection\'s packets are counted on ingress with its flags', () => {
-    const inbound = flowRecords(lines).filter((l) => l.direction === 'ingress' && l.proto === 'tcp' && l.saddr === topo.server.ipv4 && l.dport === fetched.localPort);
+  test("the TCP connection's packets are counted on ingress with its flags", () => {
+    const inbound = flowRecords(lines).filter(
+      (l) => l.direction === 'ingress' && l.proto === 'tcp' && l.saddr === topo.server.ipv4 && l.dport === fetched.localPort,
+    );
     const bytes = inbound.reduce((sum, l) => sum + (l.bytes as number), 0);
     assert.ok(bytes > SERVER_BYTES, `ingress bytes ${bytes} include the payload and headers`);
     const flags = inbound.reduce((all, l) => all | (l.tcp_flags as number), 0);
     assert.equal(flags & 0x12, 0x12, 'SYN and ACK seen');
-    assert.ok(inbound.every((l) => l.src_host === 'web.hostflow.test' && l.comm === 'python3'), JSON.stringify(inbound));
+    assert.ok(
+      inbound.every((l) => l.src_host === 'web.hostflow.test' && l.comm === 'python3'),
+      JSON.stringify(inbound),
+    );
   });
 });

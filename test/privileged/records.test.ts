@@ -17,15 +17,7 @@ import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
 import { type Namespace, Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3 } from '../helpers/process.js';
-import {
-  curlFetch,
-  nodeClient,
-  pausedPythonClient,
-  pythonClient,
-  startHttpServer,
-  startReplyServer,
-  type ClientResult,
-} from '../helpers/workload.js';
+import { curlFetch, nodeClient, pausedPythonClient, pythonClient, startHttpServer, startReplyServer, type ClientResult } from '../helpers/workload.js';
 
 const requirements = { commands: [...TOPOLOGY_COMMANDS, 'curl'], features: ['netns' as const, 'btf' as const] };
 
@@ -112,7 +104,11 @@ describe('records: every connection named by the right rule', privilegedSuite(re
   /** The open and close records of one client connection. */
   const recordsOf = (result: ClientResult, from: JsonLine[] = lines) => {
     const mine = (l: JsonLine) =>
-      l.direction === 'out' && l.saddr === result.localAddress && l.sport === result.localPort && l.daddr === result.remoteAddress && l.dport === result.remotePort;
+      l.direction === 'out' &&
+      l.saddr === result.localAddress &&
+      l.sport === result.localPort &&
+      l.daddr === result.remoteAddress &&
+      l.dport === result.remotePort;
     return { open: conns(from, 'open').find(mine), close: conns(from, 'close').find(mine) };
   };
 
@@ -179,9 +175,12 @@ describe('records: every connection named by the right rule', privilegedSuite(re
         // process resolves `two` and connects, and only then does the first
         // process connect, when the address's most recent name is `two`.
         const first = await pausedPythonClient({ ns, host: NAMES.one, port: REPLY_PORT, send: 666, reply: 7_777 });
-        add('shared address, second name', pythonComm, NAMES.two, 'process')(
-          await pythonClient({ ns, host: NAMES.two, port: REPLY_PORT, send: 777, reply: 8_888 }),
-        );
+        add(
+          'shared address, second name',
+          pythonComm,
+          NAMES.two,
+          'process',
+        )(await pythonClient({ ns, host: NAMES.two, port: REPLY_PORT, send: 777, reply: 8_888 }));
         add('shared address, first name', pythonComm, NAMES.one, 'process')(await first.connect());
       } finally {
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
@@ -238,7 +237,7 @@ describe('records: every connection named by the right rule', privilegedSuite(re
     assert.equal(reported > 0, retransSegs > 0, `${reported} retransmits reported, ${retransSegs} segments retransmitted`);
   });
 
-  test('a name only dig resolved (on the wire) names another process\'s connection to its address', () => {
+  test("a name only dig resolved (on the wire) names another process's connection to its address", () => {
     const { result, comm } = byLabel('by address after dig');
     assert.equal(digAnswer, at('dig').ipv4);
     assert.equal(result.remoteAddress, digAnswer);
@@ -252,7 +251,11 @@ describe('records: every connection named by the right rule', privilegedSuite(re
     }
     assert.equal(close.bytes_sent, result.bytesSent);
     assert.equal(close.bytes_received, result.bytesReceived);
-    assert.deepEqual(dnsRecords(lines, 'getaddrinfo').filter((l) => l.host === NAMES.dig), [], 'no process resolved it');
+    assert.deepEqual(
+      dnsRecords(lines, 'getaddrinfo').filter((l) => l.host === NAMES.dig),
+      [],
+      'no process resolved it',
+    );
     const answers = dnsRecords(lines, 'wire').filter((l) => l.host === NAMES.dig);
     assert.equal(answers.length, 1, JSON.stringify(dnsRecords(lines, 'wire')));
     const [answer] = answers as [JsonLine];
@@ -305,7 +308,7 @@ describe('records: every connection named by the right rule', privilegedSuite(re
     assert.deepEqual(lookup.addrs, [at('v6').ipv6]);
   });
 
-  test('two names on one address: each process\'s connection carries the name that process resolved', () => {
+  test("two names on one address: each process's connection carries the name that process resolved", () => {
     const first = byLabel('shared address, first name').result;
     const second = byLabel('shared address, second name').result;
     assert.equal(first.remoteAddress, at('shared').ipv4);
@@ -329,10 +332,20 @@ describe('records: every connection named by the right rule', privilegedSuite(re
     const flows = lines.filter((l) => l.type === 'flow' && l.iface === topo.client.iface && l.proto === 'tcp');
     for (const { label, result, comm, host } of expected) {
       const egress = flows.filter(
-        (l) => l.direction === 'egress' && l.saddr === result.localAddress && l.sport === result.localPort && l.daddr === result.remoteAddress && l.dport === result.remotePort,
+        (l) =>
+          l.direction === 'egress' &&
+          l.saddr === result.localAddress &&
+          l.sport === result.localPort &&
+          l.daddr === result.remoteAddress &&
+          l.dport === result.remotePort,
       );
       const ingress = flows.filter(
-        (l) => l.direction === 'ingress' && l.daddr === result.localAddress && l.dport === result.localPort && l.saddr === result.remoteAddress && l.sport === result.remotePort,
+        (l) =>
+          l.direction === 'ingress' &&
+          l.daddr === result.localAddress &&
+          l.dport === result.localPort &&
+          l.saddr === result.remoteAddress &&
+          l.sport === result.remotePort,
       );
       assert.ok(egress.length > 0 && ingress.length > 0, `${label}: flows of ${JSON.stringify(result)}`);
       for (const flow of egress) {
@@ -358,7 +371,9 @@ describe('records: every connection named by the right rule', privilegedSuite(re
       return [open, close].every((r) => r !== undefined && r.pid === result.pid && r.host === host && r.host_source === hostSource);
     });
     const wrong = expected.filter((e) => !right.includes(e)).map((e) => e.label);
-    t.diagnostic(`attribution: ${right.length} of ${expected.length} workload connections named right (open and close records): ${expected.map((e) => e.label).join('; ')}`);
+    t.diagnostic(
+      `attribution: ${right.length} of ${expected.length} workload connections named right (open and close records): ${expected.map((e) => e.label).join('; ')}`,
+    );
     assert.equal(expected.length, 8, 'the whole workload ran');
     assert.deepEqual(wrong, []);
   });
@@ -385,7 +400,11 @@ describe('records: every connection named by the right rule', privilegedSuite(re
       );
       assert.ok(flows.length >= 2, JSON.stringify(stopped.lines));
       for (const flow of flows) {
-        assert.equal(flow.pid, server.pid, `flow on the server's interface owned by the server (${server.pid}), not the client (${client.pid}): ${JSON.stringify(flow)}; its connection: ${JSON.stringify(accepted)}`);
+        assert.equal(
+          flow.pid,
+          server.pid,
+          `flow on the server's interface owned by the server (${server.pid}), not the client (${client.pid}): ${JSON.stringify(flow)}; its connection: ${JSON.stringify(accepted)}`,
+        );
       }
     } finally {
       await server.stop();
@@ -410,12 +429,23 @@ describe('records: every connection named by the right rule', privilegedSuite(re
       assert.equal(stopped.code, 0, stopped.stderr);
       const records = stopped.lines;
       assert.ok(records.length > 0);
-      assert.deepEqual(records.filter((l) => l.type !== 'conn'), [], 'only conn records');
-      assert.deepEqual(records.filter((l) => !String(l.host).endsWith(`.flt.${BASE}`)), [], 'only matching hosts');
+      assert.deepEqual(
+        records.filter((l) => l.type !== 'conn'),
+        [],
+        'only conn records',
+      );
+      assert.deepEqual(
+        records.filter((l) => !String(l.host).endsWith(`.flt.${BASE}`)),
+        [],
+        'only matching hosts',
+      );
       const { open, close } = recordsOf(matching, records);
       assert.ok(open && close, JSON.stringify(records));
       assert.equal(close.bytes_received, 100);
-      assert.deepEqual(records.filter((l) => l.sport === other.localPort || l.dport === other.localPort), []);
+      assert.deepEqual(
+        records.filter((l) => l.sport === other.localPort || l.dport === other.localPort),
+        [],
+      );
     } finally {
       await server.stop();
     }
@@ -442,7 +472,7 @@ describe('records: every connection named by the right rule', privilegedSuite(re
       assert.ok(text.length > 0);
       for (const line of text) {
         assert.doesNotMatch(line, /^\s*[{[]/, 'not JSON');
-        assert.match(line, /curl\[\d+\]/, 'only curl\'s records');
+        assert.match(line, /curl\[\d+\]/, "only curl's records");
         assert.doesNotMatch(line, new RegExp(`${pythonComm}|${NAMES.py.replaceAll('.', '\\.')}`));
       }
       const who = `curl[${curl.pid}]`;

@@ -32,7 +32,22 @@ describe('storage from the command line', privilegedSuite({ features: ['btf'] })
       const server = await startTcpServer({ host: '127.0.0.1', bytes: 5000 });
       t.after(() => server.stop());
       const hostflow = await startHostflow(
-        ['-i', 'lo', '--flow-interval', '1', '--storage-bucket', s3.bucket, '--storage-endpoint', s3.endpoint, '--storage-format', format, '--storage-flush-interval', '1', '--spool-dir', spoolDir(t)],
+        [
+          '-i',
+          'lo',
+          '--flow-interval',
+          '1',
+          '--storage-bucket',
+          s3.bucket,
+          '--storage-endpoint',
+          s3.endpoint,
+          '--storage-format',
+          format,
+          '--storage-flush-interval',
+          '1',
+          '--spool-dir',
+          spoolDir(t),
+        ],
         { env },
       );
       for (let i = 0; i < 3; i++) await tcpFetch({ host: 'localhost', port: server.port, family: 4 });
@@ -48,10 +63,14 @@ describe('storage from the command line', privilegedSuite({ features: ['btf'] })
 
   test('a missing bucket stops hostflow before tracing, with one line', async (t) => {
     const s3 = await TestS3.start(t);
-    const result = await run(process.execPath, [CLI, '-i', 'lo', '--duration', '1', '--storage-bucket', 'no-such-bucket', '--storage-endpoint', s3.endpoint, '--spool-dir', spoolDir(t)], {
-      check: false,
-      env,
-    });
+    const result = await run(
+      process.execPath,
+      [CLI, '-i', 'lo', '--duration', '1', '--storage-bucket', 'no-such-bucket', '--storage-endpoint', s3.endpoint, '--spool-dir', spoolDir(t)],
+      {
+        check: false,
+        env,
+      },
+    );
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^hostflow: storage: bucket "no-such-bucket" does not exist/m);
     assert.doesNotMatch(result.stderr, /tracing; Ctrl-C/);

@@ -187,7 +187,7 @@ describe('hostflow agrees with tcplife', privilegedSuite(requirements), () => {
     t.diagnostic(`${matched} of ${rows.length} tcplife connection ends matched by hostflow close records`);
   });
 
-  test('hostflow\'s byte counts are the exact payloads, for both ends', () => {
+  test("hostflow's byte counts are the exact payloads, for both ends", () => {
     const closes = lines.filter((l) => l.type === 'conn' && l.event === 'close');
     for (const { send, reply, result } of results) {
       const client = closes.find((l) => l.direction === 'out' && l.sport === result.localPort && l.saddr === result.localAddress);

@@ -214,7 +214,8 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
     // The filter kept (rows are filtered while it is typed, too) and both connections in it.
     const screen = await tmux.waitFor(
       'both connections',
-      (s) => / {2}filter port:8080/.test(s) && Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')),
+      (s) =>
+        / {2}filter port:8080/.test(s) && Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'open') && lineWith(s, 'python3', 'api.hostflow.test', 'closed')),
     );
     save('connections', screen);
     assert.match(lineWith(screen, 'api.hostflow.test', 'closed') ?? '', new RegExp(`out ${topo.server.ipv4.replaceAll('.', '\\.')}:8080`));
@@ -234,7 +235,9 @@ describe('terminal UI in tmux', privilegedSuite(requirements), () => {
 
   test('4 switches to DNS: getaddrinfo lookups with their process, wire answers with their CNAME target', async () => {
     await showView('4', /LATENCY/);
-    const screen = await tmux.waitFor('lookups', (s) => Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'getaddrinfo') && lineWith(s, 'alias.hostflow.test', 'wire')));
+    const screen = await tmux.waitFor('lookups', (s) =>
+      Boolean(lineWith(s, 'python3', 'web.hostflow.test', 'getaddrinfo') && lineWith(s, 'alias.hostflow.test', 'wire')),
+    );
     save('dns', screen);
     assert.ok(lineWith(screen, 'python3', 'api.hostflow.test', topo.server.ipv4, 'getaddrinfo'));
   });

@@ -188,7 +188,11 @@ function fromResult(label: string, result: ClientResult, direction: 'out' | 'in'
     direction === 'out'
       ? [result.localAddress, result.localPort, result.remoteAddress, result.remotePort]
       : [result.remoteAddress, result.remotePort, result.localAddress, result.localPort];
-  return { label, pid: result.pid, mine: (l) => l.direction === direction && l.saddr === ends[0] && l.sport === ends[1] && l.daddr === ends[2] && l.dport === ends[3] };
+  return {
+    label,
+    pid: result.pid,
+    mine: (l) => l.direction === direction && l.saddr === ends[0] && l.sport === ends[1] && l.daddr === ends[2] && l.dport === ends[3],
+  };
 }
 
 /** The one outgoing connection to an address of the workload's own (clients that print no ports). */
@@ -248,7 +252,21 @@ describe('unresolved: every reason caused by a real workload, and late names', p
         await startHttpServer({ ns: topo.server, host: addressOf(topo, 'http'), port: HTTP_PORT, fileBytes: 1000 }),
       );
       const [cert, key] = [join(certDir, 'cert.pem'), join(certDir, 'key.pem')];
-      await topo.exec(topo.server, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${NAMES.sni}`]);
+      await topo.exec(topo.server, 'openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${NAMES.sni}`,
+      ]);
       const tls = topo.spawn(topo.server, 'openssl', ['s_server', '-accept', `${addressOf(topo, 'sni')}:${TLS_PORT}`, '-cert', cert, '-key', key, '-quiet']);
       servers.push({ stop: async () => void (await tls.stop()) });
       await listening(topo, topo.server.ns, TLS_PORT);
@@ -257,9 +275,11 @@ describe('unresolved: every reason caused by a real workload, and late names', p
       // Connects now, before hostflow runs; talks and closes once told to.
       connectedBeforeStart = await heldClient(topo.client.ns, addressOf(topo, 'held'), REPLY_PORT);
       const ns = topo.client.ns;
-      const add = (label: string, direction: 'out' | 'in' = 'out') => (results: ClientResult[]) => {
-        results.forEach((result, i) => workloads.push(fromResult(results.length > 1 ? `${label} ${i}` : label, result, direction)));
-      };
+      const add =
+        (label: string, direction: 'out' | 'in' = 'out') =>
+        (results: ClientResult[]) => {
+          results.forEach((result, i) => workloads.push(fromResult(results.length > 1 ? `${label} ${i}` : label, result, direction)));
+        };
       const hostflow = await startHostflow(['-i', topo.client.iface, '--flow-interval', '1', '--dns-min-ttl', '1', '--no-control'], { ns });
       try {
         const paused = beforeStart;
@@ -284,7 +304,16 @@ describe('unresolved: every reason caused by a real workload, and late names', p
           })(),
           (async () => {
             const http = addressOf(topo, 'http');
-            await topo.exec(ns, 'curl', ['-s', '-o', '/dev/null', '--max-time', '10', '-H', `Host: ${NAMES.http}:${HTTP_PORT}`, `http://${http}:${HTTP_PORT}/file`]);
+            await topo.exec(ns, 'curl', [
+              '-s',
+              '-o',
+              '/dev/null',
+              '--max-time',
+              '10',
+              '-H',
+              `Host: ${NAMES.http}:${HTTP_PORT}`,
+              `http://${http}:${HTTP_PORT}/file`,
+            ]);
             workloads.push(toAddress('named by http', http, HTTP_PORT));
           })(),
         ]);
@@ -295,7 +324,11 @@ describe('unresolved: every reason caused by a real workload, and late names', p
         const closed = (records: readonly JsonLine[], w: Workload) => records.some((r) => r.type === 'conn' && r.event === 'close' && w.mine(r));
         await new RecordFile(hostflow.output).waitFor(
           (records) => workloads.every((w) => closed(records, w)),
-          (records) => `no close record yet for ${workloads.filter((w) => !closed(records, w)).map((w) => w.label).join(', ')}`,
+          (records) =>
+            `no close record yet for ${workloads
+              .filter((w) => !closed(records, w))
+              .map((w) => w.label)
+              .join(', ')}`,
         );
       } finally {
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
@@ -351,11 +384,17 @@ describe('unresolved: every reason caused by a real workload, and late names', p
   });
 
   test('named connections carry no reason', () => {
-    for (const [label, source, host] of [['named by process', 'process', NAMES.named], ['named by global', 'global', NAMES.global]] as const) {
+    for (const [label, source, host] of [
+      ['named by process', 'process', NAMES.named],
+      ['named by global', 'global', NAMES.global],
+    ] as const) {
       const records = connsOf(workload(label));
       assert.deepEqual(
         records.map((r) => [r.event, r.host, r.host_source, r.unresolved]),
-        [['open', host, source, null], ['close', host, source, null]],
+        [
+          ['open', host, source, null],
+          ['close', host, source, null],
+        ],
         label,
       );
     }

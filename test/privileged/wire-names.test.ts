@@ -63,7 +63,23 @@ describe('wire names: DNS over TCP, TLS SNI and HTTP Host name connections', pri
     certDir = mkdtempSync(join(tmpdir(), 'hostflow-tls-'));
     const openssl = findCommand('openssl') ?? 'openssl';
     const [cert, key] = [join(certDir, 'cert.pem'), join(certDir, 'key.pem')];
-    await topo.exec(topo.server, openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${NAMES.sni}`, '-days', '1', '-keyout', key, '-out', cert]);
+    await topo.exec(topo.server, openssl, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${NAMES.sni}`,
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
     const tlsServer = topo.spawn(topo.server, openssl, ['s_server', '-accept', String(TLS_PORT), '-cert', cert, '-key', key, '-www', '-naccept', '1']);
     await tlsServer.waitForLine(/^ACCEPT/, { stream: 'stdout' });
     const [replyServer, httpServer] = await Promise.all([
@@ -79,7 +95,16 @@ describe('wire names: DNS over TCP, TLS SNI and HTTP Host name connections', pri
         byAddress = await pythonClient({ ns, host: digAnswer, port: REPLY_PORT, send: 100, reply: 1_000 });
         // No stdin: s_client ends after the handshake, when it reads end of file.
         await topo.exec(ns, openssl, ['s_client', '-servername', NAMES.sni, '-connect', `${at('sni')}:${TLS_PORT}`], { input: '', timeoutMs: 10_000 });
-        await topo.exec(ns, findCommand('curl') ?? 'curl', ['-s', '-o', '/dev/null', '--max-time', '10', '-H', `Host: ${NAMES.http}:${HTTP_PORT}`, `http://${at('http')}:${HTTP_PORT}/file`]);
+        await topo.exec(ns, findCommand('curl') ?? 'curl', [
+          '-s',
+          '-o',
+          '/dev/null',
+          '--max-time',
+          '10',
+          '-H',
+          `Host: ${NAMES.http}:${HTTP_PORT}`,
+          `http://${at('http')}:${HTTP_PORT}/file`,
+        ]);
       } finally {
         ({ lines, code: exitCode, stderr } = await hostflow.stop('SIGINT'));
       }
@@ -94,7 +119,12 @@ describe('wire names: DNS over TCP, TLS SNI and HTTP Host name connections', pri
   });
 
   test('hostflow ends cleanly and its summary counts the TCP DNS message and both server names', (t) => {
-    t.diagnostic(stderr.split('\n').filter((line) => line.includes('summary:')).join('\n') || 'no summary line');
+    t.diagnostic(
+      stderr
+        .split('\n')
+        .filter((line) => line.includes('summary:'))
+        .join('\n') || 'no summary line',
+    );
     assert.equal(exitCode, 0, stderr);
     assert.match(stderr, /summary: ok events: \d+ delivered; none lost/);
     const tcp = DNS_TCP_SUMMARY.exec(stderr);

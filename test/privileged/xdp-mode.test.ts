@@ -27,7 +27,9 @@ const PORT = 8090;
 const JUMBO_MTU = 9000;
 /** Where the kernel tells why it refused an XDP link (6.5+); older kernels give only the errno. */
 const KERNEL_MESSAGES = existsSync('/sys/kernel/tracing/events/xdp/bpf_xdp_link_attach_failed');
-const VETH_REFUSAL = KERNEL_MESSAGES ? /native refused by veth: Peer MTU is too large to set XDP; ERANGE/ : /native refused by veth: Numerical result out of range; ERANGE/;
+const VETH_REFUSAL = KERNEL_MESSAGES
+  ? /native refused by veth: Peer MTU is too large to set XDP; ERANGE/
+  : /native refused by veth: Numerical result out of range; ERANGE/;
 
 const flows = (lines: JsonLine[], iface: string, direction: string) => lines.filter((l) => l.type === 'flow' && l.iface === iface && l.direction === direction);
 
@@ -47,7 +49,7 @@ describe('XDP modes on a device that refuses native XDP', privilegedSuite(requir
     if (controlDir) rmSync(controlDir, { recursive: true, force: true });
   });
 
-  test('auto falls back to generic mode with the kernel\'s reason, and flows are counted there', async () => {
+  test("auto falls back to generic mode with the kernel's reason, and flows are counted there", async () => {
     const server = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, port: PORT, bytes: SERVER_BYTES });
     const socket = join(controlDir, 'control.sock');
     let stats = '';
@@ -73,7 +75,8 @@ describe('XDP modes on a device that refuses native XDP', privilegedSuite(requir
     assert.match(result.stderr, /summary: healthy: nothing lost, nothing failed/);
 
     assert.equal(fetched.bytesReceived, SERVER_BYTES);
-    const matches = (l: JsonLine, saddr: string, sport: number, daddr: string, dport: number) => l.proto === 'tcp' && l.saddr === saddr && l.sport === sport && l.daddr === daddr && l.dport === dport;
+    const matches = (l: JsonLine, saddr: string, sport: number, daddr: string, dport: number) =>
+      l.proto === 'tcp' && l.saddr === saddr && l.sport === sport && l.daddr === daddr && l.dport === dport;
     const ingress = flows(result.lines, topo.client.iface, 'ingress').filter((l) => matches(l, topo.server.ipv4, PORT, topo.client.ipv4, fetched.localPort));
     const egress = flows(result.lines, topo.client.iface, 'egress').filter((l) => matches(l, topo.client.ipv4, fetched.localPort, topo.server.ipv4, PORT));
     const bytes = (records: JsonLine[]) => records.reduce((sum, l) => sum + Number(l.bytes), 0);
@@ -82,15 +85,26 @@ describe('XDP modes on a device that refuses native XDP', privilegedSuite(requir
   });
 
   test('a forced native mode the driver refuses is one line and exit 1', async () => {
-    const result = await run(process.execPath, [CLI, '--headless', '--no-control', '--duration', '5', '-i', topo.client.iface, '--xdp-mode', 'native'], { ns: topo.client.ns, check: false, timeoutMs: 60_000 });
+    const result = await run(process.execPath, [CLI, '--headless', '--no-control', '--duration', '5', '-i', topo.client.iface, '--xdp-mode', 'native'], {
+      ns: topo.client.ns,
+      check: false,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 1, result.stderr);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0] ?? '', new RegExp(`^hostflow: --xdp-mode native: ${topo.client.iface} refuses native XDP \\(veth: .*; ERANGE\\); --xdp-mode auto falls back to generic mode$`));
+    assert.match(
+      lines[0] ?? '',
+      new RegExp(`^hostflow: --xdp-mode native: ${topo.client.iface} refuses native XDP \\(veth: .*; ERANGE\\); --xdp-mode auto falls back to generic mode$`),
+    );
   });
 
   test('doctor makes the same start and shows the mode and the reason', async () => {
-    const result = await run(process.execPath, [CLI, '-i', topo.client.iface, '--no-control', 'doctor'], { ns: topo.client.ns, check: false, timeoutMs: 60_000 });
+    const result = await run(process.execPath, [CLI, '-i', topo.client.iface, '--no-control', 'doctor'], {
+      ns: topo.client.ns,
+      check: false,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, new RegExp(`^ok +xdp +${topo.client.iface}: generic \\(${VETH_REFUSAL.source}\\), TC egress attached$`, 'm'));
     assert.match(result.stdout, /^ok +start +everything attached and was taken down again/m);

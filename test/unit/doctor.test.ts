@@ -26,7 +26,10 @@ const status = (facts: DoctorFacts, name: string) => judge(facts).checks.find((c
 test('on a kernel without kprobes or fentry, auto chooses the tracepoint and nothing blocks', () => {
   const { checks, autoMode } = judge(thisKernel);
   assert.equal(autoMode, 'tracepoint');
-  assert.deepEqual(checks.filter((c) => c.status === 'FAIL'), []);
+  assert.deepEqual(
+    checks.filter((c) => c.status === 'FAIL'),
+    [],
+  );
   assert.equal(status(thisKernel, 'kprobe'), 'no');
   assert.equal(status(thisKernel, 'fentry'), 'no');
   assert.match(checks.find((c) => c.name === 'tracefs')?.detail ?? '', /mounted by hostflow/);
@@ -45,7 +48,9 @@ test('missing privileges, BTF or tracefs each block with one line', () => {
     connectModes: {},
     start: undefined,
   };
-  const failing = judge(facts).checks.filter((c) => c.status === 'FAIL').map((c) => c.name);
+  const failing = judge(facts)
+    .checks.filter((c) => c.status === 'FAIL')
+    .map((c) => c.name);
   assert.deepEqual(failing, ['btf', 'privileges', 'tracefs', 'connect']);
 });
 
@@ -62,8 +67,29 @@ test('doctor lists every libc found, each ok when its probes attached, never as 
   const facts: DoctorFacts = {
     ...thisKernel,
     libcs: [
-      { ...base, key: 'fe:01:1', path: '/usr/lib/x86_64-linux-gnu/libc.so.6', openPath: '/usr/lib/x86_64-linux-gnu/libc.so.6', origin: 'system', firstPid: null, pids: 40, attached: true },
-      { ...base, key: '00:2a:2', path: '/lib/ld-musl-x86_64.so.1', openPath: '/proc/77/root/lib/ld-musl-x86_64.so.1', firstPid: 77, firstComm: 'nginx', container: 'docker:0123456789ab', foreignRoot: true, pids: 2, attached: false, error: 'no symbol getaddrinfo' },
+      {
+        ...base,
+        key: 'fe:01:1',
+        path: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+        openPath: '/usr/lib/x86_64-linux-gnu/libc.so.6',
+        origin: 'system',
+        firstPid: null,
+        pids: 40,
+        attached: true,
+      },
+      {
+        ...base,
+        key: '00:2a:2',
+        path: '/lib/ld-musl-x86_64.so.1',
+        openPath: '/proc/77/root/lib/ld-musl-x86_64.so.1',
+        firstPid: 77,
+        firstComm: 'nginx',
+        container: 'docker:0123456789ab',
+        foreignRoot: true,
+        pids: 2,
+        attached: false,
+        error: 'no symbol getaddrinfo',
+      },
     ],
   };
   const libcs = judge(facts).checks.filter((c) => c.name === 'libc');
@@ -74,7 +100,10 @@ test('doctor lists every libc found, each ok when its probes attached, never as 
       ['no', '/lib/ld-musl-x86_64.so.1 (2 pids, from pid 77 nginx, container docker:0123456789ab, not attached: no symbol getaddrinfo)'],
     ],
   );
-  assert.deepEqual(judge(facts).checks.filter((c) => c.status === 'FAIL'), []);
+  assert.deepEqual(
+    judge(facts).checks.filter((c) => c.status === 'FAIL'),
+    [],
+  );
   assert.equal(judge({ ...thisKernel, libcs: [], libc: null }).checks.find((c) => c.name === 'libc')?.detail, 'no libc found: use --libc PATH');
 });
 
@@ -92,7 +121,16 @@ test('each interface of the start shows the XDP mode it got and why, and a busy 
     ...thisKernel,
     start: {
       error: null,
-      interfaces: [{ name: 'eth0', ifindex: 2, xdp: { mode: 'generic', nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" } } }],
+      interfaces: [
+        {
+          name: 'eth0',
+          ifindex: 2,
+          xdp: {
+            mode: 'generic',
+            nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" },
+          },
+        },
+      ],
       warnings: [],
       links: 9,
     },
@@ -113,5 +151,6 @@ test('each interface of the start shows the XDP mode it got and why, and a busy 
 test('a kernel older than 5.18 is a blocker that says what it lacks; 5.18 and later pass', () => {
   assert.equal(status({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }, 'kernel'), 'FAIL');
   assert.match(judge({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }).checks[0]?.detail ?? '', /needs Linux 5\.18 or newer \(bpf_xdp_load_bytes\)/);
-  for (const kernel of ['Linux 5.18.0 x64', 'Linux 6.1.0-57-amd64 x64', 'Linux 10.0.1 arm64']) assert.equal(status({ ...thisKernel, kernel }, 'kernel'), 'ok', kernel);
+  for (const kernel of ['Linux 5.18.0 x64', 'Linux 6.1.0-57-amd64 x64', 'Linux 10.0.1 arm64'])
+    assert.equal(status({ ...thisKernel, kernel }, 'kernel'), 'ok', kernel);
 });

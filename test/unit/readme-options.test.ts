@@ -23,12 +23,12 @@ function rowOf(flag: string): string | undefined {
   return rows.find((row) => named.test(row.split('|')[1] ?? ''));
 }
 
-test('every option of the CLI has a row in one of the README\'s options tables', () => {
+test("every option of the CLI has a row in one of the README's options tables", () => {
   const missing = RUN_OPTIONS.map(longFlag).filter((flag) => !rowOf(flag));
   assert.deepEqual(missing, [], `undocumented: ${missing.join(', ')}`);
 });
 
-test('every default the README states is the code\'s', () => {
+test("every default the README states is the code's", () => {
   const wrong: string[] = [];
   for (const spec of RUN_OPTIONS) {
     const expected = defaultText(spec);

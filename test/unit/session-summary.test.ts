@@ -30,7 +30,15 @@ test('a healthy run reads as healthy, line by line and in the verdict', () => {
 });
 
 test('lost events, skipped probe runs and late events are each a PROBLEM, and the verdict names them', () => {
-  const lines = text({ ...quiet, lost: { drop_connect: 3, drop_close: 2 }, lostTotal: 5, skipped: { sock_state: 868 }, skippedTotal: 868, closesRecovered: 434, late: 7 });
+  const lines = text({
+    ...quiet,
+    lost: { drop_connect: 3, drop_close: 2 },
+    lostTotal: 5,
+    skipped: { sock_state: 868 },
+    skippedTotal: 868,
+    closesRecovered: 434,
+    late: 7,
+  });
   assert.match(lines[1] ?? '', /^summary: PROBLEM events: 5 lost in the kernel, their records never written \(drop_connect 3, drop_close 2\)/);
   assert.match(lines[2] ?? '', /^summary: PROBLEM events: the kernel skipped 868 probe runs \(sock_state 868\).*434 closes were recovered at socket destroy$/);
   assert.match(lines[3] ?? '', /^summary: PROBLEM events: 7 arrived after the reorder window.*raise --reorder-window$/);
@@ -40,22 +48,40 @@ test('lost events, skipped probe runs and late events are each a PROBLEM, and th
 test('records lost to a full kernel table are a PROBLEM of their own that names the option to raise', () => {
   const lines = text({ ...quiet, lost: { drop_lookup: 1, lookups_full: 143, connecting_full: 2 }, lostTotal: 146 });
   assert.equal(lines[1], 'summary: PROBLEM events: 1 lost in the kernel, their records never written (drop_lookup 1): the ring buffers were full');
-  assert.equal(lines[2], 'summary: PROBLEM tables: 145 records lost or closed without their process (lookups_full 143, connecting_full 2): a kernel table was full; raise --lookup-table-size, --connect-table-size');
+  assert.equal(
+    lines[2],
+    'summary: PROBLEM tables: 145 records lost or closed without their process (lookups_full 143, connecting_full 2): a kernel table was full; raise --lookup-table-size, --connect-table-size',
+  );
   assert.equal(lines.at(-1), 'summary: 2 PROBLEMS: events, tables (see above)');
   const tablesOnly = text({ ...quiet, lost: { sockets_full: 5 }, lostTotal: 5 });
   assert.ok(!tablesOnly.some((line) => /events: .*none lost/.test(line)), tablesOnly.join('\n'));
-  assert.ok(tablesOnly.includes('summary: PROBLEM tables: 5 records lost or closed without their process (sockets_full 5): a kernel table was full; raise --socket-table-size'));
+  assert.ok(
+    tablesOnly.includes(
+      'summary: PROBLEM tables: 5 records lost or closed without their process (sockets_full 5): a kernel table was full; raise --socket-table-size',
+    ),
+  );
 });
 
 test('generic XDP is a note with its reason, native is ok; notes leave the run healthy', () => {
   const lines = text({
     ...quiet,
     interfaces: [
-      { name: 'eth0', ifindex: 2, xdp: { mode: 'generic', nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" } } },
+      {
+        name: 'eth0',
+        ifindex: 2,
+        xdp: {
+          mode: 'generic',
+          nativeRefused: { by: 'virtio_net', reason: "Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP" },
+        },
+      },
       { name: 'veth0', ifindex: 3, xdp: { mode: 'native', nativeRefused: null } },
     ],
   });
-  assert.ok(lines.includes("summary: note xdp: eth0: generic (native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP); ingress is counted after GRO, see the README's fallback table"));
+  assert.ok(
+    lines.includes(
+      "summary: note xdp: eth0: generic (native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP); ingress is counted after GRO, see the README's fallback table",
+    ),
+  );
   assert.ok(lines.includes('summary: ok xdp: veth0: native'));
   assert.equal(lines.at(-1), 'summary: healthy: nothing lost, nothing failed (1 note above)');
 });

@@ -58,10 +58,26 @@ test('nothing is applied before the reorder window has passed', async () => {
   await s.stop();
 });
 
-test('a flow interval waits for the events before its end: its flow has the connection\'s process', async () => {
+test("a flow interval waits for the events before its end: its flow has the connection's process", async () => {
   const { kernel, records, session: s } = session({ flowIntervalSeconds: 0.1, reorderWindowMs: 300 });
   kernel.flows = [
-    { ifindex: 7, direction: 'out', proto: 6, family: 4, saddr: TUPLE.saddr, sport: TUPLE.sport, daddr: TUPLE.daddr, dport: TUPLE.dport, packets: 3, bytes: 180, droppedPackets: 0, droppedBytes: 0, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 2 },
+    {
+      ifindex: 7,
+      direction: 'out',
+      proto: 6,
+      family: 4,
+      saddr: TUPLE.saddr,
+      sport: TUPLE.sport,
+      daddr: TUPLE.daddr,
+      dport: TUPLE.dport,
+      packets: 3,
+      bytes: 180,
+      droppedPackets: 0,
+      droppedBytes: 0,
+      firstSeenNs: 1,
+      lastSeenNs: 2,
+      tcpFlags: 2,
+    },
   ];
   kernel.emit(...connectionEvents(4242, 'curl', TUPLE));
   await until(() => records.some((r) => r.type === 'flow'), 'a flow record');
@@ -77,7 +93,10 @@ test('stop() drains: events still in the window become records, and what runs be
   s.onApplied((upTo) => applied.push(upTo));
   kernel.emit(lookupEvent(4242, 'curl', 'api.example', [TUPLE.daddr]), ...connectionEvents(4242, 'curl', TUPLE));
   const summary = await s.stop();
-  assert.deepEqual(records.map((r) => r.type), ['dns', 'conn']);
+  assert.deepEqual(
+    records.map((r) => r.type),
+    ['dns', 'conn'],
+  );
   assert.equal(kernel.stopped, 1);
   assert.equal(summary.events, 3);
   assert.equal(applied.at(-1), Number.POSITIVE_INFINITY);

@@ -12,18 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
@@ -65,9 +54,7 @@ function suiteOptions(): { skip?: string; timeout: number } {
 
 /** This process's environment without what an outer npm or test runner put there. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT'),
-  );
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT'));
 }
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -96,8 +83,7 @@ describe('a system Node.js 18 with its npm: scripts/setup-node.sh', suiteOptions
       timeoutMs: TIMEOUT_MS,
       check: false,
     });
-  const npmRun = async (name: string): Promise<string> =>
-    (await run('npm', ['run', '--silent', name], { cwd: project, env, timeoutMs: 30_000 })).stdout.trim();
+  const npmRun = async (name: string): Promise<string> => (await run('npm', ['run', '--silent', name], { cwd: project, env, timeoutMs: 30_000 })).stdout.trim();
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'hostflow-setup-node-'));
@@ -239,10 +225,7 @@ describe('a system Node.js 18 with its npm: scripts/setup-node.sh', suiteOptions
 
   test('--link-only re-makes the link that npm ci deletes, without fetching', async () => {
     rmSync(join(project, 'node_modules'), { recursive: true });
-    const relinked = await setupNode(
-      { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' },
-      ['--link-only'],
-    );
+    const relinked = await setupNode({ npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' }, ['--link-only']);
     assert.equal(relinked.code, 0, relinked.stderr);
     assert.equal(relinked.stdout, '');
     assert.match(await npmRun('which'), new RegExp(`^v${wantedMajor}\\.`));

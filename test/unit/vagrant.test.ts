@@ -33,7 +33,7 @@ test('the VM is Ubuntu 24.04 with both providers and the repository synced', () 
   assert.match(vagrantfile, /path: 'vagrant\/provision\.sh'/);
 });
 
-test('provisioning is the README\'s own set-up, which brings Node.js itself', () => {
+test("provisioning is the README's own set-up, which brings Node.js itself", () => {
   const provision = read('vagrant/provision.sh');
   assert.match(provision, /^bash scripts\/setup\.sh$/m);
   // Ubuntu 24.04's apt has Node.js 18: setup.sh fetches a current one from

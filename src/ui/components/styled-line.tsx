@@ -7,11 +7,13 @@ export function StyledLine({ line, theme, width }: { line: Line; theme: Theme; w
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end">
-        {line.length === 0 ? ' ' : line.map((segment, index) => (
-          <Text key={index} {...theme.tones[segment.tone]}>
-            {segment.text}
-          </Text>
-        ))}
+        {line.length === 0
+          ? ' '
+          : line.map((segment, index) => (
+              <Text key={index} {...theme.tones[segment.tone]}>
+                {segment.text}
+              </Text>
+            ))}
       </Text>
     </Box>
   );

@@ -351,7 +351,8 @@ export class UiController implements KeyTarget {
         const shownRows = connections.slice(0, connections.length > room ? room - 1 : room);
         const spec = VIEWS.connections;
         blocks.push({ kind: 'table', table: buildTable(spec, shownRows, context, width, { selectedKey: null, sortColumn: undefined, descending: false }) });
-        if (shownRows.length < connections.length) blocks.push({ kind: 'line', line: [seg(`  … ${connections.length - shownRows.length} more (Connections view, filter host:…)`, 'dim')] });
+        if (shownRows.length < connections.length)
+          blocks.push({ kind: 'line', line: [seg(`  … ${connections.length - shownRows.length} more (Connections view, filter host:…)`, 'dim')] });
       }
     }
     return blocks;

@@ -6,19 +6,7 @@ import type { Align } from './layout.js';
 import type { RowTone } from './views.js';
 
 /** How a piece of text looks; the theme maps tones to terminal styles (and drops colour under NO_COLOR). */
-export type Tone =
-  | 'normal'
-  | 'title'
-  | 'dim'
-  | 'key'
-  | 'tab'
-  | 'tabActive'
-  | 'heading'
-  | 'headingSorted'
-  | 'selected'
-  | 'warn'
-  | 'alert'
-  | 'paused';
+export type Tone = 'normal' | 'title' | 'dim' | 'key' | 'tab' | 'tabActive' | 'heading' | 'headingSorted' | 'selected' | 'warn' | 'alert' | 'paused';
 
 export interface Segment {
   text: string;

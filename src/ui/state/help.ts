@@ -18,7 +18,11 @@ const NOTES: string[] = [
 
 /** The keys, then the XDP mode of each interface and why ('eth0: generic (native refused by virtio_net: ...)'), then the notes. */
 export function helpLines(xdp: readonly string[] = []): Line[] {
-  const lines: Line[] = [[seg('keys', 'title'), seg('  (Esc, ? or Enter closes this screen)', 'dim')], ...KEY_LINES.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]), []];
+  const lines: Line[] = [
+    [seg('keys', 'title'), seg('  (Esc, ? or Enter closes this screen)', 'dim')],
+    ...KEY_LINES.map(([keys, what]): Line => [seg(`  ${keys.padEnd(12)}`, 'key'), seg(what)]),
+    [],
+  ];
   if (xdp.length > 0) {
     lines.push([seg('XDP on each interface', 'title')], ...xdp.map((line): Line => [seg(`  ${sanitize(line)}`)]));
     lines.push([seg('  generic mode counts ingress after GRO: merged TCP segments count as one packet', 'dim')], []);

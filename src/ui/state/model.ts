@@ -74,7 +74,10 @@ export class UiModel {
   private readonly dns: DnsTable;
   private sequence = 0;
 
-  constructor(options: ModelOptions = {}, private readonly clock: () => number = Date.now) {
+  constructor(
+    options: ModelOptions = {},
+    private readonly clock: () => number = Date.now,
+  ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.flowIntervalSeconds = options.flowIntervalSeconds ?? 10;
     this.hosts = new HostsTable(this.limits.hosts);

@@ -46,8 +46,14 @@ export interface ViewSpec<Row extends { key: string }> {
   tone(row: Row): RowTone;
 }
 
-const byNumber = <Row>(value: (row: Row) => number | null) => (a: Row, b: Row) => (value(a) ?? -1) - (value(b) ?? -1);
-const byText = <Row>(value: (row: Row) => string | null) => (a: Row, b: Row) => (value(a) ?? '\uffff').localeCompare(value(b) ?? '\uffff');
+const byNumber =
+  <Row>(value: (row: Row) => number | null) =>
+  (a: Row, b: Row) =>
+    (value(a) ?? -1) - (value(b) ?? -1);
+const byText =
+  <Row>(value: (row: Row) => string | null) =>
+  (a: Row, b: Row) =>
+    (value(a) ?? '\uffff').localeCompare(value(b) ?? '\uffff');
 const orDash = (value: string | number | null) => (value === null ? '-' : String(value));
 
 const hostLabel = (row: HostRow) => row.host ?? UNRESOLVED_LABEL;

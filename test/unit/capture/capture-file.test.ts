@@ -23,7 +23,13 @@ for (const reorderWindowMs of [100, 600]) {
   test(`a frame waits out a ${reorderWindowMs} ms reorder window: the lookup that arrives after it still names its host`, async () => {
     const kernel = new FakeKernel();
     const session = new Session(
-      { tracer: { ...DEFAULT_TRACER_OPTIONS, interfaces: ['veth-test'], capture: { mode: 'all', filter: null } }, names: {}, filter: {}, flowIntervalSeconds: 10, reorderWindowMs },
+      {
+        tracer: { ...DEFAULT_TRACER_OPTIONS, interfaces: ['veth-test'], capture: { mode: 'all', filter: null } },
+        names: {},
+        filter: {},
+        flowIntervalSeconds: 10,
+        reorderWindowMs,
+      },
       [],
       kernel.start,
     );

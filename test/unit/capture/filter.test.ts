@@ -59,7 +59,11 @@ test('what is outside the subset or can never match is refused with a reason', (
     ['greater 100', /not in hostflow's filter subset/],
   ];
   for (const [expression, reason] of refused) {
-    assert.throws(() => parseFilter(expression), (error: unknown) => error instanceof CaptureFilterError && reason.test(error.message), expression);
+    assert.throws(
+      () => parseFilter(expression),
+      (error: unknown) => error instanceof CaptureFilterError && reason.test(error.message),
+      expression,
+    );
   }
 });
 
@@ -80,7 +84,10 @@ test('the encoding is struct hf_capture_filter: terms, nets with masks, ports, f
   const term1 = term0 + filterTerm.size;
   assert.equal(buffer.readUInt16LE(term1 + (filterTerm.offsets.family ?? -1)), AF_INET6);
   assert.equal(buffer[term1 + (filterTerm.offsets.flags ?? -1)], FilterFlag.dropped);
-  assert.ok(buffer.subarray(term1 + filterTerm.size).every((byte) => byte === 0), 'unused terms are zero');
+  assert.ok(
+    buffer.subarray(term1 + filterTerm.size).every((byte) => byte === 0),
+    'unused terms are zero',
+  );
 });
 
 test('the JavaScript verdict follows the same rules as the kernel', () => {

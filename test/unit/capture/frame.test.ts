@@ -34,7 +34,16 @@ test('ICMP and later fragments have no ports; cut and non-IP frames give null', 
 });
 
 test('the annotator names the process and the hosts it knows, and says nothing when it knows nothing', () => {
-  const packet = (data: Buffer): CapturedPacket => ({ tsNs: 0, cpu: 0, ifindex: 1, direction: 'out', wireLength: data.length, dropped: false, gso: false, data });
+  const packet = (data: Buffer): CapturedPacket => ({
+    tsNs: 0,
+    cpu: 0,
+    ifindex: 1,
+    direction: 'out',
+    wireLength: data.length,
+    dropped: false,
+    gso: false,
+    data,
+  });
   const annotate = packetAnnotator({
     nameOf: (address) => (address === '192.0.2.80' ? 'web.example.test' : null),
     processOf: (tuple) => (tuple.sport === 40000 ? { pid: 4242, comm: 'curl' } : null),

@@ -79,7 +79,14 @@ test('pcapng: an interface block per interface, direction flags, and comments fr
 
 test('an annotate hook that throws costs the comment, not the frame', () => {
   const path = join(dir, 'throwing.pcapng');
-  const writer = PcapWriter.open({ path, format: 'pcapng', clock, annotate: () => { throw new Error('boom'); } });
+  const writer = PcapWriter.open({
+    path,
+    format: 'pcapng',
+    clock,
+    annotate: () => {
+      throw new Error('boom');
+    },
+  });
   writer.write(packet());
   writer.close();
   assert.equal(readPcapng(readFileSync(path)).packets.length, 1);

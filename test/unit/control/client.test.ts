@@ -33,7 +33,7 @@ describe('hostflow ctl', () => {
   });
   after(() => server.close());
 
-  test('prints the answer\'s lines without the ok, and exits 0', async () => {
+  test("prints the answer's lines without the ok, and exits 0", async () => {
     const { out, io: streams } = io();
     assert.equal(await runCtl(['--socket', path, 'block-src', '192.0.2.1'], streams), 0);
     assert.equal(out.stdout, 'blocked 192.0.2.1/32\n');
@@ -53,7 +53,10 @@ describe('hostflow ctl', () => {
     const json = io();
     assert.equal(await runCtl(['-s', path, '--json', 'list-block-src'], json.io), 0);
     const rows = (JSON.parse(json.out.stdout) as { result: Array<{ prefix: string }> }).result;
-    assert.ok(rows.some((row) => row.prefix === '192.0.2.2/32'), JSON.stringify(rows));
+    assert.ok(
+      rows.some((row) => row.prefix === '192.0.2.2/32'),
+      JSON.stringify(rows),
+    );
   });
 
   test('usage errors and missing or dead sockets exit 2 with a message that says what to do', async () => {

@@ -9,8 +9,21 @@ import type { FlowEntry } from '../../../src/kernel/flows.js';
 
 function flow(saddr: string, daddr: string, packets: number, droppedPackets = 0): FlowEntry {
   return {
-    ifindex: 2, direction: 'in', proto: 17, family: saddr.includes(':') ? 6 : 4, saddr, sport: 1, daddr, dport: 2,
-    packets, bytes: packets * 100, droppedPackets, droppedBytes: droppedPackets * 100, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 0,
+    ifindex: 2,
+    direction: 'in',
+    proto: 17,
+    family: saddr.includes(':') ? 6 : 4,
+    saddr,
+    sport: 1,
+    daddr,
+    dport: 2,
+    packets,
+    bytes: packets * 100,
+    droppedPackets,
+    droppedBytes: droppedPackets * 100,
+    firstSeenNs: 1,
+    lastSeenNs: 2,
+    tcpFlags: 0,
   };
 }
 
@@ -50,7 +63,13 @@ test('packets are counted by source or destination address, most first, with hos
     { addr: '10.0.0.1', packets: 8, bytes: 800, dropped_packets: 5, host: 'one.test' },
     { addr: '10.0.0.2', packets: 7, bytes: 700, dropped_packets: 0, host: null },
   ]);
-  assert.deepEqual(countByAddress(flows, 'dst').map((row) => [row.addr, row.packets]), [['10.0.0.9', 12], ['10.0.0.8', 3]]);
+  assert.deepEqual(
+    countByAddress(flows, 'dst').map((row) => [row.addr, row.packets]),
+    [
+      ['10.0.0.9', 12],
+      ['10.0.0.8', 3],
+    ],
+  );
   // The flow table's bucket of non-IP frames has no address to list.
   const other = { ...flow('::', '::', 40), proto: 0 };
   assert.deepEqual(countByAddress([other], 'src'), []);
@@ -84,7 +103,12 @@ test('blocklist commands report what changed, and errors of the blocklist become
     },
   };
   const run = (line: string) => now(request(line), { backend, flows: () => [] });
-  assert.deepEqual(run('block-src 192.0.2.1'), { ok: true, command: 'block-src', result: { prefix: '192.0.2.1/32', added: true }, lines: ['blocked 192.0.2.1/32'] });
+  assert.deepEqual(run('block-src 192.0.2.1'), {
+    ok: true,
+    command: 'block-src',
+    result: { prefix: '192.0.2.1/32', added: true },
+    lines: ['blocked 192.0.2.1/32'],
+  });
   assert.deepEqual(run('block-src 192.0.2.1'), {
     ok: true,
     command: 'block-src',
@@ -149,7 +173,15 @@ test('block-host, list-block-host and unblock-host answer in text and JSON; bloc
   assert.deepEqual(answer, {
     ok: true,
     command: 'block-host',
-    result: { name: 'web.test', added: true, addrs: ['192.0.2.1'], new_addrs: ['192.0.2.1'], lookup: { error: 'getaddrinfo ENOTFOUND' }, refused: 0, failures: [] },
+    result: {
+      name: 'web.test',
+      added: true,
+      addrs: ['192.0.2.1'],
+      new_addrs: ['192.0.2.1'],
+      lookup: { error: 'getaddrinfo ENOTFOUND' },
+      refused: 0,
+      failures: [],
+    },
     lines: ['blocked web.test addrs 192.0.2.1 new 192.0.2.1', 'lookup failed: getaddrinfo ENOTFOUND'],
   });
   assert.deepEqual(now(request('list-block-host'), context), {
@@ -160,8 +192,14 @@ test('block-host, list-block-host and unblock-host answer in text and JSON; bloc
   });
   // block-src of the same address, then unblock-host: the entry stays for block-src.
   now(request('block-src 192.0.2.1'), context);
-  assert.deepEqual((now(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released -', 'kept 192.0.2.1 for block-src']);
-  assert.deepEqual(list.list().map((entry) => entry.prefix), ['192.0.2.1/32']);
+  assert.deepEqual((now(request('unblock-host web.test'), context) as { lines: string[] }).lines, [
+    'unblocked web.test released -',
+    'kept 192.0.2.1 for block-src',
+  ]);
+  assert.deepEqual(
+    list.list().map((entry) => entry.prefix),
+    ['192.0.2.1/32'],
+  );
   // A name holding an address: unblock-src leaves it blocked and says so.
   await startCommand(request('block-host web.test'), context);
   assert.deepEqual(now(request('unblock-src 192.0.2.1'), context), {
@@ -172,9 +210,16 @@ test('block-host, list-block-host and unblock-host answer in text and JSON; bloc
   });
   assert.deepEqual((now(request('unblock-host web.test'), context) as { lines: string[] }).lines, ['unblocked web.test released 192.0.2.1']);
   assert.deepEqual(list.list(), []);
-  assert.deepEqual(now(request('unblock-host web.test'), context), { ok: false, command: 'unblock-host', error: 'web.test is not blocked (list-block-host lists what is)' });
+  assert.deepEqual(now(request('unblock-host web.test'), context), {
+    ok: false,
+    command: 'unblock-host',
+    error: 'web.test is not blocked (list-block-host lists what is)',
+  });
 
-  const wildcard = (await startCommand(request('block-host *.ads.test'), { backend: { ...backend, hostBlocks: { ...backend.hostBlocks!, block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }) } }, flows: () => [] })) as { lines: string[] };
+  const wildcard = (await startCommand(request('block-host *.ads.test'), {
+    backend: { ...backend, hostBlocks: { ...backend.hostBlocks!, block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }) } },
+    flows: () => [],
+  })) as { lines: string[] };
   assert.deepEqual(wildcard.lines, [
     'blocked *.ads.test addrs - new -',
     'lookup skipped (a wildcard: its names are blocked as they resolve)',
@@ -186,13 +231,22 @@ test('block-host refuses a name with escapes in one printable line, and answers 
   const blocks = new HostBlocks(() => blocklist());
   const backend: ControlBackend = {
     blocklist: blocklist(),
-    hostBlocks: { block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }), unblock: (name) => blocks.remove(name), list: () => [], sourceBlocked: () => {}, sourceUnblocked: () => null },
+    hostBlocks: {
+      block: (name) => blockHost(blocks, name, { indexAddrs: () => [], lookup: async () => [] }),
+      unblock: (name) => blocks.remove(name),
+      list: () => [],
+      sourceBlocked: () => {},
+      sourceUnblocked: () => null,
+    },
   };
   const bad = (await startCommand(request('block-host \x1b]0;owned\x07.test'), { backend, flows: () => [] })) as { ok: boolean; error: string };
   assert.equal(bad.ok, false);
   assert.match(bad.error, /^'\?\]0;owned\?\.test' is not a host name/);
   const printed = formatAnswer(bad as Answer, false);
-  assert.ok([...printed.trimEnd()].every((char) => char >= ' ' && char <= '~'), `printable only: ${JSON.stringify(printed)}`);
+  assert.ok(
+    [...printed.trimEnd()].every((char) => char >= ' ' && char <= '~'),
+    `printable only: ${JSON.stringify(printed)}`,
+  );
   const unblock = now(request('unblock-host \x1b[2J'), { backend, flows: () => [] }) as { error: string };
   assert.match(unblock.error, /^'\?\[2J' is not a host name/);
   for (const line of ['block-host a.test', 'unblock-host a.test', 'list-block-host']) {

@@ -40,7 +40,10 @@ test('a host name is matched as DNS compares names; anything else is refused wit
   }
   const escape = parseHostPattern('\x1b[31mred.test\x07');
   assert.ok(!escape.ok);
-  assert.ok([...escape.error].every((char) => char >= ' ' && char <= '~'), 'control characters never reach a terminal');
+  assert.ok(
+    [...escape.error].every((char) => char >= ' ' && char <= '~'),
+    'control characters never reach a terminal',
+  );
   assert.match(escape.error, /^'\?\[31mred\.test\?' is not a host name/);
   const address = parseHostPattern('192.0.2.1');
   assert.ok(!address.ok);
@@ -134,7 +137,11 @@ test('names and addresses are bounded; refusals and skipped addresses are counte
   blocks.add('b.test');
   assert.throws(() => blocks.add('c.test'), /2 names are blocked already/);
   assert.equal(blocks.stats.namesRefused, 1);
-  assert.deepEqual(blocks.addAddresses('a.test', ['0.0.0.0', '::', '192.0.2.1', '192.0.2.2', '192.0.2.3']), { added: ['192.0.2.1', '192.0.2.2'], refused: 1, failures: [] });
+  assert.deepEqual(blocks.addAddresses('a.test', ['0.0.0.0', '::', '192.0.2.1', '192.0.2.2', '192.0.2.3']), {
+    added: ['192.0.2.1', '192.0.2.2'],
+    refused: 1,
+    failures: [],
+  });
   assert.deepEqual(blocks.addAddresses('a.test', ['192.0.2.1']), { added: [], refused: 0, failures: [] }, 'an address held already is no refusal');
   assert.equal(blocks.stats.addrsSkipped, 2, '0.0.0.0 and :: are never a source');
   blocks.addAddresses('b.test', ['192.0.2.7']);
@@ -142,7 +149,13 @@ test('names and addresses are bounded; refusals and skipped addresses are counte
   assert.equal(full.refused, 1);
   assert.match(full.failures[0] ?? '', /^192\.0\.2\.8: the blocklist is full/);
   assert.deepEqual(blocks.stats, { namesRefused: 1, addrsRefused: 1, addrsSkipped: 2, blockFailures: 1, addrsLearned: 0 });
-  assert.deepEqual(blocks.list().map((row) => [row.name, row.refused]), [['a.test', 1], ['b.test', 1]]);
+  assert.deepEqual(
+    blocks.list().map((row) => [row.name, row.refused]),
+    [
+      ['a.test', 1],
+      ['b.test', 1],
+    ],
+  );
 });
 
 test('without a blocklist nothing is taken', () => {
@@ -195,6 +208,9 @@ test('a failed or slow lookup is reported, and the name stays blocked', async ()
   assert.deepEqual(slow.lookup, { error: 'no answer within 0.02 s' });
   const wildcard = await blockHost(blocks, '*.w.test', { indexAddrs: () => ['192.0.2.1'], lookup: () => assert.fail('a wildcard is not looked up') });
   assert.equal(wildcard.lookup, null);
-  assert.deepEqual(blocks.list().map((row) => row.name), ['*.w.test', 'gone.test', 'slow.test']);
+  assert.deepEqual(
+    blocks.list().map((row) => row.name),
+    ['*.w.test', 'gone.test', 'slow.test'],
+  );
   await assert.rejects(blockHost(blocks, 'bad name', { indexAddrs: () => [], lookup: async () => [] }), /is not a host name/);
 });

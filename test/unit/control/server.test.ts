@@ -21,7 +21,23 @@ const dir = mkdtempSync(join(tmpdir(), 'hostflow-control-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const flows: FlowEntry[] = [
-  { ifindex: 2, direction: 'in', proto: 6, family: 4, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 5000, packets: 9, bytes: 900, droppedPackets: 0, droppedBytes: 0, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 0x12 },
+  {
+    ifindex: 2,
+    direction: 'in',
+    proto: 6,
+    family: 4,
+    saddr: '192.0.2.1',
+    sport: 443,
+    daddr: '10.0.0.2',
+    dport: 5000,
+    packets: 9,
+    bytes: 900,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    firstSeenNs: 1,
+    lastSeenNs: 2,
+    tcpFlags: 0x12,
+  },
 ];
 
 function backend(): ControlBackend & { reads: number } {
@@ -57,7 +73,10 @@ async function openWithEnd(server: ControlServer): Promise<[RawClient, Socket]> 
   const before = new Set(serverEnds(server));
   const client = await openClient(server.path);
   let end: Socket | undefined;
-  await waitFor(() => (end = serverEnds(server).find((socket) => !before.has(socket))) !== undefined, () => 'the server never accepted the client');
+  await waitFor(
+    () => (end = serverEnds(server).find((socket) => !before.has(socket))) !== undefined,
+    () => 'the server never accepted the client',
+  );
   return [client, end as Socket];
 }
 
@@ -79,7 +98,7 @@ describe('control socket', () => {
     assert.equal(statSync(join(dir, 'run', 'hostflow')).mode & 0o777, 0o700);
   });
 
-  test('the seed\'s commands answer in text, and the same line prefixed with json answers one JSON line', async () => {
+  test("the seed's commands answer in text, and the same line prefixed with json answers one JSON line", async () => {
     const client = await openClient(path);
     client.socket.write('list-src\njson list-src\nblock-src 192.0.2.1/32\nlist-block-src\n');
     const answers = await client.answers(3);
@@ -99,12 +118,15 @@ describe('control socket', () => {
     const client = await openClient(path);
     client.socket.write('mode json\nstats\nnope\nquit\n');
     const answers = await client.answers(4, { json: true });
-    assert.deepEqual(answers.map(([line]) => JSON.parse(line ?? '')), [
-      { ok: true, command: 'mode', result: 'json' },
-      { ok: true, command: 'stats', result: { health: 'ok', events: 1 } },
-      { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
-      { ok: true, command: 'quit', result: null },
-    ]);
+    assert.deepEqual(
+      answers.map(([line]) => JSON.parse(line ?? '')),
+      [
+        { ok: true, command: 'mode', result: 'json' },
+        { ok: true, command: 'stats', result: { health: 'ok', events: 1 } },
+        { ok: false, command: null, error: `unknown command 'nope' (try: help)` },
+        { ok: true, command: 'quit', result: null },
+      ],
+    );
     if (!client.socket.closed) await new Promise((resolve) => client.socket.once('close', resolve));
   });
 
@@ -125,7 +147,13 @@ describe('control socket', () => {
     client.socket.write('help\n');
     const [help] = (await client.answers(6)).slice(5);
     assert.match(help?.[0] ?? '', /^list-src \[LIMIT\]/);
-    assert.equal(client.received().split('\n').filter((line) => line === 'ok' || line.startsWith('error: ')).length, 6);
+    assert.equal(
+      client
+        .received()
+        .split('\n')
+        .filter((line) => line === 'ok' || line.startsWith('error: ')).length,
+      6,
+    );
     client.close();
   });
 
@@ -133,7 +161,10 @@ describe('control socket', () => {
     const [client, end] = await openWithEnd(server);
     client.socket.write('sta');
     // The server reads 'sta' on its own before the rest is sent.
-    await waitFor(() => end.bytesRead === 3, () => `the server read ${end.bytesRead} bytes, not 3`);
+    await waitFor(
+      () => end.bytesRead === 3,
+      () => `the server read ${end.bytesRead} bytes, not 3`,
+    );
     client.socket.write('ts\nlist-');
     const [answer] = await client.answers(1);
     assert.deepEqual(answer, ['health ok', 'events 1', 'ok']);
@@ -274,7 +305,7 @@ describe('control socket file', () => {
 });
 
 describe('control socket with a slow command', () => {
-  test('block-host waiting for its lookup keeps its connection\'s answers in order and delays no other client', async () => {
+  test("block-host waiting for its lookup keeps its connection's answers in order and delays no other client", async () => {
     const path = join(dir, 'slow.sock');
     let release: () => void = () => {};
     const lookupDone = new Promise<void>((resolve) => (release = resolve));
@@ -303,7 +334,10 @@ describe('control socket with a slow command', () => {
       other.socket.write('stats\n');
       assert.deepEqual(await other.answers(1), [['health ok', 'events 1', 'ok']], 'another client is answered while the lookup runs');
       // The server stops reading the connection while block-host waits; by then an answer to stats out of turn would be written.
-      await waitFor(() => end.isPaused(), () => `the server still reads the waiting connection (${end.bytesRead} of ${lines.length} bytes read)`);
+      await waitFor(
+        () => end.isPaused(),
+        () => `the server still reads the waiting connection (${end.bytesRead} of ${lines.length} bytes read)`,
+      );
       assert.equal(end.bytesWritten, 0, 'nothing overtakes the waiting answer');
       assert.equal(server.stats.requests, 1, "only the other client's stats is answered");
       release();

@@ -25,17 +25,51 @@ function tuple(daddr: string, sport = 40000, dport = 443, saddr = '10.0.0.2'): T
 }
 
 const lookup = (tsMs: number, pid: number, name: string, addrs: string[], ret = 0): LookupEvent => ({
-  kind: 'lookup', tsNs: tsMs * MS, cpu: 0, task: task(pid), name, addrs, truncated: false, ret, latencyNs: 2 * MS,
+  kind: 'lookup',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  name,
+  addrs,
+  truncated: false,
+  ret,
+  latencyNs: 2 * MS,
 });
 const connect = (tsMs: number, pid: number, sock: string, t: Tuple): ConnectEvent => ({
-  kind: 'connect', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: { ...t, sport: 0 }, sock, ret: 0, probe: 'tracepoint',
+  kind: 'connect',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: { ...t, sport: 0 },
+  sock,
+  ret: 0,
+  probe: 'tracepoint',
 });
 const established = (tsMs: number, pid: number, sock: string, t: Tuple, direction: 'in' | 'out' = 'out'): EstablishedEvent => ({
-  kind: 'established', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: t, sock, latencyNs: 0.5 * MS, direction,
+  kind: 'established',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: t,
+  sock,
+  latencyNs: 0.5 * MS,
+  direction,
 });
 const close = (tsMs: number, pid: number, sock: string, t: Tuple, extra: Partial<CloseEvent> = {}): CloseEvent => ({
-  kind: 'close', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: t, sock, durationNs: 10 * MS, bytesSent: 100, bytesReceived: 2000,
-  retransmits: 0, direction: 'out', oldState: 1, tracked: true, ...extra,
+  kind: 'close',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: t,
+  sock,
+  durationNs: 10 * MS,
+  bytesSent: 100,
+  bytesReceived: 2000,
+  retransmits: 0,
+  direction: 'out',
+  oldState: 1,
+  tracked: true,
+  ...extra,
 });
 
 /** A DNS answer as the wire stage hands it on: parsed from a real message. */
@@ -44,8 +78,14 @@ function wireAnswer(tsMs: number, name: string, answers: dnsPacket.Answer[], id 
   const parsed = parseDnsResponse(message, message.length);
   if (!parsed.ok) throw new Error(`wireAnswer: ${parsed.reason}`);
   return {
-    kind: 'dnsAnswer', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
-    ifindex: 3, direction: 'in', transport: 'udp', answer: parsed.answer,
+    kind: 'dnsAnswer',
+    tsNs: tsMs * MS,
+    cpu: 0,
+    tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
+    ifindex: 3,
+    direction: 'in',
+    transport: 'udp',
+    answer: parsed.answer,
   };
 }
 
@@ -101,7 +141,7 @@ test('two processes resolving two names that share one address each get their ow
   );
 });
 
-test('a name seen only on the wire names another process\'s connection, with its CNAME chain', () => {
+test("a name seen only on the wire names another process's connection, with its CNAME chain", () => {
   const h = harness();
   h.feed(
     wireAnswer(1, 'www.shop.test', [
@@ -138,7 +178,10 @@ test('a name expires with its TTL: a connection made later is unnamed', () => {
   const late = tuple('192.0.2.77', 40011);
   h.feed(connect(1500, 9, 'e', early), established(1501, 9, 'e', early));
   h.feed(connect(2500, 9, 'l', late), established(2501, 9, 'l', late));
-  assert.deepEqual(h.conns().map((r) => r.host), ['brief.test', null]);
+  assert.deepEqual(
+    h.conns().map((r) => r.host),
+    ['brief.test', null],
+  );
   assert.equal(h.conns()[1]?.host_source, null);
 });
 
@@ -155,7 +198,7 @@ test('out-of-order arrival: a lookup delivered after the connect still names it 
   assert.equal(h.conns()[0]?.host_source, 'process');
 });
 
-test('hostflow\'s own lookups and connections are left out', () => {
+test("hostflow's own lookups and connections are left out", () => {
   const h = harness({ excludePid: 4242 });
   const t = tuple('192.0.2.5');
   h.feed(lookup(1, 4242, 'self.test', ['192.0.2.5']), connect(2, 4242, 's', t), established(3, 4242, 's', t), close(4, 4242, 's', t));
@@ -192,7 +235,10 @@ test('a connection that never established closes with established=false and no o
   const h = harness();
   const t = tuple('192.0.2.8', 40100, 9);
   h.feed(connect(1, 5, 'r', t), close(2, 5, 'r', { ...t, sport: 40100 }, { oldState: 2, bytesSent: 0, bytesReceived: 0 }));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.established, r.connect_latency_ms]), [['close', false, null]]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.established, r.connect_latency_ms]),
+    [['close', false, null]],
+  );
 });
 
 test('a socket older than hostflow closes without a duration', () => {
@@ -212,7 +258,19 @@ test('flows get hostnames from the global index and the process of their TCP con
   const h = harness();
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(lookup(1, 100, 'api.test', ['192.0.2.1']), connect(2, 100, 's', t), established(3, 100, 's', t));
-  const base = { ifindex: 3, family: 4 as const, packets: 10, bytes: 1000, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x18, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 10 * MS };
+  const base = {
+    ifindex: 3,
+    family: 4 as const,
+    packets: 10,
+    bytes: 1000,
+    firstSeenNs: 0,
+    lastSeenNs: 0,
+    tcpFlags: 0x18,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    intervalStartNs: 0,
+    intervalEndNs: 10 * MS,
+  };
   const flows = h.correlator.flowRecords([
     { ...base, direction: 'out', proto: 6, saddr: '10.0.0.2', sport: 40000, daddr: '192.0.2.1', dport: 443 },
     { ...base, direction: 'in', proto: 6, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 40000 },
@@ -232,18 +290,54 @@ test('a closed connection still owns its flows until forgotten', () => {
   const h = harness();
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(connect(1, 100, 's', t), established(2, 100, 's', t), close(3, 100, 's', t));
-  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x11, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 0, direction: 'out' as const, proto: 6, saddr: '10.0.0.2', sport: 40000, daddr: '192.0.2.1', dport: 443 };
+  const flow = {
+    ifindex: 3,
+    family: 4 as const,
+    packets: 1,
+    bytes: 60,
+    firstSeenNs: 0,
+    lastSeenNs: 0,
+    tcpFlags: 0x11,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    intervalStartNs: 0,
+    intervalEndNs: 0,
+    direction: 'out' as const,
+    proto: 6,
+    saddr: '10.0.0.2',
+    sport: 40000,
+    daddr: '192.0.2.1',
+    dport: 443,
+  };
   assert.equal(h.correlator.flowRecords([flow])[0]?.pid, 100);
   h.correlator.forgetClosed(4 * MS);
   assert.equal(h.correlator.flowRecords([flow])[0]?.pid, null);
 });
 
-test('a flow takes its connection\'s name for the remote end, even when the address has a newer name', () => {
+test("a flow takes its connection's name for the remote end, even when the address has a newer name", () => {
   const h = harness();
   const t = tuple('192.0.2.1', 40000, 443);
   h.feed(lookup(1, 100, 'api.test', ['192.0.2.1']), connect(2, 100, 's', t), established(3, 100, 's', t));
   h.feed(wireAnswer(4, 'other-name.test', [{ type: 'A', name: 'other-name.test', ttl: 60, data: '192.0.2.1' }]));
-  const flow = { ifindex: 3, family: 4 as const, packets: 1, bytes: 60, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x10, droppedPackets: 0, droppedBytes: 0, intervalStartNs: 0, intervalEndNs: 0, direction: 'in' as const, proto: 6, saddr: '192.0.2.1', sport: 443, daddr: '10.0.0.2', dport: 40000 };
+  const flow = {
+    ifindex: 3,
+    family: 4 as const,
+    packets: 1,
+    bytes: 60,
+    firstSeenNs: 0,
+    lastSeenNs: 0,
+    tcpFlags: 0x10,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    intervalStartNs: 0,
+    intervalEndNs: 0,
+    direction: 'in' as const,
+    proto: 6,
+    saddr: '192.0.2.1',
+    sport: 443,
+    daddr: '10.0.0.2',
+    dport: 40000,
+  };
   assert.equal(h.correlator.flowRecords([flow])[0]?.src_host, 'api.test');
   assert.equal(h.correlator.flowRecords([{ ...flow, sport: 444 }])[0]?.src_host, 'other-name.test', 'without a connection, the global index');
 });

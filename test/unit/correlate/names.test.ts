@@ -4,7 +4,7 @@ import { NameIndex } from '../../../src/correlate/names.js';
 
 const SECOND = 1e9;
 
-test('a process\'s own lookup names its connections before the global index does', () => {
+test("a process's own lookup names its connections before the global index does", () => {
   const names = new NameIndex();
   names.learnFromProcess(100, 'a.test', ['192.0.2.1'], null);
   names.learnFromProcess(200, 'b.test', ['192.0.2.1'], null);

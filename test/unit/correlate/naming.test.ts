@@ -28,32 +28,83 @@ function tuple(daddr: string, sport = 40000, dport = 443, saddr = '10.0.0.2'): T
 }
 
 const lookup = (tsMs: number, pid: number, name: string, addrs: string[]): LookupEvent => ({
-  kind: 'lookup', tsNs: tsMs * MS, cpu: 0, task: task(pid), name, addrs, truncated: false, ret: 0, latencyNs: 2 * MS,
+  kind: 'lookup',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  name,
+  addrs,
+  truncated: false,
+  ret: 0,
+  latencyNs: 2 * MS,
 });
 const connect = (tsMs: number, pid: number, sock: string, t: Tuple): ConnectEvent => ({
-  kind: 'connect', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: { ...t, sport: 0 }, sock, ret: 0, probe: 'tracepoint',
+  kind: 'connect',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: { ...t, sport: 0 },
+  sock,
+  ret: 0,
+  probe: 'tracepoint',
 });
 const established = (tsMs: number, pid: number, sock: string, t: Tuple, direction: 'in' | 'out' = 'out'): EstablishedEvent => ({
-  kind: 'established', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: t, sock, latencyNs: 0.5 * MS, direction,
+  kind: 'established',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: t,
+  sock,
+  latencyNs: 0.5 * MS,
+  direction,
 });
 const close = (tsMs: number, pid: number, sock: string, t: Tuple, extra: Partial<CloseEvent> = {}): CloseEvent => ({
-  kind: 'close', tsNs: tsMs * MS, cpu: 0, task: task(pid), tuple: t, sock, durationNs: 10 * MS, bytesSent: 100, bytesReceived: 2000,
-  retransmits: 0, direction: 'out', oldState: 1, tracked: true, ...extra,
+  kind: 'close',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  task: task(pid),
+  tuple: t,
+  sock,
+  durationNs: 10 * MS,
+  bytesSent: 100,
+  bytesReceived: 2000,
+  retransmits: 0,
+  direction: 'out',
+  oldState: 1,
+  tracked: true,
+  ...extra,
 });
 const serverName = (tsMs: number, t: Tuple, name: string, source: 'sni' | 'http' = 'sni'): ServerNameEvent => ({
-  kind: 'serverName', tsNs: tsMs * MS, cpu: 0, ifindex: 3, direction: 'out', tuple: t, name, source,
+  kind: 'serverName',
+  tsNs: tsMs * MS,
+  cpu: 0,
+  ifindex: 3,
+  direction: 'out',
+  tuple: t,
+  name,
+  source,
 });
 
 /** A DNS answer as the wire stage hands it on: parsed from a real message. */
 function wireAnswer(tsMs: number, name: string, addr: string, ttl = 60): DnsAnswerEvent {
   const message = dnsPacket.encode({
-    type: 'response', id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl, data: addr }],
+    type: 'response',
+    id: 9,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name }],
+    answers: [{ type: 'A', name, ttl, data: addr }],
   });
   const parsed = parseDnsResponse(message, message.length);
   if (!parsed.ok) throw new Error(`wireAnswer: ${parsed.reason}`);
   return {
-    kind: 'dnsAnswer', tsNs: tsMs * MS, cpu: 0, tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
-    ifindex: 3, direction: 'in', transport: 'udp', answer: parsed.answer,
+    kind: 'dnsAnswer',
+    tsNs: tsMs * MS,
+    cpu: 0,
+    tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
+    ifindex: 3,
+    direction: 'in',
+    transport: 'udp',
+    answer: parsed.answer,
   };
 }
 
@@ -79,9 +130,23 @@ function harness(options: Partial<CorrelatorOptions> & { minTtlSeconds?: number 
 const flowOf = (t: Tuple, direction: 'in' | 'out', endMs: number): FlowDelta => {
   const egress = direction === 'out';
   return {
-    ifindex: 3, family: 4, proto: 6, direction, packets: 2, bytes: 120, firstSeenNs: 0, lastSeenNs: 0, tcpFlags: 0x18, droppedPackets: 0, droppedBytes: 0,
-    intervalStartNs: 0, intervalEndNs: endMs * MS,
-    saddr: egress ? t.saddr : t.daddr, sport: egress ? t.sport : t.dport, daddr: egress ? t.daddr : t.saddr, dport: egress ? t.dport : t.sport,
+    ifindex: 3,
+    family: 4,
+    proto: 6,
+    direction,
+    packets: 2,
+    bytes: 120,
+    firstSeenNs: 0,
+    lastSeenNs: 0,
+    tcpFlags: 0x18,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    intervalStartNs: 0,
+    intervalEndNs: endMs * MS,
+    saddr: egress ? t.saddr : t.daddr,
+    sport: egress ? t.sport : t.dport,
+    daddr: egress ? t.daddr : t.saddr,
+    dport: egress ? t.dport : t.sport,
   };
 };
 
@@ -92,17 +157,23 @@ test('a connection by address with no lookup at all: no_lookup_seen, on open and
   const t = tuple('192.0.2.10');
   h.open(1, 10, 's', t);
   h.feed(close(5, 10, 's', t));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host, r.host_source, r.unresolved]), [
-    ['open', null, null, 'no_lookup_seen'],
-    ['close', null, null, 'no_lookup_seen'],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host, r.host_source, r.unresolved]),
+    [
+      ['open', null, null, 'no_lookup_seen'],
+      ['close', null, null, 'no_lookup_seen'],
+    ],
+  );
 });
 
 test('an accepted connection whose client has no name: inbound', () => {
   const h = harness();
   const t = { family: 4 as const, saddr: '10.0.0.2', sport: 8080, daddr: '10.0.0.9', dport: 51000 };
   h.feed(established(1, 0, 'in1', t, 'in'), close(3, 321, 'in1', t, { direction: 'in' }));
-  assert.deepEqual(h.conns().map((r) => r.unresolved), ['inbound', 'inbound']);
+  assert.deepEqual(
+    h.conns().map((r) => r.unresolved),
+    ['inbound', 'inbound'],
+  );
 });
 
 test('a name that expired before the connection: cache_expired', () => {
@@ -117,7 +188,13 @@ test('getaddrinfo called with the address itself: address_literal, for that proc
   h.feed(lookup(1, 20, '192.0.2.30', ['192.0.2.30']));
   h.open(2, 20, 'a', tuple('192.0.2.30', 40001));
   h.open(4, 21, 'b', tuple('192.0.2.30', 40002));
-  assert.deepEqual(h.conns().map((r) => [r.pid, r.unresolved]), [[20, 'address_literal'], [21, 'no_lookup_seen']]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.pid, r.unresolved]),
+    [
+      [20, 'address_literal'],
+      [21, 'no_lookup_seen'],
+    ],
+  );
   assert.equal(h.correlator.stats.literalLookups, 1);
 });
 
@@ -136,13 +213,16 @@ test('a process (or the host) using DNS over TLS: its blanks are encrypted_dns, 
   // Host-wide memory fades after 15 minutes; the process's own does not.
   h.open(16 * 60_000, 31, 'c', tuple('192.0.2.42', 40103));
   h.open(16 * 60_000 + 10, 30, 'd', tuple('192.0.2.43', 40104));
-  assert.deepEqual(h.conns().map((r) => [r.pid, r.dport, r.unresolved]), [
-    [30, 853, 'encrypted_dns'],
-    [30, 443, 'encrypted_dns'],
-    [31, 443, 'encrypted_dns'],
-    [31, 443, 'no_lookup_seen'],
-    [30, 443, 'encrypted_dns'],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.pid, r.dport, r.unresolved]),
+    [
+      [30, 853, 'encrypted_dns'],
+      [30, 443, 'encrypted_dns'],
+      [31, 443, 'encrypted_dns'],
+      [31, 443, 'no_lookup_seen'],
+      [30, 443, 'encrypted_dns'],
+    ],
+  );
 });
 
 test('a connection named by SNI to a well-known DoH service marks its process as using encrypted DNS', () => {
@@ -151,31 +231,40 @@ test('a connection named by SNI to a well-known DoH service marks its process as
   h.open(1, 40, 'doh', doh);
   h.feed(serverName(3, doh, 'dns.google'));
   h.open(17 * 60_000, 40, 'x', tuple('192.0.2.51', 40201));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host, r.unresolved]), [
-    ['open', null, 'no_lookup_seen'],
-    ['named', 'dns.google', null],
-    ['open', null, 'encrypted_dns'],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host, r.unresolved]),
+    [
+      ['open', null, 'no_lookup_seen'],
+      ['named', 'dns.google', null],
+      ['open', null, 'encrypted_dns'],
+    ],
+  );
 });
 
 test('a socket older than the trace: socket_before_start, even when its process is older too', () => {
   const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
   h.feed(close(1, 52, 'old', tuple('192.0.2.62', 40302), { tracked: false }));
   h.feed(close(2, 50, 'older', tuple('192.0.2.63', 40303), { tracked: false }));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
-    ['close', 52, 'socket_before_start'],
-    ['close', 50, 'socket_before_start'],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.pid, r.unresolved]),
+    [
+      ['close', 52, 'socket_before_start'],
+      ['close', 50, 'socket_before_start'],
+    ],
+  );
 });
 
 test('a process older than the trace: process_before_start; a younger one: no_lookup_seen', () => {
   const h = harness({ startedBeforeTrace: (pid) => pid === 50 });
   h.open(1, 50, 'a', tuple('192.0.2.60', 40300));
   h.open(2, 51, 'b', tuple('192.0.2.61', 40301));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.pid, r.unresolved]), [
-    ['open', 50, 'process_before_start'],
-    ['open', 51, 'no_lookup_seen'],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.pid, r.unresolved]),
+    [
+      ['open', 50, 'process_before_start'],
+      ['open', 51, 'no_lookup_seen'],
+    ],
+  );
 });
 
 test('the reasons are tried in order: expired beats literal beats encrypted DNS beats an old process', () => {
@@ -185,7 +274,13 @@ test('the reasons are tried in order: expired beats literal beats encrypted DNS 
   h.open(3000, 60, 'a', tuple('192.0.2.70', 40401));
   h.open(3010, 60, 'b', tuple('192.0.2.71', 40402));
   h.open(3020, 60, 'c', tuple('192.0.2.72', 40403));
-  assert.deepEqual(h.conns().slice(1).map((r) => r.unresolved), ['cache_expired', 'address_literal', 'encrypted_dns']);
+  assert.deepEqual(
+    h
+      .conns()
+      .slice(1)
+      .map((r) => r.unresolved),
+    ['cache_expired', 'address_literal', 'encrypted_dns'],
+  );
 });
 
 test('a named connection carries no reason', () => {
@@ -205,15 +300,42 @@ test('a lookup after the connection opened names it: one named record, then the 
   h.feed(close(4000, 80, 's', t));
   const [open, named, closed] = h.conns();
   assert.ok(open && named && closed);
-  assert.deepEqual(open, {
-    type: 'conn', event: 'open', ts: clock.iso(1001 * MS), pid: 80, comm: 'proc80', uid: 1000, container_id: null, container_runtime: null,
-    family: 4, saddr: '10.0.0.2', sport: 40500, daddr: '192.0.2.90', dport: 8080, direction: 'out', host: null, host_source: null,
-    unresolved: 'no_lookup_seen', probe: 'tracepoint', connect_latency_ms: 0.5, duration_ms: null, bytes_sent: null, bytes_received: null,
-    retransmits: null, established: null,
-  }, 'the open record is not rewritten');
+  assert.deepEqual(
+    open,
+    {
+      type: 'conn',
+      event: 'open',
+      ts: clock.iso(1001 * MS),
+      pid: 80,
+      comm: 'proc80',
+      uid: 1000,
+      container_id: null,
+      container_runtime: null,
+      family: 4,
+      saddr: '10.0.0.2',
+      sport: 40500,
+      daddr: '192.0.2.90',
+      dport: 8080,
+      direction: 'out',
+      host: null,
+      host_source: null,
+      unresolved: 'no_lookup_seen',
+      probe: 'tracepoint',
+      connect_latency_ms: 0.5,
+      duration_ms: null,
+      bytes_sent: null,
+      bytes_received: null,
+      retransmits: null,
+      established: null,
+    },
+    'the open record is not rewritten',
+  );
   assert.deepEqual(named, { ...open, event: 'named', ts: clock.iso(3000 * MS), host: 'late.test', host_source: 'process', unresolved: null });
   assert.deepEqual([closed.event, closed.host, closed.host_source, closed.unresolved], ['close', 'late.test', 'process', null]);
-  assert.deepEqual(h.records.map((r) => (r.type === 'conn' ? r.event : r.type)), ['open', 'dns', 'named', 'close']);
+  assert.deepEqual(
+    h.records.map((r) => (r.type === 'conn' ? r.event : r.type)),
+    ['open', 'dns', 'named', 'close'],
+  );
   assert.equal(h.correlator.stats.lateNamed, 1);
 });
 
@@ -222,23 +344,35 @@ test('the next flow interval of a late-named connection carries its name', () =>
   const t = tuple('192.0.2.91', 40501);
   h.open(1000, 81, 's', t);
   const before = h.correlator.flowRecords([flowOf(t, 'out', 2000), flowOf(t, 'in', 2000)]);
-  assert.deepEqual(before.map((f) => [f.direction, f.src_host, f.dst_host, f.unresolved]), [
-    ['egress', null, null, 'no_lookup_seen'],
-    ['ingress', null, null, 'no_lookup_seen'],
-  ]);
+  assert.deepEqual(
+    before.map((f) => [f.direction, f.src_host, f.dst_host, f.unresolved]),
+    [
+      ['egress', null, null, 'no_lookup_seen'],
+      ['ingress', null, null, 'no_lookup_seen'],
+    ],
+  );
   h.feed(wireAnswer(2500, 'flows.test', '192.0.2.91'));
   const after = h.correlator.flowRecords([flowOf(t, 'out', 3000), flowOf(t, 'in', 3000)]);
-  assert.deepEqual(after.map((f) => [f.direction, f.src_host, f.dst_host, f.unresolved, f.pid]), [
-    ['egress', null, 'flows.test', null, 81],
-    ['ingress', 'flows.test', null, null, 81],
-  ]);
+  assert.deepEqual(
+    after.map((f) => [f.direction, f.src_host, f.dst_host, f.unresolved, f.pid]),
+    [
+      ['egress', null, 'flows.test', null, 81],
+      ['ingress', 'flows.test', null, null, 81],
+    ],
+  );
 });
 
-test('a wire answer names another process\'s waiting connection from the global index', () => {
+test("a wire answer names another process's waiting connection from the global index", () => {
   const h = harness();
   h.open(1, 82, 's', tuple('192.0.2.92'));
   h.feed(wireAnswer(50, 'wire-late.test', '192.0.2.92'));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host, r.host_source]), [['open', null, null], ['named', 'wire-late.test', 'global']]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host, r.host_source]),
+    [
+      ['open', null, null],
+      ['named', 'wire-late.test', 'global'],
+    ],
+  );
 });
 
 test('an answer after the window gives no named record (the close still takes the name the index holds then)', () => {
@@ -248,12 +382,15 @@ test('an answer after the window gives no named record (the close still takes th
   h.open(1000, 83, 's', t);
   h.open(1000, 83, 'u', u);
   h.feed(close(3000, 83, 'u', u), lookup(3500, 83, 'too-late.test', ['192.0.2.93']), close(4000, 83, 's', t));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.sport, r.host, r.unresolved]), [
-    ['open', 40000, null, 'no_lookup_seen'],
-    ['open', 40099, null, 'no_lookup_seen'],
-    ['close', 40099, null, 'no_lookup_seen'],
-    ['close', 40000, 'too-late.test', null],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.sport, r.host, r.unresolved]),
+    [
+      ['open', 40000, null, 'no_lookup_seen'],
+      ['open', 40099, null, 'no_lookup_seen'],
+      ['close', 40099, null, 'no_lookup_seen'],
+      ['close', 40000, 'too-late.test', null],
+    ],
+  );
   assert.equal(h.correlator.stats.lateNamed, 0);
 });
 
@@ -261,7 +398,13 @@ test('a connection is named once: a second answer adds nothing', () => {
   const h = harness();
   h.open(1, 84, 's', tuple('192.0.2.94'));
   h.feed(lookup(10, 84, 'first.test', ['192.0.2.94']), wireAnswer(20, 'second.test', '192.0.2.94'), serverName(30, tuple('192.0.2.94'), 'third.test'));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host]), [['open', null], ['named', 'first.test']]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host]),
+    [
+      ['open', null],
+      ['named', 'first.test'],
+    ],
+  );
   assert.equal(h.correlator.stats.serverNamesIgnored, 1);
 });
 
@@ -270,7 +413,10 @@ test('a connection that closed before its answer gets no named record', () => {
   const t = tuple('192.0.2.95');
   h.open(1, 85, 's', t);
   h.feed(close(5, 85, 's', t), lookup(10, 85, 'after-close.test', ['192.0.2.95']));
-  assert.deepEqual(h.conns().map((r) => r.event), ['open', 'close']);
+  assert.deepEqual(
+    h.conns().map((r) => r.event),
+    ['open', 'close'],
+  );
 });
 
 test('waiting connections are bounded: the oldest is pushed out, counted, and not named later', () => {
@@ -280,7 +426,13 @@ test('waiting connections are bounded: the oldest is pushed out, counted, and no
   h.open(5, 86, 'c', tuple('192.0.2.98', 40603));
   assert.equal(h.correlator.stats.unnamedEvicted, 1);
   h.feed(lookup(10, 86, 'a.test', ['192.0.2.96']), lookup(11, 86, 'c.test', ['192.0.2.98']));
-  assert.deepEqual(h.conns().filter((r) => r.event === 'named').map((r) => r.host), ['c.test']);
+  assert.deepEqual(
+    h
+      .conns()
+      .filter((r) => r.event === 'named')
+      .map((r) => r.host),
+    ['c.test'],
+  );
 });
 
 // ---- SNI and HTTP Host ----
@@ -305,7 +457,13 @@ test('an HTTP Host header names the connection, without its port', () => {
   const t = tuple('192.0.2.101', 40701, 8080);
   h.open(1, 91, 's', t);
   h.feed(serverName(3, t, 'plain.test:8080', 'http'));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host, r.host_source]), [['open', null, null], ['named', 'plain.test', 'http']]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host, r.host_source]),
+    [
+      ['open', null, null],
+      ['named', 'plain.test', 'http'],
+    ],
+  );
   assert.deepEqual(h.correlator.stats.serverNamesUsed, { sni: 0, http: 1 });
 });
 
@@ -315,7 +473,13 @@ test('a connection named by DNS keeps its DNS name when its SNI says another', (
   h.feed(lookup(1, 92, 'dns-name.test', ['192.0.2.102']));
   h.open(2, 92, 's', t);
   h.feed(serverName(4, t, 'sni-name.test'), close(6, 92, 's', t));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.host, r.host_source]), [['open', 'dns-name.test', 'process'], ['close', 'dns-name.test', 'process']]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.host, r.host_source]),
+    [
+      ['open', 'dns-name.test', 'process'],
+      ['close', 'dns-name.test', 'process'],
+    ],
+  );
   assert.equal(h.correlator.stats.serverNamesIgnored, 1);
 });
 
@@ -324,7 +488,10 @@ test('a server name that is an address literal or not a host name is counted and
   const t = tuple('192.0.2.103', 40703);
   h.open(1, 93, 's', t);
   h.feed(serverName(2, t, '192.0.2.103'), serverName(3, t, '[fd00::1]:80', 'http'), serverName(4, t, 'bad name\u0000.test'));
-  assert.deepEqual(h.conns().map((r) => r.event), ['open']);
+  assert.deepEqual(
+    h.conns().map((r) => r.event),
+    ['open'],
+  );
   assert.equal(h.correlator.stats.serverNamesInvalid, 3);
 });
 
@@ -335,23 +502,29 @@ test('on loopback the server side of the connection is not named by the ClientHe
   h.open(1, 94, 'c', client);
   h.feed(established(2, 95, 'srv', server, 'in'));
   h.feed({ ...serverName(3, client, 'loop.test'), direction: 'in' }, serverName(3, client, 'loop.test'));
-  assert.deepEqual(h.conns().map((r) => [r.event, r.direction, r.host, r.unresolved]), [
-    ['open', 'out', null, 'no_lookup_seen'],
-    ['open', 'in', null, 'inbound'],
-    ['named', 'out', 'loop.test', null],
-  ]);
+  assert.deepEqual(
+    h.conns().map((r) => [r.event, r.direction, r.host, r.unresolved]),
+    [
+      ['open', 'out', null, 'no_lookup_seen'],
+      ['open', 'in', null, 'inbound'],
+      ['named', 'out', 'loop.test', null],
+    ],
+  );
   assert.deepEqual([h.correlator.stats.serverNamesUsed.sni, h.correlator.stats.serverNamesIgnored], [1, 1]);
 });
 
-test('a flow without a known connection: the remote end\'s reason from its address alone', () => {
+test("a flow without a known connection: the remote end's reason from its address alone", () => {
   const h = harness({ minTtlSeconds: 1 });
   h.feed(wireAnswer(0, 'old.test', '192.0.2.110', 1));
   const udp = { ...flowOf(tuple('192.0.2.110', 5353, 53), 'out', 5000), proto: 17 };
   const inbound = { ...flowOf(tuple('192.0.2.111', 5353, 53), 'in', 5000), proto: 17 };
   // The indexes' clock moves with events; one comes after the name expired.
   h.feed(lookup(4000, 1, 'unrelated.test', ['192.0.2.112']));
-  assert.deepEqual(h.correlator.flowRecords([udp, inbound]).map((f) => [f.direction, f.saddr, f.unresolved]), [
-    ['egress', '10.0.0.2', 'cache_expired'],
-    ['ingress', '192.0.2.111', 'no_lookup_seen'],
-  ]);
+  assert.deepEqual(
+    h.correlator.flowRecords([udp, inbound]).map((f) => [f.direction, f.saddr, f.unresolved]),
+    [
+      ['egress', '10.0.0.2', 'cache_expired'],
+      ['ingress', '192.0.2.111', 'no_lookup_seen'],
+    ],
+  );
 });

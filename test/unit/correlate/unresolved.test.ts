@@ -48,7 +48,10 @@ test("the README's table lists every reason once, in the order the rules apply",
   const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
   const start = readme.indexOf('**Why a name is missing (`unresolved`).**');
   assert.ok(start >= 0, 'the README has the section');
-  const table = readme.slice(start).split('\n\n').find((block) => block.startsWith('| reason |'));
+  const table = readme
+    .slice(start)
+    .split('\n\n')
+    .find((block) => block.startsWith('| reason |'));
   assert.ok(table, 'the section has a table');
   const documented = [...table.matchAll(/^\| `([a-z_]+)` \|/gm)].map((match) => match[1]);
   assert.deepEqual(documented, [...UNRESOLVED_REASONS]);

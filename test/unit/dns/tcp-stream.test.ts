@@ -13,7 +13,13 @@ const RST = 0x04;
 const TUPLE: Tuple = { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 41000 };
 
 function answer(name: string, addr: string, id = 1): Buffer {
-  return dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 30, data: addr }] });
+  return dnsPacket.encode({
+    type: 'response',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name }],
+    answers: [{ type: 'A', name, ttl: 30, data: addr }],
+  });
 }
 
 /** The stream a DNS server writes: each message after its 2-byte length. */
@@ -21,7 +27,11 @@ function framed(...messages: Buffer[]): Buffer {
   return Buffer.concat(messages.flatMap((m) => [Buffer.from([m.length >> 8, m.length & 0xff]), m]));
 }
 
-function segment(seq: number, payload: Buffer, options: { flags?: number; tsMs?: number; wireLength?: number; tuple?: Tuple; direction?: 'in' | 'out' } = {}): DnsSegmentEvent {
+function segment(
+  seq: number,
+  payload: Buffer,
+  options: { flags?: number; tsMs?: number; wireLength?: number; tuple?: Tuple; direction?: 'in' | 'out' } = {},
+): DnsSegmentEvent {
   return {
     kind: 'dnsSegment',
     tsNs: (options.tsMs ?? 1) * MS,
@@ -67,7 +77,10 @@ test('a message over three segments, and two messages in one segment', () => {
   const cuts = [1, a.length + 2 + 3, stream.length - 5];
   const events = [0, ...cuts].map((from, i, all) => segment(500 + from, stream.subarray(from, all[i + 1] ?? stream.length), { tsMs: i + 1 }));
   const out = run(new DnsTcpReassembler(), events);
-  assert.deepEqual(messagesOf(out), [a, b, c].map((m) => m.toString('hex')));
+  assert.deepEqual(
+    messagesOf(out),
+    [a, b, c].map((m) => m.toString('hex')),
+  );
   assert.equal(out[0]?.segment.tsNs, 2 * MS, 'a message takes the time of the segment that completed it');
 });
 
@@ -135,7 +148,10 @@ test('bounds: bytes too far ahead, too many streams, idle streams, and streams e
 
   const few = new DnsTcpReassembler({ maxStreams: 2 });
   const tuple = (port: number): Tuple => ({ ...TUPLE, dport: port });
-  run(few, [1, 2, 3].map((port) => segment(1, partial, { tuple: tuple(port) })));
+  run(
+    few,
+    [1, 2, 3].map((port) => segment(1, partial, { tuple: tuple(port) })),
+  );
   assert.equal(few.size, 2);
   assert.deepEqual(few.stats.skipped, { streams_full: 1 });
 
@@ -189,7 +205,10 @@ test('property: any segmentation, duplication and bounded reordering of a stream
         const events = withSyn ? [segment(isn - 1, Buffer.alloc(0), { flags: SYN | 0x10 }), ...wire] : wire;
         const reassembler = new DnsTcpReassembler();
         const out = run(reassembler, events);
-        assert.deepEqual(messagesOf(out), messages.map((m) => m.toString('hex')));
+        assert.deepEqual(
+          messagesOf(out),
+          messages.map((m) => m.toString('hex')),
+        );
         assert.deepEqual(reassembler.stats.skipped, {});
       },
     ),

@@ -244,8 +244,27 @@ test('compression pointers to earlier names are followed', () => {
   const body = [
     ...A_EXAMPLE, // offset 12
     ...QTYPE_A_IN,
-    0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 30, 0, 4, 1, 0x62, 0xc0, 14, // a.example CNAME b.example
-    1, 0x62, 0xc0, 14, ...A_RECORD_TAIL, // b.example A 192.0.2.1
+    0xc0,
+    12,
+    0,
+    5,
+    0,
+    1,
+    0,
+    0,
+    0,
+    30,
+    0,
+    4,
+    1,
+    0x62,
+    0xc0,
+    14, // a.example CNAME b.example
+    1,
+    0x62,
+    0xc0,
+    14,
+    ...A_RECORD_TAIL, // b.example A 192.0.2.1
   ];
   const answer = answerOf(parseWhole(handMade({ qd: 1, an: 2 }, body)));
   assert.deepEqual(answer.cnames, ['b.example']);
@@ -277,13 +296,30 @@ test('a long chain of pointers to pointers is followed within the bound', () => 
   // at the last one. Every jump goes backwards, so this is legal, if odd.
   const CHAIN = 500;
   const firstPointer = 12 + A_EXAMPLE.length + QTYPE_A_IN.length + 2 + 10;
-  const pointers = Array.from({ length: CHAIN }, (_, i) => (i === 0 ? 12 : firstPointer + 2 * (i - 1))).flatMap((target) => [0xc0 | (target >> 8), target & 0xff]);
+  const pointers = Array.from({ length: CHAIN }, (_, i) => (i === 0 ? 12 : firstPointer + 2 * (i - 1))).flatMap((target) => [
+    0xc0 | (target >> 8),
+    target & 0xff,
+  ]);
   const lastPointer = firstPointer + 2 * (CHAIN - 1);
   const body = [
     ...A_EXAMPLE,
     ...QTYPE_A_IN,
-    0xc0, 12, 0xff, 0, 0, 1, 0, 0, 0, 60, (2 * CHAIN) >> 8, (2 * CHAIN) & 0xff, ...pointers,
-    0xc0 | (lastPointer >> 8), lastPointer & 0xff, ...A_RECORD_TAIL,
+    0xc0,
+    12,
+    0xff,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    60,
+    (2 * CHAIN) >> 8,
+    (2 * CHAIN) & 0xff,
+    ...pointers,
+    0xc0 | (lastPointer >> 8),
+    lastPointer & 0xff,
+    ...A_RECORD_TAIL,
   ];
   const message = handMade({ qd: 1, an: 2 }, body);
   assert.deepEqual(answerOf(timedParse(message, message.length)).addrs, ['192.0.2.1']);
@@ -319,7 +355,13 @@ function expandAddress(text: string): string {
   if (isIP(text) === 4) return text;
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   const hex = dotted
-    ? text.slice(0, dotted.index) + [[1, 2], [3, 4]].map(([hi, lo]) => ((Number(dotted[hi!]) << 8) | Number(dotted[lo!])).toString(16)).join(':')
+    ? text.slice(0, dotted.index) +
+      [
+        [1, 2],
+        [3, 4],
+      ]
+        .map(([hi, lo]) => ((Number(dotted[hi!]) << 8) | Number(dotted[lo!])).toString(16))
+        .join(':')
     : text;
   const [head = '', tail] = hex.split('::');
   const headGroups = head === '' ? [] : head.split(':');

@@ -4,7 +4,23 @@ import type { FlowEntry } from '../../../src/kernel/flows.js';
 import { FlowIntervals } from '../../../src/flows/intervals.js';
 
 function flow(packets: number, bytes: number, firstSeenNs = 100, lastSeenNs = 900): FlowEntry {
-  return { ifindex: 2, direction: 'in', proto: 17, family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 4000, packets, bytes, firstSeenNs, lastSeenNs, tcpFlags: 0, droppedPackets: 0, droppedBytes: 0 };
+  return {
+    ifindex: 2,
+    direction: 'in',
+    proto: 17,
+    family: 4,
+    saddr: '10.0.0.1',
+    sport: 53,
+    daddr: '10.0.0.2',
+    dport: 4000,
+    packets,
+    bytes,
+    firstSeenNs,
+    lastSeenNs,
+    tcpFlags: 0,
+    droppedPackets: 0,
+    droppedBytes: 0,
+  };
 }
 
 test('each interval carries only what happened in it', () => {

@@ -28,6 +28,10 @@ test('prefixes to block imply the blocklist, sized HF_BLOCKLIST_MAX unless told'
 });
 
 test('the libc files and discovery pass through as given', () => {
-  assert.deepEqual(plan({ libcs: ['/lib/libc.so.6'], libcDiscovery: true, libcScanMs: 100 }).libcs, { files: ['/lib/libc.so.6'], discovery: true, scanMs: 100 });
+  assert.deepEqual(plan({ libcs: ['/lib/libc.so.6'], libcDiscovery: true, libcScanMs: 100 }).libcs, {
+    files: ['/lib/libc.so.6'],
+    discovery: true,
+    scanMs: 100,
+  });
   assert.equal(plan().libcs.discovery, false);
 });

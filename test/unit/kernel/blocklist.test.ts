@@ -75,7 +75,10 @@ test('drops are summed over CPUs per entry; unblock returns the final counts and
   assert.equal(list.unblock('192.0.2.1'), null);
   // The slot is free again, and zeroed before its new entry appears.
   list.block('192.0.2.2');
-  assert.deepEqual(list.list().map((entry) => entry.packets), [0]);
+  assert.deepEqual(
+    list.list().map((entry) => entry.packets),
+    [0],
+  );
   assert.deepEqual(list.totals(), { entries: 1, packets: 3, bytes: 228 });
 });
 

@@ -134,13 +134,13 @@ test('a close record keeps byte counts beyond 32 bits', () => {
 });
 
 test('a lookup record lists every address of both families, in order', () => {
-  const record = task(new Record(lookupEvent)).u32('hdr.type', EventType.lookup).text('name', 'api.example.test').u32('naddrs', 3).u64('latency_ns', 2_500_000n);
+  const record = task(new Record(lookupEvent))
+    .u32('hdr.type', EventType.lookup)
+    .text('name', 'api.example.test')
+    .u32('naddrs', 3)
+    .u64('latency_ns', 2_500_000n);
   const families = [AF_INET, AF_INET6, AF_INET];
-  const addresses = [
-    Uint8Array.from([192, 0, 2, 1]),
-    Uint8Array.from(Buffer.from('fd000213000000000000000000000001', 'hex')),
-    Uint8Array.from([192, 0, 2, 2]),
-  ];
+  const addresses = [Uint8Array.from([192, 0, 2, 1]), Uint8Array.from(Buffer.from('fd000213000000000000000000000001', 'hex')), Uint8Array.from([192, 0, 2, 2])];
   families.forEach((family, index) => {
     record.raw('addrs.addr', addresses[index] as Uint8Array, index * addr.size);
     const familyBytes = Buffer.alloc(2);
@@ -209,7 +209,7 @@ function payloadRecord(kind: number, data: Buffer, payloadLength = data.length):
     .raw('data', data).bytes;
 }
 
-test('a payload record is its bytes, its protocol and the egress tuple: naming it is the wire stage\'s', () => {
+test("a payload record is its bytes, its protocol and the egress tuple: naming it is the wire stage's", () => {
   const hello = Buffer.from(OPENSSL_HELLO, 'hex');
   const head = Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n');
   const { events, stats } = decodeAll(frame([payloadRecord(PayloadKind.tls, hello), payloadRecord(PayloadKind.http, head), payloadRecord(7, hello)], 1));
@@ -239,18 +239,25 @@ test('a payload record is its bytes, its protocol and the egress tuple: naming i
 });
 
 test('short, unknown and unparseable records are counted and skipped, the rest still decode', () => {
-  const good = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 1);
+  const good = ipv4Tuple(task(new Record(connectEvent)))
+    .u32('hdr.type', EventType.connect)
+    .u32('probe', 1);
   const short = good.bytes.subarray(0, connectEvent.size - 1);
   const unknown = Buffer.from(good.bytes);
   unknown.writeUInt32LE(99, 8);
-  const badFamily = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 1).u16('tuple.family', 1);
+  const badFamily = ipv4Tuple(task(new Record(connectEvent)))
+    .u32('hdr.type', EventType.connect)
+    .u32('probe', 1)
+    .u16('tuple.family', 1);
   const { events, stats } = decodeAll(frame([short, good.bytes, unknown, badFamily.bytes, Buffer.alloc(3)]));
   assert.equal(events.length, 1);
   assert.deepEqual(stats, { records: 5, malformed: 4 });
 });
 
 test('a frame that runs past the end of the batch ends it and is counted', () => {
-  const good = ipv4Tuple(task(new Record(connectEvent))).u32('hdr.type', EventType.connect).u32('probe', 2);
+  const good = ipv4Tuple(task(new Record(connectEvent)))
+    .u32('hdr.type', EventType.connect)
+    .u32('probe', 2);
   const batch = frame([good.bytes, good.bytes]);
   const { events, stats } = decodeAll(batch.subarray(0, batch.length - 8));
   assert.equal(events.length, 1);
@@ -282,8 +289,7 @@ test('random bytes never throw', (t) => {
   }
 });
 
-
-test('a dual-stack socket\'s IPv4-mapped tuple decodes as the IPv4 connection it is', () => {
+test("a dual-stack socket's IPv4-mapped tuple decodes as the IPv4 connection it is", () => {
   const mapped = (v4: number[]) => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4]);
   const record = task(new Record(closeEvent))
     .u32('hdr.type', EventType.close)

@@ -50,6 +50,13 @@ test('per-CPU flow counters are summed (dropped ones too), first/last seen span 
 });
 
 test('a flow no CPU has counted yet is left out', () => {
-  const decoded = decodeFlows({ count: 1, keySize: flowKey.size, valueStride: flowCounters.size, cpus: 1, keys: Buffer.alloc(flowKey.size), values: Buffer.alloc(flowCounters.size) });
+  const decoded = decodeFlows({
+    count: 1,
+    keySize: flowKey.size,
+    valueStride: flowCounters.size,
+    cpus: 1,
+    keys: Buffer.alloc(flowKey.size),
+    values: Buffer.alloc(flowCounters.size),
+  });
   assert.deepEqual(decoded, []);
 });

@@ -1,17 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCKLIST_MAX, CaptureMode, CONNECTING_MAX, ConnectProbe, LOOKUPS_MAX, PACKETS_BYTES, PAYLOAD_EVENTS_BYTES, SOCKETS_MAX } from '../../../src/kernel/layout.js';
+import {
+  BLOCKLIST_MAX,
+  CaptureMode,
+  CONNECTING_MAX,
+  ConnectProbe,
+  LOOKUPS_MAX,
+  PACKETS_BYTES,
+  PAYLOAD_EVENTS_BYTES,
+  SOCKETS_MAX,
+} from '../../../src/kernel/layout.js';
 import { loadSettings, LRU_FREE_PER_CPU, PAGE_BYTES } from '../../../src/kernel/load-plan.js';
 import { CONNECT_PROGRAMS } from '../../../src/kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS, type TracerOptions } from '../../../src/kernel/tracer-options.js';
 
 const options = (overrides: Partial<TracerOptions> = {}): TracerOptions => ({ ...DEFAULT_TRACER_OPTIONS, excludePid: 4242, ...overrides });
-const settings = (overrides: Partial<TracerOptions> = {}, mode: keyof typeof ConnectProbe = 'tracepoint') => loadSettings(options(overrides), { mode, cpus: 4 });
+const settings = (overrides: Partial<TracerOptions> = {}, mode: keyof typeof ConnectProbe = 'tracepoint') =>
+  loadSettings(options(overrides), { mode, cpus: 4 });
 const autoload = (s: ReturnType<typeof settings>) => Object.fromEntries(s.autoload);
 const sizes = (s: ReturnType<typeof settings>) => Object.fromEntries(s.maxEntries);
 const consts = (s: ReturnType<typeof settings>) => Object.fromEntries(s.consts);
 
-test('each connect mode loads its own programs and no other mode\'s', () => {
+test("each connect mode loads its own programs and no other mode's", () => {
   for (const mode of ['kprobe', 'fentry', 'tracepoint'] as const) {
     const loaded = autoload(settings({}, mode));
     for (const other of ['kprobe', 'fentry', 'tracepoint'] as const) {

@@ -5,7 +5,16 @@ import { EventType, PacketFlag, header, packetEvent } from '../../../src/kernel/
 import { decodePacketBatch, type CapturedPacket, type PacketDecodeStats } from '../../../src/kernel/packets.js';
 
 /** One record as the kernel writes it: the header, cap_len bytes, the rest of the size class. */
-function record(options: { ts: bigint; ifindex: number; direction: number; flags: number; wire: number; data: Buffer; reserved?: number; type?: number }): Buffer {
+function record(options: {
+  ts: bigint;
+  ifindex: number;
+  direction: number;
+  flags: number;
+  wire: number;
+  data: Buffer;
+  reserved?: number;
+  type?: number;
+}): Buffer {
   const bytes = Buffer.alloc(packetEvent.size + (options.reserved ?? 128), 0xee);
   bytes.writeBigUInt64LE(options.ts, header.offsets.ts_ns);
   bytes.writeUInt32LE(options.type ?? EventType.packet, header.offsets.type);

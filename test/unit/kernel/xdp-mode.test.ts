@@ -40,7 +40,7 @@ test('auto takes native mode where the driver accepts it, and tries nothing else
   assert.deepEqual(veth.tried, ['native']);
 });
 
-test('auto falls back to generic mode when the driver refuses native, keeping the kernel\'s reason without the module prefix', () => {
+test("auto falls back to generic mode when the driver refuses native, keeping the kernel's reason without the module prefix", () => {
   const virtio = device(VIRTIO, 'virtio_net');
   const xdp = attachXdpMode('eth0', 'auto', virtio.attempts);
   assert.deepEqual(virtio.tried, ['native', 'generic']);
@@ -59,13 +59,16 @@ test('every refusal falls back, whatever the errno: EINVAL, EBUSY, ERANGE', () =
   }
 });
 
-test('without the kernel\'s message (before 6.5), the errno\'s text is the reason', () => {
+test("without the kernel's message (before 6.5), the errno's text is the reason", () => {
   const refusal = describeRefusal('virtio_net', { error: errnoError('native', 'Operation not supported', 'EOPNOTSUPP'), kernelMessage: null });
   assert.deepEqual(refusal, { by: 'virtio_net', reason: 'Operation not supported; EOPNOTSUPP' });
 });
 
 test('a device without a driver name (loopback) is refused by the kernel', () => {
-  const lo = device({ native: { text: 'Operation not supported', code: 'EOPNOTSUPP', message: 'Underlying driver does not support XDP in native mode' } }, null);
+  const lo = device(
+    { native: { text: 'Operation not supported', code: 'EOPNOTSUPP', message: 'Underlying driver does not support XDP in native mode' } },
+    null,
+  );
   const xdp = attachXdpMode('lo', 'auto', lo.attempts);
   assert.equal(describeXdp('lo', xdp), 'lo: generic (native refused by the kernel: Underlying driver does not support XDP in native mode; EOPNOTSUPP)');
 });
@@ -77,7 +80,9 @@ test('a forced native mode that the driver refuses is one line that names the wa
     (error: unknown) =>
       error instanceof HostflowError &&
       !error.message.includes('\n') &&
-      /^--xdp-mode native: eth0 refuses native XDP \(virtio_net: Can't set XDP .*; EOPNOTSUPP\); --xdp-mode auto falls back to generic mode$/.test(error.message),
+      /^--xdp-mode native: eth0 refuses native XDP \(virtio_net: Can't set XDP .*; EOPNOTSUPP\); --xdp-mode auto falls back to generic mode$/.test(
+        error.message,
+      ),
   );
   assert.deepEqual(virtio.tried, ['native'], 'a forced mode tries nothing else');
 });

@@ -22,7 +22,7 @@ test('the Host header of a request, without its port, lower case', () => {
   assert.equal(nameOf(parseHttpHost(request('CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n\r\n'))), 'tunnel.example');
 });
 
-test('curl\'s request head as it sends it', () => {
+test("curl's request head as it sends it", () => {
   const head = 'GET /file HTTP/1.1\r\nHost: curl.hostflow.test:8000\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
   assert.equal(nameOf(parseHttpHost(request(head))), 'curl.hostflow.test');
 });

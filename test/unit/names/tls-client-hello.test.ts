@@ -24,11 +24,20 @@ function serverName(name: string, nameType = 0): Extension {
 function clientHello(extensions: Extension[], options: { withExtensionsBlock?: boolean } = {}): Buffer {
   const ext = extensions.flatMap((e) => [...u16(e.type), ...u16(e.data.length), ...e.data]);
   const body = [
-    0x03, 0x03,
+    0x03,
+    0x03,
     ...new Array<number>(32).fill(0xaa),
-    32, ...new Array<number>(32).fill(0xbb),
-    ...u16(6), 0x13, 0x01, 0x13, 0x02, 0x13, 0x03,
-    1, 0,
+    32,
+    ...new Array<number>(32).fill(0xbb),
+    ...u16(6),
+    0x13,
+    0x01,
+    0x13,
+    0x02,
+    0x13,
+    0x03,
+    1,
+    0,
     ...(options.withExtensionsBlock === false ? [] : [...u16(ext.length), ...ext]),
   ];
   const handshake = [0x01, ...u24(body.length), ...body];

@@ -35,7 +35,11 @@ test('the file rotates before it passes the size, keeping the newest files, and 
   const kept = files.reverse().flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n'));
   for (const file of files) assert.ok(readFileSync(file).length <= 10_000);
   const numbers = kept.map((l) => Number(l.slice(-5)));
-  assert.deepEqual(numbers, numbers.slice().sort((a, b) => a - b), 'in order');
+  assert.deepEqual(
+    numbers,
+    numbers.slice().sort((a, b) => a - b),
+    'in order',
+  );
   assert.equal(numbers[numbers.length - 1], 499);
   assert.equal(numbers.length, 400, 'four files of 100 lines each');
 });

@@ -7,17 +7,49 @@ const base = { pid: 42, comm: 'curl', uid: 0, container_id: null, container_runt
 
 test('a conn close reads as one line with the name, the addresses and the bytes', () => {
   const record: ConnRecord = {
-    type: 'conn', event: 'close', ts: '2026-11-23T18:52:01.104020Z', ...base, family: 6, saddr: 'fd00::2', sport: 41000,
-    daddr: 'fd00::1', dport: 443, direction: 'out', host: 'api.test', host_source: 'process', unresolved: null, probe: 'tracepoint',
-    connect_latency_ms: 0.2, duration_ms: 12.5, bytes_sent: 777, bytes_received: 123457, retransmits: 0, established: true,
+    type: 'conn',
+    event: 'close',
+    ts: '2026-11-23T18:52:01.104020Z',
+    ...base,
+    family: 6,
+    saddr: 'fd00::2',
+    sport: 41000,
+    daddr: 'fd00::1',
+    dport: 443,
+    direction: 'out',
+    host: 'api.test',
+    host_source: 'process',
+    unresolved: null,
+    probe: 'tracepoint',
+    connect_latency_ms: 0.2,
+    duration_ms: 12.5,
+    bytes_sent: 777,
+    bytes_received: 123457,
+    retransmits: 0,
+    established: true,
   };
-  assert.equal(formatText(record), '18:52:01.104020 conn  close curl[42] [fd00::2]:41000 -> api.test [fd00::1]:443 [process] 12.5 ms sent 777 B received 123457 B retransmits 0');
+  assert.equal(
+    formatText(record),
+    '18:52:01.104020 conn  close curl[42] [fd00::2]:41000 -> api.test [fd00::1]:443 [process] 12.5 ms sent 777 B received 123457 B retransmits 0',
+  );
 });
 
 test('a hostile name is escaped in text output', () => {
   const record: DnsRecord = {
-    type: 'dns', ts: '2026-11-23T18:52:01.000000Z', ...base, comm: 'x\u001b[31m', tid: 42, host: 'a\u001b]0;t\u0007.test', cnames: null,
-    addrs: ['192.0.2.1'], ttl: null, latency_ms: 1.5, source: 'getaddrinfo', status: 'OK', iface: null, server: null,
+    type: 'dns',
+    ts: '2026-11-23T18:52:01.000000Z',
+    ...base,
+    comm: 'x\u001b[31m',
+    tid: 42,
+    host: 'a\u001b]0;t\u0007.test',
+    cnames: null,
+    addrs: ['192.0.2.1'],
+    ttl: null,
+    latency_ms: 1.5,
+    source: 'getaddrinfo',
+    status: 'OK',
+    iface: null,
+    server: null,
   };
   const line = formatText(record);
   assert.ok(!line.includes('\u001b') && !line.includes('\u0007'));
@@ -26,9 +58,26 @@ test('a hostile name is escaped in text output', () => {
 
 test('a named record says where the late name came from; an unnamed connection says why', () => {
   const open: ConnRecord = {
-    type: 'conn', event: 'open', ts: '2026-11-23T18:52:01.104020Z', ...base, family: 4, saddr: '10.0.0.2', sport: 41000,
-    daddr: '192.0.2.1', dport: 443, direction: 'out', host: null, host_source: null, unresolved: 'no_lookup_seen', probe: 'tracepoint',
-    connect_latency_ms: 0.2, duration_ms: null, bytes_sent: null, bytes_received: null, retransmits: null, established: null,
+    type: 'conn',
+    event: 'open',
+    ts: '2026-11-23T18:52:01.104020Z',
+    ...base,
+    family: 4,
+    saddr: '10.0.0.2',
+    sport: 41000,
+    daddr: '192.0.2.1',
+    dport: 443,
+    direction: 'out',
+    host: null,
+    host_source: null,
+    unresolved: 'no_lookup_seen',
+    probe: 'tracepoint',
+    connect_latency_ms: 0.2,
+    duration_ms: null,
+    bytes_sent: null,
+    bytes_received: null,
+    retransmits: null,
+    established: null,
   };
   assert.equal(formatText(open), '18:52:01.104020 conn  open  curl[42] 10.0.0.2:41000 -> 192.0.2.1:443 [unresolved: no_lookup_seen] 0.2 ms');
   const named: ConnRecord = { ...open, event: 'named', ts: '2026-11-23T18:52:01.204020Z', host: 'api.test', host_source: 'sni', unresolved: null };

@@ -10,8 +10,14 @@ test('the ceiling doubles with every failure in a row, up to the bound', () => {
 });
 
 test('full jitter: any delay from zero to the ceiling', () => {
-  assert.equal(backoffDelayMs(4, policy, () => 0), 0);
-  assert.equal(backoffDelayMs(4, policy, () => 0.5), 400);
+  assert.equal(
+    backoffDelayMs(4, policy, () => 0),
+    0,
+  );
+  assert.equal(
+    backoffDelayMs(4, policy, () => 0.5),
+    400,
+  );
   for (let i = 0; i < 1000; i++) {
     const delay = backoffDelayMs(1 + (i % 12), policy);
     assert.ok(delay >= 0 && delay < 5000);

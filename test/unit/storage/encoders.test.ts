@@ -23,7 +23,10 @@ test('gzip NDJSON holds JSON.stringify of each record, one per line, in order', 
   for (const record of records) encoder.add(record);
   await encoder.finish();
   const body = readFileSync(await file.commit('out.ndjson.gz'));
-  assert.deepEqual(ndjsonLines(body), records.map((r) => JSON.stringify(r)));
+  assert.deepEqual(
+    ndjsonLines(body),
+    records.map((r) => JSON.stringify(r)),
+  );
 });
 
 test('the gzip size bound is never below the bytes of the finished object', async (t) => {

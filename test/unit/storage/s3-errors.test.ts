@@ -11,7 +11,10 @@ test('each preflight failure says what is wrong in one line', () => {
   assert.match(describe(sdk('InvalidAccessKeyId', 403)), /does not know the access key/);
   assert.match(describe(sdk('SignatureDoesNotMatch', 403)), /secret key does not match/);
   assert.match(describe(sdk('AccessDenied', 403, 'Access Denied')), /access denied writing to s3:\/\/flows\/hostflow/);
-  assert.match(describe(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })), /no AWS credentials found/);
+  assert.match(
+    describe(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
+    /no AWS credentials found/,
+  );
   assert.match(describe(new Error('Region is missing')), /--storage-region/);
   assert.match(describe(sdk('PermanentRedirect', 301)), /another region/);
 });

@@ -28,7 +28,10 @@ test('a batch file is hidden while written and appears whole under its key', asy
 
 test('at start, finished batches are found oldest key first and half-written ones removed', async (t) => {
   const spool = tempSpool(t);
-  for (const [seq, hour] of [['2', '19'], ['1', '18']] as const) {
+  for (const [seq, hour] of [
+    ['2', '19'],
+    ['1', '18'],
+  ] as const) {
     const file = spool.create(`hostflow/conn/dt=2026-11-23/hour=${hour}/hostname=h`, seq);
     file.write(Buffer.from(seq));
     await file.commit(Spool.fileName(`x-y-${seq}.parquet`, Number(seq) * 10));

@@ -30,7 +30,15 @@ const quiet: StorageStatus = {
 
 test('the summary says what was uploaded, then what waits (notes) and what was refused (a problem)', () => {
   assert.deepEqual(storageSummaryLines(quiet), [{ health: 'ok', topic: 'storage', text: 'uploaded 3 objects (300 records, 4.0 KiB) to s3://flows/hostflow' }]);
-  const lines = storageSummaryLines({ ...quiet, backlogBatches: 2, backlogRecords: 20, spoolBytes: 3 * 1024 ** 2, failures: 5, lastError: 'ECONNREFUSED', refusedRecords: 9 });
+  const lines = storageSummaryLines({
+    ...quiet,
+    backlogBatches: 2,
+    backlogRecords: 20,
+    spoolBytes: 3 * 1024 ** 2,
+    failures: 5,
+    lastError: 'ECONNREFUSED',
+    refusedRecords: 9,
+  });
   assert.deepEqual(
     lines.map((line) => [line.health, line.text]),
     [

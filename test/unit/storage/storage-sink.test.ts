@@ -57,7 +57,10 @@ test('a batch whose only record was refused leaves no object and no file behind'
   const result = await sink.close({ deadlineMs: 5000 });
   assert.deepEqual([result.invalidRecords, result.uploadedObjects, result.backlogBatches, result.lostRecords], [1, 0, 0, 0]);
   assert.deepEqual(files(join(dir, 'spool')), []);
-  assert.deepEqual((readdirSync(join(dir, 'spool'), { recursive: true }) as string[]).filter((path) => path.endsWith('.tmp')), []);
+  assert.deepEqual(
+    (readdirSync(join(dir, 'spool'), { recursive: true }) as string[]).filter((path) => path.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('writes after close are refused and counted; close is idempotent', async (t) => {

@@ -4,7 +4,7 @@ import { CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, effectiveCapabilities, missingCapa
 
 const bit = (cap: number) => 1n << BigInt(cap);
 
-test('root\'s full capability set lacks nothing', () => {
+test("root's full capability set lacks nothing", () => {
   const mask = effectiveCapabilities('Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n');
   assert.deepEqual(missingCapabilities(mask), []);
   assert.equal(privilegeProblem(mask), null);

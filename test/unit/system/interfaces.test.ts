@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnknownInterfaceError, defaultRouteInterface, defaultRouteInterface6, interfaceDriver, interfaceIndex, listInterfaces } from '../../../src/system/interfaces.js';
+import {
+  UnknownInterfaceError,
+  defaultRouteInterface,
+  defaultRouteInterface6,
+  interfaceDriver,
+  interfaceIndex,
+  listInterfaces,
+} from '../../../src/system/interfaces.js';
 
 const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0
@@ -13,7 +20,14 @@ test('the default route with the lowest metric names the default interface', () 
 });
 
 test('no default route gives no default interface', () => {
-  assert.equal(defaultRouteInterface(ROUTES.split('\n').filter((l) => !l.includes('\t00000000\t0')).join('\n')), null);
+  assert.equal(
+    defaultRouteInterface(
+      ROUTES.split('\n')
+        .filter((l) => !l.includes('\t00000000\t0'))
+        .join('\n'),
+    ),
+    null,
+  );
   assert.equal(defaultRouteInterface(''), null);
 });
 
@@ -23,7 +37,10 @@ test('the IPv6 default route is read from ipv6_route', () => {
 });
 
 test('an unknown or malformed interface name is a clear error', () => {
-  assert.throws(() => interfaceIndex('does-not-exist0'), (error: unknown) => error instanceof UnknownInterfaceError && /unknown interface 'does-not-exist0'/.test(error.message));
+  assert.throws(
+    () => interfaceIndex('does-not-exist0'),
+    (error: unknown) => error instanceof UnknownInterfaceError && /unknown interface 'does-not-exist0'/.test(error.message),
+  );
   assert.throws(() => interfaceIndex('../../etc'), UnknownInterfaceError);
   assert.equal(interfaceIndex('lo'), 1);
 });

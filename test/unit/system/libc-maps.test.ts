@@ -53,7 +53,7 @@ test('a libc deleted after it was mapped is marked and opened through map_files'
   assert.deepEqual(openPathCandidates(4242, mapping, true), ['/proc/4242/map_files/7f1e2c028000-7f1e2c1bd000']);
 });
 
-test('paths with spaces (and the kernel\'s escaped newline) are kept whole', () => {
+test("paths with spaces (and the kernel's escaped newline) are kept whole", () => {
   const line = '7f1e2c028000-7f1e2c1bd000 r-xp 00028000 fe:01 457   /opt/my app/lib dir/libc.so.6';
   const mapping = parseMapsLine(line);
   assert.equal(mapping?.path, '/opt/my app/lib dir/libc.so.6');

@@ -52,15 +52,29 @@ test('a file is registered once by its identity, and processes are counted per f
   registry.forgetPid(31337);
   registry.forgetPid(999); // never seen
   files = registry.list();
-  assert.deepEqual(files.map((f) => f.pids), [1, 0]);
+  assert.deepEqual(
+    files.map((f) => f.pids),
+    [1, 0],
+  );
   assert.deepEqual([...registry.trackedPids()], [1]);
 });
 
-test('the summary lists each file with its processes, where a container\'s came from, and failures', () => {
+test("the summary lists each file with its processes, where a container's came from, and failures", () => {
   const files: LibcFile[] = [
     { ...SYSTEM, attached: true, pids: 57 },
     { ...CONTAINER, attached: false, error: 'no getaddrinfo symbol', pids: 3 },
-    { ...SYSTEM, key: 'fe:01:9', path: '/tmp/copy/libc.so.6', openPath: '/tmp/copy/libc.so.6', origin: 'discovered', firstPid: 77, firstComm: 'python3', attached: true, untracedMs: 120.4, pids: 1 },
+    {
+      ...SYSTEM,
+      key: 'fe:01:9',
+      path: '/tmp/copy/libc.so.6',
+      openPath: '/tmp/copy/libc.so.6',
+      origin: 'discovered',
+      firstPid: 77,
+      firstComm: 'python3',
+      attached: true,
+      untracedMs: 120.4,
+      pids: 1,
+    },
   ];
   assert.equal(describeLibc(files[0] as LibcFile), '/usr/lib/x86_64-linux-gnu/libc.so.6 (system, 57 pids)');
   assert.equal(
@@ -88,7 +102,13 @@ test('a healthy libc summary is one ok line; processes exited before their maps 
 });
 
 test('unreadable maps are a note that names the processes and what it means', () => {
-  const lines = libcSummaryLines([{ ...SYSTEM, attached: true, pids: 4 }], { scans: 80, vanished: 0, unreadable: 1, unreadableSample: ['pid 1 init: EACCES'], backlog: 0 });
+  const lines = libcSummaryLines([{ ...SYSTEM, attached: true, pids: 4 }], {
+    scans: 80,
+    vanished: 0,
+    unreadable: 1,
+    unreadableSample: ['pid 1 init: EACCES'],
+    backlog: 0,
+  });
   assert.equal(lines[1]?.health, 'note');
   assert.equal(lines[1]?.text, 'could not read the memory maps of pid 1 init: EACCES: a libc that only such a process maps is not traced');
 });

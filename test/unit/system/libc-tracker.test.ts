@@ -24,7 +24,11 @@ function mapsLibc(child: ChildProcess): boolean {
 
 /** Waits until every child runs `sleep` with its libc mapped. */
 async function started(...children: ChildProcess[]): Promise<void> {
-  await waitFor(() => children.every(mapsLibc), () => `sleep (pids ${children.map((child) => child.pid).join(', ')}) never mapped a libc`, 5000);
+  await waitFor(
+    () => children.every(mapsLibc),
+    () => `sleep (pids ${children.map((child) => child.pid).join(', ')}) never mapped a libc`,
+    5000,
+  );
 }
 
 test('the system libc that many processes map is attached once, and counted per process', () => {
@@ -53,7 +57,10 @@ test('an attach failure is one warning and a failed file, never a throw', () => 
   assert.equal(warnings.length, 2);
   assert.match(warnings[0] as string, /getaddrinfo not traced: attachUprobe\(getaddrinfo_entry\): no such symbol$/);
   assert.match(warnings[1] as string, /^libc \/nonexistent\/libc.so.6: .*ENOENT/);
-  assert.deepEqual(tracker.files().map((f) => [f.attached, f.error !== null]), [[false, true]]);
+  assert.deepEqual(
+    tracker.files().map((f) => [f.attached, f.error !== null]),
+    [[false, true]],
+  );
 });
 
 test('a process started after the first scan is read within a tick and again at the next, then forgotten when it exits', async () => {

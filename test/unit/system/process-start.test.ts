@@ -40,5 +40,8 @@ test('a process is older than the trace when it ran at the start; a pid reused s
   rmSync(join(proc, '11'), { recursive: true });
   write(12, 10_050);
   write(13, 10_060);
-  assert.deepEqual([10, 11, 12, 13, 14].map((pid) => starts.startedBeforeTrace(pid)), [true, true, false, false, false]);
+  assert.deepEqual(
+    [10, 11, 12, 13, 14].map((pid) => starts.startedBeforeTrace(pid)),
+    [true, true, false, false, false],
+  );
 });

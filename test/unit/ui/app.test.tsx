@@ -41,7 +41,10 @@ const RECORDS = [
 const rowsOf = (screen: string, heading: string) => {
   const lines = screen.split('\n');
   const start = lines.findIndex((line) => line.startsWith(heading));
-  return lines.slice(start + 1, -1).map((line) => line.trim()).filter(Boolean);
+  return lines
+    .slice(start + 1, -1)
+    .map((line) => line.trim())
+    .filter(Boolean);
 };
 
 test('the Hosts view lists one row per hostname, and one for unresolved addresses, top talker first', async () => {
@@ -51,7 +54,10 @@ test('the Hosts view lists one row per hostname, and one for unresolved addresse
   const rows = rowsOf(screen, 'HOST');
   assert.match(rows[0] ?? '', /^api\.example\.com\s+curl\s+1\s+1\s+1\s+0B\s+0B\s+146K\/s\s+4s$/);
   assert.match(rows[1] ?? '', /^\(unresolved\)\s+nc\s+1\s+1\s+0\s+/);
-  assert.ok(rows.some((row) => /^web\.example\.org\s+python3\s+0\s+1\s+1\s+121K\s+700B/.test(row)), rows.join('\n'));
+  assert.ok(
+    rows.some((row) => /^web\.example\.org\s+python3\s+0\s+1\s+1\s+121K\s+700B/.test(row)),
+    rows.join('\n'),
+  );
   assert.match(screen, /if eth0\s+connect tracepoint/);
 });
 
@@ -173,7 +179,9 @@ test('lost events are shown loudly when there are any', async () => {
 
 test('the header says which XDP mode each interface got; the help screen says why', async () => {
   const reason = "native refused by virtio_net: Can't set XDP while host is implementing GRO_HW/CSUM, disable GRO_HW/CSUM first; EOPNOTSUPP";
-  const app = renderApp(RECORDS, { header: { interfaces: ['eth0 xdp generic (virtio_net refused native)', 'veth0 xdp native'], xdp: [`eth0: generic (${reason})`, 'veth0: native'] } });
+  const app = renderApp(RECORDS, {
+    header: { interfaces: ['eth0 xdp generic (virtio_net refused native)', 'veth0 xdp native'], xdp: [`eth0: generic (${reason})`, 'veth0: native'] },
+  });
   assert.match(await app.waitFor('refused native'), /if eth0 xdp generic \(virtio_net refused native\), veth0 xdp native/);
   await app.press('?');
   const help = await app.waitFor('XDP on each interface');
@@ -184,14 +192,19 @@ test('the header says which XDP mode each interface got; the help screen says wh
 
 test('a hostile name or process name is shown escaped, never interpreted', async () => {
   const hostile = 'evil\u001b[2J\u001b]0;pwned\u0007\u009b31m.example';
-  const app = renderApp([
-    dns(hostile, ['10.6.6.6'], { comm: 'sh\u001b[31m\r', cnames: ['x\u001bcname'] }),
-    connOpen(hostile, '10.6.6.6', 4444, { comm: 'sh\u001b[31m\r' }),
-  ], { header: { interfaces: ['eth\u001b[1m0'], sinks: [{ label: 's3\u0007', text: 'ok\u001b[2J', warn: false }] } });
+  const app = renderApp(
+    [dns(hostile, ['10.6.6.6'], { comm: 'sh\u001b[31m\r', cnames: ['x\u001bcname'] }), connOpen(hostile, '10.6.6.6', 4444, { comm: 'sh\u001b[31m\r' })],
+    { header: { interfaces: ['eth\u001b[1m0'], sinks: [{ label: 's3\u0007', text: 'ok\u001b[2J', warn: false }] } },
+  );
   await app.waitFor('evil');
   const outputs: string[] = [];
   // Each key, and what its screen shows once drawn: Hosts, Connections, DNS, and the details of the lookup.
-  const screens: Array<[string, RegExp]> = [['1', /HOST\s+PROCESSES/], ['2', /STATE/], ['4', /LATENCY/], [KEYS.enter, /answers\s/]];
+  const screens: Array<[string, RegExp]> = [
+    ['1', /HOST\s+PROCESSES/],
+    ['2', /STATE/],
+    ['4', /LATENCY/],
+    [KEYS.enter, /answers\s/],
+  ];
   for (const [key, drawn] of screens) {
     await app.press(key);
     await app.waitFor(drawn);

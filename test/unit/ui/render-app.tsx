@@ -71,19 +71,35 @@ export function renderApp(
       for (const key of keys) {
         const read = state.keys;
         instance.stdin.write(key);
-        await waitFor(() => state.keys > read, () => `the controller never got the key ${JSON.stringify(key)}`, 2000);
+        await waitFor(
+          () => state.keys > read,
+          () => `the controller never got the key ${JSON.stringify(key)}`,
+          2000,
+        );
       }
     },
     nextFrame: async (drawn = instance.frames.length, timeoutMs = 2000) => {
-      await waitFor(() => instance.frames.length > drawn, () => `no frame drawn after frame ${drawn}:\n${screen()}`, timeoutMs);
+      await waitFor(
+        () => instance.frames.length > drawn,
+        () => `no frame drawn after frame ${drawn}:\n${screen()}`,
+        timeoutMs,
+      );
       return stripAnsi(instance.frames[drawn] ?? '');
     },
     waitFor: async (text, timeoutMs = 2000) => {
-      await waitFor(() => matches(text), () => `screen never showed ${String(text)}:\n${screen()}`, timeoutMs);
+      await waitFor(
+        () => matches(text),
+        () => `screen never showed ${String(text)}:\n${screen()}`,
+        timeoutMs,
+      );
       return screen();
     },
     waitForNot: async (text, timeoutMs = 2000) => {
-      await waitFor(() => !matches(text), () => `screen still shows ${String(text)}:\n${screen()}`, timeoutMs);
+      await waitFor(
+        () => !matches(text),
+        () => `screen still shows ${String(text)}:\n${screen()}`,
+        timeoutMs,
+      );
       return screen();
     },
     get quits() {

@@ -50,13 +50,35 @@ function start(options: Options = {}) {
   const kernel = new FakeKernel();
   const output = join(dir, `records-${++runs}.jsonl`);
   kernel.flows = [
-    { ifindex: 7, direction: 'in', proto: 6, family: 4, saddr: '10.0.0.1', sport: 443, daddr: '10.0.0.2', dport: 4000, packets: 9, bytes: 900, droppedPackets: 0, droppedBytes: 0, firstSeenNs: 1, lastSeenNs: 2, tcpFlags: 0x12 },
+    {
+      ifindex: 7,
+      direction: 'in',
+      proto: 6,
+      family: 4,
+      saddr: '10.0.0.1',
+      sport: 443,
+      daddr: '10.0.0.2',
+      dport: 4000,
+      packets: 9,
+      bytes: 900,
+      droppedPackets: 0,
+      droppedBytes: 0,
+      firstSeenNs: 1,
+      lastSeenNs: 2,
+      tcpFlags: 0x12,
+    },
   ];
   const logs: string[] = [];
   let outputAtFirstLog: string | null = null;
   const result = runHostflow({
     plan: plan(),
-    frontEnd: terminalUi({ flowIntervalSeconds: 1, stdout: stdout.asStream(), stdin: stdin.asStream(), output: { line: { path: output }, format: 'json' }, ...options.ui }),
+    frontEnd: terminalUi({
+      flowIntervalSeconds: 1,
+      stdout: stdout.asStream(),
+      stdin: stdin.asStream(),
+      output: { line: { path: output }, format: 'json' },
+      ...options.ui,
+    }),
     durationSeconds: options.durationSeconds,
     startTracer: kernel.start,
     log: (line) => {
@@ -65,7 +87,11 @@ function start(options: Options = {}) {
     },
   });
   const screen = () => stripAnsi(stdout.output());
-  const feed = () => kernel.emit(lookupEvent(4242, 'curl', 'api.example.com', ['10.0.0.1']), ...connectionEvents(4242, 'curl', { family: 4, saddr: '10.0.0.2', sport: 4000, daddr: '10.0.0.1', dport: 443 }));
+  const feed = () =>
+    kernel.emit(
+      lookupEvent(4242, 'curl', 'api.example.com', ['10.0.0.1']),
+      ...connectionEvents(4242, 'curl', { family: 4, saddr: '10.0.0.2', sport: 4000, daddr: '10.0.0.1', dport: 443 }),
+    );
   return {
     stdout,
     stdin,
@@ -80,7 +106,11 @@ function start(options: Options = {}) {
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as HostflowRecord),
-    waitFor: (text: string) => waitFor(() => screen().includes(text), () => `never showed ${text}:\n${screen().slice(-3000)}`),
+    waitFor: (text: string) =>
+      waitFor(
+        () => screen().includes(text),
+        () => `never showed ${text}:\n${screen().slice(-3000)}`,
+      ),
   };
 }
 
@@ -105,7 +135,11 @@ test('q closes the UI, then the run stops the session, flushes the --output file
     'summary: ok xdp: veth-test: native',
     'summary: healthy: nothing lost, nothing failed',
   ]);
-  assert.deepEqual(ui.written().map((r) => r.type), ['dns', 'conn', 'flow'], 'the --output file got every record, the last flows too');
+  assert.deepEqual(
+    ui.written().map((r) => r.type),
+    ['dns', 'conn', 'flow'],
+    'the --output file got every record, the last flows too',
+  );
   assert.equal(ui.stdin.rawMode, false);
 });
 
@@ -159,7 +193,12 @@ test('a kernel that cannot start fails before any screen is drawn, and the --out
   await assert.rejects(
     runHostflow({
       plan: plan(),
-      frontEnd: terminalUi({ flowIntervalSeconds: 1, stdout: stdout.asStream(), stdin: new FakeStdin().asStream(), output: { line: { path: join(dir, 'failed.jsonl') }, format: 'json' } }),
+      frontEnd: terminalUi({
+        flowIntervalSeconds: 1,
+        stdout: stdout.asStream(),
+        stdin: new FakeStdin().asStream(),
+        output: { line: { path: join(dir, 'failed.jsonl') }, format: 'json' },
+      }),
       startTracer: kernel.start,
       log: () => {},
     }),
@@ -169,7 +208,10 @@ test('a kernel that cannot start fails before any screen is drawn, and the --out
 });
 
 test('without a terminal on stdout it refuses before tracing anything', () => {
-  assert.throws(() => terminalUi({ flowIntervalSeconds: 1, stdout: new FakeStdout({ isTTY: false }).asStream(), stdin: new FakeStdin().asStream() }), /the terminal UI needs a terminal on stdout; use --headless/);
+  assert.throws(
+    () => terminalUi({ flowIntervalSeconds: 1, stdout: new FakeStdout({ isTTY: false }).asStream(), stdin: new FakeStdin().asStream() }),
+    /the terminal UI needs a terminal on stdout; use --headless/,
+  );
 });
 
 test('the screen follows a resize', async () => {
@@ -179,7 +221,12 @@ test('the screen follows a resize', async () => {
   await ui.waitFor('api.example.com');
   ui.stdout.resize(120, 30);
   await waitFor(
-    () => /HOST\s+PROCESSES\s+OPEN/.test(ui.screen()) && ui.screen().split('\n').some((line) => line.length > 100),
+    () =>
+      /HOST\s+PROCESSES\s+OPEN/.test(ui.screen()) &&
+      ui
+        .screen()
+        .split('\n')
+        .some((line) => line.length > 100),
     () => 'no 120-column frame',
   );
   ui.stdout.resize(50, 12);

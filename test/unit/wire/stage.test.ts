@@ -16,12 +16,41 @@ const WEB_TUPLE: Tuple = { family: 4, saddr: '10.0.0.2', sport: 40000, daddr: '1
 const seen = { tsNs: 5000, cpu: 0, ifindex: 3 };
 
 function answer(name: string, addr: string): Buffer {
-  return dnsPacket.encode({ type: 'response', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 30, data: addr }] });
+  return dnsPacket.encode({
+    type: 'response',
+    id: 1,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name }],
+    answers: [{ type: 'A', name, ttl: 30, data: addr }],
+  });
 }
 
-const datagram = (message: Buffer, messageLength = message.length): DnsDatagramEvent => ({ kind: 'dnsDatagram', ...seen, tuple: DNS_TUPLE, direction: 'in', messageLength, message });
-const segment = (seq: number, payload: Buffer, flags = 0x18): DnsSegmentEvent => ({ kind: 'dnsSegment', ...seen, tuple: DNS_TUPLE, direction: 'in', seq, flags, payloadLength: payload.length, payload });
-const payload = (protocol: 'tls' | 'http', bytes: Buffer): PayloadEvent => ({ kind: 'payload', ...seen, tuple: WEB_TUPLE, direction: 'out', protocol, payload: bytes });
+const datagram = (message: Buffer, messageLength = message.length): DnsDatagramEvent => ({
+  kind: 'dnsDatagram',
+  ...seen,
+  tuple: DNS_TUPLE,
+  direction: 'in',
+  messageLength,
+  message,
+});
+const segment = (seq: number, payload: Buffer, flags = 0x18): DnsSegmentEvent => ({
+  kind: 'dnsSegment',
+  ...seen,
+  tuple: DNS_TUPLE,
+  direction: 'in',
+  seq,
+  flags,
+  payloadLength: payload.length,
+  payload,
+});
+const payload = (protocol: 'tls' | 'http', bytes: Buffer): PayloadEvent => ({
+  kind: 'payload',
+  ...seen,
+  tuple: WEB_TUPLE,
+  direction: 'out',
+  protocol,
+  payload: bytes,
+});
 
 function run(stage: WireStage, ...events: KernelEvent[]): CorrelatorEvent[] {
   const out: CorrelatorEvent[] = [];
@@ -64,7 +93,11 @@ test('DNS messages that name nothing are counted by reason, from datagrams and s
 
 test('a ClientHello gives its SNI, an HTTP request its Host (port stripped), with the egress tuple', () => {
   const stage = new WireStage();
-  const out = run(stage, payload('tls', Buffer.from(OPENSSL_HELLO, 'hex')), payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n')));
+  const out = run(
+    stage,
+    payload('tls', Buffer.from(OPENSSL_HELLO, 'hex')),
+    payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n')),
+  );
   assert.deepEqual(out, [
     { kind: 'serverName', ...seen, tuple: WEB_TUPLE, direction: 'out', name: 'fixture.hostflow.test', source: 'sni' },
     { kind: 'serverName', ...seen, tuple: WEB_TUPLE, direction: 'out', name: 'www.example.test', source: 'http' },
@@ -75,7 +108,12 @@ test('a ClientHello gives its SNI, an HTTP request its Host (port stripped), wit
 test('payloads that name nothing are counted by source and reason and emit nothing', () => {
   const hello = Buffer.from(OPENSSL_HELLO, 'hex');
   const stage = new WireStage();
-  const out = run(stage, payload('tls', hello.subarray(0, 100)), payload('http', Buffer.from('GET / HTTP/1.0\r\n\r\n')), payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n')));
+  const out = run(
+    stage,
+    payload('tls', hello.subarray(0, 100)),
+    payload('http', Buffer.from('GET / HTTP/1.0\r\n\r\n')),
+    payload('http', Buffer.from('GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n')),
+  );
   assert.deepEqual(out, []);
   assert.deepEqual(stage.stats.serverNames.skipped, { 'sni:truncated': 1, 'http:no_host': 1, 'http:address_literal': 1 });
 });

@@ -36,8 +36,7 @@ function lines(frame: Frame): string[] {
   return out;
 }
 
-const selectedKey = (frame: Frame) =>
-  frame.body.flatMap((block) => (block.kind === 'table' ? block.table.rows : [])).find((row) => row.selected)?.key;
+const selectedKey = (frame: Frame) => frame.body.flatMap((block) => (block.kind === 'table' ? block.table.rows : [])).find((row) => row.selected)?.key;
 const tableRows = (frame: Frame) => frame.body.flatMap((block) => (block.kind === 'table' ? block.table.rows : []));
 
 test('every view fills a 80x24 terminal to one line short of its height, tables within the width', () => {
@@ -145,7 +144,10 @@ test('s cycles the sort orders of the view and S reverses the order', () => {
   controller.press(key('s')); // name, ascending
   let frame = controller.frame(SIZE, EMPTY_HEADER);
   assert.match(lineText(frame.caption), /sort name ▲/);
-  assert.deepEqual(tableRows(frame).map((row) => row.key), ['host000.example', 'host001.example', 'host002.example', 'host003.example', 'host004.example']);
+  assert.deepEqual(
+    tableRows(frame).map((row) => row.key),
+    ['host000.example', 'host001.example', 'host002.example', 'host003.example', 'host004.example'],
+  );
   controller.press(key('S'));
   frame = controller.frame(SIZE, EMPTY_HEADER);
   assert.equal(tableRows(frame)[0]?.key, 'host004.example');

@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  formatAge,
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatEndpoint,
-  formatLatency,
-  formatRate,
-} from '../../../../src/ui/state/format.js';
+import { formatAge, formatBytes, formatCount, formatDuration, formatEndpoint, formatLatency, formatRate } from '../../../../src/ui/state/format.js';
 
 test('sizes are short powers of 1024, unknown is a dash', () => {
   assert.equal(formatBytes(0), '0B');

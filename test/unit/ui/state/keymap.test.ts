@@ -70,9 +70,7 @@ function footerKeys(mode: Mode): KeyName[] {
 /** Every word of the help screen's title and key lines (the label column and the text). */
 function helpWords(): string[] {
   const lines = helpLines();
-  return [lines[0] ?? [], ...lines.filter((line) => line[0]?.tone === 'key')]
-    .flatMap((line) => lineText(line).split(/[\s,;()]+/))
-    .filter(Boolean);
+  return [lines[0] ?? [], ...lines.filter((line) => line[0]?.tone === 'key')].flatMap((line) => lineText(line).split(/[\s,;()]+/)).filter(Boolean);
 }
 
 test('every key a footer offers is bound in the mode it is offered in, and pressing it does something', () => {
@@ -89,13 +87,16 @@ test('every key a footer offers is bound in the mode it is offered in, and press
   }
 });
 
-test('every key in the help screen\'s key column is bound, and pressing it does something where it is bound', () => {
+test("every key in the help screen's key column is bound, and pressing it does something where it is bound", () => {
   const labels = helpLines()
     .filter((line) => line[0]?.tone === 'key')
     .map((line) => line[0]?.text.trim() ?? '');
   assert.ok(labels.length >= 8, labels.join('\n'));
   for (const label of labels) {
-    for (const key of label.split(/\s+|\s*\/\s*/).filter(Boolean).flatMap(namedBy)) {
+    for (const key of label
+      .split(/\s+|\s*\/\s*/)
+      .filter(Boolean)
+      .flatMap(namedBy)) {
       const modes = MODES.filter((mode) => bindingOf(mode, key));
       assert.ok(modes.length > 0, `help lists ${key} (${label}), which no mode binds`);
       // The digit of the view on screen does nothing in the table, so any mode where the key acts will do.

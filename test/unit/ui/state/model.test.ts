@@ -45,7 +45,10 @@ test('a connection is live from its open, then listed as closed with what both r
   const m = model();
   const open = connOpen('api.example.com', '93.184.216.34', 50000);
   m.add(open);
-  assert.deepEqual(m.connectionRows().map((r) => r.state), ['open']);
+  assert.deepEqual(
+    m.connectionRows().map((r) => r.state),
+    ['open'],
+  );
   m.add(connClose(open, 10, 20, { connect_latency_ms: null, host: null }));
   const [row] = m.connectionRows();
   assert.equal(row?.state, 'closed');
@@ -88,10 +91,23 @@ test('closed connections leave after the retention, and the tables stay within t
 test('a flow burst becomes the shown interval at the next tick, and host rates follow it', () => {
   const m = model();
   m.add(flow('93.184.216.34', 'api.example.com', 4000));
-  m.add(flow('93.184.216.34', 'api.example.com', 1000, { direction: 'egress', saddr: '10.0.0.2', sport: 50000, daddr: '93.184.216.34', dport: 443, src_host: null, dst_host: 'api.example.com' }));
+  m.add(
+    flow('93.184.216.34', 'api.example.com', 1000, {
+      direction: 'egress',
+      saddr: '10.0.0.2',
+      sport: 50000,
+      daddr: '93.184.216.34',
+      dport: 443,
+      src_host: null,
+      dst_host: 'api.example.com',
+    }),
+  );
   assert.equal(m.flowRows().length, 0, 'not shown while the burst may still be coming');
   m.tick(NOW);
-  assert.deepEqual(m.flowRows().map((r) => r.bytes), [4000, 1000]);
+  assert.deepEqual(
+    m.flowRows().map((r) => r.bytes),
+    [4000, 1000],
+  );
   const egress = m.flowRows()[1];
   assert.equal(egress?.remoteAddress, '93.184.216.34', 'seen from this host: the remote end of egress is its destination');
   assert.equal(egress?.remoteHost, 'api.example.com');
@@ -100,7 +116,11 @@ test('a flow burst becomes the shown interval at the next tick, and host rates f
   assert.equal(host?.rateOut, 500);
   m.add(flow('198.51.100.1', 'b.example', 10));
   m.tick(NOW + 2000);
-  assert.deepEqual(m.flowRows().map((r) => r.remoteHost), ['b.example'], 'the previous interval is replaced');
+  assert.deepEqual(
+    m.flowRows().map((r) => r.remoteHost),
+    ['b.example'],
+    'the previous interval is replaced',
+  );
   assert.equal(m.hostRows().find((r) => r.host === 'api.example.com')?.rateIn, 0);
   m.tick(NOW + 10_000);
   assert.equal(m.flowRows().length, 0, 'no flows for two intervals: nothing to show');
@@ -127,7 +147,11 @@ test('outside strings are sanitized once, where records come in', () => {
   };
   collect([m.hostRows(), m.connectionRows(), m.dnsRows()]);
   // eslint-disable-next-line no-control-regex
-  assert.deepEqual(strings.filter((s) => /[\u0000-\u001f\u007f-\u009f]/.test(s)), []);
+  const control = /[\u0000-\u001f\u007f-\u009f]/;
+  assert.deepEqual(
+    strings.filter((s) => control.test(s)),
+    [],
+  );
   assert.equal(m.dnsRows()[0]?.host, 'evil\\x1b[2J\\x1b]0;pwned\\x07.example');
   assert.equal(m.dnsRows()[0]?.comm, 'x\\x1b[31m');
   assert.deepEqual(m.dnsRows()[0]?.cnames, ['c\\x9bname.example']);
@@ -182,6 +206,9 @@ test('a named record moves a live connection from the unresolved row to its host
 test('a named record whose open was never listed adds the connection', () => {
   const m = model();
   m.add({ ...connOpen(null, '203.0.113.9', 50000), event: 'named', host: 'x.example.com', host_source: 'global', unresolved: null });
-  assert.deepEqual(m.connectionRows().map((r) => [r.state, r.host]), [['open', 'x.example.com']]);
+  assert.deepEqual(
+    m.connectionRows().map((r) => [r.state, r.host]),
+    [['open', 'x.example.com']],
+  );
   assert.equal(m.hostRows().find((h) => h.key === 'x.example.com')?.connections, 1);
 });
