@@ -93,3 +93,11 @@ export function parseJsonLines(text: string): JsonLine[] {
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line) as JsonLine);
 }
+
+/** The summary lines of hostflow's stderr, one per line (for diagnostics and matches). */
+export function summaryOf(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => line.includes('summary:'))
+    .join('\n');
+}

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connectProbeModes } from '../helpers/connect-probe.js';
-import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine, summaryOf } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { pythonClient, startReplyServer, type ClientResult } from '../helpers/workload.js';
@@ -47,12 +47,7 @@ describe('an IPv4-mapped connect from an IPv6 socket', privilegedSuite(requireme
   });
 
   test('is one connection, opened and closed once, in the connect mode in use, and loses nothing', (t) => {
-    t.diagnostic(
-      stderr
-        .split('\n')
-        .filter((line) => line.includes('summary:'))
-        .join('\n'),
-    );
+    t.diagnostic(summaryOf(stderr));
     assert.equal(code, 0, stderr);
     const mine = lines.filter((l) => l.type === 'conn' && l.sport === client.localPort && unmapped(l.daddr) === topo.server.ipv4);
     const opens = mine.filter((l) => l.event === 'open');

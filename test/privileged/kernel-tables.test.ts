@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LRU_FREE_PER_CPU } from '../../src/kernel/load-plan.js';
 import { loadNative } from '../../src/kernel/native.js';
-import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine, summaryOf } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3 } from '../helpers/process.js';
@@ -113,12 +113,7 @@ describe('kernel pairing tables: LRU, sized from the options, and losses counted
   });
 
   test('getaddrinfo calls beyond the lookups table are counted as lookups_full, a PROBLEM that names --lookup-table-size', (t) => {
-    t.diagnostic(
-      stderr
-        .split('\n')
-        .filter((line) => line.includes('summary:'))
-        .join('\n'),
-    );
+    t.diagnostic(summaryOf(stderr));
     assert.equal(code, 0, stderr);
     const recorded = lines.filter((l) => l.type === 'dns' && l.source === 'getaddrinfo' && typeof l.host === 'string' && l.host.endsWith(DOMAIN));
     const tables = /summary: PROBLEM tables: \d+ records lost or closed without their process \(([^)]*)\): a kernel table was full; raise (.*)$/m.exec(stderr);

@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, unlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine, summaryOf } from '../helpers/hostflow.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3, run, type ManagedProcess } from '../helpers/process.js';
@@ -210,10 +210,7 @@ describe('libc: lookups through every libc processes map are traced', privileged
     // Start line and summary name each file; the ones found later say how long their process ran untraced.
     assert.match(stderr, new RegExp(`libc: .*${early.libc}`), 'the start line lists the copy mapped before the start');
     assert.match(stderr, new RegExp(`libc: .*${deleted.libc} \\(1 pid, from pid ${results.deleted?.pid} [^,]*, deleted\\)`));
-    const summary = stderr
-      .split('\n')
-      .filter((line) => line.includes('summary:'))
-      .join('\n');
+    const summary = summaryOf(stderr);
     assert.match(summary, /summary: ok libc: getaddrinfo traced in \d+ files?: /);
     assert.doesNotMatch(summary, /getaddrinfo NOT traced/);
     assert.match(summary, new RegExp(`${late.libc} \\(\\d+ pids?, attached \\d+ ms after its process started\\)`));
@@ -268,10 +265,7 @@ describe('libc: lookups through every libc processes map are traced', privileged
       stopped = await hostflow.stop('SIGINT');
     }
     assert.equal(stopped.code, 0, stopped.stderr);
-    const summary = stopped.stderr
-      .split('\n')
-      .filter((line) => line.includes('summary:'))
-      .join('\n');
+    const summary = summaryOf(stopped.stderr);
     for (const client of ['chroot', 'container'] as const) {
       const result = results[client];
       assert.ok(result && result.pid > 0, `${client} printed its pid`);

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine, summaryOf } from '../helpers/hostflow.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3 } from '../helpers/process.js';
@@ -130,11 +130,7 @@ describe('server names have a kernel ring of their own', privilegedSuite(require
     await topo?.destroy();
   });
 
-  const summary = (run: Run) =>
-    run.stderr
-      .split('\n')
-      .filter((line) => line.includes('summary:'))
-      .join('\n');
+  const summary = (run: Run) => summaryOf(run.stderr);
   const sniNamed = (run: Run) => run.lines.filter((l) => l.type === 'conn' && l.host_source === 'sni' && l.host === SNI);
 
   test('a burst of ClientHellos overflows only its own ring: every DNS answer still becomes a record', (t) => {

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startHostflow, type JsonLine } from '../helpers/hostflow.js';
+import { startHostflow, type JsonLine, summaryOf } from '../helpers/hostflow.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { findCommand } from '../helpers/process.js';
@@ -119,12 +119,7 @@ describe('wire names: DNS over TCP, TLS SNI and HTTP Host name connections', pri
   });
 
   test('hostflow ends cleanly and its summary counts the TCP DNS message and both server names', (t) => {
-    t.diagnostic(
-      stderr
-        .split('\n')
-        .filter((line) => line.includes('summary:'))
-        .join('\n') || 'no summary line',
-    );
+    t.diagnostic(summaryOf(stderr) || 'no summary line');
     assert.equal(exitCode, 0, stderr);
     assert.match(stderr, /summary: ok events: \d+ delivered; none lost/);
     const tcp = DNS_TCP_SUMMARY.exec(stderr);
@@ -165,10 +160,7 @@ describe('wire names: DNS over TCP, TLS SNI and HTTP Host name connections', pri
       stopped = await run.stop('SIGINT');
     }
     assert.equal(stopped.code, 0, stopped.stderr);
-    const summary = stopped.stderr
-      .split('\n')
-      .filter((line) => line.includes('summary:'))
-      .join('\n');
+    const summary = summaryOf(stopped.stderr);
     t.diagnostic(summary);
     const answers = stopped.lines.filter((l) => l.type === 'dns' && l.source === 'wire' && l.host === NAMES.tcp);
     assert.equal(answers.length, 1, JSON.stringify(stopped.lines));
