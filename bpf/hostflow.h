@@ -91,6 +91,18 @@
  * the handshake there, so this is far above any real concurrency.
  */
 #define HF_CONNECTING_MAX 8192
+/*
+ * `udp_convs`, one UDP socket's exchange with one remote address -> its
+ * counts (struct hf_udp_conv): the host's live UDP conversations. DNS's own
+ * sockets (remote port 53) are not counted here: each lookup is a `dns`
+ * record already.
+ */
+#define HF_UDP_CONVS_MAX 16384
+/*
+ * `processes`, pid -> parent and start time of the processes forked since
+ * hostflow started (the cgroup socket hooks cannot read the task itself).
+ */
+#define HF_PROCESSES_MAX 32768
 
 enum hf_event_type {
 	HF_EVENT_CONNECT = 1,	  /* a process asked the kernel to connect */
@@ -99,7 +111,14 @@ enum hf_event_type {
 	HF_EVENT_LOOKUP = 4,	  /* getaddrinfo returned */
 	HF_EVENT_DNS_PACKET = 5,  /* a DNS response seen on an interface */
 	HF_EVENT_PACKET = 6,	  /* a frame copied for the packet capture */
-	HF_EVENT_PAYLOAD = 7,	  /* a TLS ClientHello or HTTP request seen on egress */
+	HF_EVENT_PAYLOAD = 7,	  /* a TLS ClientHello, HTTP request or QUIC Initial seen on egress */
+	HF_EVENT_UDP_CLOSE = 8,	  /* a UDP socket with conversations in `udp_convs` was released */
+};
+
+/* hf_dns_packet_event.seen_at, hf_payload_event.seen_at: which hook copied it. */
+enum hf_seen_at {
+	HF_SEEN_INTERFACE = 0, /* XDP ingress or TC egress of a traced interface: no process */
+	HF_SEEN_SOCKET = 1,    /* cgroup_skb at a local socket: task is the socket's owner */
 };
 
 /* hf_dns_packet_event.transport */
@@ -112,6 +131,7 @@ enum hf_dns_transport {
 enum hf_payload_kind {
 	HF_PAYLOAD_TLS = 1,  /* a TLS handshake record holding a ClientHello */
 	HF_PAYLOAD_HTTP = 2, /* an HTTP/1.x request line */
+	HF_PAYLOAD_QUIC = 3, /* a UDP datagram starting with a QUIC v1/v2 Initial packet */
 };
 
 /* How the connect probe was attached; carried by every connect event. */
@@ -148,7 +168,11 @@ enum hf_counter {
 	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request: `payload_events` full */
 	HF_CNT_CLOSE_RECOVERED = 13,  /* close missed by sock_state, emitted at destroy */
 	HF_CNT_CONNECTING_FULL = 14,  /* `connecting` lost a call's entry (full): connect lost */
-	HF_CNT_MAX = 15,
+	HF_CNT_DROP_DNS_SOCK = 15,    /* wire DNS at a socket (cgroup_skb): `dns_events` full */
+	HF_CNT_DROP_PAYLOAD_SOCK = 16, /* QUIC Initial at a socket: `payload_events` full */
+	HF_CNT_DROP_UDP_CLOSE = 17,   /* UDP socket release: `events` full (conversation ends at idle) */
+	HF_CNT_UDP_CONVS_FAILED = 18, /* `udp_convs` update failed: datagrams uncounted */
+	HF_CNT_MAX = 19,
 };
 
 struct hf_header {
@@ -165,6 +189,14 @@ struct hf_task {
 	__u32 gid;
 	__u64 cgroup_id;
 	char comm[HF_COMM_LEN];
+	__u32 ppid;	/* parent's thread-group id; 0 when unknown */
+	__u32 _pad;
+	/*
+	 * When the process (thread group) started, CLOCK_BOOTTIME ns, as
+	 * /proc/<pid>/stat's starttime counts it: with pid, who the process is,
+	 * since a pid can be reused. 0 when unknown.
+	 */
+	__u64 start_ns;
 };
 
 struct hf_tuple {
@@ -233,40 +265,95 @@ struct hf_lookup_event {
 };
 
 /*
- * HF_EVENT_DNS_PACKET: a DNS response on the wire, from UDP or TCP source
- * port 53. A TCP segment is copied as it is (user space reassembles the
- * stream by tcp_seq); segments without payload are sent only when they
- * carry SYN (the sequence number the stream starts from), FIN or RST.
+ * HF_EVENT_DNS_PACKET: a DNS message on the wire, UDP or TCP port 53.
+ * At an interface (XDP, TC): responses only, from source port 53, no task.
+ * At a socket (cgroup_skb, every local socket of every network namespace):
+ * queries the socket sends (egress, destination port 53) and responses it
+ * receives (ingress, source port 53), with the socket's owner in `task`.
+ * A TCP segment is copied as it is (user space reassembles the stream by
+ * tcp_seq); segments without payload are sent only when they carry SYN
+ * (the sequence number the stream starts from), FIN or RST.
  */
 struct hf_dns_packet_event {
 	struct hf_header hdr;
-	struct hf_tuple tuple;
-	__u32 ifindex;
-	__u32 direction; /* HF_DIR_IN from XDP, HF_DIR_OUT from TC */
-	__u16 cap_len;	 /* bytes of the message (UDP) or payload (TCP) in data */
-	__u16 msg_len;	 /* UDP: DNS message bytes on the wire; TCP: payload bytes */
-	__u8 transport;	 /* enum hf_dns_transport */
-	__u8 tcp_flags;	 /* TCP: the segment's flags (FIN 0x01, SYN 0x02, RST 0x04) */
-	__u16 _pad;
+	struct hf_task task;   /* the socket's owner; pid 0 at an interface */
+	struct hf_tuple tuple; /* as on the wire */
+	__u64 sock_cookie;     /* the socket's cookie; 0 at an interface */
+	__u64 netns_cookie;    /* the socket's network namespace; 0 at an interface */
+	__u32 ifindex;	       /* the device, in the socket's namespace at a socket */
+	__u32 direction;       /* HF_DIR_IN: ingress; HF_DIR_OUT: egress */
+	__u16 cap_len;	       /* bytes of the message (UDP) or payload (TCP) in data */
+	__u16 msg_len;	       /* UDP: DNS message bytes on the wire; TCP: payload bytes */
+	__u8 transport;	       /* enum hf_dns_transport */
+	__u8 tcp_flags;	       /* TCP: the segment's flags (FIN 0x01, SYN 0x02, RST 0x04) */
+	__u8 seen_at;	       /* enum hf_seen_at */
+	__u8 _pad;
 	__u32 tcp_seq; /* TCP: sequence number of the segment (of data[0]) */
 	__u32 _pad2;
 	__u8 data[HF_DNS_CAPTURE];
 };
 
 /*
- * HF_EVENT_PAYLOAD: the first bytes of a TCP payload that starts a TLS
- * ClientHello or an HTTP request, seen on egress; user space reads the
- * server name (SNI) or the Host header from it.
+ * HF_EVENT_PAYLOAD: the first bytes of a payload that may name its server,
+ * seen on egress: a TCP payload that starts a TLS ClientHello or an HTTP
+ * request (TC, at an interface), or a UDP datagram that starts with a QUIC
+ * Initial packet (cgroup_skb, at the socket: the first datagrams of each
+ * conversation only). User space reads the server name (SNI, decrypting the
+ * QUIC Initial) or the Host header from it.
  */
 struct hf_payload_event {
 	struct hf_header hdr;
+	struct hf_task task;   /* the socket's owner; pid 0 at an interface */
 	struct hf_tuple tuple; /* egress: saddr/sport are the local end */
+	__u64 sock_cookie;     /* 0 at an interface */
 	__u32 ifindex;
-	__u32 direction;   /* HF_DIR_OUT (TC) */
+	__u32 direction;   /* HF_DIR_OUT */
 	__u16 cap_len;	   /* bytes of the payload in data */
 	__u16 kind;	   /* enum hf_payload_kind */
 	__u32 payload_len; /* payload bytes of the packet (a GSO packet's all) */
+	__u8 seen_at;	   /* enum hf_seen_at */
+	__u8 _pad[7];
 	__u8 data[HF_PAYLOAD_CAPTURE];
+};
+
+/*
+ * Key of `udp_convs`: one UDP socket (by cookie) and one remote address.
+ * An unconnected socket talking to many peers has one entry per peer.
+ */
+struct hf_udp_conv_key {
+	__u64 sock_cookie;
+	__u8 raddr[16]; /* network order; IPv4 in the first 4 bytes */
+	__u16 rport;
+	__u16 family; /* HF_AF_INET or HF_AF_INET6 */
+	__u32 _pad;
+};
+
+/*
+ * Value of `udp_convs`, counted at the socket (cgroup_skb egress and
+ * ingress) on every interface and in every network namespace. Counters are
+ * shared by the CPUs (atomic adds); bytes are UDP payload bytes, what the
+ * applications exchanged. User space reads the table, ends a conversation
+ * at its socket's release (HF_EVENT_UDP_CLOSE) or when idle, and deletes it.
+ */
+struct hf_udp_conv {
+	struct hf_task task; /* the socket's owner when the conversation began */
+	__u8 laddr[16];	     /* the local end as on the first datagram */
+	__u16 lport;
+	__u16 _pad;
+	__u32 ifindex; /* device of the first datagram, in the socket's namespace */
+	__u64 netns_cookie;
+	__u64 packets_out;
+	__u64 bytes_out;
+	__u64 packets_in;
+	__u64 bytes_in;
+	__u64 first_ns; /* CLOCK_MONOTONIC, as event timestamps */
+	__u64 last_ns;
+};
+
+/* HF_EVENT_UDP_CLOSE: the socket of some `udp_convs` entries was released. */
+struct hf_udp_close_event {
+	struct hf_header hdr;
+	__u64 sock_cookie;
 };
 
 /* Key of the per-CPU LRU `flows` map: one 5-tuple on one interface. */

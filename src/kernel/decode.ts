@@ -40,6 +40,10 @@ export interface Task {
   /** cgroup v2 id of the task (inode number of its cgroup directory). */
   cgroupId: bigint;
   comm: string;
+  /** Parent's pid; 0 when unknown. */
+  ppid: number;
+  /** When the process started, CLOCK_BOOTTIME ns (/proc/<pid>/stat's starttime, in ns); 0 when unknown. With pid, who it is. */
+  startNs: number;
 }
 
 export interface Tuple {
@@ -106,11 +110,17 @@ interface PacketBase extends EventBase {
   /** Its addresses and ports as on the wire. */
   tuple: Tuple;
   ifindex: number;
-  /** 'in': XDP ingress; 'out': TC egress. */
+  /** 'in': ingress (XDP, or a socket receiving); 'out': egress (TC, or a socket sending). */
   direction: 'in' | 'out';
+  /** 'interface': XDP/TC of a traced interface, no process; 'socket': cgroup_skb at a local socket of any namespace. */
+  seenAt: 'interface' | 'socket';
+  /** The socket's owner (seenAt 'socket'); null at an interface. */
+  task: Task | null;
+  /** The socket's cookie as a decimal string (seenAt 'socket'); null at an interface. */
+  socket: string | null;
 }
 
-/** One DNS response datagram from UDP port 53. */
+/** One DNS datagram: a response from UDP port 53, or (seenAt 'socket', direction 'out') a query to it. */
 export interface DnsDatagramEvent extends PacketBase {
   kind: 'dnsDatagram';
   /** Length of the message on the wire; `message` may hold fewer bytes (the kernel copies at most HF_DNS_CAPTURE). */
@@ -118,7 +128,7 @@ export interface DnsDatagramEvent extends PacketBase {
   message: Buffer;
 }
 
-/** One TCP segment from port 53, before reassembly: part of a stream of length-prefixed messages. */
+/** One TCP segment from port 53 (or, at a socket on egress, to it), before reassembly: part of a stream of length-prefixed messages. */
 export interface DnsSegmentEvent extends PacketBase {
   kind: 'dnsSegment';
   /** Sequence number of the segment's first byte (of its SYN when `flags` has it). */
@@ -130,14 +140,21 @@ export interface DnsSegmentEvent extends PacketBase {
   payload: Buffer;
 }
 
-/** The first bytes of a TCP payload on egress that start a TLS ClientHello or an HTTP/1.x request. */
+/** The first bytes of a payload on egress: a TCP one that starts a TLS ClientHello or an HTTP/1.x request, or a UDP datagram starting with a QUIC Initial. */
 export interface PayloadEvent extends PacketBase {
   kind: 'payload';
-  protocol: 'tls' | 'http';
+  protocol: 'tls' | 'http' | 'quic';
   payload: Buffer;
 }
 
-export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsDatagramEvent | DnsSegmentEvent | PayloadEvent;
+/** A UDP socket that had conversations in `udp_convs` was released: they end now. */
+export interface UdpCloseEvent extends EventBase {
+  kind: 'udpClose';
+  /** The socket's cookie as a decimal string. */
+  socket: string;
+}
+
+export type KernelEvent = ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | DnsDatagramEvent | DnsSegmentEvent | PayloadEvent | UdpCloseEvent;
 
 export interface DecodeStats {
   records: number;
