@@ -15,14 +15,17 @@ import { isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ConnectEvent, CloseEvent, EstablishedEvent, LookupEvent, Task, Tuple } from '../kernel/decode.js';
-import type { CorrelatorEvent, DnsAnswerEvent, ServerNameEvent } from '../wire/events.js';
+import type { UdpConversationEntry } from '../kernel/udp-convs.js';
+import type { CorrelatorEvent, DnsAnswerEvent, DnsQueryEvent, EncryptedHelloEvent, ServerNameEvent } from '../wire/events.js';
 import type { FlowDelta } from '../flows/intervals.js';
 import type { ConnectProbeName } from '../kernel/layout.js';
 import { protocolName } from '../net/protocol.js';
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, ProcessFields, UnresolvedReason } from '../records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, ProcessFields, UdpEndReason, UdpRecord, UnresolvedReason } from '../records/types.js';
 import type { NameIndex, NameMatch } from './names.js';
 import { gaiStatus } from './gai-status.js';
 import { UnnamedConnections, type Unnamed } from './unnamed.js';
+import { PendingQueries, type PendingQuery } from './dns-queries.js';
+import { conversationKey, UdpConversations } from './udp-conversations.js';
 import { isEncryptedDns, UnresolvedEvidence } from './unresolved.js';
 
 export interface ContainerInfo {
@@ -30,10 +33,17 @@ export interface ContainerInfo {
   runtime: string;
 }
 
+/** Who a process is beyond its pid and comm (src/system/process-identity.ts). */
+export type ProcessIdentity = Pick<ProcessFields, 'ppid' | 'exe' | 'cmdline'>;
+
 export interface CorrelatorOptions {
   names: NameIndex;
   clock: Clock;
   interfaceName: (ifindex: number) => string;
+  /** The interface a socket hook saw a packet on, named only when it is in hostflow's network namespace; null otherwise. @default interfaceName */
+  socketInterfaceName?: (ifindex: number, netns: string | null) => string | null;
+  /** Parent, executable and command line of an event's process, never another's (a reused pid). @default the kernel's ppid only */
+  identify?: (task: Task) => ProcessIdentity;
   containers: { lookup(pid: number): ContainerInfo | null };
   /** hostflow's own pid: the kernel already leaves it out, this guards the user-space side too. 0 for none. */
   excludePid: number;
@@ -44,9 +54,20 @@ export interface CorrelatorOptions {
   lateNameWindowMs?: number;
   /** Open connections without a name kept waiting for one. @default 16384 */
   unnamedEntries?: number;
+  /** How long a DNS query a local socket sent waits for its response before it is a TIMEOUT lookup. @default 5000 */
+  dnsTimeoutMs?: number;
+  /** A UDP conversation without a datagram for this long ends. @default 60000 */
+  udpIdleMs?: number;
 }
 
 export const DEFAULT_LATE_NAME_WINDOW_MS = 10_000;
+/** glibc's and Go's resolvers wait 5 s for an answer before they retry. */
+export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
+/**
+ * Longer than QUIC's common idle timeouts (30 s) and the usual NAT UDP
+ * timeouts (30-180 s), shorter than a poll interval of a chatty agent.
+ */
+export const DEFAULT_UDP_IDLE_MS = 60_000;
 
 export interface CorrelatorStats {
   wireAnswers: number;
@@ -66,6 +87,21 @@ export interface CorrelatorStats {
   serverNamesInvalid: number;
   /** Unnamed open connections pushed out of the late-name table by its bound. */
   unnamedEvicted: number;
+  /** DNS queries seen at sockets, answered and timed out (TIMEOUT lookups), and pushed out unanswered by the bound. */
+  dnsQueries: { seen: number; answered: number; timedOut: number; evicted: number; retries: number };
+  /** UDP conversations opened, ended, and pushed out of the kernel's table before they ended. */
+  udp: { opened: number; ended: number; evicted: number };
+  /** ClientHellos with Encrypted Client Hello: their connections are not named by the outer name. */
+  encryptedHellos: number;
+  /** UDP conversations named by the SNI of their QUIC Initial. */
+  quicNamed: number;
+}
+
+/** What is remembered about a live UDP conversation between its open and close records. */
+interface ConversationState {
+  match: NameMatch | null;
+  unresolved: UnresolvedReason | null;
+  ownerKey: string;
 }
 
 /** What is remembered about a socket between its events. */
@@ -96,6 +132,12 @@ interface Owner {
 }
 
 const TCP_SYN_SENT = 2;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+/** UDP conversations share the owners table with TCP connections, under keys of their own. */
+const UDP_OWNER = 'udp|';
+/** The ephemeral port range's usual start (ip_local_port_range): a local port below it, talking to one above it, is a server's. */
+const EPHEMERAL_PORT_MIN = 32768;
 const TCP_SYN_RECV = 3;
 
 const ms = (ns: number) => Math.round(ns / 1000) / 1000;
@@ -118,6 +160,11 @@ function tupleKey(localAddr: string, localPort: number, remoteAddr: string, remo
   return `${localAddr}|${localPort}|${remoteAddr}|${remotePort}`;
 }
 
+/** A UDP socket's remote end, from an egress tuple (daddr/dport the remote). */
+function udpRemoteKey(socket: string, tuple: Pick<Tuple, 'daddr' | 'dport'>): string {
+  return `${socket}|${tuple.daddr}|${tuple.dport}`;
+}
+
 export class Correlator {
   readonly stats: CorrelatorStats = {
     wireAnswers: 0,
@@ -129,12 +176,22 @@ export class Correlator {
     serverNamesIgnored: 0,
     serverNamesInvalid: 0,
     unnamedEvicted: 0,
+    dnsQueries: { seen: 0, answered: 0, timedOut: 0, evicted: 0, retries: 0 },
+    udp: { opened: 0, ended: 0, evicted: 0 },
+    encryptedHellos: 0,
+    quicNamed: 0,
   };
   /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. */
   private readonly sockets = new LRUCache<string, SocketState>({ max: 262_144 });
   /** TCP connections by local/remote 4-tuple, for naming flows; closed ones linger one flow interval. */
   private readonly owners = new LRUCache<string, Owner>({ max: 262_144 });
   private readonly recentWireAnswers = new LRUCache<string, true>({ max: 4096, ttl: 2000 });
+  private readonly queries: PendingQueries;
+  private readonly conversations: UdpConversations;
+  private readonly conversationStates = new Map<string, ConversationState>();
+  /** Server names from QUIC Initials, and ClientHellos with ECH on UDP, by socket and remote end, until their conversation reads them. */
+  private readonly udpServerNames = new LRUCache<string, string>({ max: 4096 });
+  private readonly udpEncryptedHellos = new LRUCache<string, true>({ max: 4096 });
   private readonly unnamed: UnnamedConnections<Waiting>;
   private readonly evidence: UnresolvedEvidence;
   private readonly lateNameWindowNs: number;
@@ -146,6 +203,8 @@ export class Correlator {
     this.unnamed = new UnnamedConnections(options.unnamedEntries ?? 16_384, () => this.stats.unnamedEvicted++);
     this.evidence = new UnresolvedEvidence(options.startedBeforeTrace);
     this.lateNameWindowNs = (options.lateNameWindowMs ?? DEFAULT_LATE_NAME_WINDOW_MS) * 1e6;
+    this.queries = new PendingQueries({ timeoutNs: (options.dnsTimeoutMs ?? DEFAULT_DNS_TIMEOUT_MS) * 1e6 });
+    this.conversations = new UdpConversations((options.udpIdleMs ?? DEFAULT_UDP_IDLE_MS) * 1e6);
   }
 
   setProbe(probe: ConnectProbeName): void {
@@ -154,12 +213,18 @@ export class Correlator {
 
   handle(event: CorrelatorEvent): void {
     this.options.names.advanceTo(event.tsNs);
-    if ('task' in event && this.options.excludePid !== 0 && event.task.pid === this.options.excludePid) return;
+    if ('task' in event && event.task && this.options.excludePid !== 0 && event.task.pid === this.options.excludePid) return;
     switch (event.kind) {
       case 'lookup':
         return this.onLookup(event);
       case 'dnsAnswer':
         return this.onDnsAnswer(event);
+      case 'dnsQuery':
+        return this.onDnsQuery(event);
+      case 'udpClose':
+        return this.conversations.socketClosed(event.socket);
+      case 'encryptedHello':
+        return this.onEncryptedHello(event);
       case 'connect':
         return this.onConnect(event);
       case 'established':
@@ -172,9 +237,27 @@ export class Correlator {
   }
 
   private processFields(task: Task | null): ProcessFields {
-    if (!task || task.pid === 0) return { pid: null, comm: null, uid: null, container_id: null, container_runtime: null };
+    if (!task || task.pid === 0) {
+      return { pid: null, ppid: null, comm: null, exe: null, cmdline: null, uid: null, container_id: null, container_runtime: null };
+    }
     const container = this.options.containers.lookup(task.pid);
-    return { pid: task.pid, comm: task.comm, uid: task.uid, container_id: container?.id ?? null, container_runtime: container?.runtime ?? null };
+    const identity = this.options.identify?.(task) ?? { ppid: task.ppid || null, exe: null, cmdline: null };
+    return {
+      pid: task.pid,
+      ppid: identity.ppid,
+      comm: task.comm,
+      exe: identity.exe,
+      cmdline: identity.cmdline,
+      uid: task.uid,
+      container_id: container?.id ?? null,
+      container_runtime: container?.runtime ?? null,
+    };
+  }
+
+  /** Where a wire event was seen, as the dns record's `iface`. */
+  private wireInterface(event: DnsAnswerEvent | DnsQueryEvent | PendingQuery, netns: string | null): string | null {
+    if ('seenAt' in event && event.seenAt === 'interface') return this.options.interfaceName(event.ifindex);
+    return this.options.socketInterfaceName ? this.options.socketInterfaceName(event.ifindex, netns) : this.options.interfaceName(event.ifindex);
   }
 
   private onLookup(event: LookupEvent): void {
@@ -210,36 +293,79 @@ export class Correlator {
 
   private onDnsAnswer(event: DnsAnswerEvent): void {
     const { answer } = event;
-    const dedupeKey = `${answer.id}|${answer.host}|${answer.qtype}|${event.tuple.saddr}|${event.tuple.daddr}|${event.tuple.dport}`;
+    const task = event.task && event.task.pid !== 0 ? event.task : null;
+    const query = event.socket !== null ? this.queries.answer(event.socket, answer.id, answer.host, answer.qtype) : undefined;
+    if (query) this.stats.dnsQueries.answered++;
+    const dedupeKey = `${answer.id}|${answer.host}|${answer.qtype}|${event.tuple.saddr}|${event.tuple.daddr}|${event.tuple.dport}|${event.socket ?? ''}`;
     if (this.recentWireAnswers.has(dedupeKey)) {
       this.stats.wireDuplicates++;
       return;
     }
     this.recentWireAnswers.set(dedupeKey, true);
     this.stats.wireAnswers++;
-    this.options.names.learnFromWire(
-      answer.host,
-      answer.addrs.map((addr) => [addr, answer.addrTtls[addr] ?? answer.ttl] as const),
-      answer.cnames,
-    );
+    if (task) {
+      // The process that asked: its own index learns the name, as from getaddrinfo.
+      this.options.names.learnFromProcess(task.pid, answer.host, answer.addrs, answer.ttl, answer.cnames);
+    } else {
+      this.options.names.learnFromWire(
+        answer.host,
+        answer.addrs.map((addr) => [addr, answer.addrTtls[addr] ?? answer.ttl] as const),
+        answer.cnames,
+      );
+    }
     this.evidence.named(answer.addrs);
     const record: DnsRecord = {
       type: 'dns',
       ts: this.options.clock.iso(event.tsNs),
-      ...this.processFields(null),
-      tid: null,
+      ...this.processFields(task),
+      tid: query?.task.tid ?? null,
       host: answer.host,
       cnames: answer.cnames.length > 0 ? answer.cnames : null,
       addrs: sortFamilies(answer.addrs),
       ttl: answer.ttl,
-      latency_ms: null,
+      latency_ms: query ? ms(event.tsNs - query.tsNs) : null,
       source: 'wire',
       status: answer.rcode,
-      iface: this.options.interfaceName(event.ifindex),
+      iface: this.wireInterface(event, null),
       server: event.tuple.saddr,
     };
     this.options.emit(record);
     this.nameLate(answer.addrs, event.tsNs);
+  }
+
+  /** A query a local socket sent: it waits for its response, or becomes a TIMEOUT lookup. */
+  private onDnsQuery(event: DnsQueryEvent): void {
+    if (!event.task || event.task.pid === 0 || event.socket === null) return;
+    this.stats.dnsQueries.seen++;
+    const { id, host, qtype } = event.query;
+    this.queries.add({ tsNs: event.tsNs, task: event.task, socket: event.socket, tuple: event.tuple, ifindex: event.ifindex, id, host, qtype, transport: event.transport });
+  }
+
+  /**
+   * Moves time to `nowNs` (kernel monotonic; the events before it are
+   * applied): queries that waited out the DNS timeout become TIMEOUT lookups.
+   */
+  advanceTo(nowNs: number): void {
+    for (const query of this.queries.expire(nowNs)) {
+      this.stats.dnsQueries.timedOut++;
+      this.options.emit({
+        type: 'dns',
+        ts: this.options.clock.iso(query.tsNs),
+        ...this.processFields(query.task),
+        tid: query.task.tid,
+        host: query.host,
+        cnames: null,
+        addrs: [],
+        ttl: null,
+        latency_ms: null,
+        source: 'wire',
+        status: 'TIMEOUT',
+        iface: this.wireInterface(query, null),
+        server: query.tuple.daddr,
+      });
+    }
+    this.stats.dnsQueries.evicted = this.queries.evicted;
+    this.stats.dnsQueries.retries = this.queries.retries;
   }
 
   /** A lookup or answer for `addrs` at `tsNs`: names the connections to them that opened unnamed within the window. */
@@ -261,12 +387,17 @@ export class Correlator {
       this.stats.serverNamesInvalid++;
       return;
     }
+    if (event.source === 'quic') {
+      // Its UDP conversation reads it when it opens or ends.
+      if (event.socket !== null) this.udpServerNames.set(udpRemoteKey(event.socket, event.tuple), host);
+      return;
+    }
     // The sender's end is the tuple's source, on egress and on loopback's
     // ingress alike; the name is its peer's, so an accepted connection
     // (where the sender is the remote) is never named by it.
     const { saddr, sport, daddr, dport } = event.tuple;
     const key = tupleKey(saddr, sport, daddr, dport);
-    const match = { host, source: event.source } as const;
+    const match: NameMatch = { host, source: event.source };
     const waiting = this.unnamed.take(key);
     if (waiting) {
       this.stats.serverNamesUsed[event.source]++;
@@ -283,6 +414,24 @@ export class Correlator {
       return;
     }
     this.stats.serverNamesIgnored++;
+  }
+
+  /**
+   * A ClientHello with Encrypted Client Hello: its connection is not named
+   * by the outer name, and says why it stays unnamed.
+   */
+  private onEncryptedHello(event: EncryptedHelloEvent): void {
+    this.stats.encryptedHellos++;
+    if (event.protocol === 'quic') {
+      if (event.socket !== null) this.udpEncryptedHellos.set(udpRemoteKey(event.socket, event.tuple), true);
+      return;
+    }
+    const { saddr, sport, daddr, dport } = event.tuple;
+    const key = tupleKey(saddr, sport, daddr, dport);
+    const waiting = this.unnamed.peek(key);
+    if (waiting) waiting.value.state.unresolved = 'encrypted_client_hello';
+    const owner = this.owners.get(key);
+    if (owner && owner.remoteHost === null) owner.unresolved = 'encrypted_client_hello';
   }
 
   /** Gives a waiting connection its name: one `named` record; its close record and next flows carry the name. */
@@ -407,6 +556,103 @@ export class Correlator {
     };
   }
 
+  /**
+   * One read of the kernel's UDP conversation table, taken at `nowNs` once
+   * the events before it are applied: `open` records for new conversations,
+   * `close` records for ended ones. Returns the ended ones, whose kernel
+   * entries the caller deletes.
+   */
+  udpConversations(snapshot: readonly UdpConversationEntry[], nowNs: number): UdpConversationEntry[] {
+    const { opened, ended } = this.conversations.apply(snapshot, nowNs);
+    for (const entry of opened) this.openConversation(entry);
+    for (const { entry, reason } of ended) this.endConversation(entry, reason);
+    this.stats.udp.evicted = this.conversations.evicted;
+    return ended.map(({ entry }) => entry);
+  }
+
+  /** The run stops: every live UDP conversation ends with the counts of the last read. */
+  finishUdp(): void {
+    for (const { entry, reason } of this.conversations.finish()) this.endConversation(entry, reason);
+  }
+
+  private openConversation(entry: UdpConversationEntry): void {
+    this.stats.udp.opened++;
+    const task = entry.task.pid === 0 ? null : entry.task;
+    const { match, unresolved } = this.nameConversation(entry, task);
+    const ownerKey = UDP_OWNER + tupleKey(entry.laddr, entry.lport, entry.raddr, entry.rport);
+    if (task) this.owners.set(ownerKey, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved });
+    this.conversationStates.set(conversationKey(entry), { match, unresolved, ownerKey });
+    this.options.emit(this.udpRecord('open', entry, task, match, unresolved, null));
+  }
+
+  private endConversation(entry: UdpConversationEntry, reason: UdpEndReason): void {
+    this.stats.udp.ended++;
+    const key = conversationKey(entry);
+    const task = entry.task.pid === 0 ? null : entry.task;
+    let state = this.conversationStates.get(key);
+    this.conversationStates.delete(key);
+    // Unnamed when it opened: a QUIC Initial or a late answer may have named it since.
+    if (!state?.match) state = { ...this.nameConversation(entry, task), ownerKey: state?.ownerKey ?? '' };
+    const owner = state.ownerKey ? this.owners.get(state.ownerKey) : undefined;
+    if (owner) {
+      owner.closedNs = entry.lastNs;
+      owner.remoteHost = state.match?.host ?? null;
+      owner.unresolved = state.unresolved;
+    }
+    this.udpServerNames.delete(udpRemoteKey(entry.socket, { daddr: entry.raddr, dport: entry.rport }));
+    this.options.emit(this.udpRecord('close', entry, task, state.match, state.unresolved, reason));
+  }
+
+  /** A conversation's remote name: its process's own lookup first, then its QUIC Initial's SNI, then the host's most recent answer. */
+  private nameConversation(entry: UdpConversationEntry, task: Task | null): { match: NameMatch | null; unresolved: UnresolvedReason | null } {
+    const remoteKey = udpRemoteKey(entry.socket, { daddr: entry.raddr, dport: entry.rport });
+    let match = this.options.names.resolve(task?.pid ?? null, entry.raddr);
+    const sni = this.udpServerNames.get(remoteKey);
+    if (sni !== undefined && match?.source !== 'process') {
+      if (!match) this.stats.quicNamed++;
+      match = match ?? { host: sni, source: 'quic' };
+    }
+    if (match) return { match, unresolved: null };
+    if (this.udpEncryptedHellos.has(remoteKey)) return { match: null, unresolved: 'encrypted_client_hello' };
+    const inbound = entry.lport < EPHEMERAL_PORT_MIN && entry.rport >= EPHEMERAL_PORT_MIN;
+    const unresolved = this.evidence.reason({ direction: inbound ? 'in' : 'out', pid: task?.pid ?? null, addr: entry.raddr, tsNs: entry.firstNs, openedBeforeTrace: false });
+    return { match: null, unresolved };
+  }
+
+  private udpRecord(
+    event: 'open' | 'close',
+    entry: UdpConversationEntry,
+    task: Task | null,
+    match: NameMatch | null,
+    unresolved: UnresolvedReason | null,
+    reason: UdpEndReason | null,
+  ): UdpRecord {
+    const { clock } = this.options;
+    const closing = event === 'close';
+    return {
+      type: 'udp',
+      event,
+      ts: clock.iso(closing ? entry.lastNs : entry.firstNs),
+      ...this.processFields(task),
+      family: entry.family,
+      saddr: entry.laddr,
+      sport: entry.lport,
+      daddr: entry.raddr,
+      dport: entry.rport,
+      host: match?.host ?? null,
+      host_source: match?.source ?? null,
+      unresolved: match ? null : unresolved,
+      iface: this.options.socketInterfaceName ? this.options.socketInterfaceName(entry.ifindex, entry.netnsCookie) : this.options.interfaceName(entry.ifindex),
+      first_seen: clock.iso(entry.firstNs),
+      last_seen: closing ? clock.iso(entry.lastNs) : null,
+      packets_sent: closing ? entry.packetsOut : null,
+      bytes_sent: closing ? entry.bytesOut : null,
+      packets_received: closing ? entry.packetsIn : null,
+      bytes_received: closing ? entry.bytesIn : null,
+      end_reason: reason,
+    };
+  }
+
   /** Names and owners for one interval's flow deltas. */
   flowRecords(deltas: readonly FlowDelta[]): FlowRecord[] {
     return deltas.map((flow) => this.flowRecord(flow));
@@ -415,7 +661,7 @@ export class Correlator {
   /** The record of one flow delta: one at a time, so a large interval is never held as records all at once. */
   flowRecord(flow: FlowDelta): FlowRecord {
     const { names, clock } = this.options;
-    const found = flow.proto === 6 ? this.ownerOf(flow) : undefined;
+    const found = flow.proto === IPPROTO_TCP || flow.proto === IPPROTO_UDP ? this.ownerOf(flow) : undefined;
     const owner = found?.owner;
     const remoteHost = owner?.remoteHost ?? null;
     const srcHost = found?.remote === 'src' && remoteHost ? remoteHost : names.nameOf(flow.saddr);
@@ -448,12 +694,13 @@ export class Correlator {
     };
   }
 
-  /** The connection a TCP flow belongs to, and which end of the flow is that connection's remote end. */
+  /** The connection or UDP conversation a flow belongs to, and which end of the flow is its remote end. */
   private ownerOf(flow: FlowDelta): { owner: Owner; remote: 'src' | 'dst' } | undefined {
     // Egress packets leave from the local end; ingress ones arrive at it. On
     // loopback both ends are local, so try the other orientation too.
-    const sent = this.owners.get(tupleKey(flow.saddr, flow.sport, flow.daddr, flow.dport));
-    const received = this.owners.get(tupleKey(flow.daddr, flow.dport, flow.saddr, flow.sport));
+    const prefix = flow.proto === IPPROTO_UDP ? UDP_OWNER : '';
+    const sent = this.owners.get(prefix + tupleKey(flow.saddr, flow.sport, flow.daddr, flow.dport));
+    const received = this.owners.get(prefix + tupleKey(flow.daddr, flow.dport, flow.saddr, flow.sport));
     const asSent = sent && { owner: sent, remote: 'dst' as const };
     const asReceived = received && { owner: received, remote: 'src' as const };
     return flow.direction === 'out' ? (asSent ?? asReceived) : (asReceived ?? asSent);

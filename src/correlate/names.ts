@@ -58,17 +58,20 @@ export class NameIndex {
     return Math.max(this.minTtlMs, (ttlSeconds ?? 0) * 1000);
   }
 
-  /** A process resolved `host` to `addrs` (getaddrinfo): both indexes learn it. */
-  learnFromProcess(pid: number, host: string, addrs: readonly string[], ttlSeconds: number | null): void {
+  /**
+   * A process resolved `host` to `addrs` (getaddrinfo, or an answer to a
+   * query its own socket sent): both indexes learn it.
+   */
+  learnFromProcess(pid: number, host: string, addrs: readonly string[], ttlSeconds: number | null, aliases: readonly string[] = []): void {
     const ttl = this.ttlMs(ttlSeconds);
     for (const addr of addrs) {
       this.byProcess.set(`${pid}|${addr}`, host, { ttl });
       this.global.set(addr, host, { ttl });
     }
-    this.notify({ host, aliases: [], addrs });
+    this.notify({ host, aliases, addrs });
   }
 
-  /** An answer seen on the wire, of no known process: only the global index learns it. */
+  /** An answer seen on the wire at an interface, of no known process: only the global index learns it. */
   learnFromWire(host: string, addrTtls: ReadonlyArray<readonly [string, number | null]>, aliases: readonly string[] = []): void {
     for (const [addr, ttlSeconds] of addrTtls) this.global.set(addr, host, { ttl: this.ttlMs(ttlSeconds) });
     this.notify({ host, aliases, addrs: addrTtls.map(([addr]) => addr) });

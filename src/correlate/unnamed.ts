@@ -47,6 +47,11 @@ export class UnnamedConnections<T> {
     keys.add(entry.key);
   }
 
+  /** The connection with this key, left waiting. */
+  peek(key: string): Unnamed<T> | undefined {
+    return this.byKey.peek(key);
+  }
+
   /** Removes and returns the connection with this key. */
   take(key: string): Unnamed<T> | undefined {
     const entry = this.byKey.get(key);

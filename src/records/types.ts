@@ -19,9 +19,18 @@ export type HostSource = 'process' | 'global' | 'sni' | 'http' | 'quic';
  * causes each). `socket_before_start`: the socket was opened before the
  * trace; `process_before_start`: the process was running before it. Both
  * replace `lookup_before_start`, which meant either.
+ * `encrypted_client_hello`: it sent a TLS or QUIC ClientHello with
+ * Encrypted Client Hello, whose outer (public) name is not the server's.
  */
 export type UnresolvedReason =
-  'inbound' | 'socket_before_start' | 'cache_expired' | 'address_literal' | 'encrypted_dns' | 'process_before_start' | 'no_lookup_seen';
+  | 'inbound'
+  | 'socket_before_start'
+  | 'cache_expired'
+  | 'address_literal'
+  | 'encrypted_client_hello'
+  | 'encrypted_dns'
+  | 'process_before_start'
+  | 'no_lookup_seen';
 
 /** Every reason, in the order the rules are tried (the first that applies wins). */
 export const UNRESOLVED_REASONS: readonly UnresolvedReason[] = [
