@@ -215,6 +215,19 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     parse: positiveNumber,
     default: SESSION_DEFAULTS.lateNameWindowMs,
   },
+  {
+    flags: '--dns-timeout <seconds>',
+    description: 'how long a DNS query a local process sent waits for its answer before it is a TIMEOUT lookup',
+    parse: positiveNumber,
+    default: SESSION_DEFAULTS.dnsTimeoutSeconds,
+  },
+  {
+    flags: '--udp-idle <seconds>',
+    description: 'a UDP conversation without a datagram this long ends (its close record is written)',
+    parse: positiveNumber,
+    default: SESSION_DEFAULTS.udpIdleSeconds,
+  },
+  { flags: '--cmdline', description: "add each process's command line to its records (cut at 256 bytes; off by default: it can hold secrets)" },
   { flags: '--trace-self', description: "also trace hostflow's own lookups and connections" },
   {
     flags: '--block <prefixes>',

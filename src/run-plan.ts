@@ -54,6 +54,9 @@ export interface RunFlags extends StorageFlags {
   globalCacheSize: number;
   lateNameWindow: number;
   reorderWindow: number;
+  dnsTimeout: number;
+  udpIdle: number;
+  cmdline?: boolean;
   traceSelf?: boolean;
   block: string[];
   control: string | false;
@@ -126,6 +129,9 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
     flowIntervalSeconds: flags.flowInterval,
     lateNameWindowMs: flags.lateNameWindow,
     reorderWindowMs: flags.reorderWindow,
+    dnsTimeoutSeconds: flags.dnsTimeout,
+    udpIdleSeconds: flags.udpIdle,
+    cmdline: flags.cmdline === true,
   };
   return {
     session,

@@ -8,7 +8,7 @@
  * ordering here is tested without root.
  */
 import { monotonicClock, type Clock } from './clock.js';
-import { Correlator, DEFAULT_LATE_NAME_WINDOW_MS } from './correlate/correlator.js';
+import { Correlator, type CorrelatorStats, DEFAULT_DNS_TIMEOUT_MS, DEFAULT_LATE_NAME_WINDOW_MS, DEFAULT_UDP_IDLE_MS } from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
 import type { DnsTcpStats } from './dns/tcp-stream.js';
@@ -16,6 +16,7 @@ import { FlowIntervals } from './flows/intervals.js';
 import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
 import type { FlowEntry } from './kernel/flows.js';
+import type { UdpConversationEntry } from './kernel/udp-convs.js';
 import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
@@ -35,7 +36,14 @@ export const SESSION_DEFAULTS = {
   flowIntervalSeconds: 10,
   reorderWindowMs: 250,
   lateNameWindowMs: DEFAULT_LATE_NAME_WINDOW_MS,
+  dnsTimeoutSeconds: DEFAULT_DNS_TIMEOUT_MS / 1000,
+  udpIdleSeconds: DEFAULT_UDP_IDLE_MS / 1000,
 } as const;
+
+/** How often the UDP conversation table is read: conversations open within a second of their first datagram. */
+export const UDP_SCAN_MS = 1000;
+/** A released UDP socket's conversations end within this, not at the next regular read. */
+const UDP_CLOSE_SCAN_MS = 100;
 
 export interface SessionOptions {
   tracer: TracerOptions;
@@ -47,6 +55,12 @@ export interface SessionOptions {
   reorderWindowMs?: number;
   /** How long after a connection opened a DNS answer still names it (a `named` record). @default 10000 */
   lateNameWindowMs?: number;
+  /** How long a DNS query a local socket sent waits for its response before it is a TIMEOUT lookup. @default 5 */
+  dnsTimeoutSeconds?: number;
+  /** A UDP conversation without a datagram for this long ends. @default 60 */
+  udpIdleSeconds?: number;
+  /** Records carry their process's command line (it can hold secrets). @default false */
+  cmdline?: boolean;
 }
 
 /** What a session needs of the kernel side: the Tracer, or a stand-in in tests. */
@@ -55,6 +69,11 @@ export interface KernelTracer {
   readonly blocklist: Blocklist | null;
   readonly decodeStats: DecodeStats;
   readFlows(): FlowEntry[];
+  /** The kernel's UDP conversation table (socket hooks attached), and the deletion of ended entries. */
+  readUdpConversations(): UdpConversationEntry[];
+  forgetUdpConversations(entries: readonly UdpConversationEntry[]): void;
+  /** hostflow's own network namespace cookie: socket hooks see every namespace, and ifindexes are per namespace. */
+  readonly netnsCookie: string | null;
   counters(): Record<CounterName, number>;
   skippedRuns(): Record<string, number>;
   libcFiles(): LibcFile[];
@@ -103,9 +122,18 @@ export interface SessionSummary {
   blocked: BlockEntry[];
   /** Late names given and server names (SNI, HTTP Host) used or not (src/correlate/correlator.ts). */
   naming?: NamingSummary;
+  /** What the socket hooks saw: DNS queries and their fate, UDP conversations. */
+  sockets?: SocketSummary;
   /** libc files found and whether getaddrinfo is traced in each (src/system/libc-registry.ts). */
   libc?: LibcFile[];
   libcScan?: LibcScanStats | null;
+}
+
+export interface SocketSummary {
+  dnsQueries: CorrelatorStats['dnsQueries'];
+  udp: CorrelatorStats['udp'];
+  encryptedHellos: number;
+  quicNamed: number;
 }
 
 export interface NamingSummary {
@@ -127,10 +155,16 @@ interface FlowSnapshot {
   endNs: number;
 }
 
+/** The UDP conversation table as read at one time. */
+interface UdpSnapshot {
+  snapshot: UdpConversationEntry[];
+  endNs: number;
+}
+
 export class Session {
   readonly clock: Clock = monotonicClock();
   readonly names: NameIndex;
-  readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0 };
+  readonly records: Record<RecordType, number> = { dns: 0, conn: 0, flow: 0, udp: 0 };
   private readonly reorder: ReorderBuffer<KernelEvent>;
   /** Between reordering and correlation: TCP segments from port 53 become whole DNS messages. */
   /** Between reordering and correlation: bytes off the wire become names. */
@@ -153,6 +187,9 @@ export class Session {
    * already owns its flows.
    */
   private pendingFlows: FlowSnapshot[] = [];
+  /** UDP conversation reads wait the same way, so that the lookup before a first datagram names it. */
+  private pendingUdp: UdpSnapshot[] = [];
+  private udpCloseScan: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly options: SessionOptions,
@@ -167,12 +204,26 @@ export class Session {
       names: this.names,
       clock: this.clock,
       interfaceName: (ifindex) => interfaceName(ifindex, this.ifnames),
+      socketInterfaceName: (ifindex, netns) => this.socketInterfaceName(ifindex, netns),
       containers: new ContainerResolver(),
       excludePid: options.tracer.excludePid,
       emit: (record) => this.emit(record),
       startedBeforeTrace: (pid) => this.processStarts.startedBeforeTrace(pid),
       lateNameWindowMs: options.lateNameWindowMs,
+      dnsTimeoutMs: (options.dnsTimeoutSeconds ?? SESSION_DEFAULTS.dnsTimeoutSeconds) * 1000,
+      udpIdleMs: (options.udpIdleSeconds ?? SESSION_DEFAULTS.udpIdleSeconds) * 1000,
     });
+  }
+
+  /**
+   * A device a socket hook saw, by its index in the socket's network
+   * namespace: named only in hostflow's own (the same index elsewhere is
+   * another device); null when the namespace is another or unknown.
+   */
+  private socketInterfaceName(ifindex: number, netns: string | null): string | null {
+    const own = this.tracer?.netnsCookie ?? null;
+    if (ifindex === 0 || own === null || netns === null || netns !== own) return null;
+    return interfaceName(ifindex, this.ifnames);
   }
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
@@ -185,10 +236,22 @@ export class Session {
     this.intervalStartNs = this.clock.nowNs();
     this.timers = [setInterval(() => this.releaseEvents(), RELEASE_EVERY_MS)];
     if (this.flowsCounted()) this.timers.push(setInterval(() => this.snapshotFlows(), this.options.flowIntervalSeconds * 1000));
+    if (this.udpCounted()) this.timers.push(setInterval(() => this.snapshotUdp(), UDP_SCAN_MS));
     return report;
   }
 
+  private udpCounted(): boolean {
+    return this.tracer?.report.socketHooks.attached ?? false;
+  }
+
   private arrived(event: KernelEvent): void {
+    // A released socket's conversations end soon, with their final counts.
+    if (event.kind === 'udpClose' && !this.udpCloseScan && this.timers.length > 0) {
+      this.udpCloseScan = setTimeout(() => {
+        this.udpCloseScan = null;
+        this.snapshotUdp();
+      }, UDP_CLOSE_SCAN_MS);
+    }
     // A pid that ran at the start is checked while it still runs (it may be
     // reused): by the time the reorder window releases its connection, a
     // short-lived process is gone.
@@ -210,6 +273,8 @@ export class Session {
     const nowNs = this.clock.nowNs();
     this.reorder.release(nowNs, this.toCorrelator);
     const releasedUpToNs = nowNs - this.reorderWindowNs;
+    this.correlator.advanceTo(releasedUpToNs);
+    while (this.pendingUdp[0] && this.pendingUdp[0].endNs <= releasedUpToNs) this.applyUdp(this.pendingUdp.shift() as UdpSnapshot);
     while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
       this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
     }
@@ -244,6 +309,16 @@ export class Session {
     const endNs = this.clock.nowNs();
     this.pendingFlows.push({ snapshot: this.tracer.readFlows(), startNs: this.intervalStartNs, endNs });
     this.intervalStartNs = endNs;
+  }
+
+  private snapshotUdp(): void {
+    if (!this.tracer || !this.udpCounted()) return;
+    this.pendingUdp.push({ snapshot: this.tracer.readUdpConversations(), endNs: this.clock.nowNs() });
+  }
+
+  private applyUdp({ snapshot, endNs }: UdpSnapshot, tracer = this.tracer): void {
+    const ended = this.correlator.udpConversations(snapshot, endNs);
+    if (ended.length > 0) tracer?.forgetUdpConversations(ended);
   }
 
   private emitFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
@@ -293,7 +368,8 @@ export class Session {
       }
     }
     const skipped = this.tracer?.skippedRuns() ?? {};
-    const { lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted } = this.correlator.stats;
+    const { lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, dnsQueries, udp, encryptedHellos, quicNamed } =
+      this.correlator.stats;
     const wire = this.wire.stats;
     return {
       records: { ...this.records },
@@ -312,6 +388,7 @@ export class Session {
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
       naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted },
+      sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
       blocked,
       libc: this.tracer?.libcFiles() ?? [],
@@ -326,14 +403,22 @@ export class Session {
   async stop(): Promise<SessionSummary> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    if (this.udpCloseScan) clearTimeout(this.udpCloseScan);
+    this.udpCloseScan = null;
     const tracer = this.tracer;
     if (!tracer) return this.summary();
     if (this.flowsCounted()) this.snapshotFlows();
+    // The table closes with the tracer: the last read is its final counts.
+    this.snapshotUdp();
     // The blocklist's maps close with the tracer: read them first.
     const blocked = tracer.blocklist?.list() ?? [];
     const counters = await tracer.stop();
     this.reorder.flush(this.toCorrelator);
     this.wire.finish();
+    this.correlator.advanceTo(this.clock.nowNs());
+    for (const pending of this.pendingUdp) this.applyUdp(pending, null);
+    this.pendingUdp = [];
+    this.correlator.finishUdp();
     for (const pending of this.pendingFlows) this.emitFlows(pending);
     this.pendingFlows = [];
     this.applied.emit(Number.POSITIVE_INFINITY);

@@ -255,9 +255,13 @@ export class Correlator {
   }
 
   /** Where a wire event was seen, as the dns record's `iface`. */
-  private wireInterface(event: DnsAnswerEvent | DnsQueryEvent | PendingQuery, netns: string | null): string | null {
+  private wireInterface(event: DnsAnswerEvent | PendingQuery): string | null {
     if ('seenAt' in event && event.seenAt === 'interface') return this.options.interfaceName(event.ifindex);
-    return this.options.socketInterfaceName ? this.options.socketInterfaceName(event.ifindex, netns) : this.options.interfaceName(event.ifindex);
+    return this.socketInterface(event.ifindex, event.netns);
+  }
+
+  private socketInterface(ifindex: number, netns: string | null): string | null {
+    return this.options.socketInterfaceName ? this.options.socketInterfaceName(ifindex, netns) : this.options.interfaceName(ifindex);
   }
 
   private onLookup(event: LookupEvent): void {
@@ -326,7 +330,7 @@ export class Correlator {
       latency_ms: query ? ms(event.tsNs - query.tsNs) : null,
       source: 'wire',
       status: answer.rcode,
-      iface: this.wireInterface(event, null),
+      iface: this.wireInterface(event),
       server: event.tuple.saddr,
     };
     this.options.emit(record);
@@ -338,7 +342,18 @@ export class Correlator {
     if (!event.task || event.task.pid === 0 || event.socket === null) return;
     this.stats.dnsQueries.seen++;
     const { id, host, qtype } = event.query;
-    this.queries.add({ tsNs: event.tsNs, task: event.task, socket: event.socket, tuple: event.tuple, ifindex: event.ifindex, id, host, qtype, transport: event.transport });
+    this.queries.add({
+      tsNs: event.tsNs,
+      task: event.task,
+      socket: event.socket,
+      tuple: event.tuple,
+      ifindex: event.ifindex,
+      netns: event.netns,
+      id,
+      host,
+      qtype,
+      transport: event.transport,
+    });
   }
 
   /**
@@ -360,7 +375,7 @@ export class Correlator {
         latency_ms: null,
         source: 'wire',
         status: 'TIMEOUT',
-        iface: this.wireInterface(query, null),
+        iface: this.wireInterface(query),
         server: query.tuple.daddr,
       });
     }
@@ -429,9 +444,9 @@ export class Correlator {
     const { saddr, sport, daddr, dport } = event.tuple;
     const key = tupleKey(saddr, sport, daddr, dport);
     const waiting = this.unnamed.peek(key);
-    if (waiting) waiting.value.state.unresolved = 'encrypted_client_hello';
+    if (waiting) waiting.value.state.unresolved = UnresolvedEvidence.withEncryptedHello(waiting.value.state.unresolved);
     const owner = this.owners.get(key);
-    if (owner && owner.remoteHost === null) owner.unresolved = 'encrypted_client_hello';
+    if (owner && owner.remoteHost === null) owner.unresolved = UnresolvedEvidence.withEncryptedHello(owner.unresolved);
   }
 
   /** Gives a waiting connection its name: one `named` record; its close record and next flows carry the name. */
@@ -615,7 +630,13 @@ export class Correlator {
     if (match) return { match, unresolved: null };
     if (this.udpEncryptedHellos.has(remoteKey)) return { match: null, unresolved: 'encrypted_client_hello' };
     const inbound = entry.lport < EPHEMERAL_PORT_MIN && entry.rport >= EPHEMERAL_PORT_MIN;
-    const unresolved = this.evidence.reason({ direction: inbound ? 'in' : 'out', pid: task?.pid ?? null, addr: entry.raddr, tsNs: entry.firstNs, openedBeforeTrace: false });
+    const unresolved = this.evidence.reason({
+      direction: inbound ? 'in' : 'out',
+      pid: task?.pid ?? null,
+      addr: entry.raddr,
+      tsNs: entry.firstNs,
+      openedBeforeTrace: false,
+    });
     return { match: null, unresolved };
   }
 
@@ -642,7 +663,7 @@ export class Correlator {
       host: match?.host ?? null,
       host_source: match?.source ?? null,
       unresolved: match ? null : unresolved,
-      iface: this.options.socketInterfaceName ? this.options.socketInterfaceName(entry.ifindex, entry.netnsCookie) : this.options.interfaceName(entry.ifindex),
+      iface: this.socketInterface(entry.ifindex, entry.netnsCookie),
       first_seen: clock.iso(entry.firstNs),
       last_seen: closing ? clock.iso(entry.lastNs) : null,
       packets_sent: closing ? entry.packetsOut : null,

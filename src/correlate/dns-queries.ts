@@ -15,6 +15,7 @@ export interface PendingQuery {
   /** As on the wire: saddr/sport the local end, daddr/dport the resolver. */
   tuple: Tuple;
   ifindex: number;
+  netns: string | null;
   id: number;
   host: string;
   qtype: string;

@@ -5,7 +5,7 @@
  * into one `UnresolvedReason`. Pure; time is the kernel's.
  */
 import { LRUCache } from 'lru-cache';
-import type { UnresolvedReason } from '../records/types.js';
+import { UNRESOLVED_REASONS, type UnresolvedReason } from '../records/types.js';
 
 /** DNS over TLS (RFC 7858). */
 export const DOT_PORT = 853;
@@ -67,6 +67,8 @@ export interface ReasonInput {
   tsNs: number;
   /** The kernel says the socket existed before hostflow started (close without a tracked open). */
   openedBeforeTrace: boolean;
+  /** It sent a ClientHello with Encrypted Client Hello (TLS or QUIC). */
+  encryptedHello?: boolean;
 }
 
 export class UnresolvedEvidence {
@@ -104,8 +106,8 @@ export class UnresolvedEvidence {
   /**
    * The reason of an unnamed connection, the first that applies, in the
    * order of UNRESOLVED_REASONS: inbound, socket_before_start,
-   * cache_expired, address_literal, encrypted_dns, process_before_start,
-   * no_lookup_seen.
+   * cache_expired, address_literal, encrypted_client_hello, encrypted_dns,
+   * process_before_start, no_lookup_seen.
    */
   reason(input: ReasonInput): UnresolvedReason {
     const { direction, pid, addr, tsNs } = input;
@@ -114,10 +116,21 @@ export class UnresolvedEvidence {
     if (input.openedBeforeTrace) return 'socket_before_start';
     if (this.everNamed.has(addr)) return 'cache_expired';
     if (pid !== null && this.literals.has(`${pid}|${addr}`)) return 'address_literal';
+    if (input.encryptedHello) return 'encrypted_client_hello';
     if ((pid !== null && this.encryptedPids.has(pid)) || this.hostUsesEncryptedDns(tsNs)) return 'encrypted_dns';
     // Only a possibility: whatever was seen since the start explains more, so it comes after.
     if (pid !== null && this.startedBeforeTrace(pid)) return 'process_before_start';
     return 'no_lookup_seen';
+  }
+
+  /**
+   * The reason once a connection turned out to have sent Encrypted Client
+   * Hello (its ClientHello comes after it opened): it replaces the reasons
+   * that come after it in UNRESOLVED_REASONS, never those before.
+   */
+  static withEncryptedHello(reason: UnresolvedReason | null | undefined): UnresolvedReason {
+    const order = UNRESOLVED_REASONS.indexOf('encrypted_client_hello');
+    return reason && UNRESOLVED_REASONS.indexOf(reason) < order ? reason : 'encrypted_client_hello';
   }
 
   /** The reason of an unnamed flow end without a known connection: only what the address itself says. */

@@ -29,6 +29,7 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   }
   if (summary.libc && summary.libc.length > 0) lines.push(...libcSummaryLines(summary.libc, summary.libcScan ?? undefined));
   lines.push(...nameLines(summary));
+  lines.push(...socketLines(summary));
   if (summary.capture) {
     const { packets, lost } = summary.capture;
     lines.push(
@@ -112,6 +113,36 @@ function nameLines(summary: SessionSummary): SummaryLine[] {
   if (summary.dnsTcp && summary.dnsTcp.segments > 0) lines.push(dnsTcpLine(summary.dnsTcp));
   const names = summary.serverNameDecode;
   if (names && names.sni + names.http + sum(names.skipped) > 0) lines.push(serverNameLine(names));
+  return lines;
+}
+
+/** DNS queries seen at sockets and what became of them; UDP conversations; ClientHellos with ECH. */
+function socketLines(summary: SessionSummary): SummaryLine[] {
+  const sockets = summary.sockets;
+  if (!sockets) return [];
+  const lines: SummaryLine[] = [];
+  const { seen, answered, timedOut, evicted, retries } = sockets.dnsQueries;
+  if (seen > 0) {
+    const read = `${seen} sent by local processes: ${answered} answered, ${timedOut} timed out${retries > 0 ? `, ${retries} sent again` : ''}`;
+    lines.push(
+      evicted > 0 ? note('DNS queries', `${read}; ${evicted} stopped waiting for an answer (the oldest, pushed out by newer ones)`) : ok('DNS queries', read),
+    );
+  }
+  const { opened, ended } = sockets.udp;
+  if (opened + ended > 0) {
+    const quic = sockets.quicNamed > 0 ? `; ${sockets.quicNamed} named by their QUIC Initial` : '';
+    const read = `${opened} UDP conversations opened, ${ended} ended${quic}`;
+    lines.push(
+      sockets.udp.evicted > 0
+        ? note('udp', `${read}; ${sockets.udp.evicted} pushed out of the kernel's table before they ended (last datagrams uncounted): raise --udp-table-size`)
+        : ok('udp', read),
+    );
+  }
+  if (sockets.encryptedHellos > 0) {
+    lines.push(
+      note('ECH', `${sockets.encryptedHellos} ClientHellos with Encrypted Client Hello: their outer names name nothing (unresolved encrypted_client_hello)`),
+    );
+  }
   return lines;
 }
 

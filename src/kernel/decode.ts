@@ -118,6 +118,8 @@ interface PacketBase extends EventBase {
   task: Task | null;
   /** The socket's cookie as a decimal string (seenAt 'socket'); null at an interface. */
   socket: string | null;
+  /** The socket's network namespace cookie as a decimal string (seenAt 'socket'): `ifindex` is an index in it. Null at an interface. */
+  netns: string | null;
 }
 
 /** One DNS datagram: a response from UDP port 53, or (seenAt 'socket', direction 'out') a query to it. */

@@ -20,6 +20,8 @@ interface SeenOnTheWire {
   task: Task | null;
   /** The socket's cookie (seenAt 'socket'). */
   socket: string | null;
+  /** The socket's network namespace cookie (seenAt 'socket'), in which `ifindex` is an index. */
+  netns: string | null;
 }
 
 /** One whole DNS response, parsed. */

@@ -5,7 +5,7 @@ import { sessionSummaryLines } from '../../src/format/session-summary.js';
 import type { SessionSummary } from '../../src/session.js';
 
 const quiet: SessionSummary = {
-  records: { dns: 1, conn: 2, flow: 3 },
+  records: { dns: 1, conn: 2, flow: 3, udp: 0 },
   lost: {},
   lostTotal: 0,
   skipped: {},

@@ -17,7 +17,7 @@ import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../../..
 const MS = 1e6;
 
 function task(pid: number, comm = `proc${pid}`): Task {
-  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm };
+  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 0 };
 }
 
 function tuple(daddr: string, sport = 40000, dport = 443, saddr = '10.0.0.2'): Tuple {
@@ -84,6 +84,10 @@ function wireAnswer(tsMs: number, name: string, answers: dnsPacket.Answer[], id 
     tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
     ifindex: 3,
     direction: 'in',
+    seenAt: 'interface',
+    task: null,
+    socket: null,
+    netns: null,
     transport: 'udp',
     answer: parsed.answer,
   };

@@ -20,7 +20,7 @@ const MS = 1e6;
 const clock = monotonicClock(0);
 
 function task(pid: number): Task {
-  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm: `proc${pid}` };
+  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm: `proc${pid}`, ppid: 1, startNs: 0 };
 }
 
 function tuple(daddr: string, sport = 40000, dport = 443, saddr = '10.0.0.2'): Tuple {
@@ -80,6 +80,10 @@ const serverName = (tsMs: number, t: Tuple, name: string, source: 'sni' | 'http'
   cpu: 0,
   ifindex: 3,
   direction: 'out',
+  seenAt: 'interface',
+  task: null,
+  socket: null,
+  netns: null,
   tuple: t,
   name,
   source,
@@ -103,6 +107,10 @@ function wireAnswer(tsMs: number, name: string, addr: string, ttl = 60): DnsAnsw
     tuple: { family: 4, saddr: '10.0.0.1', sport: 53, daddr: '10.0.0.2', dport: 5353 },
     ifindex: 3,
     direction: 'in',
+    seenAt: 'interface',
+    task: null,
+    socket: null,
+    netns: null,
     transport: 'udp',
     answer: parsed.answer,
   };
@@ -307,7 +315,10 @@ test('a lookup after the connection opened names it: one named record, then the 
       event: 'open',
       ts: clock.iso(1001 * MS),
       pid: 80,
+      ppid: 1,
       comm: 'proc80',
+      exe: null,
+      cmdline: null,
       uid: 1000,
       container_id: null,
       container_runtime: null,

@@ -27,6 +27,7 @@ function reasonWhen(causes: ReadonlySet<UnresolvedReason>): UnresolvedReason {
     addr: ADDR,
     tsNs: TS_NS,
     openedBeforeTrace: causes.has('socket_before_start'),
+    encryptedHello: causes.has('encrypted_client_hello'),
   };
   return evidence.reason(input);
 }
