@@ -56,12 +56,4 @@ export interface EncryptedHelloEvent extends SeenOnTheWire {
 }
 
 export type CorrelatorEvent =
-  | ConnectEvent
-  | EstablishedEvent
-  | CloseEvent
-  | LookupEvent
-  | UdpCloseEvent
-  | DnsAnswerEvent
-  | DnsQueryEvent
-  | ServerNameEvent
-  | EncryptedHelloEvent;
+  ConnectEvent | EstablishedEvent | CloseEvent | LookupEvent | UdpCloseEvent | DnsAnswerEvent | DnsQueryEvent | ServerNameEvent | EncryptedHelloEvent;
