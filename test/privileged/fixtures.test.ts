@@ -5,6 +5,8 @@
  * with the name given, and the naming workload returns complete truth.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { namingWorkloadHosts, runNamingWorkload, WORKLOAD_CLIENTS, workloadName } from '../helpers/naming-workload.js';
@@ -13,7 +15,7 @@ import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { run } from '../helpers/process.js';
 import { QUIC_COMMANDS, QUIC_VERSIONS, runQuicClient, startQuicServer } from '../helpers/quic.js';
 import { startTcpServer } from '../helpers/servers.js';
-import { buildGoClient, buildMuslClient, describeBinary, runGoClient, runMuslClient, runUdpClient } from '../helpers/static-clients.js';
+import { buildGoClient, buildMuslClient, describeBinary, runGoClient, runMuslClient, runUdpClient, startClient } from '../helpers/static-clients.js';
 import { startTcpdump } from '../helpers/tcpdump.js';
 import { startUdpEchoServer, udpPeerKey } from '../helpers/udp-server.js';
 
@@ -109,12 +111,45 @@ describe('test fixtures', privilegedSuite(requirements), () => {
     });
   });
 
+  test('the Go client waits for a file between steps, and its pid is the one the test started', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hostflow-fixtures-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const go = startClient(await buildGoClient(), ['resolve', workloadName('go'), 'sleep-until-file', join(dir, 'go'), 'resolve', workloadName('glibc')], {
+      ns: topo.client,
+    });
+    await go.process.waitForLine(/"step":"resolve"/, { stream: 'stdout' });
+    // `ip netns exec` executed the client in place: the pid is the client's own.
+    assert.equal((await readFile(`/proc/${go.pid}/comm`, 'utf8')).trim(), 'go-client');
+    // Another process resolves meanwhile.
+    const other = await runUdpClient({
+      ns: topo.client,
+      mode: 'connected',
+      host: workloadName('python-udp-connected'),
+      port: 9,
+      datagrams: 0,
+      datagramBytes: 0,
+    });
+    assert.notEqual(other.pid, go.pid);
+    assert.ok(go.process.running, 'the Go client did not wait for the file');
+    await writeFile(join(dir, 'go'), '');
+    const { steps } = await go.finished;
+    assert.deepEqual(
+      steps.map((step) => [step.step, step.name ?? step.path, step.pid]),
+      [
+        ['resolve', workloadName('go'), go.pid],
+        ['sleep-until-file', join(dir, 'go'), go.pid],
+        ['resolve', workloadName('glibc'), go.pid],
+      ],
+    );
+  });
+
   test("the musl client resolves with musl's own resolver, then talks TCP and connected UDP", async (t) => {
     const tcp = await startTcpServer({ ns: topo.server, host: topo.server.ipv4, bytes: 50 });
     t.after(() => tcp.stop());
     const echo = await startUdpEchoServer({ ns: topo.server, host: topo.server.ipv4 });
     t.after(() => echo.stop());
     const name = workloadName('musl');
+    const queriesBefore = (await topo.dnsQueries()).length;
 
     const { pid, steps } = await runMuslClient({
       ns: topo.client,
@@ -135,6 +170,12 @@ describe('test fixtures', privilegedSuite(requirements), () => {
       ],
     );
     assert.deepEqual(steps[0]?.addresses, [topo.server.ipv4]);
+    // musl asked dnsmasq itself (A only: the client asks for IPv4).
+    const queries = (await topo.dnsQueries()).slice(queriesBefore).filter((query) => query.name === name);
+    assert.deepEqual(
+      queries.map((query) => [query.type, query.from]),
+      [['A', topo.client.ipv4]],
+    );
     assert.deepEqual([steps[1]?.bytesSent, steps[1]?.bytesReceived], [4000, 50]);
     const udpStep = steps[2];
     assert.deepEqual([udpStep?.datagramsSent, udpStep?.bytesSent, udpStep?.datagramsReceived, udpStep?.bytesReceived], [4, 132, 4, 132]);
