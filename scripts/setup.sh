@@ -94,11 +94,13 @@ required_packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
   iproute2 dnsmasq-base bind9-dnsutils tcpdump tshark iputils-ping curl tmux
   clang-format shellcheck ruby
-  musl musl-tools
+  musl musl-tools golang-go openssl
   qemu-system-x86 busybox-static file xz-utils
 )
-# Reference tools that older releases may not package (Ubuntu 22.04).
-optional_packages=(libbpf-tools netsniff-ng xdp-tools)
+# Reference tools that older releases may not package (Ubuntu 22.04), and
+# ngtcp2's example QUIC client and server (gtlsclient, gtlsserver) for the
+# QUIC fixtures of test/helpers/quic.ts.
+optional_packages=(libbpf-tools netsniff-ng xdp-tools ngtcp2-client ngtcp2-server)
 
 install_packages() {
   local os_id=unknown os_version=""
