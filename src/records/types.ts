@@ -21,7 +21,14 @@ export type HostSource = 'process' | 'global' | 'sni' | 'http' | 'quic';
  * replace `lookup_before_start`, which meant either.
  */
 export type UnresolvedReason =
-  'inbound' | 'socket_before_start' | 'cache_expired' | 'address_literal' | 'encrypted_dns' | 'process_before_start' | 'no_lookup_seen';
+  | 'inbound'
+  | 'socket_before_start'
+  | 'cache_expired'
+  | 'address_literal'
+  | 'encrypted_client_hello'
+  | 'encrypted_dns'
+  | 'process_before_start'
+  | 'no_lookup_seen';
 
 /** Every reason, in the order the rules are tried (the first that applies wins). */
 export const UNRESOLVED_REASONS: readonly UnresolvedReason[] = [
