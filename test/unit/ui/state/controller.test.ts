@@ -179,9 +179,9 @@ test('Enter shows the details of the selected row in every view, Esc goes back',
   model.tick(NOW);
   const expected: Record<string, RegExp> = {
     '1': /addresses\s+10\.0\.0\.\d[\s\S]*connections \(1\)/,
-    '2': /connect latency\s+0\.800ms[\s\S]*connect probe\s+tracepoint/,
+    '2': /parent pid\s+1\n[\s\S]*executable\s+\/usr\/bin\/curl[\s\S]*connect latency\s+0\.800ms[\s\S]*connect probe\s+tracepoint/,
     '3': /TCP flags\s+PSH ACK/,
-    '4': /answers\s+10\.0\.0\.\d/,
+    '4': /executable\s+\/usr\/bin\/curl[\s\S]*process lookups\s+1 lookup, none failed[\s\S]*answers\s+10\.0\.0\.\d/,
   };
   for (const [view, pattern] of Object.entries(expected)) {
     controller.press(key(view));
