@@ -176,6 +176,7 @@ export const FLOWS_VIEW: ViewSpec<FlowRow> = {
 };
 
 const byTime = (a: DnsRow, b: DnsRow) => a.at - b.at || Number(a.key) - Number(b.key);
+const byProcess = (a: DnsRow, b: DnsRow) => (a.processKey < b.processKey ? -1 : a.processKey > b.processKey ? 1 : 0);
 const answer = (row: DnsRow) => {
   const [first] = row.addrs;
   if (first === undefined) return row.status;
@@ -209,8 +210,7 @@ export const DNS_VIEW: ViewSpec<DnsRow> = {
       column: 'fails',
       descending: true,
       // A process's rows together, its failed lookups first, the latest on top.
-      compare: (a, b) =>
-        a.process.failed - b.process.failed || byText((row: DnsRow) => row.processKey)(b, a) || Number(a.failed) - Number(b.failed) || byTime(a, b),
+      compare: (a, b) => a.process.failed - b.process.failed || byProcess(a, b) || Number(a.failed) - Number(b.failed) || byTime(a, b),
     },
     { id: 'latency', label: 'latency', column: 'latency', descending: true, compare: byNumber((row) => row.latencyMs) },
     { id: 'name', label: 'name', column: 'name', descending: false, compare: byText((row) => row.host) },
