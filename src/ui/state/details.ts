@@ -18,7 +18,7 @@ export interface Details {
 const orDash = (value: string | number | null | undefined) => (value === null || value === undefined || value === '' ? '-' : String(value));
 const when = (ms: number | null) => (ms === null ? '-' : `${formatClock(ms)}.${String(ms % 1000).padStart(3, '0')}`);
 const who = (comm: string | null, pid: number | null) => (pid === null ? orDash(comm) : `${comm ?? '?'} [${pid}]`);
-const count = (value: number | null, unit: string) => (value === null ? '- (known at close)' : `${value} ${unit}`);
+const packets = (value: number | null) => (value === null ? '- (known at close)' : String(value));
 const bytes = (value: number | null) => (value === null ? '- (known at close)' : `${value} (${formatBytes(value)})`);
 
 /** The process lines every row with a process has; `process` is the first line's value. */
@@ -95,9 +95,9 @@ function udpDetails(row: ConnRow, now: number): Details {
       ['first datagram', when(row.openedAt)],
       ['ended', when(row.closedAt)],
       ['active', formatDuration(row.state === 'open' ? (row.openedAt === null ? null : now - row.openedAt) : row.durationMs)],
-      ['packets sent', count(row.packetsSent, 'packets')],
+      ['packets sent', packets(row.packetsSent)],
       ['bytes sent', bytes(row.bytesSent)],
-      ['packets received', count(row.packetsReceived, 'packets')],
+      ['packets received', packets(row.packetsReceived)],
       ['bytes received', bytes(row.bytesReceived)],
       ['interface', orDash(row.iface)],
     ],
