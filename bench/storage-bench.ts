@@ -26,7 +26,8 @@ function records(count: number): HostflowRecord[] {
   const out: HostflowRecord[] = [];
   for (let i = 0; i < count; i++) {
     const ts = iso(i);
-    const process = { pid: 1000 + (i % 50), comm: ['curl', 'python3', 'nginx'][i % 3] as string, uid: 1000, container_id: null, container_runtime: null };
+    const comm = ['curl', 'python3', 'nginx'][i % 3] as string;
+    const process = { pid: 1000 + (i % 50), ppid: 1, comm, exe: `/usr/bin/${comm}`, cmdline: null, uid: 1000, container_id: null, container_runtime: null };
     if (i % 3 === 0) {
       const dns: DnsRecord = {
         type: 'dns',

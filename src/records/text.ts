@@ -3,7 +3,7 @@
  * print. Everything that came from outside is sanitized.
  */
 import { sanitize } from '../format/sanitize.js';
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from './types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, HostSource, UdpRecord, UnresolvedReason } from './types.js';
 
 const time = (iso: string) => iso.slice(11, 26);
 
@@ -19,19 +19,35 @@ function dnsLine(r: DnsRecord): string {
   const chain = r.cnames ? ` (${r.cnames.map(sanitize).join(' -> ')})` : '';
   const answer = r.addrs.length > 0 ? r.addrs.join(', ') : r.status;
   const latency = r.latency_ms === null ? '' : ` ${r.latency_ms.toFixed(3)} ms`;
-  const where = r.source === 'wire' ? ` via ${r.server} on ${r.iface}` : '';
+  const where = r.source === 'wire' ? ` via ${r.server ?? '?'}${r.iface === null ? '' : ` on ${sanitize(r.iface)}`}` : '';
   return `${time(r.ts)} dns   ${who(r.comm, r.pid)} ${sanitize(r.host)}${chain} -> ${answer}${latency} ${r.source}${where}${r.ttl === null ? '' : ` ttl ${r.ttl}`}`;
+}
+
+function remoteOf(r: { family: 4 | 6; host: string | null; daddr: string; dport: number }): string {
+  return `${r.host ? `${sanitize(r.host)} ` : ''}${bracket(r.family, r.daddr)}:${r.dport}`;
+}
+
+function namedBy(r: { host_source: HostSource | null; unresolved: UnresolvedReason | null }): string {
+  return r.host_source ? ` [${r.host_source}]` : r.unresolved ? ` [unresolved: ${r.unresolved}]` : '';
 }
 
 function connLine(r: ConnRecord): string {
   const arrow = r.direction === 'out' ? '->' : '<-';
-  const remote = `${r.host ? `${sanitize(r.host)} ` : ''}${bracket(r.family, r.daddr)}:${r.dport}`;
-  const named = r.host_source ? ` [${r.host_source}]` : r.unresolved ? ` [unresolved: ${r.unresolved}]` : '';
+  const remote = remoteOf(r);
+  const named = namedBy(r);
   const head = `${time(r.ts)} conn  ${r.event.padEnd(5)} ${who(r.comm, r.pid)} ${bracket(r.family, r.saddr)}:${r.sport} ${arrow} ${remote}${named}`;
   if (r.event === 'open') return `${head} ${r.connect_latency_ms ?? '?'} ms`;
   if (r.event === 'named') return head;
   const life = r.established === false ? ' never established' : ` ${r.duration_ms ?? '?'} ms`;
   return `${head}${life} sent ${r.bytes_sent} B received ${r.bytes_received} B retransmits ${r.retransmits}`;
+}
+
+function udpLine(r: UdpRecord): string {
+  const head = `${time(r.ts)} udp   ${r.event.padEnd(5)} ${who(r.comm, r.pid)} ${bracket(r.family, r.saddr)}:${r.sport} -> ${remoteOf(r)}${namedBy(r)}`;
+  if (r.event === 'open') return head;
+  const activeMs = r.last_seen === null ? null : Date.parse(r.last_seen) - Date.parse(r.first_seen);
+  const counts = `sent ${r.packets_sent} packets ${r.bytes_sent} B received ${r.packets_received} packets ${r.bytes_received} B`;
+  return `${head} ${activeMs ?? '?'} ms ${counts} end ${r.end_reason}`;
 }
 
 function flowLine(r: FlowRecord): string {
@@ -49,5 +65,7 @@ export function formatText(record: HostflowRecord): string {
       return connLine(record);
     case 'flow':
       return flowLine(record);
+    case 'udp':
+      return udpLine(record);
   }
 }

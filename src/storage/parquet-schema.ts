@@ -5,22 +5,23 @@
  * to a record and not here a compile error.
  *
  * Choices, for Athena/Trino, Spark and DuckDB:
- * - times (`ts`, `start`, `end`) are INT64 TIMESTAMP_MICROS (UTC): every
- *   engine reads them as timestamps, keeps the microseconds the records
- *   carry, and prunes row groups by their min/max statistics; ISO strings
- *   would need a cast in every query and compare as text.
+ * - times (`ts`, `start`, `end`, `first_seen`, `last_seen`) are INT64
+ *   TIMESTAMP_MICROS (UTC): every engine reads them as timestamps, keeps
+ *   the microseconds the records carry, and prunes row groups by their
+ *   min/max statistics; ISO strings would need a cast in every query and
+ *   compare as text.
  * - `addrs` and `cnames` are 3-level LISTs of UTF8 (`optional group cnames
  *   (LIST) { repeated group list { required binary element (UTF8) } }`),
  *   read as array(varchar) / VARCHAR[] everywhere, so `contains(addrs,
  *   '1.2.3.4')` works without parsing JSON; an optional LIST keeps a null
  *   `cnames` apart from an empty one.
  * - counters that can pass 2^31 (bytes, packets, uid, ttl, retransmits)
- *   are INT64, small integers (pid, tid, ports, family, tcp_flags) INT32,
- *   milliseconds DOUBLE, `established` BOOLEAN, text UTF8.
+ *   are INT64, small integers (pid, ppid, tid, ports, family, tcp_flags)
+ *   INT32, milliseconds DOUBLE, `established` BOOLEAN, text UTF8.
  * - every column is SNAPPY-compressed (the engines' common default, and
  *   one every reader ships), data pages v1 (read by older engines too).
  */
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, RecordType } from '../records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, ProcessFields, RecordType, UdpRecord } from '../records/types.js';
 import { epochMicros, normalizeTime } from './layout.js';
 
 /** A column's kind; a trailing `?` makes it optional (null allowed). */
@@ -29,7 +30,16 @@ export type ColumnKind = Kind | `${Kind}?`;
 
 type Columns<R> = { [K in keyof R]-?: ColumnKind };
 
-const PROCESS = { pid: 'int32?', comm: 'string?', uid: 'int64?', container_id: 'string?', container_runtime: 'string?' } as const;
+const PROCESS: Columns<ProcessFields> = {
+  pid: 'int32?',
+  ppid: 'int32?',
+  comm: 'string?',
+  exe: 'string?',
+  cmdline: 'string?',
+  uid: 'int64?',
+  container_id: 'string?',
+  container_runtime: 'string?',
+};
 
 const DNS_COLUMNS: Columns<DnsRecord> = {
   type: 'string',
@@ -94,10 +104,34 @@ const FLOW_COLUMNS: Columns<FlowRecord> = {
   comm: 'string?',
 };
 
+const UDP_COLUMNS: Columns<UdpRecord> = {
+  type: 'string',
+  event: 'string',
+  ts: 'timestamp',
+  ...PROCESS,
+  family: 'int32',
+  saddr: 'string',
+  sport: 'int32',
+  daddr: 'string',
+  dport: 'int32',
+  host: 'string?',
+  host_source: 'string?',
+  unresolved: 'string?',
+  iface: 'string?',
+  first_seen: 'timestamp',
+  last_seen: 'timestamp?',
+  packets_sent: 'int64?',
+  bytes_sent: 'int64?',
+  packets_received: 'int64?',
+  bytes_received: 'int64?',
+  end_reason: 'string?',
+};
+
 export const PARQUET_COLUMNS: Record<RecordType, Readonly<Record<string, ColumnKind>>> = {
   dns: DNS_COLUMNS,
   conn: CONN_COLUMNS,
   flow: FLOW_COLUMNS,
+  udp: UDP_COLUMNS,
 };
 
 const COMPRESSION = 'SNAPPY';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { HostflowError } from '../../src/errors.js';
 import { LineSink } from '../../src/output/line-sink.js';
-import type { HostflowRecord } from '../../src/records/types.js';
+import { RECORD_TYPES, type HostflowRecord } from '../../src/records/types.js';
 import { StorageSink, type StorageOptions } from '../../src/storage/index.js';
 import { misplaced, ndjsonLines, objectRecords, parseKey } from '../helpers/storage/read-back.js';
 import { canonical, numberedDns, sampleRecords } from '../helpers/storage/sample-records.js';
@@ -63,8 +63,8 @@ for (const format of ['ndjson', 'parquet'] as const) {
 
     const expectedLines = readFileSync(output, 'utf8').trimEnd().split('\n');
     const objects = await s3.objects();
-    // 3 types x 2 hours.
-    assert.equal(objects.length, 6);
+    // 4 types x 2 hours.
+    assert.equal(objects.length, 2 * RECORD_TYPES.length);
     const stored: HostflowRecord[] = [];
     for (const object of objects) {
       const parsed = parseKey(object.key);
@@ -158,7 +158,8 @@ test('--storage-dir writes the same objects under the same keys as the bucket', 
   }
   const keys = await s3.keys();
   const written = [...files(join(dir, 'out-ndjson')), ...files(join(dir, 'out-parquet'))].sort();
-  assert.equal(keys.length, 12);
+  // 2 formats x 4 types x 2 hours.
+  assert.equal(keys.length, 2 * RECORD_TYPES.length * 2);
   assert.deepEqual(written, keys);
   for (const key of keys) {
     const local = readFileSync(join(dir, key.endsWith('.parquet') ? 'out-parquet' : 'out-ndjson', key));

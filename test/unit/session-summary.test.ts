@@ -5,7 +5,7 @@ import { sessionSummaryLines } from '../../src/format/session-summary.js';
 import type { SessionSummary } from '../../src/session.js';
 
 const quiet: SessionSummary = {
-  records: { dns: 1, conn: 2, flow: 3, udp: 0 },
+  records: { dns: 1, conn: 2, flow: 3, udp: 4 },
   lost: {},
   lostTotal: 0,
   skipped: {},
@@ -23,7 +23,7 @@ const text = (summary: SessionSummary) => summaryText(sessionSummaryLines(summar
 
 test('a healthy run reads as healthy, line by line and in the verdict', () => {
   assert.deepEqual(text(quiet), [
-    'summary: ok records: dns 1, conn 2, flow 3 written',
+    'summary: ok records: dns 1, conn 2, flow 3, udp 4 written',
     'summary: ok events: 42 delivered; none lost, malformed or late',
     'summary: healthy: nothing lost, nothing failed',
   ]);

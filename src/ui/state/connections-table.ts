@@ -1,8 +1,9 @@
 /**
- * Live TCP connections and the recently closed ones, by socket tuple: an
- * open record adds a live row, its close record moves it to the closed
- * ones, which stay listed for a while. Rows are immutable (a close makes a
- * new row), so a paused screen can keep them. Bounded on both sides.
+ * Live TCP connections and UDP conversations and the recently closed ones,
+ * by socket tuple: an open record adds a live row, its close record moves
+ * it to the closed ones, which stay listed for a while. Rows are immutable
+ * (a close makes a new row), so a paused screen can keep them. Bounded on
+ * both sides.
  */
 import { trimOldest } from './recent.js';
 import type { ConnRow } from './rows.js';
@@ -64,7 +65,11 @@ export class ConnectionsTable {
           hostSource: row.hostSource ?? opened.hostSource,
           unresolved: (row.host ?? opened.host) === null ? (row.unresolved ?? opened.unresolved) : null,
           pid: row.pid ?? opened.pid,
+          ppid: row.ppid ?? opened.ppid,
           comm: row.comm ?? opened.comm,
+          exe: row.exe ?? opened.exe,
+          cmdline: row.cmdline ?? opened.cmdline,
+          iface: row.iface ?? opened.iface,
         }
       : row;
     this.closed.set(row.key, merged);

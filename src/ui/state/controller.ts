@@ -382,13 +382,16 @@ function summaryOf(view: ViewId, counts: ModelCounts, model: UiModel): string {
     case 'hosts':
       return `${counts.hosts} hosts, ${counts.open} open connections`;
     case 'connections':
-      return `${counts.open} open, ${counts.closed} closed in the last ${Math.round(model.limits.closedRetentionMs / 1000)}s`;
+      return `${counts.open} open, ${counts.closed} closed in the last ${Math.round(model.limits.closedRetentionMs / 1000)}s (TCP and UDP)`;
     case 'flows':
       return counts.flowsEndedAt === 0
         ? `first ${model.flowIntervalSeconds}s flow interval not in yet`
         : `${model.flowIntervalSeconds}s interval to ${formatClock(counts.flowsEndedAt)}, ${counts.flows} flows${counts.flowsOmitted > 0 ? ` (+${counts.flowsOmitted} smaller)` : ''}`;
-    case 'dns':
-      return `last ${counts.lookups} lookups`;
+    case 'dns': {
+      // Which process causes the failures, without a key pressed.
+      const failing = counts.failingProcesses.map(({ label, failed }) => `${label} ${failed}`).join(', ');
+      return `last ${counts.lookups} lookups, ${counts.lookupsFailed === 0 ? 'none failed' : `failed: ${failing}`}`;
+    }
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * The `/` filter: words separated by spaces, each of which must match.
- * A bare word matches a name, a process, an address (substrings) or a
- * port or pid (exactly); `host:`, `proc:`, `addr:`, `port:`, `pid:` narrow
- * it to one field; a leading `!` negates. Case-insensitive.
+ * A bare word matches a name, a process, an address, a status (substrings)
+ * or a port, pid or protocol (exactly); `host:`, `proc:`, `addr:`, `port:`,
+ * `pid:`, `proto:`, `status:` narrow it to one field; a leading `!`
+ * negates. Case-insensitive.
  */
 
-export type FilterField = 'any' | 'host' | 'process' | 'address' | 'port' | 'pid';
+export type FilterField = 'any' | 'host' | 'process' | 'address' | 'port' | 'pid' | 'proto' | 'status';
 
 export interface FilterTerm {
   field: FilterField;
@@ -20,6 +21,10 @@ export interface SearchFields {
   addresses: readonly string[];
   ports: readonly number[];
   pids: readonly (number | null)[];
+  /** tcp, udp, icmp, ... */
+  protos: readonly string[];
+  /** A lookup's status (NXDOMAIN, TIMEOUT, EAI_NONAME, and `failed` for every failure), a connection's state and end. */
+  statuses: readonly (string | null)[];
 }
 
 const FIELDS: Record<string, FilterField> = {
@@ -33,6 +38,8 @@ const FIELDS: Record<string, FilterField> = {
   ip: 'address',
   port: 'port',
   pid: 'pid',
+  proto: 'proto',
+  status: 'status',
 };
 
 export function parseFilter(text: string): FilterTerm[] {
@@ -49,7 +56,7 @@ export function parseFilter(text: string): FilterTerm[] {
 }
 
 const contains = (values: readonly (string | null)[], value: string) => values.some((v) => v !== null && v.toLowerCase().includes(value));
-const equals = (values: readonly (number | null)[], value: string) => values.some((v) => v !== null && String(v) === value);
+const equals = (values: readonly (number | string | null)[], value: string) => values.some((v) => v !== null && String(v).toLowerCase() === value);
 
 function matchesTerm(fields: SearchFields, { field, value }: FilterTerm): boolean {
   switch (field) {
@@ -63,13 +70,19 @@ function matchesTerm(fields: SearchFields, { field, value }: FilterTerm): boolea
       return equals(fields.ports, value);
     case 'pid':
       return equals(fields.pids, value);
+    case 'proto':
+      return equals(fields.protos, value);
+    case 'status':
+      return contains(fields.statuses, value);
     case 'any':
       return (
         contains(fields.hosts, value) ||
         contains(fields.processes, value) ||
         contains(fields.addresses, value) ||
+        contains(fields.statuses, value) ||
         equals(fields.ports, value) ||
-        equals(fields.pids, value)
+        equals(fields.pids, value) ||
+        equals(fields.protos, value)
       );
   }
 }

@@ -4,7 +4,7 @@ import { seg, type Line } from './frame.js';
 import { hintsOf, type KeyTarget, type Mode } from './keymap.js';
 
 /** Said while a filter is typed, after its keys. */
-const FILTER_SYNTAX = 'words: host: proc: addr: port: pid: !not';
+const FILTER_SYNTAX = 'words: host: proc: addr: port: pid: proto: status: !not';
 
 export interface FooterState extends KeyTarget {
   readonly mode: Mode;

@@ -7,12 +7,16 @@ import { KEYMAP } from './keymap.js';
 const KEY_LINES = KEYMAP.flatMap(({ help }) => (help ? [help] : []));
 
 const NOTES: string[] = [
-  'filter: all words must match; a word matches name, process, address, port',
-  '  or pid; narrow it: host:api proc:curl addr:10.0. port:443 pid:42; !x: not',
-  'Hosts: IN, OUT = TCP payload of closed connections; RATE = wire bytes/s',
-  '  over the last flow interval',
-  'Connections: live, and closed in the last minute (bytes come at close)',
+  'filter: all words must match; a word matches name, process, address, port,',
+  '  pid, protocol or status; narrow it: host:api proc:curl addr:10.0. port:443',
+  '  pid:42 proto:udp status:nxdomain status:failed (any failed lookup); !x: not',
+  'Hosts: IN, OUT = payload of closed connections and UDP conversations;',
+  '  RATE = wire bytes/s over the last flow interval',
+  'Connections: TCP connections and UDP conversations (PROTO), live and',
+  '  closed in the last minute (bytes come at close)',
   'Flows: XDP/TC counters of the last interval per 5-tuple, top talkers',
+  'DNS: FAILS = failed lookups (NXDOMAIN, SERVFAIL, TIMEOUT, EAI_*) of the',
+  "  row's process since start; s to 'process failures' puts the worst first",
   'LOST EVENTS: the kernel dropped events (ring full); tables miss some',
 ];
 

@@ -5,27 +5,30 @@
  * Memory is bounded by `ModelLimits`.
  */
 import { sanitize } from '../../format/sanitize.js';
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../../records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, ProcessFields, UdpRecord } from '../../records/types.js';
 import { ConnectionsTable, connectionKey } from './connections-table.js';
 import { DnsTable } from './dns-table.js';
 import { FlowsTable } from './flows-table.js';
 import { HostsTable } from './hosts-table.js';
-import { UNRESOLVED_KEY, type ConnRow, type DnsRow, type FlowRow, type HostRow } from './rows.js';
+import { LookupsByProcess, lookupFailed, processKey, processLabel } from './lookups-by-process.js';
+import { UNRESOLVED_KEY, type ConnRow, type DnsRow, type FlowRow, type HostRow, type ProcessInfo } from './rows.js';
 
 /** Row caps; a table may run a tenth over its cap between two trims. */
 export interface ModelLimits {
   /** Hostnames kept, the least recently seen dropped first. @default 5000 */
   hosts: number;
-  /** Live connections kept. @default 20000 */
+  /** Live TCP connections and UDP conversations kept. @default 20000 */
   liveConnections: number;
-  /** Closed connections kept. @default 2000 */
+  /** Closed ones kept. @default 2000 */
   closedConnections: number;
-  /** How long a closed connection stays listed, in ms. @default 60000 */
+  /** How long a closed connection or conversation stays listed, in ms. @default 60000 */
   closedRetentionMs: number;
   /** Flows of one interval kept, the top ones by bytes. @default 5000 */
   flows: number;
   /** Name resolutions kept. @default 2000 */
   lookups: number;
+  /** Processes whose lookups are counted, the least recently resolving dropped first. @default 2000 */
+  lookupProcesses: number;
 }
 
 export const DEFAULT_LIMITS: ModelLimits = {
@@ -35,6 +38,7 @@ export const DEFAULT_LIMITS: ModelLimits = {
   closedRetentionMs: 60_000,
   flows: 5000,
   lookups: 2000,
+  lookupProcesses: 2000,
 };
 
 export interface ModelOptions {
@@ -50,11 +54,28 @@ export interface ModelCounts {
   flows: number;
   flowsOmitted: number;
   lookups: number;
+  /** Failed lookups since start (or the last clear), of the processes counted. */
+  lookupsFailed: number;
+  /** The processes with the most failed lookups (`comm[pid]`), most first, at most three. */
+  failingProcesses: Array<{ label: string; failed: number }>;
   /** Epoch ms when the shown flow interval ended, 0 before the first. */
   flowsEndedAt: number;
 }
 
-const text = (value: string | null): string | null => (value === null ? null : sanitize(value));
+// A field a record lacks (a writer of an older contract) is shown as unknown rather than ending the UI.
+const text = (value: string | null | undefined): string | null => (value === null || value === undefined ? null : sanitize(value));
+
+/** A record's process, its strings sanitized. */
+const processOf = (record: ProcessFields): ProcessInfo => ({
+  pid: record.pid,
+  ppid: record.ppid ?? null,
+  comm: text(record.comm),
+  exe: text(record.exe),
+  cmdline: text(record.cmdline),
+});
+
+const containerOf = (record: ProcessFields): string | null =>
+  record.container_id === null ? null : sanitize(`${record.container_runtime ?? 'container'} ${record.container_id.slice(0, 12)}`);
 
 function epochMs(iso: string, fallback: number): number {
   const ms = Date.parse(iso);
@@ -72,6 +93,7 @@ export class UiModel {
   private readonly connections: ConnectionsTable;
   private readonly flows: FlowsTable;
   private readonly dns: DnsTable;
+  private readonly lookups: LookupsByProcess;
   private sequence = 0;
 
   constructor(
@@ -88,6 +110,7 @@ export class UiModel {
     });
     this.flows = new FlowsTable(this.limits.flows);
     this.dns = new DnsTable(this.limits.lookups);
+    this.lookups = new LookupsByProcess(this.limits.lookupProcesses);
   }
 
   /** Takes one record (a session sink). */
@@ -101,25 +124,34 @@ export class UiModel {
         return this.addConn(record);
       case 'flow':
         return this.addFlow(record);
+      case 'udp':
+        return this.addUdp(record);
     }
   }
 
   private addDns(record: DnsRecord): void {
+    const process = processOf(record);
+    const status = sanitize(record.status);
+    const key = processKey(process.pid, process.comm);
+    this.lookups.add(key, processLabel(process.pid, process.comm), status);
     const row: DnsRow = {
       key: String(++this.sequence),
       at: epochMs(record.ts, this.clock()),
-      pid: record.pid,
+      ...process,
       tid: record.tid,
-      comm: text(record.comm),
       host: sanitize(record.host),
       cnames: (record.cnames ?? []).map(sanitize),
       addrs: record.addrs.map(sanitize),
       ttl: record.ttl,
       latencyMs: record.latency_ms,
       source: record.source,
-      status: sanitize(record.status),
+      status,
+      failed: lookupFailed(status),
       iface: text(record.iface),
       server: text(record.server),
+      processKey: key,
+      // Stamped with the counts as they are when rows are read (dnsRows).
+      process: this.lookups.of(key),
     };
     this.dns.add(row);
     this.hosts.lookup(row.host, row.addrs, row.comm, row.pid, row.at);
@@ -140,11 +172,11 @@ export class UiModel {
     const closing = record.event === 'close';
     const row: ConnRow = {
       key,
+      proto: 'tcp',
       state: !closing ? 'open' : record.established === false ? 'failed' : 'closed',
-      pid: record.pid,
-      comm: text(record.comm),
+      ...processOf(record),
       uid: record.uid,
-      container: record.container_id === null ? null : sanitize(`${record.container_runtime ?? 'container'} ${record.container_id.slice(0, 12)}`),
+      container: containerOf(record),
       family: record.family,
       direction: record.direction,
       localAddress: sanitize(record.saddr),
@@ -162,9 +194,55 @@ export class UiModel {
       bytesSent: record.bytes_sent,
       bytesReceived: record.bytes_received,
       retransmits: record.retransmits,
+      packetsSent: null,
+      packetsReceived: null,
+      endReason: null,
+      iface: null,
     };
+    this.listConnection(row, closing, at);
+  }
+
+  /** A UDP conversation is listed with the TCP connections, its key apart from theirs. */
+  private addUdp(record: UdpRecord): void {
+    const at = epochMs(record.ts, this.clock());
+    const closing = record.event === 'close';
+    const firstSeen = epochMs(record.first_seen, at);
+    const lastSeen = record.last_seen === null ? null : epochMs(record.last_seen, at);
+    const row: ConnRow = {
+      key: connectionKey('udp', record.saddr, record.sport, record.daddr, record.dport),
+      proto: 'udp',
+      state: closing ? 'closed' : 'open',
+      ...processOf(record),
+      uid: record.uid,
+      container: containerOf(record),
+      family: record.family,
+      direction: null,
+      localAddress: sanitize(record.saddr),
+      localPort: record.sport,
+      remoteAddress: sanitize(record.daddr),
+      remotePort: record.dport,
+      host: text(record.host),
+      hostSource: text(record.host_source),
+      unresolved: text(record.unresolved),
+      probe: null,
+      openedAt: firstSeen,
+      closedAt: closing ? at : null,
+      connectLatencyMs: null,
+      durationMs: lastSeen === null ? null : lastSeen - firstSeen,
+      bytesSent: record.bytes_sent,
+      bytesReceived: record.bytes_received,
+      retransmits: null,
+      packetsSent: record.packets_sent,
+      packetsReceived: record.packets_received,
+      endReason: text(record.end_reason),
+      iface: text(record.iface),
+    };
+    this.listConnection(row, closing, at);
+  }
+
+  private listConnection(row: ConnRow, closing: boolean, at: number): void {
     const isNew = closing ? !this.connections.close(row) : this.connections.open(row);
-    const totals = closing ? { bytesIn: record.bytes_received ?? 0, bytesOut: record.bytes_sent ?? 0 } : undefined;
+    const totals = closing ? { bytesIn: row.bytesReceived ?? 0, bytesOut: row.bytesSent ?? 0 } : undefined;
     this.hosts.connection(row.host, row.remoteAddress, row.comm, row.pid, at, isNew, totals);
   }
 
@@ -221,6 +299,7 @@ export class UiModel {
     this.connections.clear();
     this.flows.clear();
     this.dns.clear();
+    this.lookups.clear();
     this.version++;
   }
 
@@ -237,8 +316,9 @@ export class UiModel {
     return this.flows.rows();
   }
 
+  /** The lookups kept, each with its process's counts as they are now. */
   dnsRows(): DnsRow[] {
-    return this.dns.rows();
+    return this.dns.rows().map((row) => ({ ...row, process: this.lookups.of(row.processKey) }));
   }
 
   counts(): ModelCounts {
@@ -249,6 +329,8 @@ export class UiModel {
       flows: this.flows.rows().length,
       flowsOmitted: this.flows.omitted,
       lookups: this.dns.size,
+      lookupsFailed: this.lookups.failed,
+      failingProcesses: this.lookups.topFailing(3),
       flowsEndedAt: this.flows.endedAt,
     };
   }

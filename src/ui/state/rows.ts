@@ -20,12 +20,12 @@ export interface HostRow {
   pids: readonly number[];
   /** Addresses it resolved to or was reached at, most recent first (at most 16 kept). */
   addresses: readonly string[];
-  /** Live connections to it right now. */
+  /** Live connections and UDP conversations with it right now. */
   open: number;
-  /** Connections seen since start (or the last clear). */
+  /** Connections and UDP conversations seen since start (or the last clear). */
   connections: number;
   lookups: number;
-  /** TCP payload of its closed connections. */
+  /** Payload of its closed TCP connections and UDP conversations. */
   bytesIn: number;
   bytesOut: number;
   /** Bytes on the wire (flow counters) since start. */
@@ -40,17 +40,28 @@ export interface HostRow {
 
 export type ConnState = 'open' | 'closed' | 'failed';
 
-/** One TCP connection, live or recently closed. */
-export interface ConnRow {
-  /** direction|local|lport|remote|rport. */
-  key: string;
-  state: ConnState;
+/** The process fields of a record, as a row shows them. */
+export interface ProcessInfo {
   pid: number | null;
+  ppid: number | null;
   comm: string | null;
+  /** Executable path, null when unknown. */
+  exe: string | null;
+  /** Command line, null unless hostflow runs with `--cmdline`. */
+  cmdline: string | null;
+}
+
+/** One TCP connection or UDP conversation, live or recently closed. */
+export interface ConnRow extends ProcessInfo {
+  /** TCP: direction|local|lport|remote|rport; UDP: udp|local|lport|remote|rport. */
+  key: string;
+  proto: 'tcp' | 'udp';
+  state: ConnState;
   uid: number | null;
   container: string | null;
   family: 4 | 6;
-  direction: 'out' | 'in';
+  /** TCP only: who connected; null for a UDP conversation. */
+  direction: 'out' | 'in' | null;
   localAddress: string;
   localPort: number;
   remoteAddress: string;
@@ -59,15 +70,25 @@ export interface ConnRow {
   hostSource: string | null;
   /** Why host is null (a record's `unresolved`); null when named. */
   unresolved: string | null;
-  probe: string;
-  /** Epoch ms; null when only the close was seen. */
+  /** TCP: the connect probe mode; null for UDP. */
+  probe: string | null;
+  /** Epoch ms (UDP: its first datagram); null when only the close was seen. */
   openedAt: number | null;
   closedAt: number | null;
   connectLatencyMs: number | null;
+  /** TCP: open to close; UDP: first to last datagram. */
   durationMs: number | null;
+  /** Payload bytes, known at close (TCP and UDP alike). */
   bytesSent: number | null;
   bytesReceived: number | null;
   retransmits: number | null;
+  /** UDP, known at close. */
+  packetsSent: number | null;
+  packetsReceived: number | null;
+  /** UDP: close, idle or stop; null while open and for TCP. */
+  endReason: string | null;
+  /** UDP: interface of its first datagram, when known. */
+  iface: string | null;
 }
 
 /** One 5-tuple on one interface over the last flow interval, seen from this host. */
@@ -93,13 +114,20 @@ export interface FlowRow {
   end: number;
 }
 
-/** One name resolution. */
-export interface DnsRow {
+/** What one process's lookups came to since start (or the last clear). */
+export interface ProcessLookups {
+  lookups: number;
+  /** Lookups that failed: NXDOMAIN, SERVFAIL, TIMEOUT, an EAI_* code, ... */
+  failed: number;
+  /** Failed lookups by status, most first. */
+  failures: ReadonlyArray<readonly [status: string, count: number]>;
+}
+
+/** One name resolution, with its process's lookups so far (as of the snapshot). */
+export interface DnsRow extends ProcessInfo {
   key: string;
   at: number;
-  pid: number | null;
   tid: number | null;
-  comm: string | null;
   host: string;
   cnames: readonly string[];
   addrs: readonly string[];
@@ -107,8 +135,13 @@ export interface DnsRow {
   latencyMs: number | null;
   source: 'getaddrinfo' | 'wire';
   status: string;
+  /** True when `status` says the lookup failed. */
+  failed: boolean;
   iface: string | null;
   server: string | null;
+  /** The process as the lookups are counted: `pid comm`, or '' for lookups seen at an interface, without a process. */
+  processKey: string;
+  process: ProcessLookups;
 }
 
 export type AnyRow = HostRow | ConnRow | FlowRow | DnsRow;

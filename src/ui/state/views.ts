@@ -80,20 +80,30 @@ export const HOSTS_VIEW: ViewSpec<HostRow> = {
     { id: 'seen', label: 'last seen', column: 'seen', descending: true, compare: byNumber((row) => row.lastSeen) },
     { id: 'host', label: 'name', column: 'host', descending: false, compare: byText((row) => row.host) },
   ],
-  search: (row) => ({ hosts: [row.host ?? UNRESOLVED_LABEL], processes: row.processes, addresses: row.addresses, ports: [], pids: row.pids }),
+  search: (row) => ({
+    hosts: [row.host ?? UNRESOLVED_LABEL],
+    processes: row.processes,
+    addresses: row.addresses,
+    ports: [],
+    pids: row.pids,
+    protos: [],
+    statuses: [],
+  }),
   tone: () => 'normal',
 };
 
 const connAge = (row: ConnRow, now: number) => (row.state === 'open' ? (row.openedAt === null ? null : now - row.openedAt) : row.durationMs);
 const connActivity = (row: ConnRow) => row.closedAt ?? row.openedAt ?? 0;
 
+/** TCP connections and UDP conversations in one table: which process talked to which host, over either. */
 export const CONNECTIONS_VIEW: ViewSpec<ConnRow> = {
   id: 'connections',
   title: 'Connections',
   columns: [
     { id: 'process', title: 'PROCESS', min: 8, flex: 1, max: 16, priority: 0, text: (row) => orDash(row.comm) },
-    { id: 'pid', title: 'PID', min: 7, align: 'right', priority: 2, text: (row) => orDash(row.pid) },
-    { id: 'direction', title: 'DIR', min: 3, priority: 3, text: (row) => row.direction },
+    { id: 'pid', title: 'PID', min: 7, align: 'right', priority: 3, text: (row) => orDash(row.pid) },
+    { id: 'proto', title: 'PROTO', min: 5, priority: 2, text: (row) => row.proto },
+    { id: 'direction', title: 'DIR', min: 3, priority: 3, text: (row) => row.direction ?? '-' },
     { id: 'local', title: 'LOCAL', min: 21, flex: 1, max: 47, priority: 6, text: (row) => formatEndpoint(row.localAddress, row.localPort) },
     { id: 'remote', title: 'REMOTE', min: 21, flex: 1, max: 47, priority: 1, text: (row) => formatEndpoint(row.remoteAddress, row.remotePort) },
     // An unnamed connection says why (README "Why a name is missing").
@@ -125,6 +135,8 @@ export const CONNECTIONS_VIEW: ViewSpec<ConnRow> = {
     addresses: [row.localAddress, row.remoteAddress],
     ports: [row.localPort, row.remotePort],
     pids: [row.pid],
+    protos: [row.proto],
+    statuses: [row.state, row.endReason],
   }),
   tone: (row) => (row.state === 'failed' ? 'warn' : row.state === 'closed' ? 'dim' : 'normal'),
 };
@@ -157,17 +169,25 @@ export const FLOWS_VIEW: ViewSpec<FlowRow> = {
     addresses: [row.localAddress, row.remoteAddress],
     ports: [row.localPort, row.remotePort],
     pids: [row.pid],
+    protos: [row.proto],
+    statuses: [],
   }),
   tone: () => 'normal',
 };
 
+const byTime = (a: DnsRow, b: DnsRow) => a.at - b.at || Number(a.key) - Number(b.key);
+const byProcess = (a: DnsRow, b: DnsRow) => (a.processKey < b.processKey ? -1 : a.processKey > b.processKey ? 1 : 0);
 const answer = (row: DnsRow) => {
   const [first] = row.addrs;
   if (first === undefined) return row.status;
   return row.addrs.length > 1 ? `${first} +${row.addrs.length - 1}` : first;
 };
-const failed = (row: DnsRow) => row.status !== 'OK' && row.status !== 'NOERROR' && row.status !== '0';
 
+/**
+ * Recent lookups, each with the failed lookups of its process so far
+ * (FAILS): the process behind a flood of NXDOMAINs shows on every row of
+ * it, and the `process failures` sort brings its rows to the top.
+ */
 export const DNS_VIEW: ViewSpec<DnsRow> = {
   id: 'dns',
   title: 'DNS',
@@ -175,14 +195,23 @@ export const DNS_VIEW: ViewSpec<DnsRow> = {
     { id: 'time', title: 'TIME', min: 8, priority: 1, text: (row) => formatClock(row.at) },
     { id: 'process', title: 'PROCESS', min: 8, flex: 1, max: 16, priority: 0, text: (row) => orDash(row.comm) },
     { id: 'pid', title: 'PID', min: 7, align: 'right', priority: 3, text: (row) => orDash(row.pid) },
-    { id: 'name', title: 'NAME', min: 20, flex: 3, priority: 0, text: (row) => row.host },
+    { id: 'fails', title: 'FAILS', min: 5, align: 'right', priority: 1, text: (row) => (row.process.failed > 0 ? String(row.process.failed) : '-') },
+    { id: 'name', title: 'NAME', min: 18, flex: 3, priority: 0, text: (row) => row.host },
     { id: 'answer', title: 'ANSWER', min: 15, flex: 2, max: 48, priority: 1, text: answer },
     { id: 'latency', title: 'LATENCY', min: 8, align: 'right', priority: 2, text: (row) => formatLatency(row.latencyMs) },
     { id: 'source', title: 'SOURCE', min: 11, priority: 1, text: (row) => row.source },
     { id: 'ttl', title: 'TTL', min: 5, align: 'right', priority: 4, text: (row) => orDash(row.ttl) },
   ],
   sorts: [
-    { id: 'time', label: 'time', column: 'time', descending: true, compare: (a, b) => a.at - b.at || Number(a.key) - Number(b.key) },
+    { id: 'time', label: 'time', column: 'time', descending: true, compare: byTime },
+    {
+      id: 'fails',
+      label: 'process failures',
+      column: 'fails',
+      descending: true,
+      // A process's rows together, its failed lookups first, the latest on top.
+      compare: (a, b) => a.process.failed - b.process.failed || byProcess(a, b) || Number(a.failed) - Number(b.failed) || byTime(a, b),
+    },
     { id: 'latency', label: 'latency', column: 'latency', descending: true, compare: byNumber((row) => row.latencyMs) },
     { id: 'name', label: 'name', column: 'name', descending: false, compare: byText((row) => row.host) },
     { id: 'process', label: 'process', column: 'process', descending: false, compare: byText((row) => row.comm) },
@@ -193,8 +222,10 @@ export const DNS_VIEW: ViewSpec<DnsRow> = {
     addresses: row.server === null ? row.addrs : [...row.addrs, row.server],
     ports: [],
     pids: [row.pid],
+    protos: [],
+    statuses: row.failed ? [row.status, 'failed'] : [row.status],
   }),
-  tone: (row) => (failed(row) ? 'warn' : 'normal'),
+  tone: (row) => (row.failed ? 'warn' : 'normal'),
 };
 
 export const VIEWS: Record<ViewId, ViewSpec<AnyRow>> = {

@@ -36,7 +36,7 @@ export async function objectRecords(key: string, body: Buffer): Promise<Hostflow
 }
 
 const KEY =
-  /^(?:(.+)\/)?(dns|conn|flow)\/dt=(\d{4}-\d\d-\d\d)\/hour=(\d\d)\/hostname=([^/]+)\/(\d{8}T\d{6}\.\d{6}Z)-(\d{8}T\d{6}\.\d{6}Z)-([0-9a-z]+)\.(ndjson\.gz|parquet)$/;
+  /^(?:(.+)\/)?(dns|conn|flow|udp)\/dt=(\d{4}-\d\d-\d\d)\/hour=(\d\d)\/hostname=([^/]+)\/(\d{8}T\d{6}\.\d{6}Z)-(\d{8}T\d{6}\.\d{6}Z)-([0-9a-z]+)\.(ndjson\.gz|parquet)$/;
 
 export interface ParsedKey {
   prefix: string;

@@ -3,7 +3,7 @@
  * and set, arrays empty and full, text outside ASCII, and times that cross
  * an hour so batches must split at the partition.
  */
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../../../src/records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, UdpRecord } from '../../../src/records/types.js';
 
 /** ISO time `micros` microseconds after `base` (ISO, UTC). */
 export function isoAfter(base: string, micros: number): string {
@@ -20,7 +20,10 @@ export function numberedDns(id: number, base = '2026-01-01T10:00:00Z', extra: Pa
     type: 'dns',
     ts: isoAfter(base, id),
     pid: id,
+    ppid: 1,
     comm: 'curl',
+    exe: '/usr/bin/curl',
+    cmdline: null,
     uid: 1000,
     container_id: null,
     container_runtime: null,
@@ -44,7 +47,10 @@ function dns(i: number, ts: string): DnsRecord {
     type: 'dns',
     ts,
     pid: wire ? null : 1000 + i,
+    ppid: wire ? null : 999,
     comm: wire ? null : i % 5 === 0 ? 'nämlich-ü' : 'curl',
+    exe: wire ? null : i % 5 === 0 ? '/opt/nämlich/bin/nämlich-ü (deleted)' : '/usr/bin/curl',
+    cmdline: wire || i % 3 === 0 ? null : `curl -s https://svc-${i}.example.com/`,
     uid: wire ? null : 4294967294,
     container_id: i % 7 === 0 ? 'a'.repeat(64) : null,
     container_runtime: i % 7 === 0 ? 'docker' : null,
@@ -68,7 +74,10 @@ function conn(i: number, ts: string): ConnRecord {
     event: close ? 'close' : 'open',
     ts,
     pid: i % 9 === 0 ? null : 2000 + i,
+    ppid: i % 9 === 0 ? null : 1,
     comm: i % 9 === 0 ? null : 'python3',
+    exe: i % 9 === 0 ? null : '/usr/bin/python3.11',
+    cmdline: null,
     uid: i % 9 === 0 ? null : 0,
     container_id: null,
     container_runtime: null,
@@ -117,16 +126,50 @@ function flow(i: number, start: string): FlowRecord {
   };
 }
 
+function udp(i: number, ts: string): UdpRecord {
+  const close = i % 2 === 1;
+  const quic = i % 3 === 0;
+  return {
+    type: 'udp',
+    event: close ? 'close' : 'open',
+    ts,
+    pid: 4000 + i,
+    ppid: i % 5 === 0 ? null : 4000,
+    comm: i % 5 === 0 ? 'nämlich-ü' : 'chrome',
+    exe: i % 5 === 0 ? null : '/opt/google/chrome/chrome',
+    cmdline: i % 4 === 1 ? `chrome --type=utility --lang=de ${'x'.repeat(i % 300)}` : null,
+    uid: 1000,
+    container_id: i % 7 === 0 ? 'b'.repeat(64) : null,
+    container_runtime: i % 7 === 0 ? 'containerd' : null,
+    family: quic ? 6 : 4,
+    saddr: quic ? '2001:db8::1' : '10.0.0.1',
+    sport: 30000 + (i % 30000),
+    daddr: quic ? '2001:db8::443' : '10.0.0.3',
+    dport: quic ? 443 : 3478,
+    host: i % 5 === 0 ? null : quic ? `quic-${i}.example.com` : `stun-${i}.example.net`,
+    host_source: i % 5 === 0 ? null : quic ? 'quic' : 'process',
+    unresolved: i % 5 === 0 ? 'encrypted_client_hello' : null,
+    iface: i % 6 === 0 ? null : 'eth0',
+    first_seen: isoAfter(ts, close ? -5_000_000 - i : 0),
+    last_seen: close ? isoAfter(ts, -1) : null,
+    packets_sent: close ? 3_000_000_000 + i : null,
+    bytes_sent: close ? 2 ** 41 + i : null,
+    packets_received: close ? i : null,
+    bytes_received: close ? i * 1200 : null,
+    end_reason: close ? (['close', 'idle', 'stop'] as const)[i % 3]! : null,
+  };
+}
+
 /**
- * `count` records of all three types, one every 1.234567 ms from 10:59:59
+ * `count` records of all four types, one every 1.234567 ms from 10:59:59
  * on, so they cross into the next hour after about 800 records.
  */
 export function sampleRecords(count: number, base = '2026-11-23T10:59:59.000000Z'): HostflowRecord[] {
   const records: HostflowRecord[] = [];
   for (let i = 0; i < count; i++) {
     const ts = isoAfter(base, i * 1234 + (i % 1000));
-    const kind = i % 3;
-    records.push(kind === 0 ? dns(i, ts) : kind === 1 ? conn(i, ts) : flow(i, ts));
+    const kind = i % 4;
+    records.push(kind === 0 ? dns(i, ts) : kind === 1 ? conn(i, ts) : kind === 2 ? flow(i, ts) : udp(i, ts));
   }
   return records;
 }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatText } from '../../../src/records/text.js';
-import type { ConnRecord, DnsRecord } from '../../../src/records/types.js';
+import type { ConnRecord, DnsRecord, UdpRecord } from '../../../src/records/types.js';
 
-const base = { pid: 42, comm: 'curl', uid: 0, container_id: null, container_runtime: null };
+const base = { pid: 42, ppid: 1, comm: 'curl', exe: '/usr/bin/curl', cmdline: null, uid: 0, container_id: null, container_runtime: null };
 
 test('a conn close reads as one line with the name, the addresses and the bytes', () => {
   const record: ConnRecord = {
@@ -82,4 +82,69 @@ test('a named record says where the late name came from; an unnamed connection s
   assert.equal(formatText(open), '18:52:01.104020 conn  open  curl[42] 10.0.0.2:41000 -> 192.0.2.1:443 [unresolved: no_lookup_seen] 0.2 ms');
   const named: ConnRecord = { ...open, event: 'named', ts: '2026-11-23T18:52:01.204020Z', host: 'api.test', host_source: 'sni', unresolved: null };
   assert.equal(formatText(named), '18:52:01.204020 conn  named curl[42] 10.0.0.2:41000 -> api.test 192.0.2.1:443 [sni]');
+});
+
+const udpOpen: UdpRecord = {
+  type: 'udp',
+  event: 'open',
+  ts: '2026-11-23T18:52:01.000007Z',
+  ...base,
+  comm: 'chrome',
+  family: 6,
+  saddr: 'fd00::2',
+  sport: 51234,
+  daddr: 'fd00::1',
+  dport: 443,
+  host: 'quic.test',
+  host_source: 'quic',
+  unresolved: null,
+  iface: 'eth0',
+  first_seen: '2026-11-23T18:52:01.000007Z',
+  last_seen: null,
+  packets_sent: null,
+  bytes_sent: null,
+  packets_received: null,
+  bytes_received: null,
+  end_reason: null,
+};
+
+test('a udp conversation reads as one line when it opens and one with the counts when it ends', () => {
+  assert.equal(formatText(udpOpen), '18:52:01.000007 udp   open  chrome[42] [fd00::2]:51234 -> quic.test [fd00::1]:443 [quic]');
+  const close: UdpRecord = {
+    ...udpOpen,
+    event: 'close',
+    ts: '2026-11-23T18:52:31.500000Z',
+    last_seen: '2026-11-23T18:52:01.400007Z',
+    packets_sent: 3,
+    bytes_sent: 1350,
+    packets_received: 12,
+    bytes_received: 14000,
+    end_reason: 'idle',
+  };
+  assert.equal(
+    formatText(close),
+    '18:52:31.500000 udp   close chrome[42] [fd00::2]:51234 -> quic.test [fd00::1]:443 [quic] 400 ms sent 3 packets 1350 B received 12 packets 14000 B end idle',
+  );
+  const unnamed: UdpRecord = { ...udpOpen, host: null, host_source: null, unresolved: 'encrypted_client_hello', comm: 'x\u001b[2J' };
+  assert.equal(formatText(unnamed), '18:52:01.000007 udp   open  x\\x1b[2J[42] [fd00::2]:51234 -> [fd00::1]:443 [unresolved: encrypted_client_hello]');
+});
+
+test('a wire lookup that timed out shows its process and status, and no resolver it never heard from', () => {
+  const record: DnsRecord = {
+    type: 'dns',
+    ts: '2026-11-23T18:52:05.000000Z',
+    ...base,
+    comm: 'app',
+    tid: 43,
+    host: 'nope.test',
+    cnames: null,
+    addrs: [],
+    ttl: null,
+    latency_ms: null,
+    source: 'wire',
+    status: 'TIMEOUT',
+    iface: null,
+    server: '10.0.0.53',
+  };
+  assert.equal(formatText(record), '18:52:05.000000 dns   app[42] nope.test -> TIMEOUT wire via 10.0.0.53');
 });

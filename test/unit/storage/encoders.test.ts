@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RECORD_TYPES } from '../../../src/records/types.js';
 import { NdjsonEncoder } from '../../../src/storage/ndjson-encoder.js';
 import { ParquetEncoder } from '../../../src/storage/parquet-encoder.js';
 import { Spool } from '../../../src/storage/spool.js';
@@ -48,7 +49,7 @@ test('the gzip size bound is never below the bytes of the finished object', asyn
 
 test('Parquet holds every record field by field, nulls and lists kept, read back by hyparquet', async (t) => {
   const spool = tempSpool(t);
-  for (const type of ['dns', 'conn', 'flow'] as const) {
+  for (const type of RECORD_TYPES) {
     const records = sampleRecords(900).filter((r) => r.type === type);
     const file = spool.create(type, 'p');
     const encoder = new ParquetEncoder(type, file, 100);

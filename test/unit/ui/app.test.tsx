@@ -7,7 +7,7 @@ import { afterEach, test } from 'node:test';
 import { cleanup } from 'ink-testing-library';
 import { themeFor } from '../../../src/ui/theme.js';
 import { KEYS } from '../../helpers/fake-terminal.js';
-import { connClose, connOpen, dns, flow } from './fixtures.js';
+import { connClose, connOpen, dns, flow, udpClose, udpOpen } from './fixtures.js';
 import { renderApp } from './render-app.js';
 
 afterEach(() => cleanup());
@@ -67,9 +67,9 @@ test('the Connections view shows live and closed connections with process, addre
   await app.press('2');
   const screen = await app.waitFor('STATE');
   assert.match(screen, /2 open, 1 closed/);
-  assert.match(screen, /curl\s+4242 out 93\.184\.216\.34:443\s+api\.example\.com\s+open\s+0\.800ms\s+5\.0s\s+-\s+-/);
-  assert.match(screen, /python3\s+77 out 198\.51\.100\.7:443\s+web\.example\.org\s+closed\s+0\.800ms\s+1\.0s\s+700B\s+121K$/m);
-  assert.match(screen, /nc\s+99 out 203\.0\.113\.9:443\s+- \(no_lookup_seen\)\s+open/, 'an unnamed connection says why');
+  assert.match(screen, /curl\s+4242 tcp\s+out 93\.184\.216\.34:443\s+api\.example\.com\s+open\s+5\.0s\s+-\s+-/);
+  assert.match(screen, /python3\s+77 tcp\s+out 198\.51\.100\.7:443\s+web\.example\.org\s+closed\s+1\.0s\s+700B\s+121K$/m);
+  assert.match(screen, /nc\s+99 tcp\s+out 203\.0\.113\.9:443\s+- \(no_lookup_seen\)\s+open/, 'an unnamed connection says why');
 });
 
 test('the Flows view shows the top talkers of the last interval, by bytes or by packets', async () => {
@@ -92,9 +92,74 @@ test('the DNS view shows recent lookups: process, name, answers, latency and sou
   await app.waitFor('api.example.com');
   await app.press(KEYS.tab, KEYS.tab, KEYS.tab);
   const screen = await app.waitFor('LATENCY');
-  assert.match(screen, /curl\s+4242 api\.example\.com\s+93\.184\.216\.34 \+1\s+1\.50ms getaddrinfo/);
-  assert.match(screen, /python3\s+77 web\.example\.org\s+198\.51\.100\.7\s+12\.5ms getaddrinfo/);
-  assert.match(screen, /-\s+- alias\.example\.com\s+198\.51\.100\.7\s+- wire\s+30/);
+  assert.match(screen, /last 3 lookups, none failed/);
+  assert.match(screen, /curl\s+4242\s+- api\.example\.com\s+93\.184\.216\.34 \+1\s+1\.50ms getaddrinfo/);
+  assert.match(screen, /python3\s+77\s+- web\.example\.org\s+198\.51\.100\.7\s+12\.5ms getaddrinfo/);
+  assert.match(screen, /-\s+-\s+- alias\.example\.com\s+198\.51\.100\.7\s+- wire\s+30/);
+});
+
+const quicOpen = udpOpen('quic.example.com', '93.184.216.34', 51000, { comm: 'chrome', pid: 600, ppid: 590, exe: '/opt/google/chrome/chrome' });
+const UDP_RECORDS = [
+  connOpen('api.example.com', '93.184.216.34', 50000),
+  quicOpen,
+  udpClose(udpOpen(null, '198.51.100.9', 51001, { comm: 'chrome', pid: 600 }), 1200, 24_000, { end_reason: 'idle' }),
+];
+
+test('UDP conversations are listed with the TCP connections, PROTO telling them apart', async () => {
+  const app = renderApp(UDP_RECORDS);
+  await app.waitFor('api.example.com');
+  await app.press('2');
+  const screen = await app.waitFor('PROTO');
+  assert.match(screen, /curl\s+4242 tcp\s+out 93\.184\.216\.34:443\s+api\.example\.com\s+open/);
+  assert.match(screen, /chrome\s+600 udp\s+-\s+93\.184\.216\.34:443\s+quic\.example\.com\s+open/);
+  assert.match(screen, /chrome\s+600 udp\s+-\s+198\.51\.100\.9:443\s+- \(encrypted_client_he…\s+closed\s+1\.5s\s+1\.2K\s+23\.4K/);
+  await app.press('/', 'p', 'r', 'o', 't', 'o', ':', 'u', 'd', 'p', KEYS.enter);
+  const udp = await app.waitFor('filter proto:udp');
+  assert.equal(rowsOf(udp, 'PROCESS').length, 2);
+  assert.ok(!udp.includes('api.example.com'), udp);
+  await app.press('k', KEYS.enter);
+  const details = await app.waitFor('first datagram');
+  assert.match(details, /UDP 10\.0\.0\.2:51000 <-> 93\.184\.216\.34:443/);
+  assert.match(details, /process\s+chrome \[600\]/);
+  assert.match(details, /parent pid\s+590/);
+  assert.match(details, /executable\s+\/opt\/google\/chrome\/chrome/);
+  assert.match(details, /command line\s+- \(recorded with --cmdline\)/);
+  assert.match(details, /host\s+quic\.example\.com \(named by the server name \(SNI\) of its QUIC Initial\)/);
+});
+
+test('the DNS view names the process behind the failed lookups without a key pressed, and s puts its rows first', async () => {
+  const failing = [
+    ...Array.from({ length: 4 }, (_, i) =>
+      dns(`nope${i}.corp.example`, [], { comm: 'agent', pid: 700, source: 'wire', status: i === 3 ? 'TIMEOUT' : 'NXDOMAIN', latency_ms: null }),
+    ),
+    dns('api.example.com', ['93.184.216.34']),
+    dns('gone.example', [], { status: 'EAI_NONAME' }),
+    dns('late.example.com', ['93.184.216.35'], { ts: new Date(Date.parse(dns('x', []).ts) + 1000).toISOString() }),
+  ];
+  const app = renderApp(failing);
+  await app.waitFor('api.example.com');
+  await app.press('4');
+  let screen = await app.waitFor('FAILS');
+  assert.match(screen, /last 7 lookups, failed: agent\[700\] 4, curl\[4242\] 1/);
+  assert.match(screen, /agent\s+700\s+4 nope0\.corp\.example\s+NXDOMAIN/);
+  assert.match(screen, /curl\s+4242\s+1 api\.example\.com/);
+  assert.match(rowsOf(screen, 'TIME')[0] ?? '', /late\.example\.com/, 'by time the latest lookup leads');
+  await app.press('s');
+  screen = await app.waitFor('sort process failures');
+  const rows = rowsOf(screen, 'TIME');
+  assert.deepEqual(
+    rows.slice(0, 4).map((row) => /agent/.test(row)),
+    [true, true, true, true],
+    rows.join('\n'),
+  );
+  assert.match(rows[4] ?? '', /curl\s+4242\s+1 gone\.example\s+EAI_NONAME/, 'then the next process, its failures first');
+  await app.press(KEYS.enter);
+  const details = await app.waitFor('process lookups');
+  assert.match(details, /process lookups\s+4 of 4 failed: NXDOMAIN 3, TIMEOUT 1/);
+  assert.match(details, /status\s+(NXDOMAIN|TIMEOUT) \(failed\)/);
+  await app.press(KEYS.escape, '/', 's', 't', 'a', 't', 'u', 's', ':', 'f', 'a', 'i', 'l', 'e', 'd', KEYS.enter);
+  screen = await app.waitFor('filter status:failed');
+  assert.equal(rowsOf(screen, 'TIME').length, 5);
 });
 
 test('s changes the sort and the heading marks the sorted column', async () => {
@@ -147,7 +212,7 @@ test('Enter shows a host with its connections; Esc goes back', async () => {
   const screen = await app.waitFor('connections (1)');
   assert.match(screen, /addresses\s+93\.184\.216\.34, 2606:2800:220:1::1/);
   assert.match(screen, /rate\s+in 146K\/s/);
-  assert.match(screen, /curl\s+4242 out 93\.184\.216\.34:443/);
+  assert.match(screen, /curl\s+4242 tcp\s+out 93\.184\.216\.34:443/);
   await app.press(KEYS.escape);
   await app.waitForNot('connections (1)');
 });
@@ -193,7 +258,10 @@ test('the header says which XDP mode each interface got; the help screen says wh
 test('a hostile name or process name is shown escaped, never interpreted', async () => {
   const hostile = 'evil\u001b[2J\u001b]0;pwned\u0007\u009b31m.example';
   const app = renderApp(
-    [dns(hostile, ['10.6.6.6'], { comm: 'sh\u001b[31m\r', cnames: ['x\u001bcname'] }), connOpen(hostile, '10.6.6.6', 4444, { comm: 'sh\u001b[31m\r' })],
+    [
+      dns(hostile, ['10.6.6.6'], { comm: 'sh\u001b[31m\r', cnames: ['x\u001bcname'], exe: '/tmp/\u001b]0;exe\u0007', cmdline: 'sh -c \u001b[2Jx' }),
+      connOpen(hostile, '10.6.6.6', 4444, { comm: 'sh\u001b[31m\r' }),
+    ],
     { header: { interfaces: ['eth\u001b[1m0'], sinks: [{ label: 's3\u0007', text: 'ok\u001b[2J', warn: false }] } },
   );
   await app.waitFor('evil');
@@ -217,6 +285,7 @@ test('a hostile name or process name is shown escaped, never interpreted', async
   assert.ok(all.includes('evil\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m.example'));
   assert.ok(all.includes('sh\\x1b[31m\\x0d'));
   assert.ok(all.includes('x\\x1bcname'), 'the CNAME chain in the details');
+  assert.ok(all.includes('/tmp/\\x1b]0;exe\\x07') && all.includes('sh -c \\x1b[2Jx'), 'the executable and command line in the details');
   assert.ok(all.includes('eth\\x1b[1m0') && all.includes('ok\\x1b[2J'), 'header strings too');
 });
 

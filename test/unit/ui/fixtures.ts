@@ -1,10 +1,10 @@
 /** Records for UI tests, built like the correlator writes them. */
-import type { ConnRecord, DnsRecord, FlowRecord } from '../../../src/records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, UdpRecord } from '../../../src/records/types.js';
 
 export const BASE_MS = Date.parse('2025-03-01T12:00:00.000Z');
 export const iso = (offsetMs: number) => new Date(BASE_MS + offsetMs).toISOString().replace('Z', '000Z');
 
-const process = { uid: 1000, container_id: null, container_runtime: null };
+const process = { ppid: 1, exe: '/usr/bin/curl', cmdline: null, uid: 1000, container_id: null, container_runtime: null };
 
 export function dns(host: string, addrs: string[], overrides: Partial<DnsRecord> = {}): DnsRecord {
   return {
@@ -92,6 +92,49 @@ export function flow(remote: string, remoteHost: string | null, bytes: number, o
     unresolved: remoteHost === null ? 'no_lookup_seen' : null,
     pid: 4242,
     comm: 'curl',
+    ...overrides,
+  };
+}
+
+export function udpOpen(host: string | null, daddr: string, sport: number, overrides: Partial<UdpRecord> = {}): UdpRecord {
+  return {
+    type: 'udp',
+    event: 'open',
+    ts: iso(20),
+    pid: 4242,
+    comm: 'curl',
+    ...process,
+    family: daddr.includes(':') ? 6 : 4,
+    saddr: daddr.includes(':') ? 'fd00::2' : '10.0.0.2',
+    sport,
+    daddr,
+    dport: 443,
+    host,
+    host_source: host === null ? null : 'quic',
+    unresolved: host === null ? 'encrypted_client_hello' : null,
+    iface: 'eth0',
+    first_seen: iso(20),
+    last_seen: null,
+    packets_sent: null,
+    bytes_sent: null,
+    packets_received: null,
+    bytes_received: null,
+    end_reason: null,
+    ...overrides,
+  };
+}
+
+export function udpClose(open: UdpRecord, bytesSent: number, bytesReceived: number, overrides: Partial<UdpRecord> = {}): UdpRecord {
+  return {
+    ...open,
+    event: 'close',
+    ts: iso(2020),
+    last_seen: iso(1520),
+    packets_sent: Math.max(1, Math.round(bytesSent / 1200)),
+    bytes_sent: bytesSent,
+    packets_received: Math.max(1, Math.round(bytesReceived / 1200)),
+    bytes_received: bytesReceived,
+    end_reason: 'idle',
     ...overrides,
   };
 }

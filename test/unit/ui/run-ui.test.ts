@@ -130,7 +130,7 @@ test('q closes the UI, then the run stops the session, flushes the --output file
   assert.match(ui.logs[0] ?? '', /^connect probe: tracepoint \(not used: kprobe: no kprobes\)$/);
   assert.ok(ui.logs.includes('xdp on veth-test: native'));
   assert.deepEqual(ui.logs.slice(-4), [
-    'summary: ok records: dns 1, conn 1, flow 1 written',
+    'summary: ok records: dns 1, conn 1, flow 1, udp 0 written',
     'summary: ok events: 3 delivered; none lost, malformed or late',
     'summary: ok xdp: veth-test: native',
     'summary: healthy: nothing lost, nothing failed',

@@ -4,7 +4,7 @@ import { UiController, type KeyPress } from '../../../../src/ui/state/controller
 import { lineText, type Frame } from '../../../../src/ui/state/frame.js';
 import { EMPTY_HEADER } from '../../../../src/ui/state/header.js';
 import { UiModel } from '../../../../src/ui/state/model.js';
-import { BASE_MS, connOpen, dns, flow } from '../fixtures.js';
+import { BASE_MS, connOpen, dns, flow, udpClose, udpOpen } from '../fixtures.js';
 
 const NOW = BASE_MS + 5000;
 const SIZE = { columns: 80, rows: 24 };
@@ -42,6 +42,8 @@ const tableRows = (frame: Frame) => frame.body.flatMap((block) => (block.kind ==
 test('every view fills a 80x24 terminal to one line short of its height, tables within the width', () => {
   const { controller, model } = setup(40);
   model.add(flow('10.0.0.1', 'host000.example', 1000));
+  model.add(udpClose(udpOpen(null, '2001:db8:ffff:ffff:ffff:ffff:ffff:1', 65535), 10_000_000, 123_456_789));
+  model.add(dns('a-rather-long-name-that-does-not-exist.corp.example', [], { status: 'NXDOMAIN', source: 'wire', comm: 'resolver-agent-x' }));
   model.tick(NOW);
   for (const view of ['1', '2', '3', '4']) {
     controller.press(key(view));
@@ -179,9 +181,9 @@ test('Enter shows the details of the selected row in every view, Esc goes back',
   model.tick(NOW);
   const expected: Record<string, RegExp> = {
     '1': /addresses\s+10\.0\.0\.\d[\s\S]*connections \(1\)/,
-    '2': /connect latency\s+0\.800ms[\s\S]*connect probe\s+tracepoint/,
+    '2': /parent pid\s+1\n[\s\S]*executable\s+\/usr\/bin\/curl[\s\S]*connect latency\s+0\.800ms[\s\S]*connect probe\s+tracepoint/,
     '3': /TCP flags\s+PSH ACK/,
-    '4': /answers\s+10\.0\.0\.\d/,
+    '4': /executable\s+\/usr\/bin\/curl[\s\S]*process lookups\s+1 lookup, none failed[\s\S]*answers\s+10\.0\.0\.\d/,
   };
   for (const [view, pattern] of Object.entries(expected)) {
     controller.press(key(view));
@@ -223,4 +225,19 @@ test('without a keyboard there is no selection and the footer says how to stop',
   const frame = controller.frame(SIZE, EMPTY_HEADER);
   assert.equal(selectedKey(frame), undefined);
   assert.match(lineText(frame.footer), /stdin is not a terminal/);
+});
+
+test('the details of an ended UDP conversation say why it ended and what went each way', () => {
+  const model = new UiModel({}, () => NOW);
+  model.add(udpClose(udpOpen('stun.example.net', '198.51.100.3', 40000, { dport: 3478, cmdline: 'app --stun' }), 240, 480, { end_reason: 'stop' }));
+  const controller = new UiController(model, true, () => NOW);
+  controller.press(key('2'));
+  controller.frame(SIZE, EMPTY_HEADER);
+  controller.press(key('', { return: true }));
+  const text = lines(controller.frame(SIZE, EMPTY_HEADER)).join('\n');
+  assert.match(text, /UDP 10\.0\.0\.2:40000 <-> 198\.51\.100\.3:3478/);
+  assert.match(text, /command line\s+app --stun/);
+  assert.match(text, /host\s+stun\.example\.net \(named by the server name \(SNI\) of its QUIC Initial\)/);
+  assert.match(text, /state\s+ended: hostflow stopped/);
+  assert.match(text, /packets sent\s+1\n\s+bytes sent\s+240 \(240B\)\n\s+packets received\s+1\n\s+bytes received\s+480 \(480B\)/);
 });

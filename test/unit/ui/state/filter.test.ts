@@ -8,6 +8,8 @@ const row: SearchFields = {
   addresses: ['10.0.0.2', '93.184.216.34'],
   ports: [50000, 443],
   pids: [4242],
+  protos: ['udp'],
+  statuses: ['NXDOMAIN', 'failed', null],
 };
 const matches = (text: string) => matchesFilter(row, parseFilter(text));
 
@@ -35,4 +37,18 @@ test('every word must match, fields narrow the search, and ! negates', () => {
     { field: 'process', value: 'x', negate: true },
     { field: 'any', value: 'weird:thing', negate: false },
   ]);
+});
+
+test('proto: matches the protocol exactly, status: a status in part; bare words find both', () => {
+  assert.ok(matches('proto:udp'));
+  assert.ok(matches('proto:UDP'));
+  assert.ok(!matches('proto:tcp'));
+  assert.ok(!matches('proto:ud'));
+  assert.ok(matches('status:nxdomain'));
+  assert.ok(matches('status:failed curl'));
+  assert.ok(matches('status:nx'));
+  assert.ok(!matches('status:timeout'));
+  assert.ok(matches('udp'));
+  assert.ok(matches('nxdomain'));
+  assert.ok(matches('!proto:tcp'));
 });

@@ -38,9 +38,9 @@ test('at 80 columns every view keeps its essential columns', () => {
     return VIEWS[id].columns.filter((_, i) => (widths[i] ?? 0) > 0).map((c) => c.id);
   };
   assert.deepEqual(kept('hosts'), ['host', 'processes', 'open', 'connections', 'lookups', 'in', 'out', 'rate', 'seen']);
-  for (const id of ['process', 'remote', 'host', 'state', 'sent', 'received']) assert.ok(kept('connections').includes(id), id);
+  for (const id of ['process', 'proto', 'remote', 'host', 'state', 'sent', 'received']) assert.ok(kept('connections').includes(id), id);
   for (const id of ['remote', 'host', 'process', 'packets', 'bytes']) assert.ok(kept('flows').includes(id), id);
-  for (const id of ['time', 'process', 'name', 'answer', 'latency', 'source']) assert.ok(kept('dns').includes(id), id);
+  for (const id of ['time', 'process', 'fails', 'name', 'answer', 'latency', 'source']) assert.ok(kept('dns').includes(id), id);
 });
 
 test('cells are padded or cut with an ellipsis to their exact width', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UiModel } from '../../../../src/ui/state/model.js';
 import { UNRESOLVED_KEY } from '../../../../src/ui/state/rows.js';
-import { BASE_MS, connClose, connOpen, dns, flow, iso } from '../fixtures.js';
+import { BASE_MS, connClose, connOpen, dns, flow, iso, udpClose, udpOpen } from '../fixtures.js';
 
 const NOW = BASE_MS + 5000;
 const model = (options: ConstructorParameters<typeof UiModel>[0] = {}) => new UiModel({ flowIntervalSeconds: 2, ...options }, () => NOW);
@@ -211,4 +211,84 @@ test('a named record whose open was never listed adds the connection', () => {
     [['open', 'x.example.com']],
   );
   assert.equal(m.hostRows().find((h) => h.key === 'x.example.com')?.connections, 1);
+});
+
+test('a UDP conversation is listed with the TCP connections: open when first seen, closed with its counts', () => {
+  const m = model();
+  const open = udpOpen('quic.example.com', '93.184.216.34', 51000, { comm: 'chrome', pid: 9, ppid: 8, exe: '/opt/chrome/chrome' });
+  m.add(connOpen('quic.example.com', '93.184.216.34', 51000));
+  m.add(open);
+  assert.deepEqual(
+    m.connectionRows().map((r) => [r.proto, r.state, r.direction]),
+    [
+      ['tcp', 'open', 'out'],
+      ['udp', 'open', null],
+    ],
+    'the same ports over TCP and UDP are two rows',
+  );
+  m.add(udpClose(open, 2400, 36_000, { exe: null }));
+  const udp = m.connectionRows().find((r) => r.proto === 'udp');
+  assert.deepEqual(
+    [udp?.state, udp?.host, udp?.hostSource, udp?.openedAt, udp?.durationMs, udp?.packetsSent, udp?.bytesReceived, udp?.endReason],
+    ['closed', 'quic.example.com', 'quic', Date.parse(iso(20)), 1500, 2, 36_000, 'idle'],
+  );
+  assert.deepEqual([udp?.ppid, udp?.exe], [8, '/opt/chrome/chrome'], 'what the close does not say is kept from the open');
+  const [host] = m.hostRows();
+  assert.deepEqual([host?.connections, host?.open, host?.bytesIn, host?.bytesOut, host?.processes], [2, 1, 36_000, 2400, ['chrome', 'curl']]);
+});
+
+test('lookups are counted per process: how many failed, and with which status', () => {
+  const m = model();
+  for (let i = 0; i < 5; i++) m.add(dns(`nope${i}.example`, [], { comm: 'app', pid: 500, source: 'wire', status: i < 3 ? 'NXDOMAIN' : 'TIMEOUT' }));
+  m.add(dns('srv.example', [], { comm: 'app', pid: 500, source: 'wire', status: 'SERVFAIL' }));
+  m.add(dns('ok.example', ['10.0.0.1'], { comm: 'app', pid: 500, source: 'wire', status: 'NOERROR' }));
+  m.add(dns('gone.example', [], { status: 'EAI_NONAME' }));
+  m.add(dns('fine.example', ['10.0.0.2']));
+  m.add(dns('iface.example', [], { pid: null, tid: null, comm: null, source: 'wire', status: 'NXDOMAIN' }));
+  const rows = m.dnsRows();
+  const app = rows.find((r) => r.host === 'ok.example');
+  assert.deepEqual(app?.process, {
+    lookups: 7,
+    failed: 6,
+    failures: [
+      ['NXDOMAIN', 3],
+      ['TIMEOUT', 2],
+      ['SERVFAIL', 1],
+    ],
+  });
+  assert.equal(app?.failed, false);
+  assert.equal(rows.find((r) => r.host === 'nope0.example')?.process, app?.process, 'every row of a process has its counts as they are now');
+  assert.deepEqual(rows.find((r) => r.host === 'fine.example')?.process, { lookups: 2, failed: 1, failures: [['EAI_NONAME', 1]] });
+  const counts = m.counts();
+  assert.equal(counts.lookupsFailed, 8);
+  assert.deepEqual(counts.failingProcesses, [
+    { label: 'app[500]', failed: 6 },
+    { label: '(no process)', failed: 1 },
+    { label: 'curl[4242]', failed: 1 },
+  ]);
+  m.clear();
+  assert.deepEqual([m.counts().lookupsFailed, m.counts().failingProcesses], [0, []]);
+});
+
+test('the processes counted are bounded, the least recently resolving dropped first', () => {
+  const m = model({ limits: { lookupProcesses: 10 } });
+  for (let pid = 1; pid <= 100; pid++) m.add(dns('x.example', [], { pid, status: 'NXDOMAIN' }));
+  const { failingProcesses, lookupsFailed } = m.counts();
+  assert.ok(lookupsFailed <= 11, `${lookupsFailed}`);
+  assert.ok(
+    failingProcesses.every(({ label }) => Number(/\[(\d+)\]/.exec(label)?.[1]) > 88),
+    JSON.stringify(failingProcesses),
+  );
+});
+
+test('process fields and UDP strings are sanitized too', () => {
+  const m = model();
+  const hostile = { exe: '/tmp/\u001b]0;x\u0007', cmdline: 'sh -c \u001b[2J', comm: 'a\u009bb' };
+  m.add(dns('a.example', [], { ...hostile, status: 'NX\u001bDOMAIN' }));
+  m.add(udpOpen('q\u001b[1m.example', '10.0.0.9', 5, { ...hostile, iface: 'e\u001bth0' }));
+  const strings = JSON.stringify([m.dnsRows(), m.connectionRows(), m.hostRows(), m.counts()]);
+  assert.ok(!/\\u001b|\\u0007|\u009b/.test(strings), strings);
+  assert.equal(m.dnsRows()[0]?.exe, '/tmp/\\x1b]0;x\\x07');
+  assert.equal(m.connectionRows()[0]?.cmdline, 'sh -c \\x1b[2J');
+  assert.deepEqual(m.counts().failingProcesses, [{ label: 'a\\x9bb[4242]', failed: 1 }]);
 });
