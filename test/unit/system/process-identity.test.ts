@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,54 @@ test('startNs 0: a pid that was running at the snapshot and reused since lends n
   assert.deepEqual(identities(proc.root).identify({ pid: 300, comm: 'worker', ppid: 0, startNs: 0 }).exe, null);
   ids.snapshot();
   assert.equal(ids.identify({ pid: 300, comm: 'worker', ppid: 0, startNs: 0 }).exe, '/usr/bin/worker', 'a new snapshot, a new cache');
+});
+
+/**
+ * Makes <pid>/cmdline a FIFO whose writer, a separate process, runs `during`
+ * (shell) once identify() has opened it: between identify's reads, as a
+ * real exit and pid reuse could. Resolves when the writer has finished.
+ */
+function duringTheReads(root: string, pid: number, during: string): Promise<void> {
+  const dir = join(root, String(pid));
+  rmSync(join(dir, 'cmdline'));
+  execFileSync('mkfifo', [join(dir, 'cmdline')]);
+  const writer = spawn('sh', ['-c', `exec 3>cmdline; ${during}; printf 'curl\\0--secret\\0' >&3`], { cwd: dir, stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    writer.on('error', reject);
+    writer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`))));
+  });
+}
+
+test('a process that exits during the reads, its pid taken by another, lends nothing', async (t) => {
+  const proc = fakeProc(t);
+  proc.run(100, CURL);
+  writeFileSync(join(proc.root, 'next-stat'), statLine(100, { ...CURL, startTicks: 999_999 }));
+  const written = duringTheReads(proc.root, 100, 'mv ../next-stat stat');
+  const ids = identities(proc.root, { cmdline: true });
+  assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
+  await written;
+  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 1, gone: 0, unknown: 0 });
+});
+
+test('a process that exits during the reads is gone, and lends nothing', async (t) => {
+  const proc = fakeProc(t);
+  proc.run(100, CURL);
+  const written = duringTheReads(proc.root, 100, 'rm stat');
+  const ids = identities(proc.root, { cmdline: true });
+  assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
+  await written;
+  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 0, gone: 1, unknown: 0 });
+});
+
+test('a process that exec’d during the reads lends nothing', async (t) => {
+  const proc = fakeProc(t);
+  proc.run(100, CURL);
+  writeFileSync(join(proc.root, 'next-stat'), statLine(100, { ...CURL, comm: 'sh' }));
+  const written = duringTheReads(proc.root, 100, 'mv ../next-stat stat');
+  const ids = identities(proc.root, { cmdline: true });
+  assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
+  await written;
+  assert.equal(ids.stats.refused, 1);
 });
 
 test('the command line is cut at cmdlineMax on a character boundary', (t) => {
