@@ -19,9 +19,11 @@
  * before an exec is gone.
  *
  * The order of reads closes the race with exit and reuse: stat (start and
- * comm agree), then exe and cmdline, then stat again. If the second stat
- * still agrees, the process lived through the reads, so its pid could not
- * be reused in between, and nothing read belongs to another process.
+ * comm agree), then exe and cmdline, then the same open stat file again.
+ * If the second read still agrees, the process lived through the reads, so
+ * its pid could not be reused in between, and nothing read belongs to
+ * another process (an open /proc/<pid>/stat belongs to its process: once
+ * that has exited it reads ESRCH, whoever has the pid since).
  *
  * Answers are cached by pid, start and comm: one process's answer, which a
  * later process cannot share.
@@ -161,24 +163,39 @@ export class ProcessIdentities {
     const fromSnapshot = !(task.startNs > 0);
     const startTicks = fromSnapshot ? this.startedBefore.get(pid) : startNsToTicks(task.startNs, this.clockTicksPerSecond);
     if (startTicks === undefined || !Number.isSafeInteger(startTicks)) return this.count('unknown');
-
-    const before = this.readStat(pid);
-    if (before === null || before.startTicks !== startTicks) {
-      // Either way the process that had this start time has exited.
-      if (fromSnapshot) this.startedBefore.delete(pid);
-      return this.count(before === null ? 'gone' : 'refused');
+    // Kept open for the second read: proc ties the file to the process, not
+    // to its pid number, so once the process has exited it reads ESRCH,
+    // never a later process's stat.
+    const stat = this.open(`${this.procRoot}/${pid}/stat`);
+    if (stat === null) return this.exited(pid, fromSnapshot, 'gone');
+    try {
+      return this.readProcess(task, stat, startTicks, fromSnapshot);
+    } finally {
+      closeQuietly(stat);
     }
+  }
+
+  private readProcess(task: TaskIdentity, stat: number, startTicks: number, fromSnapshot: boolean): Entry {
+    const before = this.parseStatAt(stat);
+    if (before === null) return this.exited(task.pid, fromSnapshot, 'gone');
+    if (before.startTicks !== startTicks) return this.exited(task.pid, fromSnapshot, 'refused');
     if (!this.commMatches(task, before)) return this.count('refused');
 
-    const exe = this.readExe(pid);
-    const cmdline = this.readCmdline ? this.readCmdlineOf(pid) : null;
+    const exe = this.readExe(task.pid);
+    const cmdline = this.readCmdline ? this.readCmdlineOf(task.pid) : null;
 
-    const after = this.readStat(pid);
+    // Still there, so the pid was not reused during the reads, and not exec'd (comm).
+    const after = this.parseStatAt(stat);
     if (after === null) return this.count('gone');
-    // Exec'd or (impossible while it lived) reused during the reads.
     if (after.startTicks !== startTicks || after.comm !== before.comm) return this.count('refused');
     this.stats.read++;
     return { ppid: after.ppid > 0 ? after.ppid : null, exe, cmdline };
+  }
+
+  /** The process of this start time has exited: a snapshot's pid is forgotten. */
+  private exited(pid: number, fromSnapshot: boolean, outcome: 'refused' | 'gone'): Entry {
+    if (fromSnapshot) this.startedBefore.delete(pid);
+    return this.count(outcome);
   }
 
   private count(outcome: 'refused' | 'gone' | 'unknown'): Entry {
@@ -197,8 +214,15 @@ export class ProcessIdentities {
     return this.buffer.toString('utf8', 0, end) === task.comm;
   }
 
+  /** For the snapshot: open, read, close. */
   private readStat(pid: number): ProcStat | null {
     const length = this.read(`${this.procRoot}/${pid}/stat`, STAT_BYTES);
+    return length === null ? null : parseProcStat(this.buffer.subarray(0, length));
+  }
+
+  /** The stat of an open /proc/<pid>/stat, read afresh from its start. */
+  private parseStatAt(fd: number): ProcStat | null {
+    const length = this.readAt(fd, STAT_BYTES, true);
     return length === null ? null : parseProcStat(this.buffer.subarray(0, length));
   }
 
@@ -215,26 +239,51 @@ export class ProcessIdentities {
     return length === null ? null : formatCmdline(this.buffer.subarray(0, length), this.cmdlineMax);
   }
 
-  /** Up to `max` bytes of a file into the buffer; null when it cannot be read. */
-  private read(path: string, max: number): number | null {
-    let fd: number;
+  private open(path: string): number | null {
     try {
-      fd = openSync(path, 'r');
+      return openSync(path, 'r');
     } catch {
       return null;
     }
+  }
+
+  /** Up to `max` bytes of a file into the buffer; null when it cannot be read. */
+  private read(path: string, max: number): number | null {
+    const fd = this.open(path);
+    if (fd === null) return null;
+    try {
+      return this.readAt(fd, max, false);
+    } finally {
+      closeQuietly(fd);
+    }
+  }
+
+  /**
+   * Up to `max` bytes of an open file, from its start (`again`: pread, so
+   * proc generates the text anew) or from where it is; null on an error. A
+   * short read is the end (so it is for proc's files and regular ones),
+   * which saves the read that would return 0: syscalls are most of the cost.
+   */
+  private readAt(fd: number, max: number, again: boolean): number | null {
     try {
       let length = 0;
       while (length < max) {
-        const got = readSync(fd, this.buffer, length, max - length, null);
-        if (got === 0) break;
+        const wanted = max - length;
+        const got = readSync(fd, this.buffer, length, wanted, again ? length : null);
         length += got;
+        if (got < wanted) break;
       }
       return length;
     } catch {
       return null;
-    } finally {
-      closeSync(fd);
     }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Nothing to do: it was ours and is gone either way.
   }
 }

@@ -159,6 +159,10 @@ test('startNs 0: a pid that was running at the snapshot and reused since lends n
  * Makes <pid>/cmdline a FIFO whose writer, a separate process, runs `during`
  * (shell) once identify() has opened it: between identify's reads, as a
  * real exit and pid reuse could. Resolves when the writer has finished.
+ *
+ * identify() keeps <pid>/stat open and reads it again: in /proc that read
+ * fails once the process has exited (ESRCH), even if the pid was reused;
+ * here the same file rewritten in place stands in for both.
  */
 function duringTheReads(root: string, pid: number, during: string): Promise<void> {
   const dir = join(root, String(pid));
@@ -175,7 +179,7 @@ test('a process that exits during the reads, its pid taken by another, lends not
   const proc = fakeProc(t);
   proc.run(100, CURL);
   writeFileSync(join(proc.root, 'next-stat'), statLine(100, { ...CURL, startTicks: 999_999 }));
-  const written = duringTheReads(proc.root, 100, 'mv ../next-stat stat');
+  const written = duringTheReads(proc.root, 100, 'cat ../next-stat > stat');
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
   await written;
@@ -185,7 +189,7 @@ test('a process that exits during the reads, its pid taken by another, lends not
 test('a process that exits during the reads is gone, and lends nothing', async (t) => {
   const proc = fakeProc(t);
   proc.run(100, CURL);
-  const written = duringTheReads(proc.root, 100, 'rm stat');
+  const written = duringTheReads(proc.root, 100, ': > stat');
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
   await written;
@@ -196,7 +200,7 @@ test('a process that exec’d during the reads lends nothing', async (t) => {
   const proc = fakeProc(t);
   proc.run(100, CURL);
   writeFileSync(join(proc.root, 'next-stat'), statLine(100, { ...CURL, comm: 'sh' }));
-  const written = duringTheReads(proc.root, 100, 'mv ../next-stat stat');
+  const written = duringTheReads(proc.root, 100, 'cat ../next-stat > stat');
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
   await written;
@@ -288,4 +292,31 @@ test('real /proc: the snapshot holds this process, identified with startNs 0', (
   const ids = new ProcessIdentities();
   assert.ok(ids.snapshot() > 1);
   assert.equal(ids.identify({ ...task, startNs: 0 }).exe, realpathSync(process.execPath));
+});
+
+test('real /proc: a child is itself while it runs, and lends nothing once it has exited', async (t) => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(child.pid);
+  const pid = child.pid;
+  // Until the child has exec'd, /proc shows node's image under the child's pid.
+  const deadline = Date.now() + 5000;
+  let stat = parseProcStat(readFileSync(`/proc/${pid}/stat`));
+  while (stat?.comm !== 'sleep') {
+    assert.ok(Date.now() < deadline, 'sleep did not start within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stat = parseProcStat(readFileSync(`/proc/${pid}/stat`));
+  }
+  const task = { pid, tid: pid, comm: 'sleep', ppid: 0, startNs: ticksToStartNs(stat.startTicks) };
+  const ids = new ProcessIdentities({ cmdline: true });
+  assert.deepEqual(ids.identify(task), {
+    ppid: process.pid,
+    exe: realpathSync(execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim()),
+    cmdline: 'sleep 30',
+  });
+  child.kill('SIGKILL');
+  await exited;
+  assert.deepEqual(ids.identify({ ...task, startNs: task.startNs + 1 }), { ppid: null, ...NOTHING });
+  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 0, gone: 1, unknown: 0 });
 });
