@@ -123,10 +123,16 @@ export class ProcessIdentities {
 
   /**
    * Remembers the start time of every process running now: their events
-   * may come with `startNs` 0. Take it before the kernel starts tracking
-   * forks, so that no process is in neither. Only start times are kept;
-   * exe and cmdline are read when asked, from the live process, which the
-   * start time then proves is the same one. Returns how many.
+   * may come with `startNs` 0. Take it before any probe is attached, so
+   * that no event comes from a process older than the snapshot that the
+   * snapshot missed: one that exited in between could have left its pid to
+   * a process the snapshot holds, under the same comm. Forked after the
+   * snapshot, a process is the kernel's to know, or unknown.
+   *
+   * Only start times are kept, not exe and cmdline: those are read when
+   * asked, from the live process that the start time proves is the same
+   * one (remembering them would hand a dead process's to a reuser of its
+   * pid that the kernel did not track). Returns how many.
    */
   snapshot(): number {
     this.startedBefore.clear();
