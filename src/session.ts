@@ -28,6 +28,7 @@ import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import type { HostflowRecord, RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
 import { ProcessStarts } from './system/process-start.js';
+import { ProcessIdentities } from './system/process-identity.js';
 import type { LibcFile, LibcScanStats } from './system/libc-registry.js';
 import { interfaceName } from './system/interfaces.js';
 
@@ -173,6 +174,7 @@ export class Session {
   private readonly reorderWindowNs: number;
   private readonly correlator: Correlator;
   private readonly processStarts = new ProcessStarts();
+  private readonly identities: ProcessIdentities;
   private readonly intervals = new FlowIntervals();
   private readonly accept: (record: HostflowRecord) => boolean;
   private tracer: KernelTracer | null = null;
@@ -200,12 +202,14 @@ export class Session {
     this.reorderWindowNs = (options.reorderWindowMs ?? SESSION_DEFAULTS.reorderWindowMs) * 1e6;
     this.reorder = new ReorderBuffer(this.reorderWindowNs);
     this.accept = compileFilter(options.filter);
+    this.identities = new ProcessIdentities({ cmdline: options.cmdline === true });
     this.correlator = new Correlator({
       names: this.names,
       clock: this.clock,
       interfaceName: (ifindex) => interfaceName(ifindex, this.ifnames),
       socketInterfaceName: (ifindex, netns) => this.socketInterfaceName(ifindex, netns),
       containers: new ContainerResolver(),
+      identify: (task) => this.identities.identify(task),
       excludePid: options.tracer.excludePid,
       emit: (record) => this.emit(record),
       startedBeforeTrace: (pid) => this.processStarts.startedBeforeTrace(pid),
@@ -228,6 +232,8 @@ export class Session {
 
   /** Attaches everything and starts the timers; throws a one-line HostflowError when it cannot. */
   start(): AttachReport {
+    // Before any probe: a process of the snapshot is one the kernel's fork tracking never saw.
+    this.identities.snapshot();
     this.tracer = this.startTracer(this.options.tracer, { onEvent: (event) => this.arrived(event), onPacket: (packet) => this.packets.emit(packet) });
     const { report } = this.tracer;
     this.processStarts.markTraceStart();
