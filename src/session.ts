@@ -262,6 +262,8 @@ export class Session {
     // reused): by the time the reorder window releases its connection, a
     // short-lived process is gone.
     if ((event.kind === 'connect' || event.kind === 'established') && event.task.pid !== 0) this.processStarts.startedBeforeTrace(event.task.pid);
+    // Who the process is, read now while it runs: a short-lived one is gone by the time its record is written.
+    if ('task' in event && event.task && event.task.pid !== 0) this.identities.identify(event.task);
     this.reorder.push(event);
   }
 
@@ -319,7 +321,9 @@ export class Session {
 
   private snapshotUdp(): void {
     if (!this.tracer || !this.udpCounted()) return;
-    this.pendingUdp.push({ snapshot: this.tracer.readUdpConversations(), endNs: this.clock.nowNs() });
+    const snapshot = this.tracer.readUdpConversations();
+    for (const entry of snapshot) if (entry.task.pid !== 0) this.identities.identify(entry.task);
+    this.pendingUdp.push({ snapshot, endNs: this.clock.nowNs() });
   }
 
   private applyUdp({ snapshot, endNs }: UdpSnapshot, tracer = this.tracer): void {
