@@ -25,6 +25,7 @@ export class FakeKernel {
     interfaces: [{ name: 'veth-test', ifindex: 7, xdp: { mode: 'native', nativeRefused: null } }],
     libcs: ['/lib/libc.so.6'],
     tracefs: { path: '/sys/kernel/tracing', mounted: false },
+    socketHooks: { attached: true, cgroup: '/sys/fs/cgroup/unified', reason: null },
   };
   /** The flow table readFlows() returns (cumulative counters). */
   flows: FlowEntry[] = [];
@@ -81,7 +82,7 @@ export class FakeKernel {
 /** The kernel's monotonic time now, as events carry it. */
 export const nowNs = (): number => Number(process.hrtime.bigint());
 
-const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm });
+const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 1e9 });
 
 /** A getaddrinfo lookup by `pid` of `name`, returning `addrs`, now. */
 export function lookupEvent(pid: number, comm: string, name: string, addrs: string[]): LookupEvent {
