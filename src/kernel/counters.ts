@@ -16,15 +16,21 @@ export const RING_LOSSES = [
   'drop_dns_xdp',
   'drop_dns_tc',
   'drop_payload_tc',
+  'drop_dns_sock',
+  'drop_payload_sock',
+  'drop_udp_close',
 ] as const satisfies readonly CounterName[];
 
 /**
  * Records lost, or closed without their process, because a kernel table
  * had no room for the entry that pairs them; by the table (bpf/README.md).
  */
-export const TABLE_LOSSES = { sockets_full: 'sockets', lookups_full: 'lookups', connecting_full: 'connecting' } as const satisfies Partial<
-  Record<CounterName, string>
->;
+export const TABLE_LOSSES = {
+  sockets_full: 'sockets',
+  lookups_full: 'lookups',
+  connecting_full: 'connecting',
+  udp_convs_failed: 'udp_convs',
+} as const satisfies Partial<Record<CounterName, string>>;
 export type TableLoss = keyof typeof TABLE_LOSSES;
 
 /** Counters that count no lost record. */

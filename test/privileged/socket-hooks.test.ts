@@ -158,7 +158,10 @@ describe('the socket hooks tie DNS and UDP to their process', privilegedSuite(re
     assert.match(query.task?.comm ?? '', DIG_COMM);
     assert.equal(query.tuple.dport, 53);
     assert.equal(answer.tuple.sport, 53);
-    assert.ok(events.some((event) => event.kind === 'dnsSegment' && event.task?.pid === pid && (event.flags & 0x02) !== 0), 'the SYN is sent');
+    assert.ok(
+      events.some((event) => event.kind === 'dnsSegment' && event.task?.pid === pid && (event.flags & 0x02) !== 0),
+      'the SYN is sent',
+    );
   });
 
   for (const mode of ['connected', 'unconnected'] as const) {
