@@ -7,6 +7,7 @@
  * why in one line. While they are attached, flow_xdp/flow_tc leave DNS to
  * them (`dns_seen_at`), so no message is copied twice.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { firstLine } from '../errors.js';
 import { SeenAt } from './layout.js';
@@ -63,12 +64,55 @@ function unescapeMountPath(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
-function readMountinfo(): string {
+function readMountinfo(path: string): string {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return '';
   }
+}
+
+/** What finding the cgroup v2 root needs from the system; replaced in tests. */
+export interface CgroupSystem {
+  read(path: string): string;
+  /** Mounts cgroup2 at `target`; null when done, else why not. */
+  mount(target: string): string | null;
+}
+
+/**
+ * Where a process whose mount namespace lost the cgroup2 mount mounts it
+ * again: `ip netns exec` remounts /sys for the namespace, which hides the
+ * cgroup mounts under it, but the new sysfs has this empty directory.
+ */
+export const CGROUP2_REMOUNT = '/sys/fs/cgroup';
+
+const SYSTEM: CgroupSystem = {
+  read: readMountinfo,
+  mount: (target) => {
+    try {
+      execFileSync('mount', ['-t', 'cgroup2', 'cgroup2', target], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return null;
+    } catch (error) {
+      return firstLine((error as { stderr?: Buffer }).stderr?.toString() || error);
+    }
+  },
+};
+
+/**
+ * The cgroup v2 root this process can open: its own mount of it, or, when
+ * init's mounts have one and this process's do not (so it runs in a mount
+ * namespace of its own, as under `ip netns exec`), the same hierarchy
+ * mounted here again: the mount stays in this namespace. The reason when
+ * neither works.
+ */
+export function findCgroup2Root(system: CgroupSystem = SYSTEM): { cgroup: string | null; reason: string | null } {
+  const own = cgroup2Root(system.read('/proc/self/mountinfo'));
+  if (own) return { cgroup: own, reason: null };
+  const none = 'no cgroup2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup)';
+  if (!cgroup2Root(system.read('/proc/1/mountinfo'))) return { cgroup: null, reason: none };
+  const error = system.mount(CGROUP2_REMOUNT);
+  if (error) return { cgroup: null, reason: `cgroup2 is mounted outside this mount namespace only, and mounting it here failed: ${error}` };
+  return { cgroup: CGROUP2_REMOUNT, reason: null };
 }
 
 /** Why the socket hooks were left out before anything attached (options, or a failed load). */
@@ -77,14 +121,14 @@ export function socketHooksOff(reason: string): SocketHooksReport {
 }
 
 /**
- * Attaches every socket program to the cgroup v2 root (found in
- * /proc/self/mountinfo) and switches the interface DNS copy off. Never
- * throws: on any failure what attached is detached again, interface DNS
- * stays on, and the report says why.
+ * Attaches every socket program to the cgroup v2 root (findCgroup2Root)
+ * and switches the interface DNS copy off. Never throws: on any failure
+ * what attached is detached again, interface DNS stays on, and the report
+ * says why.
  */
-export function attachSocketHooks(object: BpfObject, mountinfo: string = readMountinfo()): SocketHooksReport {
-  const cgroup = cgroup2Root(mountinfo);
-  if (!cgroup) return { attached: false, cgroup: null, reason: 'no cgroup2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup)' };
+export function attachSocketHooks(object: BpfObject, root: { cgroup: string | null; reason: string | null } = findCgroup2Root()): SocketHooksReport {
+  const { cgroup } = root;
+  if (!cgroup) return { attached: false, cgroup: null, reason: root.reason ?? 'no cgroup2 file system is mounted' };
   const links: LinkInfo[] = [];
   try {
     for (const { program, kind, target } of SOCKET_PROGRAMS) {
