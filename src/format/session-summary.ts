@@ -25,10 +25,9 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
         : note('xdp', `${describeXdp(name, xdp)}; ingress is counted after GRO, see the README's fallback table`),
     );
   }
-  if (summary.socketHooks) {
-    const line = describeSocketHooks(summary.socketHooks).replace(/^socket hooks: /, '');
-    lines.push(summary.socketHooks.attached ? ok('sockets', line) : note('sockets', line));
-  }
+  // Attached is said at start; off is a degradation the summary repeats.
+  if (summary.socketHooks && !summary.socketHooks.attached)
+    lines.push(note('sockets', describeSocketHooks(summary.socketHooks).replace(/^socket hooks: /, '')));
   for (const target of summary.tcNetlink ?? []) {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
   }
