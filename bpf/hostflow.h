@@ -307,6 +307,7 @@ struct hf_payload_event {
 	struct hf_task task;   /* the socket's owner; pid 0 at an interface */
 	struct hf_tuple tuple; /* egress: saddr/sport are the local end */
 	__u64 sock_cookie;     /* 0 at an interface */
+	__u64 netns_cookie;    /* the socket's network namespace; 0 at an interface */
 	__u32 ifindex;
 	__u32 direction;   /* HF_DIR_OUT */
 	__u16 cap_len;	   /* bytes of the payload in data */

@@ -128,6 +128,7 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 	hf_tuple_from_packet(&e->tuple, pkt);
 	__builtin_memset(&e->task, 0, sizeof(e->task));
 	e->sock_cookie = 0;
+	e->netns_cookie = 0;
 	e->ifindex = pkt->key.ifindex;
 	e->direction = direction;
 	e->kind = kind;

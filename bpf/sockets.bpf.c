@@ -245,10 +245,13 @@ static __always_inline void quic_capture(struct __sk_buff *skb, const struct hf_
 		return;
 	}
 	hf_header_fill(&e->hdr, HF_EVENT_PAYLOAD, bpf_ktime_get_ns());
-	if (view->owner)
+	if (view->owner) {
 		e->task = view->owner->task;
-	else
+		e->netns_cookie = view->owner->netns_cookie;
+	} else {
 		__builtin_memset(&e->task, 0, sizeof(e->task));
+		e->netns_cookie = 0;
+	}
 	hf_tuple_from_packet(&e->tuple, pkt);
 	e->sock_cookie = view->cookie;
 	e->ifindex = pkt->key.ifindex;

@@ -120,6 +120,8 @@ interface PacketBase extends EventBase {
   task: Task | null;
   /** The socket's cookie as a decimal string (seenAt 'socket'); null at an interface. */
   socket: string | null;
+  /** The socket's network namespace cookie as a decimal string (seenAt 'socket'): `ifindex` is an index in it. Null at an interface. */
+  netns: string | null;
 }
 
 /** One DNS datagram: a response from UDP port 53, or (seenAt 'socket', direction 'out') a query to it. */
@@ -290,6 +292,7 @@ const D = offsets(dnsPacketEvent, {
   task: 'task',
   tuple: 'tuple',
   sock: 'sock_cookie',
+  netns: 'netns_cookie',
   seenAt: 'seen_at',
   ifindex: 'ifindex',
   direction: 'direction',
@@ -304,6 +307,7 @@ const P = offsets(payloadEvent, {
   task: 'task',
   tuple: 'tuple',
   sock: 'sock_cookie',
+  netns: 'netns_cookie',
   seenAt: 'seen_at',
   ifindex: 'ifindex',
   direction: 'direction',
@@ -352,7 +356,7 @@ function packetFields(
   view: DataView,
   bytes: Uint8Array,
   at: number,
-  fields: { task: number; tuple: number; sock: number; seenAt: number; ifindex: number; direction: number },
+  fields: { task: number; tuple: number; sock: number; netns: number; seenAt: number; ifindex: number; direction: number },
 ): PacketBase | null {
   const tuple = readTuple(view, bytes, at + fields.tuple);
   const seenAt = view.getUint8(at + fields.seenAt);
@@ -367,6 +371,7 @@ function packetFields(
     seenAt: atSocket ? 'socket' : 'interface',
     task: atSocket ? readTask(view, bytes, at + fields.task) : null,
     socket: atSocket ? view.getBigUint64(at + fields.sock, true).toString() : null,
+    netns: atSocket ? view.getBigUint64(at + fields.netns, true).toString() : null,
   };
 }
 
@@ -476,9 +481,9 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
         if (!packet) return null;
         const data = copyData(bytes, at + D.data, Math.min(view.getUint16(at + D.capLen, true), length - D.data));
         const wireLength = view.getUint16(at + D.msgLen, true);
-        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = packet;
+        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = packet;
         if (transport === DnsTransport.udp) {
-          return { kind: 'dnsDatagram', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, messageLength: wireLength, message: data };
+          return { kind: 'dnsDatagram', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, messageLength: wireLength, message: data };
         }
         if (transport !== DnsTransport.tcp) return null;
         return {
@@ -491,6 +496,7 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
           seenAt,
           task,
           socket,
+          netns,
           seq: view.getUint32(at + D.tcpSeq, true),
           flags: view.getUint8(at + D.tcpFlags),
           payloadLength: wireLength,
@@ -508,8 +514,8 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
         const protocol = PAYLOAD_PROTOCOLS.get(view.getUint16(at + P.kind, true));
         if (!packet || !protocol) return null;
         const payload = copyData(bytes, at + P.data, Math.min(view.getUint16(at + P.capLen, true), length - P.data));
-        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = packet;
-        return { kind: 'payload', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, protocol, payload };
+        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = packet;
+        return { kind: 'payload', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, protocol, payload };
       },
     },
   ],

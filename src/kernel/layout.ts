@@ -204,6 +204,7 @@ export const payloadEvent = struct('hf_payload_event', [
   ['task', task],
   ['tuple', tuple],
   ['sock_cookie', 'u64'],
+  ['netns_cookie', 'u64'],
   ['ifindex', 'u32'],
   ['direction', 'u32'],
   ['cap_len', 'u16'],

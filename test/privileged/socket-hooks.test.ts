@@ -146,6 +146,7 @@ describe('the socket hooks tie DNS and UDP to their process', privilegedSuite(re
     assert.equal(query.tuple.daddr, topo.server.ipv4);
     assert.equal(answer.tuple.sport, 53);
     assert.equal(answer.socket, query.socket, 'the same socket both ways');
+    assert.ok(query.netns !== null && query.netns !== tracer.netnsCookie, 'the client namespace, not ours');
     assert.ok(query.message.length === query.messageLength && query.message.length > 12);
   });
 
@@ -188,6 +189,7 @@ describe('the socket hooks tie DNS and UDP to their process', privilegedSuite(re
       events.find((event) => event.kind === 'payload' && event.protocol === 'quic' && event.task?.pid === sent.pid),
     )) as PayloadEvent;
     assert.equal(quic.seenAt, 'socket');
+    assert.match(quic.netns ?? '', /^\d+$/);
     assert.equal(quic.tuple.dport, ECHO_PORT);
     assert.equal(quic.payload[0], 0xc3);
     assert.equal(quic.payload.readUInt32BE(1), 1);

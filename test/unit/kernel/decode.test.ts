@@ -239,6 +239,7 @@ test("a payload record is its bytes, its protocol and the egress tuple: naming i
       seenAt: 'interface',
       task: null,
       socket: null,
+      netns: null,
       protocol: 'tls',
       payload: hello,
     },
@@ -252,6 +253,7 @@ test("a payload record is its bytes, its protocol and the egress tuple: naming i
       seenAt: 'interface',
       task: null,
       socket: null,
+      netns: null,
       protocol: 'http',
       payload: head,
     },
@@ -338,6 +340,7 @@ test('a QUIC Initial copied at a socket carries its owner and the socket cookie'
   const record = task(ipv4Tuple(new Record(payloadEvent)))
     .u32('hdr.type', EventType.payload)
     .u64('sock_cookie', 0x1_0000_0003n)
+    .u64('netns_cookie', 4097n)
     .u16('cap_len', initial.length)
     .u16('kind', PayloadKind.quic)
     .u32('payload_len', initial.length)
@@ -352,6 +355,7 @@ test('a QUIC Initial copied at a socket carries its owner and the socket cookie'
   assert.equal(event.seenAt, 'socket');
   assert.deepEqual(event.task, TASK);
   assert.equal(event.socket, '4294967299', 'the cookie in decimal, exact beyond 32 bits');
+  assert.equal(event.netns, '4097');
   assert.deepEqual(event.payload, initial);
 });
 
@@ -377,8 +381,8 @@ test('a DNS query seen at a socket carries the owner; one seen at an interface h
   const { events } = decodeAll(frame([atSocket.bytes, atInterface.bytes]));
   const [socket, iface] = events;
   assert.ok(socket?.kind === 'dnsDatagram' && iface?.kind === 'dnsDatagram');
-  assert.deepEqual([socket.seenAt, socket.direction, socket.socket, socket.task], ['socket', 'out', '8193', TASK]);
-  assert.deepEqual([iface.seenAt, iface.direction, iface.socket, iface.task], ['interface', 'in', null, null]);
+  assert.deepEqual([socket.seenAt, socket.direction, socket.socket, socket.netns, socket.task], ['socket', 'out', '8193', '3', TASK]);
+  assert.deepEqual([iface.seenAt, iface.direction, iface.socket, iface.netns, iface.task], ['interface', 'in', null, null, null]);
   assert.deepEqual(socket.message, query);
 });
 
