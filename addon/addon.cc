@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   exports.Set("interfaces", Napi::Function::New<Interfaces>(env, "interfaces"));
   exports.Set("interfaceDriver", Napi::Function::New<InterfaceDriver>(env, "interfaceDriver"));
+  exports.Set("netnsCookie", Napi::Function::New<NetnsCookie>(env, "netnsCookie"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -361,6 +362,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                       InstanceMethod<&BpfObject::AttachUprobe>("attachUprobe"),
                       InstanceMethod<&BpfObject::AttachXdp>("attachXdp"),
                       InstanceMethod<&BpfObject::AttachTc>("attachTc"),
+                      InstanceMethod<&BpfObject::AttachCgroup>("attachCgroup"),
                       InstanceMethod<&BpfObject::Detach>("detach"),
                       InstanceMethod<&BpfObject::Links>("links"),
                       InstanceMethod<&BpfObject::DumpMap>("dumpMap"),
@@ -799,6 +801,31 @@ Napi::Value BpfObject::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   return AttachLink(env, kMethod, MakeLink(programName, "raw_tracepoint", tracepoint), [&] {
     return bpf_program__attach_raw_tracepoint(program, tracepoint.c_str());
   });
+}
+
+// A cgroup program (cgroup/sock_create, cgroup_skb/egress, ...) on the
+// cgroup directory `path`, as a bpf_link: links are always multi-attach, so
+// other runs' programs on the same cgroup stay, and a killed process leaves
+// nothing behind. Called from the JavaScript thread.
+Napi::Value BpfObject::AttachCgroup(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.attachCgroup";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  REQUIRE_STRING(1, "path", path);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  const int cgroupFd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cgroupFd < 0) {
+    throw ErrnoError(env, "attachCgroup(" + programName + ", " + path + ")", errno, "");
+  }
+  try {
+    Napi::Value result = AttachLink(env, kMethod, MakeLink(programName, "cgroup", path),
+                                    [&] { return bpf_program__attach_cgroup(program, cgroupFd); });
+    close(cgroupFd);
+    return result;
+  } catch (...) {
+    close(cgroupFd);
+    throw;
+  }
 }
 
 Napi::Value BpfObject::AttachKprobe(const Napi::CallbackInfo& info) {

@@ -79,6 +79,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value AttachTc(const Napi::CallbackInfo& info);
+  Napi::Value AttachCgroup(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value Links(const Napi::CallbackInfo& info);
   Napi::Value DumpMap(const Napi::CallbackInfo& info);

@@ -89,4 +89,24 @@ Napi::Value InterfaceDriver(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, drvinfo.driver);
 }
 
+// Called from the JavaScript thread.
+Napi::Value NetnsCookie(const Napi::CallbackInfo& info) {
+  // include/uapi/asm-generic/socket.h; older libc headers lack it.
+  static constexpr int kSoNetnsCookie = 71;
+  Napi::Env env = info.Env();
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(env, "netnsCookie(socket)", errno);
+  uint64_t cookie = 0;
+  socklen_t length = sizeof(cookie);
+  const int ret = getsockopt(fd, SOL_SOCKET, kSoNetnsCookie, &cookie, &length);
+  const int err = errno;
+  close(fd);
+  if (ret != 0) {
+    // Before 5.14 the option does not exist.
+    if (err == ENOPROTOOPT) return env.Null();
+    throw ErrnoError(env, "netnsCookie(getsockopt SO_NETNS_COOKIE)", err);
+  }
+  return Napi::String::New(env, std::to_string(cookie));
+}
+
 }  // namespace hostflow

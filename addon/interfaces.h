@@ -18,6 +18,10 @@ Napi::Value Interfaces(const Napi::CallbackInfo& info);
 // device reports none (lo) or is gone.
 Napi::Value InterfaceDriver(const Napi::CallbackInfo& info);
 
+// netnsCookie(): the calling thread's network namespace cookie as a decimal
+// string (SO_NETNS_COOKIE, Linux 5.14+), or null where the kernel has none.
+Napi::Value NetnsCookie(const Napi::CallbackInfo& info);
+
 }  // namespace hostflow
 
 #endif  // HOSTFLOW_INTERFACES_H

@@ -9,6 +9,7 @@ import { benchDecode } from './decode-bench.js';
 import { benchGetaddrinfo } from './gai-bench.js';
 import { benchMemory } from './memory-bench.js';
 import { benchRing } from './ring-bench.js';
+import { benchSocketHooks } from './socket-bench.js';
 import { benchStorage } from './storage-bench.js';
 import { benchThroughput } from './throughput-bench.js';
 import { benchXdp } from './xdp-bench.js';
@@ -37,6 +38,11 @@ async function figure(name: string, bench: () => Promise<Record<string, unknown>
   }
 }
 
+try {
+  figures.push(...benchSocketHooks());
+} catch (error) {
+  figures.push({ name: 'socket_hooks', error: (error as Error).message.split('\n')[0] });
+}
 figures.push(await figure('event_pipeline', benchRing));
 figures.push(await figure('veth_throughput_kept', benchThroughput));
 figures.push(await figure('connections_per_s', benchConnections));

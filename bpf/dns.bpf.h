@@ -31,7 +31,31 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_DNS_EVENTS_BYTES);
-} dns_events SEC(".maps");
+} dns_events SEC(".maps") __weak;
+
+/*
+ * One entry: HF_SEEN_SOCKET while the cgroup socket hooks (sockets.bpf.c)
+ * are attached and copy DNS at every local socket, HF_SEEN_INTERFACE
+ * otherwise. Set by user space after the attach, so flow_xdp and flow_tc
+ * leave DNS to the sockets instead of copying each message twice; a map and
+ * not a constant because whether the kernel accepts the hooks is only known
+ * after load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} dns_seen_at SEC(".maps") __weak;
+
+/* True while the socket hooks copy DNS: the interfaces then leave it to them. */
+static __always_inline bool hf_dns_at_sockets(void)
+{
+	__u32 zero = 0;
+	__u32 *seen_at = bpf_map_lookup_elem(&dns_seen_at, &zero);
+
+	return seen_at && *seen_at == HF_SEEN_SOCKET;
+}
 
 /*
  * Bytes of L4 payload: up to where the IP header says the packet ends, or
@@ -49,14 +73,15 @@ static __always_inline __u32 hf_l4_payload_len(const struct hf_packet *pkt, __u3
 }
 
 /*
- * Bytes of the DNS response `pkt` carries on the wire and its transport;
- * false when it is not one (not from port 53, or a TCP segment with neither
- * payload nor SYN/FIN/RST).
+ * Bytes of the DNS message `pkt` carries on the wire and its transport;
+ * false when it is not one (`port`, the packet's source port for a
+ * response or its destination port for a query, is not 53, or a TCP
+ * segment has neither payload nor SYN/FIN/RST).
  */
-static __always_inline bool hf_dns_response_len(const struct hf_packet *pkt, __u32 frame_len,
-						__u32 *msg_len, __u8 *transport)
+static __always_inline bool hf_dns_message_len(const struct hf_packet *pkt, __u16 port,
+					       __u32 frame_len, __u32 *msg_len, __u8 *transport)
 {
-	if (!pkt->has_ports || pkt->key.sport != HF_DNS_PORT)
+	if (!pkt->has_ports || port != HF_DNS_PORT)
 		return false;
 	if (pkt->key.proto == HF_IPPROTO_UDP) {
 		if (pkt->udp_len < sizeof(struct hf_udp_hdr))
@@ -73,19 +98,30 @@ static __always_inline bool hf_dns_response_len(const struct hf_packet *pkt, __u
 }
 
 /*
- * Copies the DNS message of `pkt` from the frame `ctx` (an xdp_md when `xdp`,
- * an __sk_buff otherwise; `xdp` is a constant, so only one branch remains).
- * frame_len is the whole frame, non-linear parts included.
+ * Who a DNS message is copied for: nobody at an interface (all zero), the
+ * socket's owner and cookies at a socket.
  */
-static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_packet *pkt,
-					   __u32 frame_len, __u32 direction)
+struct hf_dns_origin {
+	const struct hf_task *task; /* NULL: pid 0 */
+	__u64 sock_cookie;
+	__u64 netns_cookie;
+	__u8 seen_at;	  /* enum hf_seen_at */
+	__u32 drop_count; /* enum hf_counter counted when the ring is full */
+};
+
+/*
+ * Copies the DNS message of `pkt`, msg_len bytes on the wire, from `ctx` (an
+ * xdp_md when `xdp`, an __sk_buff otherwise; `xdp` is a constant, so only
+ * one branch remains). frame_len is the whole frame (from L2 at an
+ * interface, from L3 at a socket), non-linear parts included.
+ */
+static __always_inline void hf_dns_copy(void *ctx, bool xdp, const struct hf_packet *pkt,
+					__u32 frame_len, __u32 direction, __u32 msg_len,
+					__u8 transport, const struct hf_dns_origin *origin)
 {
 	struct hf_dns_packet_event *e;
-	__u32 msg_len = 0, avail, cap;
-	__u8 transport = HF_DNS_UDP;
+	__u32 avail, cap;
 
-	if (!hf_dns_response_len(pkt, frame_len, &msg_len, &transport))
-		return;
 	avail = frame_len > pkt->payload_off ? frame_len - pkt->payload_off : 0;
 	cap = msg_len < avail ? msg_len : avail;
 	if (cap > HF_DNS_CAPTURE)
@@ -93,17 +129,24 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 
 	e = bpf_ringbuf_reserve(&dns_events, sizeof(*e), 0);
 	if (!e) {
-		hf_count(xdp ? HF_CNT_DROP_DNS_XDP : HF_CNT_DROP_DNS_TC);
+		hf_count(origin->drop_count);
 		return;
 	}
 	hf_header_fill(&e->hdr, HF_EVENT_DNS_PACKET, bpf_ktime_get_ns());
+	if (origin->task)
+		e->task = *origin->task;
+	else
+		__builtin_memset(&e->task, 0, sizeof(e->task));
 	hf_tuple_from_packet(&e->tuple, pkt);
+	e->sock_cookie = origin->sock_cookie;
+	e->netns_cookie = origin->netns_cookie;
 	e->ifindex = pkt->key.ifindex;
 	e->direction = direction;
 	/* Only a GSO segment on egress (a local DNS server) can exceed this. */
 	e->msg_len = msg_len > 0xFFFF ? 0xFFFF : msg_len;
 	e->transport = transport;
 	e->tcp_flags = transport == HF_DNS_TCP ? pkt->tcp_flags : 0;
+	e->seen_at = origin->seen_at;
 	e->_pad = 0;
 	e->tcp_seq = transport == HF_DNS_TCP ? pkt->tcp_seq : 0;
 	e->_pad2 = 0;
@@ -112,6 +155,22 @@ static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_
 		cap = 0;
 	e->cap_len = cap;
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&dns_events));
+}
+
+/* At an interface: copies `pkt` when it is a DNS response (from port 53). */
+static __always_inline void hf_dns_capture(void *ctx, bool xdp, const struct hf_packet *pkt,
+					   __u32 frame_len, __u32 direction)
+{
+	struct hf_dns_origin origin = {
+		.seen_at = HF_SEEN_INTERFACE,
+		.drop_count = xdp ? HF_CNT_DROP_DNS_XDP : HF_CNT_DROP_DNS_TC,
+	};
+	__u32 msg_len = 0;
+	__u8 transport = HF_DNS_UDP;
+
+	if (!hf_dns_message_len(pkt, pkt->key.sport, frame_len, &msg_len, &transport))
+		return;
+	hf_dns_copy(ctx, xdp, pkt, frame_len, direction, msg_len, transport, &origin);
 }
 
 #endif /* HF_DNS_BPF_H */

@@ -183,7 +183,7 @@ int flow_xdp(struct xdp_md *ctx)
 		hf_capture(ctx, true, &pkt, frame_len, dropped ? HF_PKT_DROPPED : 0);
 	if (dropped)
 		return XDP_DROP;
-	if (capture_dns && ret == HF_PARSE_OK)
+	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
 		hf_dns_capture(ctx, true, &pkt, frame_len, HF_DIR_IN);
 	return XDP_PASS;
 }
@@ -216,7 +216,7 @@ int flow_tc(struct __sk_buff *skb)
 		count_flow(&pkt, segs, bytes, false);
 	if (capture_mode != HF_CAPTURE_OFF)
 		hf_capture(skb, false, &pkt, frame_len, segs > 1 ? HF_PKT_GSO : 0);
-	if (capture_dns && ret == HF_PARSE_OK)
+	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
 		hf_dns_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);
 	if (capture_names && ret == HF_PARSE_OK)
 		hf_payload_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);

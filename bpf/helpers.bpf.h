@@ -45,8 +45,12 @@ static __always_inline void hf_header_fill(struct hf_header *hdr, __u32 type, __
 	hdr->cpu = bpf_get_smp_processor_id();
 }
 
-/* The current task; only meaningful in the context of a syscall. */
-static __always_inline void hf_task_fill(struct hf_task *task)
+/*
+ * The current task's ids, uid/gid, cgroup and comm, without its parent and
+ * start time (left 0): what every program type can read, the cgroup socket
+ * hooks included. Only meaningful in the context of a syscall.
+ */
+static __always_inline void hf_task_fill_ids(struct hf_task *task)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
@@ -57,6 +61,36 @@ static __always_inline void hf_task_fill(struct hf_task *task)
 	task->gid = uid_gid >> 32;
 	task->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(task->comm, sizeof(task->comm));
+	task->ppid = 0;
+	task->_pad = 0;
+	task->start_ns = 0;
+}
+
+/*
+ * CLOCK_BOOTTIME ns at which the thread group started: what /proc/<pid>/stat
+ * reports (in clock ticks) as starttime. start_boottime since 5.5; older
+ * kernels called the same clock real_start_time.
+ */
+static __always_inline __u64 hf_task_start_ns(struct task_struct *leader)
+{
+	if (bpf_core_field_exists(leader->start_boottime))
+		return BPF_CORE_READ(leader, start_boottime);
+	return 0;
+}
+
+/*
+ * The current task in full: ids as hf_task_fill_ids, plus its parent's pid
+ * and its start time read from the task itself. Tracing programs only
+ * (tracepoint, raw tracepoint, kprobe, uprobe, fentry): the others cannot
+ * call bpf_get_current_task().
+ */
+static __always_inline void hf_task_fill(struct hf_task *task)
+{
+	struct task_struct *current = (struct task_struct *)bpf_get_current_task();
+
+	hf_task_fill_ids(task);
+	task->ppid = BPF_CORE_READ(current, real_parent, tgid);
+	task->start_ns = hf_task_start_ns(BPF_CORE_READ(current, group_leader));
 }
 
 /*

@@ -111,8 +111,8 @@ enum hf_event_type {
 	HF_EVENT_LOOKUP = 4,	  /* getaddrinfo returned */
 	HF_EVENT_DNS_PACKET = 5,  /* a DNS response seen on an interface */
 	HF_EVENT_PACKET = 6,	  /* a frame copied for the packet capture */
-	HF_EVENT_PAYLOAD = 7,	  /* a TLS ClientHello, HTTP request or QUIC Initial seen on egress */
-	HF_EVENT_UDP_CLOSE = 8,	  /* a UDP socket with conversations in `udp_convs` was released */
+	HF_EVENT_PAYLOAD = 7,	/* a TLS ClientHello, HTTP request or QUIC Initial seen on egress */
+	HF_EVENT_UDP_CLOSE = 8, /* a UDP socket with conversations in `udp_convs` was released */
 };
 
 /* hf_dns_packet_event.seen_at, hf_payload_event.seen_at: which hook copied it. */
@@ -153,24 +153,25 @@ enum hf_direction {
  * go at the end, so that an index keeps its meaning.
  */
 enum hf_counter {
-	HF_CNT_DROP_CONNECT = 0,      /* connect probe: ringbuf full */
-	HF_CNT_DROP_ESTABLISHED = 1,  /* lifecycle: ringbuf full */
-	HF_CNT_DROP_CLOSE = 2,	      /* lifecycle: ringbuf full */
-	HF_CNT_DROP_LOOKUP = 3,	      /* getaddrinfo: ringbuf full */
-	HF_CNT_DROP_DNS_XDP = 4,      /* wire DNS on ingress: ringbuf full */
-	HF_CNT_DROP_DNS_TC = 5,	      /* wire DNS on egress: ringbuf full */
-	HF_CNT_SOCKETS_FULL = 6,      /* `sockets` had no entry to give: socket untracked */
-	HF_CNT_LOOKUPS_FULL = 7,      /* `lookups` lost a call's entry (full): lookup lost */
-	HF_CNT_FLOWS_FAILED = 8,      /* `flows` update failed */
-	HF_CNT_RETRANSMITS = 9,	      /* retransmits seen (all sockets) */
-	HF_CNT_CAPTURE_LOST_XDP = 10, /* capture on ingress: `packets` ring full */
-	HF_CNT_CAPTURE_LOST_TC = 11,  /* capture on egress: `packets` ring full */
-	HF_CNT_DROP_PAYLOAD_TC = 12,  /* ClientHello/HTTP request: `payload_events` full */
-	HF_CNT_CLOSE_RECOVERED = 13,  /* close missed by sock_state, emitted at destroy */
-	HF_CNT_CONNECTING_FULL = 14,  /* `connecting` lost a call's entry (full): connect lost */
-	HF_CNT_DROP_DNS_SOCK = 15,    /* wire DNS at a socket (cgroup_skb): `dns_events` full */
+	HF_CNT_DROP_CONNECT = 0,       /* connect probe: ringbuf full */
+	HF_CNT_DROP_ESTABLISHED = 1,   /* lifecycle: ringbuf full */
+	HF_CNT_DROP_CLOSE = 2,	       /* lifecycle: ringbuf full */
+	HF_CNT_DROP_LOOKUP = 3,	       /* getaddrinfo: ringbuf full */
+	HF_CNT_DROP_DNS_XDP = 4,       /* wire DNS on ingress: ringbuf full */
+	HF_CNT_DROP_DNS_TC = 5,	       /* wire DNS on egress: ringbuf full */
+	HF_CNT_SOCKETS_FULL = 6,       /* `sockets` had no entry to give: socket untracked */
+	HF_CNT_LOOKUPS_FULL = 7,       /* `lookups` lost a call's entry (full): lookup lost */
+	HF_CNT_FLOWS_FAILED = 8,       /* `flows` update failed */
+	HF_CNT_RETRANSMITS = 9,	       /* retransmits seen (all sockets) */
+	HF_CNT_CAPTURE_LOST_XDP = 10,  /* capture on ingress: `packets` ring full */
+	HF_CNT_CAPTURE_LOST_TC = 11,   /* capture on egress: `packets` ring full */
+	HF_CNT_DROP_PAYLOAD_TC = 12,   /* ClientHello/HTTP request: `payload_events` full */
+	HF_CNT_CLOSE_RECOVERED = 13,   /* close missed by sock_state, emitted at destroy */
+	HF_CNT_CONNECTING_FULL = 14,   /* `connecting` lost a call's entry (full): connect lost */
+	HF_CNT_DROP_DNS_SOCK = 15,     /* wire DNS at a socket (cgroup_skb): `dns_events` full */
 	HF_CNT_DROP_PAYLOAD_SOCK = 16, /* QUIC Initial at a socket: `payload_events` full */
-	HF_CNT_DROP_UDP_CLOSE = 17,   /* UDP socket release: `events` full (conversation ends at idle) */
+	HF_CNT_DROP_UDP_CLOSE =
+		17, /* UDP socket release: `events` full (conversation ends at idle) */
 	HF_CNT_UDP_CONVS_FAILED = 18, /* `udp_convs` update failed: datagrams uncounted */
 	HF_CNT_MAX = 19,
 };
@@ -189,7 +190,7 @@ struct hf_task {
 	__u32 gid;
 	__u64 cgroup_id;
 	char comm[HF_COMM_LEN];
-	__u32 ppid;	/* parent's thread-group id; 0 when unknown */
+	__u32 ppid; /* parent's thread-group id; 0 when unknown */
 	__u32 _pad;
 	/*
 	 * When the process (thread group) started, CLOCK_BOOTTIME ns, as
@@ -306,6 +307,7 @@ struct hf_payload_event {
 	struct hf_task task;   /* the socket's owner; pid 0 at an interface */
 	struct hf_tuple tuple; /* egress: saddr/sport are the local end */
 	__u64 sock_cookie;     /* 0 at an interface */
+	__u64 netns_cookie;    /* the socket's network namespace; 0 at an interface */
 	__u32 ifindex;
 	__u32 direction;   /* HF_DIR_OUT */
 	__u16 cap_len;	   /* bytes of the payload in data */

@@ -70,4 +70,26 @@ struct hf_lookup_state {
 	char name[HF_NAME_MAX]; /* node argument, "" when NULL or not yet readable */
 };
 
+/* hf_sock_owner.flags */
+#define HF_OWNER_UDP_CONVS 1 /* the socket has entries in `udp_convs` */
+
+/*
+ * Value of `socket_owners` (socket local storage, sockets.bpf.c): who owns
+ * one inet socket, set where it is created and updated where another
+ * process connects or sends with it (a socket passed across fork or exec).
+ */
+struct hf_sock_owner {
+	struct hf_task task;
+	__u64 netns_cookie; /* the socket's network namespace */
+	__u32 flags;	    /* HF_OWNER_* */
+	__u32 _pad;
+};
+
+/* Value of `processes`: what the socket hooks cannot read from the task. */
+struct hf_process {
+	__u32 ppid;
+	__u32 _pad;
+	__u64 start_ns; /* CLOCK_BOOTTIME, as hf_task.start_ns */
+};
+
 #endif /* HF_MAPS_BPF_H */

@@ -345,6 +345,27 @@ static __always_inline int hf_parse(void *data, void *data_end, struct hf_packet
 	return ret;
 }
 
+/*
+ * Parses [data, data_end) where it starts at the IP header, as at a socket
+ * (cgroup_skb), which sees no L2 header: `protocol` is the skb's EtherType
+ * (network order). Same result as hf_parse, with l3_off 0.
+ */
+static __always_inline int hf_parse_l3(void *data, void *data_end, __u32 protocol,
+				       struct hf_packet *pkt)
+{
+	int ret;
+
+	if (protocol == bpf_htons(HF_ETH_P_IP))
+		ret = hf_parse_ipv4(data, data, data_end, pkt);
+	else if (protocol == bpf_htons(HF_ETH_P_IPV6))
+		ret = hf_parse_ipv6(data, data, data_end, pkt);
+	else
+		ret = HF_PARSE_OTHER;
+	if (ret != HF_PARSE_OK)
+		hf_packet_other(pkt);
+	return ret;
+}
+
 /* The addresses and ports of a parsed packet, as ring events carry them. */
 static __always_inline void hf_tuple_from_packet(struct hf_tuple *t, const struct hf_packet *pkt)
 {

@@ -32,13 +32,13 @@
 #define HF_PAYLOAD_PEEK 8
 
 /* Set by user space before load (TracerOptions.serverNames). */
-const volatile bool capture_names = true;
+const volatile bool capture_names __weak = true;
 
 /* Sized by user space before load: a page when capture_names is off. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, HF_PAYLOAD_EVENTS_BYTES);
-} payload_events SEC(".maps");
+} payload_events SEC(".maps") __weak;
 
 /* Larger offsets than any header stack this parser accepts: a bound for the verifier. */
 #define HF_PAYLOAD_MAX_OFF 1024
@@ -126,10 +126,15 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 	}
 	hf_header_fill(&e->hdr, HF_EVENT_PAYLOAD, bpf_ktime_get_ns());
 	hf_tuple_from_packet(&e->tuple, pkt);
+	__builtin_memset(&e->task, 0, sizeof(e->task));
+	e->sock_cookie = 0;
+	e->netns_cookie = 0;
 	e->ifindex = pkt->key.ifindex;
 	e->direction = direction;
 	e->kind = kind;
 	e->payload_len = payload_len;
+	e->seen_at = HF_SEEN_INTERFACE;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
 
 	if (hf_load_bytes(ctx, xdp, pkt->payload_off, e->data, cap, HF_PAYLOAD_CAPTURE))
 		cap = 0;

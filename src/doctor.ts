@@ -25,6 +25,7 @@ import { describeXdp } from './kernel/xdp-mode.js';
 import { ControlServer } from './control/server.js';
 import { planRun, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
+import { describeSocketHooks, type SocketHooksReport } from './kernel/socket-hooks.js';
 
 export interface DoctorFacts {
   kernel: string;
@@ -57,6 +58,8 @@ export interface StartTrial {
   error: string | null;
   /** The interfaces the start uses, with the XDP mode each got (xdp null when it failed first). */
   interfaces: TracedInterface[];
+  /** The socket hooks of the start: attached on the cgroup v2 root, or why not (null when the start failed first). */
+  socketHooks?: SocketHooksReport | null;
   /** Warnings the start printed (a libc that could not be traced, ...). */
   warnings: string[];
   /** BPF links it made. */
@@ -143,6 +146,10 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     const where = `${name}${name === facts.defaultInterface ? ' (default route; -i to choose)' : ''}`;
     add('interface', xdp ? 'ok' : 'no', xdp ? where : `${where}: nothing attached, see start`);
     if (xdp) add('xdp', 'ok', `${describeXdp(name, xdp)}, TC egress attached`);
+  }
+  if (facts.start?.socketHooks) {
+    const hooks = facts.start.socketHooks;
+    add('sockets', hooks.attached ? 'ok' : 'no', describeSocketHooks(hooks).replace(/^socket hooks: /, ''));
   }
   if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
   // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
@@ -243,10 +250,10 @@ async function tryStart(flags: RunFlags): Promise<{ start: StartTrial; libcs: Li
   } catch (error) {
     return { start: { error: firstLine(error), interfaces: planned, warnings, links: 0 }, libcs: undefined };
   }
-  const { interfaces, links } = tracer.report;
+  const { interfaces, links, socketHooks } = tracer.report;
   const libcs = tracer.libcFiles();
   await tracer.stop();
-  return { start: { error: null, interfaces, warnings, links: links.length }, libcs };
+  return { start: { error: null, interfaces, warnings, links: links.length, socketHooks }, libcs };
 }
 
 /** Prints the report; returns the exit code. */

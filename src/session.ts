@@ -21,6 +21,7 @@ import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
+import type { SocketHooksReport } from './kernel/socket-hooks.js';
 import type { CapturedPacket } from './kernel/packets.js';
 import type { DecodeStats } from './kernel/decode.js';
 import { Subscribers } from './subscribers.js';
@@ -112,6 +113,8 @@ export interface SessionSummary {
   interfaces?: TracedInterface[];
   /** Interfaces whose TC program is a netlink filter (no tcx). */
   tcNetlink?: string[];
+  /** The socket hooks: attached on the cgroup v2 root, or why not. */
+  socketHooks?: SocketHooksReport;
   /** DNS over TCP: segments, messages reassembled, and what was skipped (src/dns/tcp-stream.ts). */
   dnsTcp?: DnsTcpStats;
   /** ClientHellos and HTTP requests decoded into server names, and the ones that named nothing. */
@@ -394,6 +397,7 @@ export class Session {
       wireSkipped: wire.dnsSkipped,
       interfaces: this.tracer?.report.interfaces ?? [],
       tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
+      socketHooks: this.tracer?.report.socketHooks,
       dnsTcp: wire.dnsTcp,
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,

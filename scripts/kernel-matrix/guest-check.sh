@@ -87,6 +87,14 @@ for mode in "${modes[@]}"; do
       status=failed
       why="attached '${attached:-nothing}' instead of $mode"
     fi
+    # the socket hooks (cgroup programs on the cgroup2 root guest-init.sh mounts)
+    # must load and attach on every kernel of the matrix
+    hooks=$(sed -n 's/^hostflow: socket hooks: //p' "$log" | head -n 1)
+    echo "HFMATRIX sockets kernel=$kver mode=$mode ${hooks:-no start line}"
+    if [[ "$hooks" != "cgroup2 root /sys/fs/cgroup "* ]]; then
+      status=failed
+      why="${why:+$why; }socket hooks: ${hooks:-no start line}"
+    fi
     if summary=$("$python" "$here/summarize.py" "$recs" "$wl" "$port" "$mode" 2>"$out/$mode.sum.err"); then
       seen=${summary%% *}
       sig=${summary#* }

@@ -65,6 +65,8 @@ mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/run/netns
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
 mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null || true
+# cgroup v2, as systemd mounts it: hostflow's socket hooks attach to its root
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null || true
 # the privileged tests' gate wants tracefs where hostflow would mount it
 mount -t tracefs nodev /newroot/sys/kernel/tracing 2>/dev/null || true
 ip link set lo up 2>/dev/null || true

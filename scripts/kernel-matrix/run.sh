@@ -36,6 +36,9 @@
 #             probe, connect latency, exact bytes
 #   records   every naming rule of conn records, in and out
 #   tcplife   conn records against libbpf-tools tcplife, byte for byte
+#   socket-hooks  the cgroup socket hooks: DNS, UDP conversations, QUIC
+#             and process parents through the Tracer (the guest mounts
+#             cgroup2 for them; each mode's start line must say they attached)
 # With these the matrix takes 8 to 10 minutes (472 s and 583 s measured for
 # 2 kernels x 3 modes, boots included, on a shared 2-CPU machine; with the
 # virtio line 502 s, 9 s and 11 s of it, and 834 s under a load above 4).
@@ -71,7 +74,7 @@
 #   HF_MATRIX_ACCEL    qemu -accel list, default tcg; "kvm tcg" tries KVM first (KVM fails on these machines)
 #   HF_MATRIX_SUITE    privileged files to run in each mode, comma-separated
 #                      names under test/privileged without .test.ts (default
-#                      pipeline,records,tcplife; "all" for every file, "none"
+#                      pipeline,records,tcplife,socket-hooks; "all" for every file, "none"
 #                      for the workload check only)
 #   HF_MATRIX_TIMEOUT  seconds per kernel boot (default 1500)
 #   HF_MATRIX_FILE_TIMEOUT  seconds per test file in the guest (default 600)
@@ -81,7 +84,7 @@ exec </dev/null
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${HF_MATRIX_CACHE:-$repo/build/kernels}
-default_suite=pipeline,records,tcplife
+default_suite=pipeline,records,tcplife,socket-hooks
 modes=${HF_MATRIX_MODES:-kprobe,fentry,tracepoint,virtio}
 suite=${HF_MATRIX_SUITE:-$default_suite}
 [[ $suite == none ]] && suite=

@@ -7,6 +7,7 @@
 import type { DnsTcpStats } from '../dns/tcp-stream.js';
 import { RING_LOSSES, TABLE_LOSSES, type TableLoss } from '../kernel/counters.js';
 import type { ServerNameStats } from '../wire/stage.js';
+import { describeSocketHooks } from '../kernel/socket-hooks.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { SessionSummary } from '../session.js';
@@ -24,6 +25,9 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
         : note('xdp', `${describeXdp(name, xdp)}; ingress is counted after GRO, see the README's fallback table`),
     );
   }
+  // Attached is said at start; off is a degradation the summary repeats.
+  if (summary.socketHooks && !summary.socketHooks.attached)
+    lines.push(note('sockets', describeSocketHooks(summary.socketHooks).replace(/^socket hooks: /, '')));
   for (const target of summary.tcNetlink ?? []) {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
   }

@@ -4,6 +4,7 @@
  * the control socket and the capture file are. Pure.
  */
 import type { AttachReport } from '../kernel/tracer.js';
+import { describeSocketHooks } from '../kernel/socket-hooks.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 
 export interface BesideTheSession {
@@ -18,6 +19,7 @@ export function startLines(report: AttachReport, beside: BesideTheSession = {}):
   const lines = [
     `connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`,
     `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
+    describeSocketHooks(report.socketHooks),
   ];
   for (const { name, xdp } of report.interfaces) {
     if (xdp) lines.push(`xdp on ${describeXdp(name, xdp)}`);

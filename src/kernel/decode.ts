@@ -26,6 +26,8 @@ import {
   lookupEvent,
   PayloadKind,
   payloadEvent,
+  SeenAt,
+  udpCloseEvent,
   addr as addrLayout,
   task as taskLayout,
   tuple as tupleLayout,
@@ -176,7 +178,7 @@ function readCString(bytes: Uint8Array, offset: number, max: number): string {
 }
 
 /** u64 as a double; exact below 2^53. */
-function readU64(view: DataView, offset: number): number {
+export function readU64(view: DataView, offset: number): number {
   return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
 }
 
@@ -197,9 +199,12 @@ const T = {
   gid: offsetOf(taskLayout, 'gid'),
   cgroupId: offsetOf(taskLayout, 'cgroup_id'),
   comm: offsetOf(taskLayout, 'comm'),
+  ppid: offsetOf(taskLayout, 'ppid'),
+  startNs: offsetOf(taskLayout, 'start_ns'),
 };
 
-function readTask(view: DataView, bytes: Uint8Array, at: number): Task {
+/** A struct hf_task at `at`. */
+export function readTask(view: DataView, bytes: Uint8Array, at: number): Task {
   return {
     pid: view.getUint32(at + T.pid, true),
     tid: view.getUint32(at + T.tid, true),
@@ -207,6 +212,8 @@ function readTask(view: DataView, bytes: Uint8Array, at: number): Task {
     gid: view.getUint32(at + T.gid, true),
     cgroupId: view.getBigUint64(at + T.cgroupId, true),
     comm: readCString(bytes, at + T.comm, COMM_LEN),
+    ppid: view.getUint32(at + T.ppid, true),
+    startNs: readU64(view, at + T.startNs),
   };
 }
 
@@ -230,7 +237,7 @@ function isV4Mapped(bytes: Uint8Array, at: number): boolean {
  * the IPv4 connection they are, so the tuple matches the packets on the
  * wire (flows) and the addresses DNS answered (names).
  */
-function readTuple(view: DataView, bytes: Uint8Array, at: number): Tuple | null {
+export function readTuple(view: DataView, bytes: Uint8Array, at: number): Tuple | null {
   const family = familyOf(view.getUint16(at + U.family, true));
   if (family === null) return null;
   const mapped = family === 6 && isV4Mapped(bytes, at + U.saddr) && isV4Mapped(bytes, at + U.daddr);
@@ -282,7 +289,11 @@ const L = offsets(lookupEvent, {
 });
 const A = offsets(addrLayout, { addr: 'addr', family: 'family' });
 const D = offsets(dnsPacketEvent, {
+  task: 'task',
   tuple: 'tuple',
+  sock: 'sock_cookie',
+  netns: 'netns_cookie',
+  seenAt: 'seen_at',
   ifindex: 'ifindex',
   direction: 'direction',
   capLen: 'cap_len',
@@ -293,13 +304,19 @@ const D = offsets(dnsPacketEvent, {
   data: 'data',
 });
 const P = offsets(payloadEvent, {
+  task: 'task',
   tuple: 'tuple',
+  sock: 'sock_cookie',
+  netns: 'netns_cookie',
+  seenAt: 'seen_at',
   ifindex: 'ifindex',
   direction: 'direction',
   capLen: 'cap_len',
   kind: 'kind',
   data: 'data',
 });
+
+const UDP_CLOSE_SOCK = offsetOf(udpCloseEvent, 'sock_cookie');
 
 const direction = (raw: number): 'out' | 'in' => (raw === 1 ? 'in' : 'out');
 
@@ -334,18 +351,35 @@ function socketFields(view: DataView, bytes: Uint8Array, at: number, fields: { t
   };
 }
 
-/** Where, by whom, of a packet record; null when its family is unknown. */
-function packetFields(view: DataView, bytes: Uint8Array, at: number, fields: { tuple: number; ifindex: number; direction: number }): PacketBase | null {
+/** Where, by whom, of a packet record; null when its family or the hook that saw it is unknown. */
+function packetFields(
+  view: DataView,
+  bytes: Uint8Array,
+  at: number,
+  fields: { task: number; tuple: number; sock: number; netns: number; seenAt: number; ifindex: number; direction: number },
+): PacketBase | null {
   const tuple = readTuple(view, bytes, at + fields.tuple);
-  if (!tuple) return null;
+  const seenAt = view.getUint8(at + fields.seenAt);
+  if (!tuple || (seenAt !== SeenAt.interface && seenAt !== SeenAt.socket)) return null;
+  const atSocket = seenAt === SeenAt.socket;
   return {
     tsNs: readU64(view, at + H.ts),
     cpu: view.getUint32(at + H.cpu, true),
     tuple,
     ifindex: view.getUint32(at + fields.ifindex, true),
     direction: direction(view.getUint32(at + fields.direction, true)),
+    seenAt: atSocket ? 'socket' : 'interface',
+    task: atSocket ? readTask(view, bytes, at + fields.task) : null,
+    socket: atSocket ? view.getBigUint64(at + fields.sock, true).toString() : null,
+    netns: atSocket ? view.getBigUint64(at + fields.netns, true).toString() : null,
   };
 }
+
+const PAYLOAD_PROTOCOLS = new Map<number, PayloadEvent['protocol']>([
+  [PayloadKind.tls, 'tls'],
+  [PayloadKind.http, 'http'],
+  [PayloadKind.quic, 'quic'],
+]);
 
 type Decoder = (view: DataView, bytes: Uint8Array, at: number, length: number) => KernelEvent | null;
 
@@ -447,8 +481,10 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
         if (!packet) return null;
         const data = copyData(bytes, at + D.data, Math.min(view.getUint16(at + D.capLen, true), length - D.data));
         const wireLength = view.getUint16(at + D.msgLen, true);
-        const { tsNs, cpu, tuple, ifindex, direction } = packet;
-        if (transport === DnsTransport.udp) return { kind: 'dnsDatagram', tsNs, cpu, tuple, ifindex, direction, messageLength: wireLength, message: data };
+        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = packet;
+        if (transport === DnsTransport.udp) {
+          return { kind: 'dnsDatagram', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, messageLength: wireLength, message: data };
+        }
         if (transport !== DnsTransport.tcp) return null;
         return {
           kind: 'dnsSegment',
@@ -457,6 +493,10 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
           tuple,
           ifindex,
           direction,
+          seenAt,
+          task,
+          socket,
+          netns,
           seq: view.getUint32(at + D.tcpSeq, true),
           flags: view.getUint8(at + D.tcpFlags),
           payloadLength: wireLength,
@@ -471,12 +511,24 @@ const DECODERS = new Map<number, { minLength: number; decode: Decoder }>([
       minLength: P.data,
       decode: (view, bytes, at, length) => {
         const packet = packetFields(view, bytes, at, P);
-        const kind = view.getUint16(at + P.kind, true);
-        if (!packet || (kind !== PayloadKind.tls && kind !== PayloadKind.http)) return null;
+        const protocol = PAYLOAD_PROTOCOLS.get(view.getUint16(at + P.kind, true));
+        if (!packet || !protocol) return null;
         const payload = copyData(bytes, at + P.data, Math.min(view.getUint16(at + P.capLen, true), length - P.data));
-        const { tsNs, cpu, tuple, ifindex, direction } = packet;
-        return { kind: 'payload', tsNs, cpu, tuple, ifindex, direction, protocol: kind === PayloadKind.tls ? 'tls' : 'http', payload };
+        const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = packet;
+        return { kind: 'payload', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, protocol, payload };
       },
+    },
+  ],
+  [
+    EventType.udpClose,
+    {
+      minLength: udpCloseEvent.size,
+      decode: (view, _bytes, at) => ({
+        kind: 'udpClose',
+        tsNs: readU64(view, at + H.ts),
+        cpu: view.getUint32(at + H.cpu, true),
+        socket: view.getBigUint64(at + UDP_CLOSE_SOCK, true).toString(),
+      }),
     },
   ],
 ]);

@@ -29,6 +29,8 @@ export const FLOWS_MAX = 65536;
 export const SOCKETS_MAX = 65536;
 export const LOOKUPS_MAX = 8192;
 export const CONNECTING_MAX = 8192;
+export const UDP_CONVS_MAX = 16384;
+export const PROCESSES_MAX = 32768;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -41,13 +43,17 @@ export const EventType = {
   dnsPacket: 5,
   packet: 6,
   payload: 7,
+  udpClose: 8,
 } as const;
+
+/** enum hf_seen_at (hf_dns_packet_event.seen_at, hf_payload_event.seen_at). */
+export const SeenAt = { interface: 0, socket: 1 } as const;
 
 /** enum hf_dns_transport (hf_dns_packet_event.transport). */
 export const DnsTransport = { udp: 0, tcp: 1 } as const;
 
 /** enum hf_payload_kind (hf_payload_event.kind). */
-export const PayloadKind = { tls: 1, http: 2 } as const;
+export const PayloadKind = { tls: 1, http: 2, quic: 3 } as const;
 
 /** enum hf_connect_probe, by the names users pass to --connect-probe. */
 export const ConnectProbe = {
@@ -89,6 +95,10 @@ export const COUNTER_NAMES = [
   'drop_payload_tc',
   'close_recovered',
   'connecting_full',
+  'drop_dns_sock',
+  'drop_payload_sock',
+  'drop_udp_close',
+  'udp_convs_failed',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -105,6 +115,9 @@ export const task = struct('hf_task', [
   ['gid', 'u32'],
   ['cgroup_id', 'u64'],
   ['comm', 'char', COMM_LEN],
+  ['ppid', 'u32'],
+  ['_pad', 'u32'],
+  ['start_ns', 'u64'],
 ]);
 
 export const tuple = struct('hf_tuple', [
@@ -169,14 +182,18 @@ export const lookupEvent = struct('hf_lookup_event', [
 
 export const dnsPacketEvent = struct('hf_dns_packet_event', [
   ['hdr', header],
+  ['task', task],
   ['tuple', tuple],
+  ['sock_cookie', 'u64'],
+  ['netns_cookie', 'u64'],
   ['ifindex', 'u32'],
   ['direction', 'u32'],
   ['cap_len', 'u16'],
   ['msg_len', 'u16'],
   ['transport', 'u8'],
   ['tcp_flags', 'u8'],
-  ['_pad', 'u16'],
+  ['seen_at', 'u8'],
+  ['_pad', 'u8'],
   ['tcp_seq', 'u32'],
   ['_pad2', 'u32'],
   ['data', 'u8', DNS_CAPTURE],
@@ -184,13 +201,48 @@ export const dnsPacketEvent = struct('hf_dns_packet_event', [
 
 export const payloadEvent = struct('hf_payload_event', [
   ['hdr', header],
+  ['task', task],
   ['tuple', tuple],
+  ['sock_cookie', 'u64'],
+  ['netns_cookie', 'u64'],
   ['ifindex', 'u32'],
   ['direction', 'u32'],
   ['cap_len', 'u16'],
   ['kind', 'u16'],
   ['payload_len', 'u32'],
+  ['seen_at', 'u8'],
+  ['_pad', 'u8', 7],
   ['data', 'u8', PAYLOAD_CAPTURE],
+]);
+
+/** Key of `udp_convs`: one UDP socket and one remote address. */
+export const udpConvKey = struct('hf_udp_conv_key', [
+  ['sock_cookie', 'u64'],
+  ['raddr', 'u8', 16],
+  ['rport', 'u16'],
+  ['family', 'u16'],
+  ['_pad', 'u32'],
+]);
+
+/** Value of `udp_convs`: the conversation's owner, local end and counts. */
+export const udpConv = struct('hf_udp_conv', [
+  ['task', task],
+  ['laddr', 'u8', 16],
+  ['lport', 'u16'],
+  ['_pad', 'u16'],
+  ['ifindex', 'u32'],
+  ['netns_cookie', 'u64'],
+  ['packets_out', 'u64'],
+  ['bytes_out', 'u64'],
+  ['packets_in', 'u64'],
+  ['bytes_in', 'u64'],
+  ['first_ns', 'u64'],
+  ['last_ns', 'u64'],
+]);
+
+export const udpCloseEvent = struct('hf_udp_close_event', [
+  ['hdr', header],
+  ['sock_cookie', 'u64'],
 ]);
 
 export const flowKey = struct('hf_flow_key', [
@@ -295,6 +347,9 @@ export const ALL_STRUCTS = [
   lookupEvent,
   dnsPacketEvent,
   payloadEvent,
+  udpConvKey,
+  udpConv,
+  udpCloseEvent,
   flowKey,
   flowCounters,
   blockKey4,
@@ -330,6 +385,8 @@ export const CONSTANTS: Record<string, number> = {
   HF_SOCKETS_MAX: SOCKETS_MAX,
   HF_LOOKUPS_MAX: LOOKUPS_MAX,
   HF_CONNECTING_MAX: CONNECTING_MAX,
+  HF_UDP_CONVS_MAX: UDP_CONVS_MAX,
+  HF_PROCESSES_MAX: PROCESSES_MAX,
   HF_AF_INET: AF_INET,
   HF_AF_INET6: AF_INET6,
   HF_EVENT_CONNECT: EventType.connect,
@@ -339,10 +396,14 @@ export const CONSTANTS: Record<string, number> = {
   HF_EVENT_DNS_PACKET: EventType.dnsPacket,
   HF_EVENT_PACKET: EventType.packet,
   HF_EVENT_PAYLOAD: EventType.payload,
+  HF_EVENT_UDP_CLOSE: EventType.udpClose,
+  HF_SEEN_INTERFACE: SeenAt.interface,
+  HF_SEEN_SOCKET: SeenAt.socket,
   HF_DNS_UDP: DnsTransport.udp,
   HF_DNS_TCP: DnsTransport.tcp,
   HF_PAYLOAD_TLS: PayloadKind.tls,
   HF_PAYLOAD_HTTP: PayloadKind.http,
+  HF_PAYLOAD_QUIC: PayloadKind.quic,
   HF_PROBE_KPROBE: ConnectProbe.kprobe,
   HF_PROBE_FENTRY: ConnectProbe.fentry,
   HF_PROBE_TRACEPOINT: ConnectProbe.tracepoint,

@@ -13,13 +13,16 @@ import {
   ConnectProbe,
   LOOKUPS_MAX,
   PACKETS_BYTES,
+  PROCESSES_MAX,
+  UDP_CONVS_MAX,
   PAYLOAD_EVENTS_BYTES,
   SOCKETS_MAX,
   type ConnectProbeName,
 } from './layout.js';
 import type { BpfObject, NativeAddon } from './native-api.js';
 import { ALL_CONNECT_PROGRAMS, CONNECT_PROGRAMS } from './probe-plan.js';
-import { blocklistWanted, packetProgramsWanted, serverNamesWanted, type TracerOptions } from './tracer-options.js';
+import { SOCKET_PROGRAMS } from './socket-hooks.js';
+import { blocklistWanted, packetProgramsWanted, serverNamesWanted, socketHooksWanted, type TracerOptions } from './tracer-options.js';
 
 /** What a load depends on besides the options. */
 export interface LoadContext {
@@ -27,7 +30,11 @@ export interface LoadContext {
   mode: ConnectProbeName;
   /** Possible CPUs (the kernel's LRU keeps free entries per CPU). */
   cpus: number;
+  /** False when a load with the socket hooks failed on them: the retry leaves them out. @default socketHooksWanted(options) */
+  socketHooks?: boolean;
 }
+
+const socketHooksLoad: Derive<boolean> = (options, context) => context.socketHooks ?? socketHooksWanted(options);
 
 type Derive<T> = (options: TracerOptions, context: LoadContext) => T;
 
@@ -62,6 +69,7 @@ export const PROGRAMS: ReadonlyArray<{ program: string; load: Derive<boolean> }>
   { program: 'flow_xdp', load: packetProgramsWanted },
   { program: 'flow_tc', load: packetProgramsWanted },
   { program: 'xdp_attach_failed', load: packetProgramsWanted },
+  ...SOCKET_PROGRAMS.map(({ program }) => ({ program, load: socketHooksLoad })),
 ];
 
 /** Every `const volatile` the tracer sets; null keeps the object's own value. */
@@ -92,6 +100,9 @@ export const MAP_SIZES: ReadonlyArray<{ map: string; entries: Derive<number> }> 
   { map: 'blocked_v6', entries: blocklistSize },
   { map: 'block_counters', entries: blocklistSize },
   { map: 'packets', entries: (options) => (options.capture ? (options.captureRingBytes ?? PACKETS_BYTES) : PAGE_BYTES) },
+  // One entry each when the socket hooks are left out: the maps must exist.
+  { map: 'udp_convs', entries: (options, context) => (socketHooksLoad(options, context) ? UDP_CONVS_MAX : 1) },
+  { map: 'processes', entries: (options, context) => lruEntries(socketHooksLoad(options, context) ? PROCESSES_MAX : 1, context.cpus) },
 ];
 
 export interface LoadSettings {

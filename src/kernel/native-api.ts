@@ -96,6 +96,8 @@ export interface BpfObject {
   attachXdp(program: string, ifindex: number, mode?: 'native' | 'generic' | 'kernel'): LinkInfo;
   /** TC as a tcx bpf_link where the kernel has tcx (6.6+); otherwise a clsact netlink filter (kind 'tc-netlink'), removed by detach/close. */
   attachTc(program: string, ifindex: number, direction: 'ingress' | 'egress'): LinkInfo;
+  /** A cgroup program (cgroup/*, cgroup_skb/*) on the cgroup v2 directory `path`, as a multi-attach bpf_link. */
+  attachCgroup(program: string, path: string): LinkInfo;
   detach(linkId: number): void;
   links(): LinkInfo[];
 
@@ -155,4 +157,6 @@ export interface NativeAddon {
   interfaces(): Array<{ index: number; name: string }>;
   /** The interface's driver (ethtool), e.g. 'virtio_net'; null when it reports none (lo) or is gone. */
   interfaceDriver(name: string): string | null;
+  /** The calling thread's network namespace cookie (SO_NETNS_COOKIE, 5.14+) as a decimal string; null where the kernel has none. */
+  netnsCookie(): string | null;
 }

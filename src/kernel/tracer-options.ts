@@ -46,6 +46,14 @@ export interface TracerOptions {
   /** @default true */
   dnsCapture: boolean;
   /**
+   * The socket hooks (bpf/sockets.bpf.c) on the cgroup v2 root: DNS queries
+   * and answers, UDP conversations and QUIC Initials of every local socket,
+   * with the process that owns it. When they cannot attach (no cgroup2
+   * mount, an old kernel) the tracer runs without them and says why
+   * (`AttachReport.socketHooks`). @default true
+   */
+  socketHooks?: boolean;
+  /**
    * Copy TLS ClientHellos and HTTP request heads on egress, for the server
    * name (SNI) or Host that names a connection no DNS named. flow_tc copies
    * them wherever it runs for another job (flows, wire DNS, the blocklist,
@@ -120,6 +128,7 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   libcs: [],
   flows: true,
   dnsCapture: true,
+  socketHooks: true,
   serverNames: true,
   flowTableSize: FLOWS_MAX,
   socketTableSize: SOCKETS_MAX,
@@ -147,7 +156,12 @@ export function packetProgramsWanted(options: TracerOptions): boolean {
   return options.interfaces.length > 0 && (options.flows || options.dnsCapture || blocklistWanted(options) || !!options.capture);
 }
 
-/** Server names are copied where flow_tc runs, unless turned off. */
+/** The socket hooks load and attach unless turned off. */
+export function socketHooksWanted(options: TracerOptions): boolean {
+  return options.socketHooks !== false;
+}
+
+/** Server names are copied where flow_tc runs (TLS, HTTP) and at the sockets (QUIC), unless turned off. */
 export function serverNamesWanted(options: TracerOptions): boolean {
-  return options.serverNames !== false && packetProgramsWanted(options);
+  return options.serverNames !== false && (packetProgramsWanted(options) || socketHooksWanted(options));
 }

@@ -24,10 +24,13 @@ import { loadNative } from './native.js';
 import type { BpfObject, LinkInfo, NativeAddon, RingPoller } from './native-api.js';
 import { decodePacketBatch, type CapturedPacket, type PacketDecodeStats } from './packets.js';
 import { connectProbeCandidates } from './probe-plan.js';
-import type { TracerOptions } from './tracer-options.js';
+import { SOCKET_PROGRAMS, attachSocketHooks, socketHooksOff, type SocketHooksReport } from './socket-hooks.js';
+import { socketHooksWanted, type TracerOptions } from './tracer-options.js';
+import { decodeUdpConversations, encodeUdpConversationKey, type UdpConversationEntry } from './udp-convs.js';
 
 export { DEFAULT_TRACER_OPTIONS, type CaptureOptions, type TracerOptions } from './tracer-options.js';
 export type { TracedInterface } from './attach.js';
+export type { SocketHooksReport } from './socket-hooks.js';
 
 export interface RejectedProbe {
   mode: ConnectProbeName;
@@ -43,6 +46,8 @@ export interface AttachReport {
   /** libc files traced at start, one line each (describeLibc): the given ones and, with discovery, every one mapped. */
   libcs: string[];
   tracefs: MountResult;
+  /** The socket hooks on the cgroup v2 root: attached, or why not. */
+  socketHooks: SocketHooksReport;
 }
 
 export type EventHandler = (event: KernelEvent) => void;
@@ -88,6 +93,8 @@ interface Loaded {
   tracefs: MountResult;
   /** Resolved before anything loads: a missing interface fails first. */
   interfaces: TracedInterface[];
+  /** Why the socket programs were not loaded; null when they were. */
+  socketHooksOff: string | null;
 }
 
 export class Tracer {
@@ -96,6 +103,8 @@ export class Tracer {
   /** The blocklist, null when the tracer was started without one (`options.blocklist`). */
   readonly blocklist: Blocklist | null = null;
   readonly report: AttachReport;
+  /** hostflow's own network namespace cookie (SO_NETNS_COOKIE, 5.14+) as a decimal string, null where the kernel has none. */
+  readonly netnsCookie: string | null;
   private readonly object: BpfObject;
   private readonly libcTracker: LibcTracker;
   private readonly eventPoller: RingPoller;
@@ -120,14 +129,16 @@ export class Tracer {
     const tracefs = ensureTracefs();
     if (!tracefs.path) throw new HostflowError(`${tracefs.error}; tracepoints and uprobes cannot be attached without it`);
     const interfaces = options.interfaces.map((name) => ({ name, ifindex: interfaceIndex(name), xdp: null }));
-    return new Tracer(loadConnectMode({ native, options, handlers: resolved, tracefs, interfaces }), planAttach(options));
+    return new Tracer(loadConnectMode({ native, options, handlers: resolved, tracefs, interfaces, socketHooksOff: null }), planAttach(options));
   }
 
   /** Attaches the plan to the loaded object and starts the pollers; closes the object when any of it fails. */
   private constructor(loaded: Loaded, plan: AttachPlan) {
     const { native, object, options, handlers, interfaces } = loaded;
     this.object = object;
+    this.netnsCookie = native.netnsCookie();
     let libcTracker: LibcTracker | null = null;
+    let socketHooks: SocketHooksReport = socketHooksOff(loaded.socketHooksOff ?? 'turned off');
     try {
       if (plan.blocklist) {
         this.blocklist = new Blocklist(object, plan.blocklist.size, native.possibleCpus());
@@ -135,6 +146,7 @@ export class Tracer {
         for (const prefix of plan.blocklist.block) this.blocklist.block(prefix);
       }
       attachHooks(object, plan.lifecycle);
+      if (loaded.socketHooksOff === null) socketHooks = attachSocketHooks(object);
       libcTracker = trackLibcs(object, plan.libcs, options.onWarning);
       if (plan.packets) attachPacketPrograms(object, interfaces, plan.packets.xdpMode);
       const { onEvent, onPacket } = handlers;
@@ -156,6 +168,7 @@ export class Tracer {
       interfaces,
       libcs: libcTracker.files().map(describeLibc),
       tracefs: loaded.tracefs,
+      socketHooks,
     };
     if (plan.libcs.discovery) libcTracker.start();
   }
@@ -163,6 +176,16 @@ export class Tracer {
   /** Every entry of the flow table, counters summed over CPUs (cumulative since the entry was created). */
   readFlows(): FlowEntry[] {
     return decodeFlows(this.object.dumpMap('flows'));
+  }
+
+  /** Every live UDP conversation the socket hooks count (cumulative since the entry was created); [] without them. */
+  readUdpConversations(): UdpConversationEntry[] {
+    return decodeUdpConversations(this.object.dumpMap('udp_convs'));
+  }
+
+  /** Deletes ended conversations from the kernel's table, so that their slots are free again. */
+  forgetUdpConversations(entries: ReadonlyArray<Pick<UdpConversationEntry, 'socket' | 'family' | 'raddr' | 'rport'>>): void {
+    for (const entry of entries) this.object.delete('udp_convs', encodeUdpConversationKey(entry));
   }
 
   /**
@@ -252,6 +275,7 @@ export class Tracer {
  * reported with their reason.
  */
 function loadConnectMode(start: Omit<Loaded, 'object' | 'connectProbe' | 'rejected'>): Loaded {
+  const off = socketHooksWanted(start.options) ? null : 'turned off';
   const { native, options, tracefs } = start;
   const rejected: RejectedProbe[] = [];
   for (const candidate of connectProbeCandidates(options.connectProbe, { kprobes: kernelHasKprobes(tracefs.path) })) {
@@ -261,9 +285,10 @@ function loadConnectMode(start: Omit<Loaded, 'object' | 'connectProbe' | 'reject
     }
     let object: BpfObject | null = null;
     try {
-      object = openAndLoad(native, options, { mode: candidate.mode, cpus: native.possibleCpus() });
+      const loaded = loadWithSocketHooks(native, options, { mode: candidate.mode, cpus: native.possibleCpus() }, off);
+      object = loaded.object;
       attachConnectProbe(object, candidate.mode);
-      return { ...start, object, connectProbe: candidate.mode, rejected };
+      return { ...start, object, connectProbe: candidate.mode, rejected, socketHooksOff: loaded.socketHooksOff };
     } catch (error) {
       object?.close();
       rejected.push({ mode: candidate.mode, reason: firstLine(error) });
@@ -272,4 +297,27 @@ function loadConnectMode(start: Omit<Loaded, 'object' | 'connectProbe' | 'reject
   const reasons = rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
   if (options.connectProbe === 'auto') throw new HostflowError(`no connect probe could be attached (${reasons})`);
   throw new HostflowError(`--connect-probe ${options.connectProbe} cannot be used: ${rejected[0]?.reason ?? 'unknown reason'}`);
+}
+
+const SOCKET_PROGRAM_NAMES = new Set(SOCKET_PROGRAMS.map(({ program }) => program));
+
+/**
+ * Loads the object with the socket programs (unless `off` says why not);
+ * when the verifier of this kernel refuses one of them, loads it again
+ * without them, and says why: the rest of hostflow does not depend on them.
+ */
+function loadWithSocketHooks(
+  native: NativeAddon,
+  options: TracerOptions,
+  context: { mode: ConnectProbeName; cpus: number },
+  off: string | null,
+): { object: BpfObject; socketHooksOff: string | null } {
+  if (off !== null) return { object: openAndLoad(native, options, { ...context, socketHooks: false }), socketHooksOff: off };
+  try {
+    return { object: openAndLoad(native, options, context), socketHooksOff: null };
+  } catch (error) {
+    const program = (error as { program?: unknown }).program;
+    if (typeof program !== 'string' || !SOCKET_PROGRAM_NAMES.has(program)) throw error;
+    return { object: openAndLoad(native, options, { ...context, socketHooks: false }), socketHooksOff: `the kernel refused to load them: ${firstLine(error)}` };
+  }
 }

@@ -13,6 +13,7 @@ import { COUNTER_NAMES, type CounterName } from '../../src/kernel/layout.js';
 import type { KernelEvent, LookupEvent, ConnectEvent, EstablishedEvent, Task, Tuple } from '../../src/kernel/decode.js';
 import type { FlowEntry } from '../../src/kernel/flows.js';
 import type { CapturedPacket } from '../../src/kernel/packets.js';
+import type { UdpConversationEntry } from '../../src/kernel/udp-convs.js';
 import type { AttachReport, TracerHandlers, TracerOptions } from '../../src/kernel/tracer.js';
 import type { KernelTracer, StartTracer } from '../../src/session.js';
 
@@ -25,9 +26,14 @@ export class FakeKernel {
     interfaces: [{ name: 'veth-test', ifindex: 7, xdp: { mode: 'native', nativeRefused: null } }],
     libcs: ['/lib/libc.so.6'],
     tracefs: { path: '/sys/kernel/tracing', mounted: false },
+    socketHooks: { attached: true, cgroup: '/sys/fs/cgroup/unified', reason: null },
   };
   /** The flow table readFlows() returns (cumulative counters). */
   flows: FlowEntry[] = [];
+  /** The kernel's udp_convs table readUdpConversations() returns; forgetUdpConversations() deletes from it. */
+  udpConversations: UdpConversationEntry[] = [];
+  /** What the tracer says hostflow's own network namespace is. */
+  netnsCookie: string | null = '4026531840';
   readonly counters: Record<CounterName, number> = Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Record<CounterName, number>;
   /** Thrown by start() when set, as Tracer.start throws a HostflowError. */
   failure: Error | null = null;
@@ -60,11 +66,21 @@ export class FakeKernel {
   }
 
   private tracer(): KernelTracer {
-    return {
+    // Built as a value first: the udp_convs members are KernelTracer's on
+    // branches where the session reads them, and no excess on the others.
+    const tracer = {
       report: this.report,
       blocklist: null,
       decodeStats: this.decodeStats,
       readFlows: () => this.flows,
+      readUdpConversations: () => this.udpConversations,
+      forgetUdpConversations: (entries: ReadonlyArray<Pick<UdpConversationEntry, 'socket' | 'family' | 'raddr' | 'rport'>>) => {
+        const key = (entry: Pick<UdpConversationEntry, 'socket' | 'family' | 'raddr' | 'rport'>) =>
+          `${entry.socket}/${entry.family}/${entry.raddr}/${entry.rport}`;
+        const gone = new Set(entries.map(key));
+        this.udpConversations = this.udpConversations.filter((entry) => !gone.has(key(entry)));
+      },
+      netnsCookie: this.netnsCookie,
       counters: () => ({ ...this.counters }),
       skippedRuns: () => ({}),
       libcFiles: () => [],
@@ -75,13 +91,14 @@ export class FakeKernel {
         return { ...this.counters };
       },
     };
+    return tracer;
   }
 }
 
 /** The kernel's monotonic time now, as events carry it. */
 export const nowNs = (): number => Number(process.hrtime.bigint());
 
-const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm });
+const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 1e9 });
 
 /** A getaddrinfo lookup by `pid` of `name`, returning `addrs`, now. */
 export function lookupEvent(pid: number, comm: string, name: string, addrs: string[]): LookupEvent {

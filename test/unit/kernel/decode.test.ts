@@ -12,10 +12,15 @@ import {
   lookupEvent,
   PayloadKind,
   payloadEvent,
+  SeenAt,
+  udpCloseEvent,
+  udpConv,
+  udpConvKey,
   addr,
 } from '../../../src/kernel/layout.js';
 import { OPENSSL_HELLO } from '../names/client-hellos.js';
 import type { StructLayout } from '../../../src/kernel/struct.js';
+import { decodeUdpConversations, encodeUdpConversationKey } from '../../../src/kernel/udp-convs.js';
 
 /** Writes fields of a struct by their C paths, the way the kernel would. */
 class Record {
@@ -77,9 +82,19 @@ function decodeAll(batch: Buffer): { events: KernelEvent[]; stats: DecodeStats }
   return { events, stats };
 }
 
-function task(record: Record): Record {
-  return record.u32('task.pid', 4242).u32('task.tid', 4243).u32('task.uid', 1000).u32('task.gid', 100).u64('task.cgroup_id', 77n).text('task.comm', 'curl');
+function task(record: Record, at = 'task'): Record {
+  return record
+    .u32(`${at}.pid`, 4242)
+    .u32(`${at}.tid`, 4243)
+    .u32(`${at}.uid`, 1000)
+    .u32(`${at}.gid`, 100)
+    .u64(`${at}.cgroup_id`, 77n)
+    .text(`${at}.comm`, 'curl')
+    .u32(`${at}.ppid`, 4000)
+    .u64(`${at}.start_ns`, 17_314_089_026_405n);
 }
+
+const TASK = { pid: 4242, tid: 4243, uid: 1000, gid: 100, cgroupId: 77n, comm: 'curl', ppid: 4000, startNs: 17_314_089_026_405 };
 
 function ipv4Tuple(record: Record): Record {
   return record
@@ -104,7 +119,7 @@ test('a connect record decodes with its task, tuple, socket and probe', () => {
     kind: 'connect',
     tsNs: 123_456_789_012,
     cpu: 1,
-    task: { pid: 4242, tid: 4243, uid: 1000, gid: 100, cgroupId: 77n, comm: 'curl' },
+    task: TASK,
     tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
     sock: 'ffff888012345678',
     ret: -99,
@@ -221,6 +236,10 @@ test("a payload record is its bytes, its protocol and the egress tuple: naming i
       ifindex: 4,
       direction: 'out',
       tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
+      seenAt: 'interface',
+      task: null,
+      socket: null,
+      netns: null,
       protocol: 'tls',
       payload: hello,
     },
@@ -231,6 +250,10 @@ test("a payload record is its bytes, its protocol and the egress tuple: naming i
       ifindex: 4,
       direction: 'out',
       tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
+      seenAt: 'interface',
+      task: null,
+      socket: null,
+      netns: null,
       protocol: 'http',
       payload: head,
     },
@@ -310,4 +333,111 @@ test('a real IPv6 tuple with one mapped-looking end stays IPv6', () => {
     .raw('tuple.daddr', Uint8Array.from(Buffer.from('fd000000000000000000000000000001', 'hex')));
   const [event] = decodeAll(frame([record.bytes])).events;
   assert.equal(event && 'tuple' in event ? event.tuple.family : null, 6);
+});
+
+test('a QUIC Initial copied at a socket carries its owner and the socket cookie', () => {
+  const initial = Buffer.concat([Buffer.from([0xc3, 0, 0, 0, 1]), Buffer.alloc(1195, 0x71)]);
+  const record = task(ipv4Tuple(new Record(payloadEvent)))
+    .u32('hdr.type', EventType.payload)
+    .u64('sock_cookie', 0x1_0000_0003n)
+    .u64('netns_cookie', 4097n)
+    .u16('cap_len', initial.length)
+    .u16('kind', PayloadKind.quic)
+    .u32('payload_len', initial.length)
+    .u8('seen_at', SeenAt.socket)
+    .raw('data', initial);
+  const bad = ipv4Tuple(new Record(payloadEvent)).u32('hdr.type', EventType.payload).u16('kind', PayloadKind.tls).u8('seen_at', 7);
+  const { events, stats } = decodeAll(frame([record.bytes, bad.bytes]));
+  assert.equal(stats.malformed, 1, 'an unknown seen_at is malformed');
+  const [event] = events;
+  assert.ok(event?.kind === 'payload');
+  assert.equal(event.protocol, 'quic');
+  assert.equal(event.seenAt, 'socket');
+  assert.deepEqual(event.task, TASK);
+  assert.equal(event.socket, '4294967299', 'the cookie in decimal, exact beyond 32 bits');
+  assert.equal(event.netns, '4097');
+  assert.deepEqual(event.payload, initial);
+});
+
+test('a DNS query seen at a socket carries the owner; one seen at an interface has none', () => {
+  const query = Buffer.from('abcd01000001000000000000', 'hex');
+  const atSocket = task(ipv4Tuple(new Record(dnsPacketEvent)))
+    .u32('hdr.type', EventType.dnsPacket)
+    .u64('sock_cookie', 8193n)
+    .u64('netns_cookie', 3n)
+    .u32('direction', 0)
+    .u16('cap_len', query.length)
+    .u16('msg_len', query.length)
+    .u8('transport', DnsTransport.udp)
+    .u8('seen_at', SeenAt.socket)
+    .raw('data', query);
+  const atInterface = task(ipv4Tuple(new Record(dnsPacketEvent)))
+    .u32('hdr.type', EventType.dnsPacket)
+    .u32('direction', 1)
+    .u16('cap_len', query.length)
+    .u16('msg_len', query.length)
+    .u8('seen_at', SeenAt.interface)
+    .raw('data', query);
+  const { events } = decodeAll(frame([atSocket.bytes, atInterface.bytes]));
+  const [socket, iface] = events;
+  assert.ok(socket?.kind === 'dnsDatagram' && iface?.kind === 'dnsDatagram');
+  assert.deepEqual([socket.seenAt, socket.direction, socket.socket, socket.netns, socket.task], ['socket', 'out', '8193', '3', TASK]);
+  assert.deepEqual([iface.seenAt, iface.direction, iface.socket, iface.netns, iface.task], ['interface', 'in', null, null, null]);
+  assert.deepEqual(socket.message, query);
+});
+
+test('a UDP socket release decodes to its cookie', () => {
+  const record = new Record(udpCloseEvent)
+    .u64('hdr.ts_ns', 99n)
+    .u32('hdr.type', EventType.udpClose)
+    .u32('hdr.cpu', 1)
+    .u64('sock_cookie', 2n ** 63n + 5n);
+  const { events, stats } = decodeAll(frame([record.bytes, record.bytes.subarray(0, udpCloseEvent.size - 1)]));
+  assert.deepEqual(events, [{ kind: 'udpClose', tsNs: 99, cpu: 1, socket: '9223372036854775813' }]);
+  assert.equal(stats.malformed, 1, 'a short record');
+});
+
+test('a udp_convs dump decodes per socket and remote, and an entry encodes back to its key', () => {
+  const key = new Record(udpConvKey)
+    .u64('sock_cookie', 4103n)
+    .raw('raddr', Uint8Array.from([0xfd, 0, 2, 0x13, 0, 1, ...new Array<number>(9).fill(0), 1]))
+    .u16('rport', 443)
+    .u16('family', AF_INET6);
+  const other = new Record(udpConvKey).u64('sock_cookie', 1n).u16('family', 0);
+  const value = task(new Record(udpConv))
+    .raw('laddr', Uint8Array.from([0xfd, 0, 2, 0x13, 0, 1, ...new Array<number>(9).fill(0), 2]))
+    .u16('lport', 50000)
+    .u32('ifindex', 3)
+    .u64('netns_cookie', 4097n)
+    .u64('packets_out', 3n)
+    .u64('bytes_out', 1300n)
+    .u64('packets_in', 2n)
+    .u64('bytes_in', 6_000_000_000n)
+    .u64('first_ns', 10n)
+    .u64('last_ns', 20n);
+  const stride = (udpConv.size + 7) & ~7;
+  const values = Buffer.alloc(stride * 2);
+  value.bytes.copy(values, 0);
+  const dump = { count: 2, keySize: udpConvKey.size, valueStride: stride, cpus: 1, keys: Buffer.concat([key.bytes, other.bytes]), values };
+  const entries = decodeUdpConversations(dump);
+  assert.deepEqual(entries, [
+    {
+      socket: '4103',
+      family: 6,
+      raddr: 'fd00:213:1::1',
+      rport: 443,
+      laddr: 'fd00:213:1::2',
+      lport: 50000,
+      ifindex: 3,
+      netnsCookie: '4097',
+      task: TASK,
+      packetsOut: 3,
+      bytesOut: 1300,
+      packetsIn: 2,
+      bytesIn: 6_000_000_000,
+      firstNs: 10,
+      lastNs: 20,
+    },
+  ]);
+  assert.deepEqual(encodeUdpConversationKey(entries[0]!), key.bytes);
 });

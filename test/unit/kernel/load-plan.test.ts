@@ -78,12 +78,13 @@ test('the LRU tables hold the live entries the options ask for, plus what the ke
   assert.deepEqual([defaults.sockets, defaults.lookups, defaults.connecting], [SOCKETS_MAX + slack, LOOKUPS_MAX + slack, CONNECTING_MAX + slack]);
 });
 
-test('server names get a ring of their own; off, or without flow_tc, it shrinks to a page and flow_tc copies none', () => {
+test('server names get a ring of their own; off, or without flow_tc and the socket hooks, it shrinks to a page and flow_tc copies none', () => {
   const on = settings({ interfaces: ['eth0'] });
   assert.equal(sizes(on).payload_events, PAYLOAD_EVENTS_BYTES);
   assert.deepEqual([...(consts(on).capture_names ?? [])], [1]);
   assert.equal(sizes(settings({ interfaces: ['eth0'], payloadRingBytes: 1 << 16 })).payload_events, 1 << 16);
-  for (const off of [settings({ interfaces: ['eth0'], serverNames: false }), settings({ interfaces: [] })]) {
+  assert.equal(sizes(settings({ interfaces: [] })).payload_events, PAYLOAD_EVENTS_BYTES, 'the socket hooks copy QUIC Initials');
+  for (const off of [settings({ interfaces: ['eth0'], serverNames: false }), settings({ interfaces: [], socketHooks: false })]) {
     assert.equal(sizes(off).payload_events, PAGE_BYTES);
     assert.deepEqual([...(consts(off).capture_names ?? [])], [0]);
   }
