@@ -4,21 +4,34 @@
  * parsed; TCP segments from port 53 are put back into streams and cut
  * into messages (src/dns/tcp-stream.ts), then parsed the same way; the
  * first bytes of a TLS ClientHello or an HTTP request give their server
- * name (src/names/). What names nothing is counted by reason; socket and
- * lookup events pass through unchanged. Pure and bounded.
+ * name (src/names/), and so do the first datagrams of a QUIC connection,
+ * decrypted and put together per socket and addresses
+ * (src/names/quic-initial.ts). A ClientHello with Encrypted Client Hello
+ * gives an `encryptedHello` instead of a name. What names nothing is
+ * counted by reason; socket and lookup events pass through unchanged.
+ * Pure and bounded.
  */
 import { DnsTcpReassembler, type DnsTcpOptions, type DnsTcpStats } from '../dns/tcp-stream.js';
 import { parseDnsResponse, type WireSkipReason } from '../dns/wire.js';
 import type { DnsDatagramEvent, DnsSegmentEvent, KernelEvent, PayloadEvent } from '../kernel/decode.js';
 import { parseHttpHost } from '../names/http-host.js';
+import { QuicHelloAssembler, type QuicHelloOptions, type QuicHelloStats } from '../names/quic-initial.js';
 import { parseClientHello } from '../names/tls-client-hello.js';
 import type { CorrelatorEvent } from './events.js';
 
-/** What became of the ClientHellos and HTTP requests the kernel copied. */
+/** What became of the ClientHellos, HTTP requests and QUIC Initials the kernel copied. */
 export interface ServerNameStats {
   sni: number;
   http: number;
-  /** Payloads that named nothing, by `sni:<reason>` / `http:<reason>` (src/names/). */
+  /** Names read from QUIC Initials. */
+  quic: number;
+  /** ClientHellos with Encrypted Client Hello (their name is encrypted), by where they came. */
+  encryptedHellos: { tls: number; quic: number };
+  /**
+   * Payloads that named nothing, by `sni:<reason>` / `http:<reason>` /
+   * `quic:<reason>` (src/names/); for QUIC also the ClientHellos that were
+   * never whole (`quic:evicted`, `quic:expired`, `quic:incomplete`).
+   */
   skipped: Record<string, number>;
 }
 
@@ -27,19 +40,27 @@ export interface WireStats {
   dnsSkipped: Partial<Record<WireSkipReason, number>>;
   dnsTcp: DnsTcpStats;
   serverNames: ServerNameStats;
+  /** The QUIC ClientHello assembler: datagrams, hellos, repeats, what it holds. */
+  quic: QuicHelloStats;
 }
 
 export class WireStage {
   private readonly dnsTcp: DnsTcpReassembler;
+  private readonly quic: QuicHelloAssembler;
   private readonly dnsSkipped: Partial<Record<WireSkipReason, number>> = {};
-  private readonly serverNames: ServerNameStats = { sni: 0, http: 0, skipped: {} };
+  private readonly serverNames: ServerNameStats = { sni: 0, http: 0, quic: 0, encryptedHellos: { tls: 0, quic: 0 }, skipped: {} };
 
-  constructor(options: { dnsTcp?: DnsTcpOptions } = {}) {
+  constructor(options: { dnsTcp?: DnsTcpOptions; quic?: QuicHelloOptions } = {}) {
     this.dnsTcp = new DnsTcpReassembler(options.dnsTcp);
+    this.quic = new QuicHelloAssembler(options.quic);
   }
 
   get stats(): WireStats {
-    return { dnsSkipped: { ...this.dnsSkipped }, dnsTcp: this.dnsTcp.stats, serverNames: this.serverNames };
+    const quic = this.quic.stats;
+    const skipped = { ...this.serverNames.skipped };
+    for (const [reason, count] of Object.entries(quic.dropped)) skipped[`quic:${reason}`] = count;
+    const serverNames = { ...this.serverNames, encryptedHellos: { ...this.serverNames.encryptedHellos }, skipped };
+    return { dnsSkipped: { ...this.dnsSkipped }, dnsTcp: this.dnsTcp.stats, serverNames, quic };
   }
 
   /** One event, in kernel-time order; emits what the correlator takes. */
@@ -59,9 +80,10 @@ export class WireStage {
     }
   }
 
-  /** The run ended: TCP streams in the middle of a message are counted. */
+  /** The run ended: TCP streams in the middle of a message and QUIC ClientHellos still incomplete are counted. */
   finish(): void {
     this.dnsTcp.finish();
+    this.quic.finish();
   }
 
   private onSegment(segment: DnsSegmentEvent, emit: (event: CorrelatorEvent) => void): void {
@@ -80,20 +102,42 @@ export class WireStage {
       this.dnsSkipped[parsed.reason] = (this.dnsSkipped[parsed.reason] ?? 0) + 1;
       return;
     }
-    const { tsNs, cpu, tuple, ifindex, direction } = seen;
-    emit({ kind: 'dnsAnswer', tsNs, cpu, tuple, ifindex, direction, transport, answer: parsed.answer });
+    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = seen;
+    emit({ kind: 'dnsAnswer', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, transport, answer: parsed.answer });
   }
 
   private onPayload(event: PayloadEvent, emit: (event: CorrelatorEvent) => void): void {
-    const source = event.protocol === 'tls' ? 'sni' : 'http';
-    const parsed = source === 'sni' ? parseClientHello(event.payload) : parseHttpHost(event.payload);
-    if (!parsed.ok) {
-      const key = `${source}:${parsed.reason}`;
-      this.serverNames.skipped[key] = (this.serverNames.skipped[key] ?? 0) + 1;
+    const source = event.protocol === 'tls' ? 'sni' : event.protocol;
+    const parsed =
+      event.protocol === 'tls'
+        ? parseClientHello(event.payload)
+        : event.protocol === 'http'
+          ? parseHttpHost(event.payload)
+          : this.quic.add(conversationKey(event), event.payload, event.tsNs);
+    if (parsed === null) return; // a QUIC ClientHello waiting for its rest, or one already read
+    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = event;
+    if (parsed.ok) {
+      this.serverNames[source]++;
+      emit({ kind: 'serverName', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, name: parsed.name, source });
       return;
     }
-    this.serverNames[source]++;
-    const { tsNs, cpu, tuple, ifindex, direction } = event;
-    emit({ kind: 'serverName', tsNs, cpu, tuple, ifindex, direction, name: parsed.name, source });
+    if (parsed.reason === 'encrypted_client_hello' && event.protocol !== 'http') {
+      this.serverNames.encryptedHellos[event.protocol]++;
+      emit({ kind: 'encryptedHello', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, protocol: event.protocol, publicName: parsed.publicName });
+      return;
+    }
+    const key = `${source}:${parsed.reason}`;
+    this.serverNames.skipped[key] = (this.serverNames.skipped[key] ?? 0) + 1;
   }
+}
+
+/**
+ * One QUIC conversation: the socket that sent it (a socket may talk to
+ * several servers) and the addresses; at an interface, where the socket is
+ * not known, the interface and the addresses.
+ */
+function conversationKey(event: PayloadEvent): string {
+  const { tuple } = event;
+  const where = event.socket ?? `if${event.ifindex}`;
+  return `${where}|${tuple.saddr}|${tuple.sport}|${tuple.daddr}|${tuple.dport}`;
 }
