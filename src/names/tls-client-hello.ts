@@ -200,9 +200,10 @@ function readHello(hello: Reader): ClientHelloParse {
     const extensions = hello.sub(hello.u16());
     while (extensions.remaining > 0) {
       const type = extensions.u16();
+      // Its type is enough, even when the capture ends inside the extension.
+      if (type === EXTENSION_ENCRYPTED_CLIENT_HELLO) encrypted = true;
       const data = extensions.sub(extensions.u16());
       if (type === EXTENSION_SERVER_NAME && named === null) named = readServerName(data);
-      else if (type === EXTENSION_ENCRYPTED_CLIENT_HELLO) encrypted = true;
     }
   } catch (error) {
     const reason = error instanceof OutOfBounds ? error.reason : 'malformed';
