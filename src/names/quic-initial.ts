@@ -367,7 +367,7 @@ export interface QuicHelloOptions {
 export interface QuicHelloStats {
   /** Datagrams handed in. */
   datagrams: number;
-  /** ClientHellos read whole (each gives one result). */
+  /** ClientHellos read whole (each gives one result; a CRYPTO stream that starts with another message gives `not_client_hello` and is not counted here). */
   hellos: number;
   /** Of those, the ones gathered from more than one datagram. */
   reassembled: number;
@@ -395,6 +395,7 @@ interface Pending {
 
 const SWEEP_EVERY_NS = 1e9;
 const HANDSHAKE_HEADER = 4;
+const HANDSHAKE_CLIENT_HELLO = 0x01;
 
 /**
  * Puts ClientHellos back together from the Initial packets of QUIC
@@ -467,8 +468,8 @@ export class QuicHelloAssembler {
     const hello = this.wholeHello(entry);
     if (hello === 'too_large') return this.finishEntry(key, entry, { ok: false, reason: 'too_large' });
     if (hello) {
-      this.#stats.hellos++;
-      if (entry.datagrams > 1) this.#stats.reassembled++;
+      if (hello[0] === HANDSHAKE_CLIENT_HELLO) this.#stats.hellos++;
+      if (hello[0] === HANDSHAKE_CLIENT_HELLO && entry.datagrams > 1) this.#stats.reassembled++;
       return this.finishEntry(key, entry, parseClientHelloMessage(hello));
     }
     this.makeRoom();
@@ -504,7 +505,7 @@ export class QuicHelloAssembler {
     const head = entry.pieces[0];
     if (!head || head[0] !== 0) return null;
     // Not a ClientHello: the TLS parser says so as soon as it sees the type.
-    if (entry.bytes[0] !== 0x01) return entry.bytes.subarray(0, head[1]);
+    if (entry.bytes[0] !== HANDSHAKE_CLIENT_HELLO) return entry.bytes.subarray(0, head[1]);
     if (head[1] < HANDSHAKE_HEADER) return null;
     const total = HANDSHAKE_HEADER + entry.bytes.readUIntBE(1, 3);
     if (total > this.maxHelloBytes) return 'too_large';
