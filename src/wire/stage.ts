@@ -102,8 +102,8 @@ export class WireStage {
       this.dnsSkipped[parsed.reason] = (this.dnsSkipped[parsed.reason] ?? 0) + 1;
       return;
     }
-    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = seen;
-    emit({ kind: 'dnsAnswer', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, transport, answer: parsed.answer });
+    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = seen;
+    emit({ kind: 'dnsAnswer', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, transport, answer: parsed.answer });
   }
 
   private onPayload(event: PayloadEvent, emit: (event: CorrelatorEvent) => void): void {
@@ -115,15 +115,28 @@ export class WireStage {
           ? parseHttpHost(event.payload)
           : this.quic.add(conversationKey(event), event.payload, event.tsNs);
     if (parsed === null) return; // a QUIC ClientHello waiting for its rest, or one already read
-    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket } = event;
+    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = event;
     if (parsed.ok) {
       this.serverNames[source]++;
-      emit({ kind: 'serverName', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, name: parsed.name, source });
+      emit({ kind: 'serverName', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, name: parsed.name, source });
       return;
     }
     if (parsed.reason === 'encrypted_client_hello' && event.protocol !== 'http') {
       this.serverNames.encryptedHellos[event.protocol]++;
-      emit({ kind: 'encryptedHello', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, protocol: event.protocol, publicName: parsed.publicName });
+      emit({
+        kind: 'encryptedHello',
+        tsNs,
+        cpu,
+        tuple,
+        ifindex,
+        direction,
+        seenAt,
+        task,
+        socket,
+        netns,
+        protocol: event.protocol,
+        publicName: parsed.publicName,
+      });
       return;
     }
     const key = `${source}:${parsed.reason}`;
