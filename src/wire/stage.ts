@@ -1,8 +1,10 @@
 /**
  * The wire stage, between the reorder buffer and the correlator: the one
  * place where bytes copied off the wire become names. DNS datagrams are
- * parsed; TCP segments from port 53 are put back into streams and cut
- * into messages (src/dns/tcp-stream.ts), then parsed the same way; the
+ * parsed (at a socket, its own queries too, so the correlator can pair
+ * them with their responses); TCP segments from port 53 are put back into
+ * streams and cut into messages (src/dns/tcp-stream.ts), then parsed the
+ * same way; the
  * first bytes of a TLS ClientHello or an HTTP request give their server
  * name (src/names/), and so do the first datagrams of a QUIC connection,
  * decrypted and put together per socket and addresses
@@ -12,6 +14,7 @@
  * Pure and bounded.
  */
 import { DnsTcpReassembler, type DnsTcpOptions, type DnsTcpStats } from '../dns/tcp-stream.js';
+import { parseDnsQuery, type QuerySkipReason } from '../dns/query.js';
 import { parseDnsResponse, type WireSkipReason } from '../dns/wire.js';
 import type { DnsDatagramEvent, DnsSegmentEvent, KernelEvent, PayloadEvent } from '../kernel/decode.js';
 import { parseHttpHost } from '../names/http-host.js';
@@ -38,16 +41,22 @@ export interface ServerNameStats {
 export interface WireStats {
   /** DNS messages (datagrams and reassembled ones) that named nothing, by reason. */
   dnsSkipped: Partial<Record<WireSkipReason, number>>;
+  /** DNS queries local sockets sent (seen at the socket) that were read, and those that could not be, by reason. */
+  dnsQueries: { read: number; skipped: Partial<Record<QuerySkipReason, number>> };
   dnsTcp: DnsTcpStats;
   serverNames: ServerNameStats;
   /** The QUIC ClientHello assembler: datagrams, hellos, repeats, what it holds. */
   quic: QuicHelloStats;
 }
 
+/** The QR bit of a DNS header's third byte: set in responses. */
+const DNS_QR = 0x80;
+
 export class WireStage {
   private readonly dnsTcp: DnsTcpReassembler;
   private readonly quic: QuicHelloAssembler;
   private readonly dnsSkipped: Partial<Record<WireSkipReason, number>> = {};
+  private readonly dnsQueries = { read: 0, skipped: {} as Partial<Record<QuerySkipReason, number>> };
   private readonly serverNames: ServerNameStats = { sni: 0, http: 0, quic: 0, encryptedHellos: { tls: 0, quic: 0 }, skipped: {} };
 
   constructor(options: { dnsTcp?: DnsTcpOptions; quic?: QuicHelloOptions } = {}) {
@@ -60,7 +69,8 @@ export class WireStage {
     const skipped = { ...this.serverNames.skipped };
     for (const [reason, count] of Object.entries(quic.dropped)) skipped[`quic:${reason}`] = count;
     const serverNames = { ...this.serverNames, encryptedHellos: { ...this.serverNames.encryptedHellos }, skipped };
-    return { dnsSkipped: { ...this.dnsSkipped }, dnsTcp: this.dnsTcp.stats, serverNames, quic };
+    const dnsQueries = { read: this.dnsQueries.read, skipped: { ...this.dnsQueries.skipped } };
+    return { dnsSkipped: { ...this.dnsSkipped }, dnsQueries, dnsTcp: this.dnsTcp.stats, serverNames, quic };
   }
 
   /** One event, in kernel-time order; emits what the correlator takes. */
@@ -97,6 +107,11 @@ export class WireStage {
     messageLength: number,
     emit: (event: CorrelatorEvent) => void,
   ): void {
+    // A socket's own query (QR 0): what pairs it with its response and tells a timeout.
+    if (seen.seenAt === 'socket' && message.length > 2 && ((message[2] as number) & DNS_QR) === 0) {
+      this.onDnsQuery(seen, transport, message, emit);
+      return;
+    }
     const parsed = parseDnsResponse(message, messageLength);
     if (!parsed.ok) {
       this.dnsSkipped[parsed.reason] = (this.dnsSkipped[parsed.reason] ?? 0) + 1;
@@ -104,6 +119,17 @@ export class WireStage {
     }
     const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = seen;
     emit({ kind: 'dnsAnswer', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, transport, answer: parsed.answer });
+  }
+
+  private onDnsQuery(seen: DnsDatagramEvent | DnsSegmentEvent, transport: 'udp' | 'tcp', message: Buffer, emit: (event: CorrelatorEvent) => void): void {
+    const parsed = parseDnsQuery(message);
+    if (!parsed.ok) {
+      this.dnsQueries.skipped[parsed.reason] = (this.dnsQueries.skipped[parsed.reason] ?? 0) + 1;
+      return;
+    }
+    this.dnsQueries.read++;
+    const { tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns } = seen;
+    emit({ kind: 'dnsQuery', tsNs, cpu, tuple, ifindex, direction, seenAt, task, socket, netns, transport, query: parsed.query });
   }
 
   private onPayload(event: PayloadEvent, emit: (event: CorrelatorEvent) => void): void {

@@ -216,3 +216,20 @@ test('a UDP socket release passes through to the correlator', () => {
   const udpClose: KernelEvent = { kind: 'udpClose', tsNs: 1, cpu: 0, socket: '9001' };
   assert.deepEqual(run(new WireStage(), udpClose), [udpClose]);
 });
+
+test("a socket's own DNS queries become dnsQuery events with the owner; at an interface a query is still not_response", () => {
+  const query = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'AAAA', name: 'Asked.Example' }] });
+  const toServer: Tuple = { family: 4, saddr: '10.0.0.2', sport: 41000, daddr: '10.0.0.1', dport: 53 };
+  const stage = new WireStage();
+  const out = run(
+    stage,
+    { ...datagram(query), ...atSocket, tuple: toServer, direction: 'out' },
+    { ...datagram(Buffer.from([0, 1, 0])), ...atSocket, tuple: toServer, direction: 'out' },
+    datagram(query),
+  );
+  assert.deepEqual(out, [
+    { kind: 'dnsQuery', ...seen, ...atSocket, tuple: toServer, direction: 'out', transport: 'udp', query: { id: 9, host: 'asked.example', qtype: 'AAAA' } },
+  ]);
+  assert.deepEqual(stage.stats.dnsQueries, { read: 1, skipped: { malformed: 1 } });
+  assert.deepEqual(stage.stats.dnsSkipped, { not_response: 1 });
+});
