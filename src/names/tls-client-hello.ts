@@ -10,6 +10,21 @@
  * (past it, but inside the declared end: `truncated`). It never throws and
  * visits each byte at most once.
  *
+ * A ClientHello carrying an Encrypted Client Hello (RFC 9849, extension
+ * 0xfe0d) names nothing by its server_name: that is the outer, public name
+ * (of the ECH provider's front), and the real one is encrypted. Its result
+ * says so, with the public name beside it. Browsers also send ECH GREASE
+ * (a random 0xfe0d extension to servers without ECH, RFC 9849 6.2) that is
+ * made to look the same: there the outer name is the real one. Which of
+ * the two it is cannot be told from the bytes; the correlator decides what
+ * the public name is worth. A capture cut after the server name and before
+ * the end of the extensions gives the name: whether an ECH extension
+ * followed cannot be known.
+ *
+ * QUIC carries the ClientHello as a bare handshake message in CRYPTO frames
+ * (RFC 9001 4.1.3), not in a record: `parseClientHelloMessage` reads that
+ * form, and both entry points share one walk of the hello.
+ *
  * Layout walked (RFC 8446 4.1.2, RFC 5246 7.4.1.2):
  *   record:    type 22 (1) | version (2) | length (2)
  *   handshake: type 1 (1) | length (3) | legacy_version (2) | random (32)
@@ -32,11 +47,25 @@ export type ClientHelloSkipReason =
   /** The server name is not a host name (an IP address, bad characters). */
   | 'invalid_name';
 
-export type ClientHelloParse = { ok: true; name: string } | { ok: false; reason: ClientHelloSkipReason };
+/**
+ * The ClientHello carries an encrypted_client_hello extension: its real
+ * server name is encrypted. `publicName` is its outer server_name when it
+ * has a valid one (the ECH front's public name, or, for ECH GREASE, the
+ * real name), else null.
+ */
+export interface EncryptedClientHello {
+  ok: false;
+  reason: 'encrypted_client_hello';
+  publicName: string | null;
+}
+
+export type ClientHelloParse = { ok: true; name: string } | { ok: false; reason: ClientHelloSkipReason } | EncryptedClientHello;
 
 const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const EXTENSION_SERVER_NAME = 0x0000;
+/** encrypted_client_hello, RFC 9849 (draft-ietf-tls-esni-13 and later drafts use the same code point). */
+export const EXTENSION_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
 const NAME_TYPE_HOST_NAME = 0;
 const RECORD_HEADER = 5;
 const HANDSHAKE_HEADER = 4;
@@ -137,7 +166,31 @@ export function parseClientHello(payload: Uint8Array): ClientHelloParse {
   }
 }
 
+/**
+ * The ClientHello handshake message `message` starts with (type 1, a
+ * 24-bit length, the hello), as QUIC's CRYPTO frames carry it: the same
+ * walk as `parseClientHello`, without the record header.
+ */
+export function parseClientHelloMessage(message: Uint8Array): ClientHelloParse {
+  if (message.length > 0 && message[0] !== HANDSHAKE_CLIENT_HELLO) return { ok: false, reason: 'not_client_hello' };
+  try {
+    const header = new Reader(message, 0, Number.MAX_SAFE_INTEGER);
+    header.skip(1);
+    const declared = header.u24();
+    return readHello(new Reader(message, HANDSHAKE_HEADER, HANDSHAKE_HEADER + declared));
+  } catch (error) {
+    if (error instanceof OutOfBounds) return { ok: false, reason: error.reason };
+    return { ok: false, reason: 'malformed' };
+  }
+}
+
+/**
+ * Walks every extension: the server_name one gives the name, an
+ * encrypted_client_hello one says the name is not the real one.
+ */
 function readHello(hello: Reader): ClientHelloParse {
+  let named: ClientHelloParse | null = null;
+  let encrypted = false;
   try {
     hello.skip(2 + RANDOM_BYTES);
     hello.skip(hello.u8()); // session id
@@ -147,14 +200,18 @@ function readHello(hello: Reader): ClientHelloParse {
     const extensions = hello.sub(hello.u16());
     while (extensions.remaining > 0) {
       const type = extensions.u16();
+      // Its type is enough, even when the capture ends inside the extension.
+      if (type === EXTENSION_ENCRYPTED_CLIENT_HELLO) encrypted = true;
       const data = extensions.sub(extensions.u16());
-      if (type === EXTENSION_SERVER_NAME) return readServerName(data);
+      if (type === EXTENSION_SERVER_NAME && named === null) named = readServerName(data);
     }
-    return { ok: false, reason: 'no_sni' };
   } catch (error) {
-    if (error instanceof OutOfBounds) return { ok: false, reason: error.reason };
-    return { ok: false, reason: 'malformed' };
+    const reason = error instanceof OutOfBounds ? error.reason : 'malformed';
+    // Cut after the name or the ECH extension: what was read stands.
+    if (reason !== 'truncated' || (named === null && !encrypted)) return { ok: false, reason };
   }
+  if (encrypted) return { ok: false, reason: 'encrypted_client_hello', publicName: named?.ok ? named.name : null };
+  return named ?? { ok: false, reason: 'no_sni' };
 }
 
 function readServerName(data: Reader): ClientHelloParse {

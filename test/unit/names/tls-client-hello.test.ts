@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { looksLikeClientHello, parseClientHello, type ClientHelloParse } from '../../../src/names/tls-client-hello.js';
+import { looksLikeClientHello, parseClientHello, parseClientHelloMessage, type ClientHelloParse } from '../../../src/names/tls-client-hello.js';
 import { NODE_HELLO, OPENSSL_HELLO, OPENSSL_HELLO_NO_SNI } from './client-hellos.js';
+import { clientHelloMessage, encryptedClientHello, serverName as serverNameExtension, tlsRecord } from './quic-packets.js';
 
-const REASONS = ['not_client_hello', 'truncated', 'malformed', 'no_sni', 'invalid_name'];
+const REASONS = ['not_client_hello', 'truncated', 'malformed', 'no_sni', 'invalid_name', 'encrypted_client_hello'];
 
 const u16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
 const u24 = (n: number) => [(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
@@ -135,4 +136,50 @@ test('property: every generated host name round-trips, and every cut of its hell
     }),
     { numRuns: 500 },
   );
+});
+
+test('a ClientHello with Encrypted Client Hello names nothing, and says its public name, wherever the extension is', () => {
+  const ech = { ok: false, reason: 'encrypted_client_hello', publicName: 'public.example' };
+  assert.deepEqual(parseClientHello(tlsRecord(clientHelloMessage([serverNameExtension('public.example'), encryptedClientHello()]))), ech);
+  assert.deepEqual(parseClientHello(tlsRecord(clientHelloMessage([encryptedClientHello(), serverNameExtension('Public.Example.')]))), ech);
+  const noName = { ok: false, reason: 'encrypted_client_hello', publicName: null };
+  assert.deepEqual(parseClientHello(tlsRecord(clientHelloMessage([encryptedClientHello()]))), noName, 'no outer server_name');
+  assert.deepEqual(
+    parseClientHello(tlsRecord(clientHelloMessage([serverNameExtension('192.0.2.1'), encryptedClientHello()]))),
+    noName,
+    'an address is no name',
+  );
+});
+
+test('an ECH ClientHello cut after its ECH extension is still ECH; cut after the name and before ECH, the name is all there is', () => {
+  const echFirst = tlsRecord(
+    clientHelloMessage([encryptedClientHello(), { type: 10, data: new Array<number>(400).fill(1) }, serverNameExtension('public.example')]),
+  );
+  const nameAt = echFirst.indexOf(Buffer.from('public.example'));
+  assert.deepEqual(parseClientHello(echFirst.subarray(0, nameAt - 20)), { ok: false, reason: 'encrypted_client_hello', publicName: null });
+  const nameFirst = tlsRecord(
+    clientHelloMessage([serverNameExtension('public.example'), { type: 10, data: new Array<number>(400).fill(1) }, encryptedClientHello()]),
+  );
+  const echAt = nameFirst.length - 246; // the ECH extension: 4 bytes of type and length, 242 of data
+  assert.equal(nameOf(parseClientHello(nameFirst.subarray(0, echAt))), 'public.example');
+  assert.deepEqual(
+    parseClientHello(nameFirst.subarray(0, echAt + 2)),
+    { ok: false, reason: 'encrypted_client_hello', publicName: 'public.example' },
+    'its type is enough',
+  );
+});
+
+test('the handshake-message entry point (QUIC CRYPTO data) reads what the record one reads', () => {
+  for (const hex of [OPENSSL_HELLO, NODE_HELLO, OPENSSL_HELLO_NO_SNI]) {
+    const record = Buffer.from(hex, 'hex');
+    assert.deepEqual(parseClientHelloMessage(record.subarray(5)), parseClientHello(record));
+    for (const cut of [0, 3, 40, 120])
+      assert.deepEqual(parseClientHelloMessage(record.subarray(5, 5 + cut)), { ok: false, reason: 'truncated' }, `cut at ${cut}`);
+  }
+  assert.deepEqual(parseClientHelloMessage(Buffer.from([0x02, 0, 0, 0])), { ok: false, reason: 'not_client_hello' });
+  const hello = clientHelloMessage([serverNameExtension('message.example')]);
+  assert.equal(nameOf(parseClientHelloMessage(hello)), 'message.example');
+  const lying = Buffer.from(hello);
+  lying.writeUIntBE(hello.length, 1, 3); // claims 4 bytes more than the message holds
+  assert.equal(nameOf(parseClientHelloMessage(lying)), 'message.example', 'the name is read before the end the length claims');
 });
