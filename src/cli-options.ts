@@ -131,6 +131,16 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { flags: '--no-libc-discovery', description: 'trace the system libc and the --libc files only, not every libc processes map' },
   { flags: '--no-flows', description: 'do not count flows (XDP/TC still capture DNS unless --no-wire-dns)' },
   { flags: '--no-wire-dns', description: 'do not capture DNS responses on the interfaces' },
+  {
+    flags: '--no-socket-hooks',
+    description: 'no cgroup socket hooks: DNS read at the interfaces without its process, no udp records',
+  },
+  {
+    flags: '--udp-table-size <entries>',
+    description: 'UDP conversations the kernel counts at once (LRU: past it, the oldest ends uncounted)',
+    parse: positiveInteger,
+    default: DEFAULT_TRACER_OPTIONS.udpTableSize,
+  },
   { flags: '--no-server-names', description: 'do not copy TLS ClientHellos and HTTP request heads on egress (no names from SNI or Host)' },
   {
     flags: '--payload-ring-size <size>',

@@ -37,6 +37,8 @@ export interface RunFlags extends StorageFlags {
   socketTableSize: number;
   lookupTableSize: number;
   connectTableSize: number;
+  udpTableSize: number;
+  socketHooks: boolean;
   duration?: number;
   output?: string;
   headless?: boolean;
@@ -117,6 +119,8 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
       socketTableSize: flags.socketTableSize,
       lookupTableSize: flags.lookupTableSize,
       connectTableSize: flags.connectTableSize,
+      udpTableSize: flags.udpTableSize,
+      socketHooks: flags.socketHooks,
       excludePid: flags.traceSelf ? 0 : process.pid,
       blocklist: blocking,
       block: flags.block,

@@ -101,7 +101,7 @@ export const MAP_SIZES: ReadonlyArray<{ map: string; entries: Derive<number> }> 
   { map: 'block_counters', entries: blocklistSize },
   { map: 'packets', entries: (options) => (options.capture ? (options.captureRingBytes ?? PACKETS_BYTES) : PAGE_BYTES) },
   // One entry each when the socket hooks are left out: the maps must exist.
-  { map: 'udp_convs', entries: (options, context) => (socketHooksLoad(options, context) ? UDP_CONVS_MAX : 1) },
+  { map: 'udp_convs', entries: (options, context) => (socketHooksLoad(options, context) ? (options.udpTableSize ?? UDP_CONVS_MAX) : 1) },
   { map: 'processes', entries: (options, context) => lruEntries(socketHooksLoad(options, context) ? PROCESSES_MAX : 1, context.cpus) },
 ];
 

@@ -8,6 +8,7 @@ import {
   BLOCKLIST_MAX,
   CAPTURE_MAX,
   CONNECTING_MAX,
+  UDP_CONVS_MAX,
   DNS_EVENTS_BYTES,
   EVENTS_BYTES,
   FLOWS_MAX,
@@ -78,6 +79,8 @@ export interface TracerOptions {
    * out is lost (counter connecting_full). @default 8192
    */
   connectTableSize?: number;
+  /** UDP conversations counted at once (socket hooks); one pushed out ends uncounted. @default 16384 */
+  udpTableSize?: number;
   /** Bytes of the events ring buffer (power of 2). @default 8 MiB */
   eventsRingBytes: number;
   /** Bytes of the wire-DNS ring buffer (power of 2). @default 4 MiB */
@@ -134,6 +137,7 @@ export const DEFAULT_TRACER_OPTIONS: TracerOptions = {
   socketTableSize: SOCKETS_MAX,
   lookupTableSize: LOOKUPS_MAX,
   connectTableSize: CONNECTING_MAX,
+  udpTableSize: UDP_CONVS_MAX,
   eventsRingBytes: EVENTS_BYTES,
   dnsRingBytes: DNS_EVENTS_BYTES,
   payloadRingBytes: PAYLOAD_EVENTS_BYTES,
