@@ -122,11 +122,14 @@ describe('every lookup and datagram has its process: static Go, dig, UDP, QUIC, 
       // dig: UDP, TCP, a name that does not exist, and a resolver that never answers.
       const dig = (args: string[]) => startClient('dig', ['+tries=1', '+time=1', ...args], { ns: topo.client }).finished;
       const silent = address.replace(/\.1$/, `.${SILENT_HOST}`);
+      // dig exits 9 when no server answers: its pid is what counts.
+      const silentDig = startClient('dig', ['+tries=1', '+time=1', `@${silent}`, ALPHA, 'A'], { ns: topo.client });
+      await silentDig.finished.catch(() => undefined);
       digPids = {
         udp: (await dig([`@${address}`, ALPHA, 'A'])).pid,
         tcp: (await dig(['+tcp', `@${address}`, BETA, 'A'])).pid,
         missing: (await dig([`@${address}`, MISSING, 'A'])).pid,
-        silent: (await dig([`@${silent}`, ALPHA, 'A'])).pid,
+        silent: silentDig.pid,
       };
       // A forked child whose parent has exited connects.
       const release = join(workDir, 'release');
@@ -242,8 +245,11 @@ describe('QUIC: a handshake named by the SNI of its Initial', privilegedSuite(re
     const server = await startQuicServer({ ns: topo.server, host: topo.server.ipv4, certName: QUIC_NAME });
     try {
       for (const dnsSeen of [false, true]) {
-        // Without the libc probes and wire DNS, the SNI is the only name there is.
-        const args = dnsSeen ? [] : ['--no-default-libc', '--no-wire-dns'];
+        // Without the libc probes, and resolved from the namespace's hosts file (no DNS message), the SNI is the only name there is.
+        const hostsFile = `/etc/netns/${topo.client.ns}/hosts`;
+        if (dnsSeen) rmSync(hostsFile, { force: true });
+        else writeFileSync(hostsFile, `127.0.0.1 localhost\n${topo.server.ipv4} ${QUIC_NAME}\n`);
+        const args = dnsSeen ? [] : ['--no-default-libc'];
         const hostflow = await startHostflow(['-i', topo.client.iface, '--no-flows', '--no-control', ...args], { ns: topo.client.ns });
         let stopped: StoppedHostflow;
         let client: Awaited<ReturnType<typeof runQuicClient>>;
