@@ -9,8 +9,7 @@
  * invalid UTF-8 becomes U+FFFD and a cut never splits a character.
  */
 
-const NUL = 0x00;
-const SPACE = 0x20;
+const TRAILING_NULS = /\0+$/;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -36,14 +35,14 @@ export function utf8Boundary(bytes: Uint8Array, end: number): number {
  * @param raw the file's first bytes (reading more than `maxBytes` is not needed)
  */
 export function formatCmdline(raw: Uint8Array, maxBytes: number): string | null {
-  let end = utf8Boundary(raw, Math.min(raw.length, Math.max(0, Math.floor(maxBytes))));
-  while (end > 0 && raw[end - 1] === NUL) end--;
-  if (end === 0) return null;
-  const bytes = Buffer.from(raw.subarray(0, end));
-  for (let i = 0; i < end; i++) if (bytes[i] === NUL) bytes[i] = SPACE;
-  const text = utf8.decode(bytes);
+  const max = Math.max(0, Math.floor(maxBytes));
+  let text = utf8.decode(raw.subarray(0, utf8Boundary(raw, Math.min(raw.length, max))));
   // Invalid bytes became U+FFFD (3 bytes each): cut again, now on valid UTF-8.
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  const encoded = Buffer.from(text);
-  return utf8.decode(encoded.subarray(0, utf8Boundary(encoded, maxBytes))) || null;
+  if (Buffer.byteLength(text) > max) {
+    const encoded = Buffer.from(text);
+    text = utf8.decode(encoded.subarray(0, utf8Boundary(encoded, max)));
+  }
+  // Separators last, so that a cut never leaves one as a trailing space.
+  text = text.replace(TRAILING_NULS, '').replaceAll('\0', ' ');
+  return text === '' ? null : text;
 }

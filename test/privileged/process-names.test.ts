@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startHostflow, summaryOf, type JsonLine, type StoppedHostflow } from '../helpers/hostflow.js';
 import { runNamingWorkload, namingWorkloadHosts, type NamingWorkloadTruth, type WorkloadFlow } from '../helpers/naming-workload.js';
 import { Topology, type TopologyPlan } from '../helpers/netns.js';
+import { RecordFile } from '../helpers/records.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { python3 } from '../helpers/process.js';
 import { QUIC_COMMANDS, runQuicClient, startQuicServer } from '../helpers/quic.js';
@@ -137,6 +138,11 @@ describe('every lookup and datagram has its process: static Go, dig, UDP, QUIC, 
       const pid = Number((await forked.waitForLine(/^\d+$/, { stream: 'stdout' }))[0]);
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       child = { pid, ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), exe: readlinkSync(`/proc/${pid}/exe`) };
+      // hostflow reads /proc when an event arrives: the child lives until its close is written.
+      await new RecordFile(hostflow.output).waitFor(
+        (records) => records.some((l) => l.type === 'conn' && l.event === 'close' && l.pid === pid),
+        () => `no close record of the forked child ${pid}`,
+      );
       writeFileSync(release, '');
       await forked.exited;
       echoCounts = await echo.counts();
@@ -268,7 +274,16 @@ describe('QUIC: a handshake named by the SNI of its Initial', privilegedSuite(re
         }
         const close = records.find((l) => l.event === 'close');
         assert.deepEqual([close?.packets_sent, close?.bytes_sent], [client.datagramsSent, client.bytesSent]);
-        assert.deepEqual([close?.packets_received, close?.bytes_received], [client.datagramsReceived, client.bytesReceived]);
+        // The client logs the datagrams it read; one that reaches its socket
+        // while it closes (the server's last ACK or close) is counted by the
+        // kernel but never read, so only at most that much more is allowed.
+        const [received, bytesReceived] = [Number(close?.packets_received), Number(close?.bytes_received)];
+        const unread = received - client.datagramsReceived;
+        assert.ok(
+          unread >= 0 && unread <= 2 && bytesReceived >= client.bytesReceived,
+          JSON.stringify({ close, client: [client.datagramsReceived, client.bytesReceived] }),
+        );
+        assert.equal(unread === 0, bytesReceived === client.bytesReceived, JSON.stringify(close));
       }
     } finally {
       await server.stop();

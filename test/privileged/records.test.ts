@@ -197,7 +197,10 @@ describe('records: every connection named by the right rule', privilegedSuite(re
 
   test('hostflow ends cleanly with its summary and loses nothing', () => {
     assert.equal(exitCode, 0, stderr);
-    assert.match(stderr, /summary: ok records: dns [1-9]\d*, conn [1-9]\d*, flow [1-9]\d* written\nhostflow: summary: ok events: \d+ delivered; none lost/);
+    assert.match(
+      stderr,
+      /summary: ok records: dns [1-9]\d*, conn [1-9]\d*, flow [1-9]\d*, udp \d+ written\nhostflow: summary: ok events: \d+ delivered; none lost/,
+    );
   });
 
   test('python3, curl and node connections carry their process, the name it resolved, and the exact bytes', () => {
@@ -265,10 +268,13 @@ describe('records: every connection named by the right rule', privilegedSuite(re
     assert.equal(answer.iface, topo.client.iface);
     assert.equal(answer.status, 'NOERROR');
     assert.equal(answer.cnames, null);
-    assert.equal(answer.pid, null);
-    assert.equal(answer.tid, null);
-    assert.equal(answer.comm, null);
-    assert.equal(answer.latency_ms, null);
+    // The socket hooks tie the answer to dig, the process that asked, with
+    // the time from its query; only the per-process index of dig learns it,
+    // so the other process's connection is named by the global rule.
+    assert.equal(typeof answer.pid, 'number');
+    assert.equal(typeof answer.tid, 'number');
+    assert.match(String(answer.comm), /^(dig|isc-net-\d+)$/, 'dig, or the network thread it names isc-net-NNNN');
+    assert.equal(typeof answer.latency_ms, 'number');
   });
 
   test('a CNAME answer names the alias asked and lists the chain to the address', () => {

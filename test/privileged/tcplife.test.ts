@@ -143,7 +143,7 @@ describe('hostflow agrees with tcplife', privilegedSuite(requirements), () => {
 
   test('the workload did what was planned, and hostflow ended cleanly', () => {
     assert.equal(exitCode, 0, stderr);
-    assert.match(stderr, /summary: ok records: dns \d+, conn \d+, flow \d+ written\nhostflow: summary: ok events: \d+ delivered; none lost/);
+    assert.match(stderr, /summary: ok records: dns \d+, conn \d+, flow \d+, udp \d+ written\nhostflow: summary: ok events: \d+ delivered; none lost/);
     for (const { send, reply, result } of results) {
       assert.equal(result.bytesSent, send);
       assert.equal(result.bytesReceived, reply);

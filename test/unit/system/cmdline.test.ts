@@ -38,6 +38,8 @@ test('the bound holds in bytes, and invalid UTF-8 becomes U+FFFD, still within i
   const cut = formatCmdline(invalid, 5) ?? '';
   assert.ok(Buffer.byteLength(cut) <= 5, cut);
   assert.equal(cut, 'a\ufffd');
+  // A separator before a replaced byte that the bound cuts is not a trailing space.
+  assert.equal(formatCmdline(Uint8Array.from([0x61, 0x00, 0x80]), 3), 'a');
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: 0, max: 90 }), (raw, max) => {
       const text = formatCmdline(raw, max);
