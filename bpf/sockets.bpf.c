@@ -120,6 +120,13 @@ int socket_create(struct bpf_sock *ctx)
 
 	if (ctx->family != AF_INET && ctx->family != AF_INET6)
 		return 1;
+	/*
+	 * TCP is the connect probes' to name; a TCP socket gets an owner only
+	 * when it connects to DNS (socket_used), so a flood of connections
+	 * costs no storage here.
+	 */
+	if (ctx->type == SOCK_STREAM)
+		return 1;
 	owner = bpf_sk_storage_get(&socket_owners, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (owner)
 		owner_claim(owner, bpf_get_netns_cookie(ctx));
@@ -132,6 +139,8 @@ static __always_inline int socket_used(struct bpf_sock_addr *ctx)
 	struct bpf_sock *sk = ctx->sk;
 
 	if (!sk)
+		return 1;
+	if (ctx->type == SOCK_STREAM && ctx->user_port != bpf_htons(HF_DNS_PORT))
 		return 1;
 	owner = bpf_sk_storage_get(&socket_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (owner)
