@@ -162,7 +162,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   },
   {
     flags: '--socket-table-size <entries>',
-    description: 'TCP connections the kernel follows at once (LRU: past it, the longest idle one closes without its process)',
+    description:
+      'TCP connections the kernel follows at once (LRU: past it, the longest idle one closes without its process); user space tracks 4 times as many',
     parse: positiveInteger,
     default: DEFAULT_TRACER_OPTIONS.socketTableSize,
   },

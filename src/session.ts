@@ -17,7 +17,7 @@ import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
 import type { FlowEntry } from './kernel/flows.js';
 import type { UdpConversationEntry } from './kernel/udp-convs.js';
-import { COUNTER_NAMES, type CounterName } from './kernel/layout.js';
+import { COUNTER_NAMES, SOCKETS_MAX, type CounterName } from './kernel/layout.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
@@ -147,10 +147,17 @@ export interface NamingSummary {
   serverNamesIgnored: number;
   serverNamesInvalid: number;
   unnamedEvicted: number;
+  /** Connections pushed out of user space's connection tables (4 x --socket-table-size). */
+  connectionsEvicted: number;
 }
+
+/** Connections user space tracks per socket the kernel follows (--socket-table-size): 4 x 65,536 by default. */
+const CONNECTIONS_PER_KERNEL_SOCKET = 4;
 
 /** How often events that have waited out the reorder window are applied. */
 export const RELEASE_EVERY_MS = 50;
+/** Without flows, how long a closed connection's process is still known: its last captured frames name it. */
+const CLOSED_LINGER_NS = 2e9;
 
 /** The flow table as read at the end of one interval. */
 interface FlowSnapshot {
@@ -219,6 +226,8 @@ export class Session {
       lateNameWindowMs: options.lateNameWindowMs,
       dnsTimeoutMs: (options.dnsTimeoutSeconds ?? SESSION_DEFAULTS.dnsTimeoutSeconds) * 1000,
       udpIdleMs: (options.udpIdleSeconds ?? SESSION_DEFAULTS.udpIdleSeconds) * 1000,
+      // The kernel's open sockets, and room for a flow interval of closed ones and UDP conversations.
+      connectionEntries: CONNECTIONS_PER_KERNEL_SOCKET * (options.tracer.socketTableSize ?? SOCKETS_MAX),
     });
   }
 
@@ -289,6 +298,8 @@ export class Session {
     while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
       this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
     }
+    // Without flow intervals nothing else forgets closed connections.
+    if (!this.flowsCounted()) this.correlator.forgetClosed(releasedUpToNs - CLOSED_LINGER_NS);
     this.applied.emit(releasedUpToNs);
   }
 
@@ -381,8 +392,18 @@ export class Session {
       }
     }
     const skipped = this.tracer?.skippedRuns() ?? {};
-    const { lateNamed, serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, dnsQueries, udp, encryptedHellos, quicNamed } =
-      this.correlator.stats;
+    const {
+      lateNamed,
+      serverNamesUsed,
+      serverNamesIgnored,
+      serverNamesInvalid,
+      unnamedEvicted,
+      connectionsEvicted,
+      dnsQueries,
+      udp,
+      encryptedHellos,
+      quicNamed,
+    } = this.correlator.stats;
     const wire = this.wire.stats;
     return {
       records: { ...this.records },
@@ -401,7 +422,7 @@ export class Session {
       dnsTcp: wire.dnsTcp,
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
-      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted },
+      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted },
       sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
       blocked,

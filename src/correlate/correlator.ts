@@ -21,6 +21,7 @@ import type { FlowDelta } from '../flows/intervals.js';
 import type { ConnectProbeName } from '../kernel/layout.js';
 import { protocolName } from '../net/protocol.js';
 import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, ProcessFields, UdpEndReason, UdpRecord, UnresolvedReason } from '../records/types.js';
+import { BoundedMap } from './bounded-map.js';
 import type { NameIndex, NameMatch } from './names.js';
 import { gaiStatus } from './gai-status.js';
 import { UnnamedConnections, type Unnamed } from './unnamed.js';
@@ -54,6 +55,8 @@ export interface CorrelatorOptions {
   lateNameWindowMs?: number;
   /** Open connections without a name kept waiting for one. @default 16384 */
   unnamedEntries?: number;
+  /** Connections (TCP sockets and UDP conversations) tracked between their open and close, and after it for one flow interval. @default 262144 */
+  connectionEntries?: number;
   /** How long a DNS query a local socket sent waits for its response before it is a TIMEOUT lookup. @default 5000 */
   dnsTimeoutMs?: number;
   /** A UDP conversation without a datagram for this long ends. @default 60000 */
@@ -61,6 +64,8 @@ export interface CorrelatorOptions {
 }
 
 export const DEFAULT_LATE_NAME_WINDOW_MS = 10_000;
+/** Connections tracked at once: a busy proxy's open connections, with room for a flood's closed ones of one flow interval. */
+export const DEFAULT_CONNECTION_ENTRIES = 262_144;
 /** glibc's and Go's resolvers wait 5 s for an answer before they retry. */
 export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
 /**
@@ -87,6 +92,8 @@ export interface CorrelatorStats {
   serverNamesInvalid: number;
   /** Unnamed open connections pushed out of the late-name table by its bound. */
   unnamedEvicted: number;
+  /** Connections pushed out of the connection tables by their bound (--max-connections): their close or flows lose the process or name. */
+  connectionsEvicted: number;
   /** DNS queries seen at sockets, answered and timed out (TIMEOUT lookups), and pushed out unanswered by the bound. */
   dnsQueries: { seen: number; answered: number; timedOut: number; evicted: number; retries: number };
   /** UDP conversations opened, ended, and pushed out of the kernel's table before they ended. */
@@ -176,15 +183,18 @@ export class Correlator {
     serverNamesIgnored: 0,
     serverNamesInvalid: 0,
     unnamedEvicted: 0,
+    connectionsEvicted: 0,
     dnsQueries: { seen: 0, answered: 0, timedOut: 0, evicted: 0, retries: 0 },
     udp: { opened: 0, ended: 0, evicted: 0 },
     encryptedHellos: 0,
     quicNamed: 0,
   };
   /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. */
-  private readonly sockets = new LRUCache<string, SocketState>({ max: 262_144 });
+  private readonly sockets: BoundedMap<string, SocketState>;
   /** TCP connections by local/remote 4-tuple, for naming flows; closed ones linger one flow interval. */
-  private readonly owners = new LRUCache<string, Owner>({ max: 262_144 });
+  private readonly owners: BoundedMap<string, Owner>;
+  /** Owners' keys in the order their connections closed, for forgetClosed. */
+  private closedOwners: Array<{ key: string; closedNs: number }> = [];
   private readonly recentWireAnswers = new LRUCache<string, true>({ max: 4096, ttl: 2000 });
   private readonly queries: PendingQueries;
   private readonly conversations: UdpConversations;
@@ -201,6 +211,10 @@ export class Correlator {
 
   constructor(private readonly options: CorrelatorOptions) {
     this.unnamed = new UnnamedConnections(options.unnamedEntries ?? 16_384, () => this.stats.unnamedEvicted++);
+    const connections = options.connectionEntries ?? DEFAULT_CONNECTION_ENTRIES;
+    const evicted = () => this.stats.connectionsEvicted++;
+    this.sockets = new BoundedMap(connections, evicted);
+    this.owners = new BoundedMap(connections, evicted);
     this.evidence = new UnresolvedEvidence(options.startedBeforeTrace);
     this.lateNameWindowNs = (options.lateNameWindowMs ?? DEFAULT_LATE_NAME_WINDOW_MS) * 1e6;
     this.queries = new PendingQueries({ timeoutNs: (options.dnsTimeoutMs ?? DEFAULT_DNS_TIMEOUT_MS) * 1e6 });
@@ -529,6 +543,7 @@ export class Correlator {
     const owner = this.owners.get(key);
     if (owner) owner.closedNs = event.tsNs;
     else if (task) this.owners.set(key, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved, closedNs: event.tsNs });
+    if (owner || task) this.closedOwners.push({ key, closedNs: event.tsNs });
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
     this.options.emit(
       this.connRecord('close', event, event.tuple, task, match, unresolved, event.direction, {
@@ -735,8 +750,16 @@ export class Correlator {
 
   /** Forgets connections that closed before `beforeNs` (after their last flow interval was named). */
   forgetClosed(beforeNs: number): void {
-    const done = [...this.owners.entries()].filter(([, owner]) => owner.closedNs !== undefined && owner.closedNs < beforeNs);
-    for (const [key] of done) this.owners.delete(key);
+    // Closes arrive in about time order (the reorder window sorts them): the
+    // forgotten ones are a prefix, and anything later waits for the next call.
+    let done = 0;
+    for (; done < this.closedOwners.length; done++) {
+      const { key, closedNs } = this.closedOwners[done] as { key: string; closedNs: number };
+      if (closedNs >= beforeNs) break;
+      // Reopened since (a reused 4-tuple) or already gone: not this close's to forget.
+      if (this.owners.peek(key)?.closedNs === closedNs) this.owners.delete(key);
+    }
+    if (done > 0) this.closedOwners = this.closedOwners.slice(done);
   }
 }
 

@@ -4,7 +4,7 @@
  * by remote address (a DNS answer names every connection to it). Bounded
  * LRU; an entry leaves when it is named, closes or is pushed out.
  */
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from './bounded-map.js';
 
 export interface Unnamed<T> {
   /** The connection's local|lport|remote|rport key. */
@@ -17,7 +17,7 @@ export interface Unnamed<T> {
 }
 
 export class UnnamedConnections<T> {
-  private readonly byKey: LRUCache<string, Unnamed<T>>;
+  private readonly byKey: BoundedMap<string, Unnamed<T>>;
   private readonly byAddr = new Map<string, Set<string>>();
 
   /**
@@ -25,15 +25,21 @@ export class UnnamedConnections<T> {
    * @param onEvict called for each one pushed out by the bound before it was named or closed
    */
   constructor(max: number, onEvict: () => void = () => {}) {
-    this.byKey = new LRUCache<string, Unnamed<T>>({
-      max,
-      dispose: (entry, key, reason) => {
-        const keys = this.byAddr.get(entry.addr);
-        keys?.delete(key);
-        if (keys?.size === 0) this.byAddr.delete(entry.addr);
-        if (reason === 'evict') onEvict();
-      },
+    this.byKey = new BoundedMap<string, Unnamed<T>>(max, (key, entry) => {
+      this.forgetAddress(key, entry.addr);
+      onEvict();
     });
+  }
+
+  private forgetAddress(key: string, addr: string): void {
+    const keys = this.byAddr.get(addr);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byAddr.delete(addr);
+  }
+
+  private remove(entry: Unnamed<T>): void {
+    this.byKey.delete(entry.key);
+    this.forgetAddress(entry.key, entry.addr);
   }
 
   get size(): number {
@@ -41,6 +47,8 @@ export class UnnamedConnections<T> {
   }
 
   add(entry: Unnamed<T>): void {
+    const replaced = this.byKey.peek(entry.key);
+    if (replaced) this.remove(replaced);
     this.byKey.set(entry.key, entry);
     let keys = this.byAddr.get(entry.addr);
     if (!keys) this.byAddr.set(entry.addr, (keys = new Set()));
@@ -54,8 +62,8 @@ export class UnnamedConnections<T> {
 
   /** Removes and returns the connection with this key. */
   take(key: string): Unnamed<T> | undefined {
-    const entry = this.byKey.get(key);
-    if (entry) this.byKey.delete(key);
+    const entry = this.byKey.peek(key);
+    if (entry) this.remove(entry);
     return entry;
   }
 
@@ -72,7 +80,7 @@ export class UnnamedConnections<T> {
       const entry = this.byKey.peek(key);
       if (entry && nowNs - entry.openedNs <= windowNs) {
         taken.push(entry);
-        this.byKey.delete(key);
+        this.remove(entry);
       }
     }
     return taken;

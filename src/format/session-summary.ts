@@ -109,6 +109,14 @@ function nameLines(summary: SessionSummary): SummaryLine[] {
         : '';
     lines.push(ok('names', `named late ${naming.lateNamed}, by SNI ${naming.sni}, by HTTP Host ${naming.http}${unused}`));
   }
+  if (naming && naming.connectionsEvicted > 0) {
+    lines.push(
+      note(
+        'names',
+        `${naming.connectionsEvicted} connections forgotten before their end, the least recently used past 4 x --socket-table-size: named again at their close`,
+      ),
+    );
+  }
   if (naming && naming.unnamedEvicted > 0) {
     lines.push(note('names', `${naming.unnamedEvicted} unnamed connections stopped waiting for a late name (the oldest, pushed out by newer ones)`));
   }

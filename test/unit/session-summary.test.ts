@@ -92,7 +92,7 @@ test('every line says ok, note or PROBLEM', () => {
     malformed: 1,
     wireSkipped: { truncated: 2 },
     capture: { packets: 10, bytes: 600, lost: 3, malformed: 0 },
-    naming: { lateNamed: 1, sni: 2, http: 0, serverNamesIgnored: 1, serverNamesInvalid: 0, unnamedEvicted: 4 },
+    naming: { lateNamed: 1, sni: 2, http: 0, serverNamesIgnored: 1, serverNamesInvalid: 0, unnamedEvicted: 4, connectionsEvicted: 0 },
     dnsTcp: { segments: 4, messages: 2, duplicates: 2, skipped: { incomplete: 1 } },
     serverNameDecode: { sni: 2, http: 0, quic: 0, encryptedHellos: { tls: 0, quic: 0 }, skipped: { 'sni:truncated': 1 } },
     blocked: [{ prefix: '192.0.2.0/24', family: 4, packets: 9, bytes: 900, addedMs: 0 }],
