@@ -275,7 +275,7 @@ phase_done
 
 if [[ $do_npm -eq 1 ]]; then
   phase "npm ci"
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --loglevel=warn
   # npm ci deleted node_modules, and a fetched Node.js's link with it.
   bash scripts/setup-node.sh --link-only
   phase_done

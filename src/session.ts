@@ -8,7 +8,14 @@
  * ordering here is tested without root.
  */
 import { monotonicClock, type Clock } from './clock.js';
-import { Correlator, type CorrelatorStats, DEFAULT_DNS_TIMEOUT_MS, DEFAULT_LATE_NAME_WINDOW_MS, DEFAULT_UDP_IDLE_MS } from './correlate/correlator.js';
+import {
+  Correlator,
+  type CorrelatorStats,
+  type TableSizes,
+  DEFAULT_DNS_TIMEOUT_MS,
+  DEFAULT_LATE_NAME_WINDOW_MS,
+  DEFAULT_UDP_IDLE_MS,
+} from './correlate/correlator.js';
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
 import type { DnsTcpStats } from './dns/tcp-stream.js';
@@ -94,6 +101,8 @@ export type RecordSink = (record: HostflowRecord) => void;
 
 export interface SessionSummary {
   records: Record<RecordType, number>;
+  /** Entries each user-space table holds at the time of the summary. */
+  tables?: TableSizes;
   /** The kernel side's counters (summed over CPUs), by name; empty before start. */
   counters?: Partial<Record<CounterName, number>>;
   /** Events the kernel could not deliver, by counter. */
@@ -350,6 +359,19 @@ export class Session {
     this.correlator.forgetClosed(startNs);
   }
 
+  /** Entries each user-space table holds now. */
+  tableSizes(): TableSizes {
+    const names = this.names.sizes;
+    return {
+      ...this.correlator.tableSizes(),
+      namesByProcess: names.process,
+      namesGlobal: names.global,
+      flows: this.intervals.size,
+      reorder: this.reorder.size,
+      processes: this.identities.size,
+    };
+  }
+
   /** An interface's name for records and capture files. */
   interfaceName(ifindex: number): string {
     return interfaceName(ifindex, this.ifnames);
@@ -423,6 +445,7 @@ export class Session {
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
       naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted },
+      tables: this.tableSizes(),
       sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
       blocked,

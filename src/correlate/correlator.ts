@@ -104,6 +104,28 @@ export interface CorrelatorStats {
   quicNamed: number;
 }
 
+/** Entries of hostflow's user-space tables, each bounded by an option (README, "Memory"). */
+export interface TableSizes {
+  /** TCP sockets between their open and close. */
+  connections: number;
+  /** Connections and UDP conversations by 4-tuple, closed ones until their last flow interval. */
+  owners: number;
+  /** Open connections waiting for a late name. */
+  unnamed: number;
+  /** DNS queries waiting for their answer. */
+  dnsQueries: number;
+  udpConversations: number;
+  /** Names per (process, address) and per address. */
+  namesByProcess: number;
+  namesGlobal: number;
+  /** Flows remembered from the last interval. */
+  flows: number;
+  /** Events waiting out the reorder window. */
+  reorder: number;
+  /** Processes whose identity (/proc) is cached. */
+  processes: number;
+}
+
 /** What is remembered about a live UDP conversation between its open and close records. */
 interface ConversationState {
   match: NameMatch | null;
@@ -219,6 +241,17 @@ export class Correlator {
     this.lateNameWindowNs = (options.lateNameWindowMs ?? DEFAULT_LATE_NAME_WINDOW_MS) * 1e6;
     this.queries = new PendingQueries({ timeoutNs: (options.dnsTimeoutMs ?? DEFAULT_DNS_TIMEOUT_MS) * 1e6 });
     this.conversations = new UdpConversations((options.udpIdleMs ?? DEFAULT_UDP_IDLE_MS) * 1e6);
+  }
+
+  /** Entries each table holds now, for the summary. */
+  tableSizes(): Pick<TableSizes, 'connections' | 'owners' | 'unnamed' | 'dnsQueries' | 'udpConversations'> {
+    return {
+      connections: this.sockets.size,
+      owners: this.owners.size,
+      unnamed: this.unnamed.size,
+      dnsQueries: this.queries.size,
+      udpConversations: this.conversations.size,
+    };
   }
 
   setProbe(probe: ConnectProbeName): void {

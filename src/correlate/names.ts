@@ -49,6 +49,11 @@ export class NameIndex {
     this.global = new LRUCache<string, string>({ max: options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries, ...common });
   }
 
+  /** Entries held (expired ones included until they are read or pushed out). */
+  get sizes(): { process: number; global: number } {
+    return { process: this.byProcess.size, global: this.global.size };
+  }
+
   /** Moves the index's clock to an event's kernel time; time never goes back. */
   advanceTo(monotonicNs: number): void {
     this.nowMs = Math.max(this.nowMs, monotonicNs / 1e6);
@@ -124,9 +129,5 @@ export class NameIndex {
   /** Every address the global index names now (control socket `list-hosts`). */
   hosts(): Array<{ addr: string; host: string }> {
     return [...this.global.entries()].map(([addr, host]) => ({ addr, host }));
-  }
-
-  get sizes(): { process: number; global: number } {
-    return { process: this.byProcess.size, global: this.global.size };
   }
 }

@@ -28,6 +28,11 @@ interface Counts {
 export class FlowIntervals {
   private previous = new Map<string, Counts>();
 
+  /** Flows whose counts are remembered from the last interval. */
+  get size(): number {
+    return this.previous.size;
+  }
+
   /** Deltas since the last call, only for flows that saw packets. */
   next(snapshot: readonly FlowEntry[], intervalStartNs: number, intervalEndNs: number): FlowDelta[] {
     const current = new Map<string, Counts>();

@@ -151,6 +151,11 @@ export class ProcessIdentities {
     return this.startedBefore.size;
   }
 
+  /** Processes whose answer is cached. */
+  get size(): number {
+    return this.cache.size;
+  }
+
   /** Synchronous and cheap when cached; never throws, never another process's data. */
   identify(task: TaskIdentity): ProcessIdentity {
     const key = `${task.pid}:${task.startNs}:${task.comm}`;
