@@ -15,10 +15,20 @@ export interface Clock {
   nowNs(): number;
 }
 
+/** The second last formatted, and its text up to the fraction: records of one second share it (Date is slow). */
+let cachedSecondMs = Number.NaN;
+let cachedPrefix = '';
+
 export function isoMicros(wallMs: number): string {
   const whole = Math.floor(wallMs);
-  const micros = Math.floor((wallMs - whole) * 1000);
-  return `${new Date(whole).toISOString().slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
+  const secondMs = whole - (((whole % 1000) + 1000) % 1000);
+  if (secondMs !== cachedSecondMs) {
+    cachedSecondMs = secondMs;
+    cachedPrefix = new Date(secondMs).toISOString().slice(0, 20);
+  }
+  // Milliseconds from the whole, then microseconds from the fraction, as Date would split them.
+  const micros = (whole - secondMs) * 1000 + Math.floor((wallMs - whole) * 1000);
+  return `${cachedPrefix}${String(micros).padStart(6, '0')}Z`;
 }
 
 /** A clock calibrated now; `offsetNs` overrides the calibration (tests). */

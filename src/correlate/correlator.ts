@@ -211,7 +211,7 @@ export class Correlator {
     encryptedHellos: 0,
     quicNamed: 0,
   };
-  /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. */
+  /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. Read with peek: a socket's few events come close together, so the oldest opened is the one to push out. */
   private readonly sockets: BoundedMap<string, SocketState>;
   /** TCP connections by local/remote 4-tuple, for naming flows; closed ones linger one flow interval. */
   private readonly owners: BoundedMap<string, Owner>;
@@ -525,7 +525,7 @@ export class Correlator {
 
   private onEstablished(event: EstablishedEvent): void {
     const task = event.task.pid === 0 ? null : event.task;
-    let state = this.sockets.get(event.sock);
+    let state = this.sockets.peek(event.sock);
     if (!state || state.daddr !== event.tuple.daddr) {
       state = { task, daddr: event.tuple.daddr, match: this.options.names.resolve(task?.pid ?? null, event.tuple.daddr), latencyNs: null };
       this.sockets.set(event.sock, state);
@@ -556,7 +556,7 @@ export class Correlator {
   }
 
   private onClose(event: CloseEvent): void {
-    const state = this.sockets.get(event.sock);
+    const state = this.sockets.peek(event.sock);
     this.sockets.delete(event.sock);
     const task = event.task.pid !== 0 ? event.task : (state?.task ?? null);
     const match = state?.match ?? this.options.names.resolve(task?.pid ?? null, event.tuple.daddr);

@@ -25,11 +25,14 @@
  * another process (an open /proc/<pid>/stat belongs to its process: once
  * that has exited it reads ESRCH, whoever has the pid since).
  *
- * Answers are cached by pid, start and comm: one process's answer, which a
- * later process cannot share.
+ * Answers are cached by pid, with the start and comm they are for: one
+ * process's answer, which a later process (or the same one after exec)
+ * cannot share. One entry per pid and start, with the answer per comm (a
+ * thread may name itself): a flood's events look it up several times
+ * each, and a key string built per lookup cost more than the rest of it.
  */
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../correlate/bounded-map.js';
 import { formatCmdline } from './cmdline.js';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
 import { CLOCK_TICKS_PER_SECOND, startNsToTicks } from './start-ticks.js';
@@ -89,6 +92,15 @@ interface Entry {
   cmdline: string | null;
 }
 
+interface Cached {
+  startNs: number;
+  /** The answer for each comm the process's threads were seen with. */
+  byComm: Map<string, Entry>;
+}
+
+/** Thread names remembered per process; past it, a new one is read from /proc each time (still right, only slower). */
+const COMMS_PER_PROCESS = 64;
+
 const UNIDENTIFIED: Entry = Object.freeze({ ppid: null, exe: null, cmdline: null });
 
 /** A stat line is about 300 bytes; 52 fields of 20 digits and a 64-byte comm still fit. */
@@ -102,7 +114,7 @@ export class ProcessIdentities {
   private readonly readCmdline: boolean;
   private readonly cmdlineMax: number;
   private readonly clockTicksPerSecond: number;
-  private readonly cache: LRUCache<string, Entry>;
+  private readonly cache: BoundedMap<number, Cached>;
   /** pid -> start ticks of the processes running at the snapshot; a pid leaves once its process is seen dead. */
   private readonly startedBefore = new Map<number, number>();
   /** One buffer for every read: identify() is synchronous and never re-entered. */
@@ -116,8 +128,7 @@ export class ProcessIdentities {
     // Fail now, not on the record path, when the tick rate cannot convert.
     startNsToTicks(0, this.clockTicksPerSecond);
     if (!Number.isSafeInteger(this.cmdlineMax) || this.cmdlineMax < 0) throw new RangeError(`cmdlineMax must be a byte count, got ${this.cmdlineMax}`);
-    // Small: lru-cache preallocates and clear() refills arrays as long as `max`.
-    this.cache = new LRUCache<string, Entry>({ max: options.maxEntries ?? 4096 });
+    this.cache = new BoundedMap<number, Cached>(options.maxEntries ?? 4096);
     this.buffer = Buffer.alloc(Math.max(STAT_BYTES, this.cmdlineMax));
   }
 
@@ -158,12 +169,13 @@ export class ProcessIdentities {
 
   /** Synchronous and cheap when cached; never throws, never another process's data. */
   identify(task: TaskIdentity): ProcessIdentity {
-    const key = `${task.pid}:${task.startNs}:${task.comm}`;
-    let entry = this.cache.get(key);
+    let cached = this.cache.get(task.pid);
+    let entry = cached?.startNs === task.startNs ? cached.byComm.get(task.comm) : undefined;
     if (entry) this.stats.cached++;
     else {
       entry = this.lookup(task);
-      this.cache.set(key, entry);
+      if (cached?.startNs !== task.startNs) this.cache.set(task.pid, (cached = { startNs: task.startNs, byComm: new Map() }));
+      if (cached.byComm.size < COMMS_PER_PROCESS) cached.byComm.set(task.comm, entry);
     }
     return { ppid: task.ppid > 0 ? task.ppid : entry.ppid, exe: entry.exe, cmdline: entry.cmdline };
   }
