@@ -4,6 +4,7 @@
  * Each is a write function, a close that flushes, and a status line for
  * the UI header.
  */
+import { jsonLine } from '../records/json-line.js';
 import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
@@ -28,7 +29,7 @@ export interface OutputSink {
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
-  const toLine = format === 'text' ? formatText : (record: HostflowRecord) => JSON.stringify(record);
+  const toLine = format === 'text' ? formatText : jsonLine;
   return {
     write: (record) => sink.write(toLine(record)),
     close: async () => sink.close(),

@@ -1,11 +1,12 @@
 /**
- * gzip NDJSON: one `JSON.stringify(record)` line per record, the very line
+ * gzip NDJSON: one `jsonLine(record)` line per record, the very line
  * the JSON-lines output writes. Lines are gathered into chunks and each
  * chunk is compressed on libuv's thread pool and sync-flushed, so the bytes
  * already in the file are exact and the object's size is known within one
  * chunk before the batch is cut.
  */
 import { constants, createGzip, type Gzip } from 'node:zlib';
+import { jsonLine } from '../records/json-line.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { BatchEncoder } from './encoder.js';
 import type { SpoolFile } from './spool.js';
@@ -43,7 +44,7 @@ export class NdjsonEncoder implements BatchEncoder {
   }
 
   add(record: HostflowRecord): void {
-    const line = JSON.stringify(record);
+    const line = jsonLine(record);
     this.lines.push(line);
     this.pendingBytes += line.length + 1;
     if (this.pendingBytes >= this.chunkBytes) this.compressPending();
