@@ -78,7 +78,7 @@ function child(): void {
     excludePid: 0,
     emit: () => records++,
   });
-  const task = (pid: number): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm: `worker-${pid % 100}`, ppid: 1, startNs: 0 });
+  const task = (pid: number): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1, comm: `worker-${pid % 100}`, ppid: 1, startNs: 0 });
   // 100k names: getaddrinfo results of 1000 processes, one address each (both indexes learn them).
   for (let i = 0; i < NAMES; i++) {
     const lookup: LookupEvent = {
@@ -104,7 +104,7 @@ function child(): void {
       cpu: 0,
       task: task(1000 + (i % 1000)),
       tuple: { ...tuple, sport: 0 },
-      sock: (0xffff_8880_0000_0000 + i * 64).toString(16),
+      sock: 0x8880_0000_0000 + i * 64,
       ret: 0,
       probe: 'kprobe',
     };

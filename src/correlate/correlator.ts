@@ -212,7 +212,7 @@ export class Correlator {
     quicNamed: 0,
   };
   /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. Read with peek: a socket's few events come close together, so the oldest opened is the one to push out. */
-  private readonly sockets: BoundedMap<string, SocketState>;
+  private readonly sockets: BoundedMap<number, SocketState>;
   /** TCP connections by local/remote 4-tuple, for naming flows; closed ones linger one flow interval. */
   private readonly owners: BoundedMap<string, Owner>;
   /** Owners' keys in the order their connections closed, for forgetClosed. */

@@ -40,7 +40,8 @@ export interface Task {
   uid: number;
   gid: number;
   /** cgroup v2 id of the task (inode number of its cgroup directory). */
-  cgroupId: bigint;
+  /** The cgroup v2 id (an inode number: exact as a double). */
+  cgroupId: number;
   comm: string;
   /** Parent's pid; 0 when unknown. */
   ppid: number;
@@ -66,8 +67,8 @@ export interface ConnectEvent extends EventBase {
   kind: 'connect';
   task: Task;
   tuple: Tuple;
-  /** Kernel address of the socket, as a hex string: joins connect, established and close. */
-  sock: string;
+  /** The socket's kernel address, its low 48 bits as a number: joins connect, established and close. */
+  sock: number;
   ret: number;
   probe: ConnectProbeName;
 }
@@ -76,7 +77,7 @@ export interface EstablishedEvent extends EventBase {
   kind: 'established';
   task: Task;
   tuple: Tuple;
-  sock: string;
+  sock: number;
   latencyNs: number;
   direction: 'out' | 'in';
 }
@@ -85,7 +86,7 @@ export interface CloseEvent extends EventBase {
   kind: 'close';
   task: Task;
   tuple: Tuple;
-  sock: string;
+  sock: number;
   durationNs: number;
   bytesSent: number;
   bytesReceived: number;
@@ -182,8 +183,14 @@ export function readU64(view: DataView, offset: number): number {
   return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
 }
 
-function readSock(view: DataView, offset: number): string {
-  return view.getBigUint64(offset, true).toString(16);
+/**
+ * A socket's kernel address as a number key: its low 48 bits. Kernel
+ * addresses all have 0xffff above them (x86-64 and arm64 direct map and
+ * vmalloc), so no two sockets share them, and a number is an exact,
+ * allocation-free Map key where a BigInt's hex string cost a string per event.
+ */
+function readSock(view: DataView, offset: number): number {
+  return (view.getUint32(offset + 4, true) & 0xffff) * 0x1_0000_0000 + view.getUint32(offset, true);
 }
 
 function familyOf(raw: number): 4 | 6 | null {
@@ -210,7 +217,7 @@ export function readTask(view: DataView, bytes: Uint8Array, at: number): Task {
     tid: view.getUint32(at + T.tid, true),
     uid: view.getUint32(at + T.uid, true),
     gid: view.getUint32(at + T.gid, true),
-    cgroupId: view.getBigUint64(at + T.cgroupId, true),
+    cgroupId: readU64(view, at + T.cgroupId),
     comm: readCString(bytes, at + T.comm, COMM_LEN),
     ppid: view.getUint32(at + T.ppid, true),
     startNs: readU64(view, at + T.startNs),
@@ -336,7 +343,7 @@ interface SocketFields {
   cpu: number;
   task: Task;
   tuple: Tuple;
-  sock: string;
+  sock: number;
 }
 
 function socketFields(view: DataView, bytes: Uint8Array, at: number, fields: { task: number; tuple: number; sock: number }): SocketFields | null {

@@ -98,7 +98,7 @@ export class FakeKernel {
 /** The kernel's monotonic time now, as events carry it. */
 export const nowNs = (): number => Number(process.hrtime.bigint());
 
-const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 1e9 });
+const task = (pid: number, comm: string): Task => ({ pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1, comm, ppid: 1, startNs: 1e9 });
 
 /** A getaddrinfo lookup by `pid` of `name`, returning `addrs`, now. */
 export function lookupEvent(pid: number, comm: string, name: string, addrs: string[]): LookupEvent {
@@ -106,7 +106,16 @@ export function lookupEvent(pid: number, comm: string, name: string, addrs: stri
 }
 
 /** A connect and its handshake from `pid` to daddr:dport, now. */
-export function connectionEvents(pid: number, comm: string, tuple: Tuple, sock = `s${tuple.sport}`): [ConnectEvent, EstablishedEvent] {
+const sockIds = new Map<string, number>();
+
+/** A test's socket, named for reading, as the number the decoder gives a socket: one per name. */
+export function sockId(name: string): number {
+  let id = sockIds.get(name);
+  if (id === undefined) sockIds.set(name, (id = sockIds.size + 1));
+  return id;
+}
+
+export function connectionEvents(pid: number, comm: string, tuple: Tuple, sock = tuple.sport): [ConnectEvent, EstablishedEvent] {
   const at = nowNs();
   return [
     { kind: 'connect', tsNs: at, cpu: 0, task: task(pid, comm), tuple: { ...tuple, sport: 0 }, sock, ret: 0, probe: 'tracepoint' },

@@ -13,11 +13,12 @@ import type { CloseEvent, ConnectEvent, EstablishedEvent, LookupEvent, Task, Tup
 import type { CorrelatorEvent, DnsAnswerEvent } from '../../../src/wire/events.js';
 import { parseDnsResponse } from '../../../src/dns/wire.js';
 import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../../../src/records/types.js';
+import { sockId } from '../../helpers/fake-tracer.js';
 
 const MS = 1e6;
 
 function task(pid: number, comm = `proc${pid}`): Task {
-  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 0 };
+  return { pid, tid: pid, uid: 1000, gid: 1000, cgroupId: 1, comm, ppid: 1, startNs: 0 };
 }
 
 function tuple(daddr: string, sport = 40000, dport = 443, saddr = '10.0.0.2'): Tuple {
@@ -41,7 +42,7 @@ const connect = (tsMs: number, pid: number, sock: string, t: Tuple): ConnectEven
   cpu: 0,
   task: task(pid),
   tuple: { ...t, sport: 0 },
-  sock,
+  sock: sockId(sock),
   ret: 0,
   probe: 'tracepoint',
 });
@@ -51,7 +52,7 @@ const established = (tsMs: number, pid: number, sock: string, t: Tuple, directio
   cpu: 0,
   task: task(pid),
   tuple: t,
-  sock,
+  sock: sockId(sock),
   latencyNs: 0.5 * MS,
   direction,
 });
@@ -61,7 +62,7 @@ const close = (tsMs: number, pid: number, sock: string, t: Tuple, extra: Partial
   cpu: 0,
   task: task(pid),
   tuple: t,
-  sock,
+  sock: sockId(sock),
   durationNs: 10 * MS,
   bytesSent: 100,
   bytesReceived: 2000,

@@ -24,7 +24,7 @@ const MS = 1e6;
 const SERVER = '10.0.0.1';
 const LOCAL = '10.0.0.2';
 
-const task = (pid: number, comm: string): Task => ({ pid, tid: pid + 1, uid: 1000, gid: 1000, cgroupId: 1n, comm, ppid: 1, startNs: 5e9 });
+const task = (pid: number, comm: string): Task => ({ pid, tid: pid + 1, uid: 1000, gid: 1000, cgroupId: 1, comm, ppid: 1, startNs: 5e9 });
 const GO = task(100, 'goclient');
 const PY = task(200, 'python3');
 
@@ -113,8 +113,8 @@ test("a static binary's lookup seen at its socket names its connection, whatever
     query(1, GO, 'g1', 'alpha.test'),
     answer(2, GO, 'g1', 'alpha.test', ['192.0.2.7']),
     { kind: 'lookup', tsNs: 3 * MS, cpu: 0, task: PY, name: 'beta.test', addrs: ['192.0.2.7'], truncated: false, ret: 0, latencyNs: MS },
-    { kind: 'connect', tsNs: 4 * MS, cpu: 0, task: GO, tuple: { ...t, sport: 0 }, sock: 's', ret: 0, probe: 'tracepoint' },
-    { kind: 'established', tsNs: 5 * MS, cpu: 0, task: GO, tuple: t, sock: 's', latencyNs: MS, direction: 'out' },
+    { kind: 'connect', tsNs: 4 * MS, cpu: 0, task: GO, tuple: { ...t, sport: 0 }, sock: 1, ret: 0, probe: 'tracepoint' },
+    { kind: 'established', tsNs: 5 * MS, cpu: 0, task: GO, tuple: t, sock: 1, latencyNs: MS, direction: 'out' },
   );
   const [wire] = h.of('dns') as DnsRecord[];
   assert.equal(wire?.pid, 100);
@@ -220,8 +220,8 @@ test('a TLS connection that sent ECH closes unnamed with the reason', () => {
   const h = harness();
   const t: Tuple = { family: 4, saddr: LOCAL, sport: 41001, daddr: '192.0.2.50', dport: 443 };
   h.feed(
-    { kind: 'connect', tsNs: 1 * MS, cpu: 0, task: PY, tuple: { ...t, sport: 0 }, sock: 's', ret: 0, probe: 'tracepoint' },
-    { kind: 'established', tsNs: 2 * MS, cpu: 0, task: PY, tuple: t, sock: 's', latencyNs: MS, direction: 'out' },
+    { kind: 'connect', tsNs: 1 * MS, cpu: 0, task: PY, tuple: { ...t, sport: 0 }, sock: 1, ret: 0, probe: 'tracepoint' },
+    { kind: 'established', tsNs: 2 * MS, cpu: 0, task: PY, tuple: t, sock: 1, latencyNs: MS, direction: 'out' },
     {
       kind: 'encryptedHello',
       tsNs: 3 * MS,
@@ -242,7 +242,7 @@ test('a TLS connection that sent ECH closes unnamed with the reason', () => {
       cpu: 0,
       task: PY,
       tuple: t,
-      sock: 's',
+      sock: 1,
       durationNs: MS,
       bytesSent: 1,
       bytesReceived: 1,

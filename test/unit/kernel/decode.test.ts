@@ -94,7 +94,7 @@ function task(record: Record, at = 'task'): Record {
     .u64(`${at}.start_ns`, 17_314_089_026_405n);
 }
 
-const TASK = { pid: 4242, tid: 4243, uid: 1000, gid: 100, cgroupId: 77n, comm: 'curl', ppid: 4000, startNs: 17_314_089_026_405 };
+const TASK = { pid: 4242, tid: 4243, uid: 1000, gid: 100, cgroupId: 77, comm: 'curl', ppid: 4000, startNs: 17_314_089_026_405 };
 
 function ipv4Tuple(record: Record): Record {
   return record
@@ -121,7 +121,7 @@ test('a connect record decodes with its task, tuple, socket and probe', () => {
     cpu: 1,
     task: TASK,
     tuple: { family: 4, saddr: '10.213.1.2', sport: 40000, daddr: '10.213.1.1', dport: 443 },
-    sock: 'ffff888012345678',
+    sock: 0x888012345678,
     ret: -99,
     probe: 'tracepoint',
   });

@@ -17,7 +17,7 @@ const WEB_TUPLE: Tuple = { family: 4, saddr: '10.0.0.2', sport: 40000, daddr: '1
 const seen = { tsNs: 5000, cpu: 0, ifindex: 3 };
 /** Seen at an interface (XDP/TC): no socket, no process. */
 const atInterface = { seenAt: 'interface', task: null, socket: null, netns: null } as const;
-const BROWSER: Task = { pid: 4242, tid: 4243, uid: 1000, gid: 1000, cgroupId: 77n, comm: 'chrome', ppid: 1, startNs: 123 };
+const BROWSER: Task = { pid: 4242, tid: 4243, uid: 1000, gid: 1000, cgroupId: 77, comm: 'chrome', ppid: 1, startNs: 123 };
 /** Seen at the browser's socket (cgroup_skb). */
 const atSocket = { seenAt: 'socket', task: BROWSER, socket: '9001', netns: '4026531840' } as const;
 const QUIC_TUPLE: Tuple = { family: 4, saddr: '10.0.0.2', sport: 50000, daddr: '10.0.0.1', dport: 443 };
