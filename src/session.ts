@@ -236,6 +236,8 @@ export class Session {
       dnsTimeoutMs: (options.dnsTimeoutSeconds ?? SESSION_DEFAULTS.dnsTimeoutSeconds) * 1000,
       udpIdleMs: (options.udpIdleSeconds ?? SESSION_DEFAULTS.udpIdleSeconds) * 1000,
       // The kernel's open sockets, and room for a flow interval of closed ones and UDP conversations.
+      // Flow records and capture comments ask who owns a 4-tuple; nothing else does.
+      keepOwners: (options.tracer.flows && options.tracer.interfaces.length > 0) || options.tracer.capture != null,
       connectionEntries: CONNECTIONS_PER_KERNEL_SOCKET * (options.tracer.socketTableSize ?? SOCKETS_MAX),
     });
   }

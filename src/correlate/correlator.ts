@@ -57,6 +57,8 @@ export interface CorrelatorOptions {
   unnamedEntries?: number;
   /** Connections (TCP sockets and UDP conversations) tracked between their open and close, and after it for one flow interval. @default 262144 */
   connectionEntries?: number;
+  /** Whether anything asks who owns a 4-tuple (flow records, capture comments); without, connections are not remembered by 4-tuple at all. @default true */
+  keepOwners?: boolean;
   /** How long a DNS query a local socket sent waits for its response before it is a TIMEOUT lookup. @default 5000 */
   dnsTimeoutMs?: number;
   /** A UDP conversation without a datagram for this long ends. @default 60000 */
@@ -227,12 +229,14 @@ export class Correlator {
   private readonly unnamed: UnnamedConnections<Waiting>;
   private readonly evidence: UnresolvedEvidence;
   private readonly lateNameWindowNs: number;
+  private readonly keepOwners: boolean;
 
   /** The connect probe mode of this run, carried by every conn record. */
   private probe: ConnectProbeName = 'tracepoint';
 
   constructor(private readonly options: CorrelatorOptions) {
     this.unnamed = new UnnamedConnections(options.unnamedEntries ?? 16_384, () => this.stats.unnamedEvicted++);
+    this.keepOwners = options.keepOwners ?? true;
     const connections = options.connectionEntries ?? DEFAULT_CONNECTION_ENTRIES;
     const evicted = () => this.stats.connectionsEvicted++;
     this.sockets = new BoundedMap(connections, evicted);
@@ -539,7 +543,7 @@ export class Correlator {
       ? null
       : this.evidence.reason({ direction: event.direction, pid, addr: tuple.daddr, tsNs: event.tsNs, openedBeforeTrace: false });
     const key = tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport);
-    if (state.task) {
+    if (state.task && this.keepOwners) {
       this.owners.set(key, { pid: state.task.pid, comm: state.task.comm, remoteHost: state.match?.host ?? null, unresolved: state.unresolved });
     }
     const open = this.connRecord('open', event, tuple, state.task, state.match, state.unresolved, event.direction, {
@@ -573,10 +577,12 @@ export class Correlator {
     const key = tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport);
     // Closed before a name came: the close record is its last word.
     this.unnamed.take(key);
-    const owner = this.owners.get(key);
-    if (owner) owner.closedNs = event.tsNs;
-    else if (task) this.owners.set(key, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved, closedNs: event.tsNs });
-    if (owner || task) this.closedOwners.push({ key, closedNs: event.tsNs });
+    if (this.keepOwners) {
+      const owner = this.owners.get(key);
+      if (owner) owner.closedNs = event.tsNs;
+      else if (task) this.owners.set(key, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved, closedNs: event.tsNs });
+      if (owner || task) this.closedOwners.push({ key, closedNs: event.tsNs });
+    }
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
     this.options.emit(
       this.connRecord('close', event, event.tuple, task, match, unresolved, event.direction, {
@@ -643,7 +649,7 @@ export class Correlator {
     const task = entry.task.pid === 0 ? null : entry.task;
     const { match, unresolved } = this.nameConversation(entry, task);
     const ownerKey = UDP_OWNER + tupleKey(entry.laddr, entry.lport, entry.raddr, entry.rport);
-    if (task) this.owners.set(ownerKey, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved });
+    if (task && this.keepOwners) this.owners.set(ownerKey, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved });
     this.conversationStates.set(conversationKey(entry), { match, unresolved, ownerKey });
     this.options.emit(this.udpRecord('open', entry, task, match, unresolved, null));
   }

@@ -10,7 +10,11 @@ export interface Timestamped {
 }
 
 export class ReorderBuffer<T extends Timestamped> {
-  private pending: T[] = [];
+  /** Waiting events, oldest first, from `head` on (the released prefix is dropped lazily). */
+  private sorted: T[] = [];
+  private head = 0;
+  /** Arrived since the last release, in arrival order. */
+  private incoming: T[] = [];
   /** Events that arrived after newer ones had already been released. */
   late = 0;
   private releasedUpTo = 0;
@@ -20,7 +24,7 @@ export class ReorderBuffer<T extends Timestamped> {
 
   push(event: T): void {
     if (event.tsNs < this.releasedUpTo) this.late++;
-    this.pending.push(event);
+    this.incoming.push(event);
   }
 
   /** Releases, oldest first, every event older than `nowNs - window`. */
@@ -34,20 +38,59 @@ export class ReorderBuffer<T extends Timestamped> {
   }
 
   get size(): number {
-    return this.pending.length;
+    return this.sorted.length - this.head + this.incoming.length;
   }
 
   private releaseUpTo(limitNs: number, emit: (event: T) => void): void {
-    if (this.pending.length === 0) return;
-    // Array.prototype.sort is stable: equal timestamps keep arrival order.
-    this.pending.sort((a, b) => a.tsNs - b.tsNs);
-    let count = 0;
-    while (count < this.pending.length && (this.pending[count] as T).tsNs <= limitNs) count++;
-    if (count === 0) return;
-    const ready = this.pending.slice(0, count);
-    this.pending = this.pending.slice(count);
-    const last = ready[ready.length - 1] as T;
-    this.releasedUpTo = Math.max(this.releasedUpTo, last.tsNs);
-    for (const event of ready) emit(event);
+    if (this.incoming.length > 0) this.mergeIncoming();
+    const { sorted } = this;
+    let at = this.head;
+    while (at < sorted.length && (sorted[at] as T).tsNs <= limitNs) at++;
+    if (at === this.head) return;
+    this.releasedUpTo = Math.max(this.releasedUpTo, (sorted[at - 1] as T).tsNs);
+    // Advance before emitting: an emit may push (never re-enter release).
+    const from = this.head;
+    this.head = at;
+    for (let i = from; i < at; i++) emit(sorted[i] as T);
+    if (this.head === sorted.length) {
+      this.sorted = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > sorted.length) {
+      this.sorted = sorted.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Sorts what arrived since the last release (small, and nearly in order:
+   * each ring is in order) and merges it into the waiting events: every
+   * release would otherwise sort the whole window again. Both sorts are
+   * stable and ties keep the waiting event first, so equal timestamps keep
+   * arrival order.
+   */
+  private mergeIncoming(): void {
+    const incoming = this.incoming.sort((a, b) => a.tsNs - b.tsNs);
+    this.incoming = [];
+    const waiting = this.sorted;
+    const last = waiting[waiting.length - 1];
+    if (this.head === waiting.length) {
+      this.sorted = incoming;
+      this.head = 0;
+      return;
+    }
+    if (last && (incoming[0] as T).tsNs >= last.tsNs) {
+      for (const event of incoming) waiting.push(event);
+      return;
+    }
+    const merged: T[] = [];
+    let i = this.head;
+    let j = 0;
+    while (i < waiting.length && j < incoming.length) {
+      merged.push((incoming[j] as T).tsNs < (waiting[i] as T).tsNs ? (incoming[j++] as T) : (waiting[i++] as T));
+    }
+    while (i < waiting.length) merged.push(waiting[i++] as T);
+    while (j < incoming.length) merged.push(incoming[j++] as T);
+    this.sorted = merged;
+    this.head = 0;
   }
 }

@@ -22,12 +22,15 @@ export interface LineSinkOptions {
 /** Rotated files kept when the options do not say. */
 export const DEFAULT_ROTATE_KEEP = 5;
 
-const BUFFER_BYTES = 64 * 1024;
+const FLUSH_BYTES = 64 * 1024;
+/** Room for a flush's worth and one more long line past it. */
+const BUFFER_BYTES = 2 * FLUSH_BYTES;
 
 export class LineSink {
   private fd: number | null = null;
   private size = 0;
-  private pending: string[] = [];
+  /** Lines not yet written, encoded as they come: no string per line with its newline, no join, no copy. */
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private pendingBytes = 0;
   private readonly timer: NodeJS.Timeout;
   /** stdout's reader is gone; lines are dropped. */
@@ -52,29 +55,35 @@ export class LineSink {
   }
 
   write(line: string): void {
-    const text = `${line}\n`;
-    const bytes = Buffer.byteLength(text);
-    if (this.fd !== null && this.options.rotateBytes && this.size + this.pendingBytes + bytes > this.options.rotateBytes && this.size + this.pendingBytes > 0) {
-      this.flush();
-      this.rotate();
+    if (this.fd !== null && this.options.rotateBytes) {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (this.size + this.pendingBytes + bytes > this.options.rotateBytes && this.size + this.pendingBytes > 0) {
+        this.flush();
+        this.rotate();
+      }
     }
-    this.pending.push(text);
-    this.pendingBytes += bytes;
-    if (this.pendingBytes >= BUFFER_BYTES) this.flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room the write is whole.
+    const worst = line.length * 3 + 1;
+    if (worst > this.buffer.length - this.pendingBytes) {
+      this.flush();
+      if (worst > this.buffer.length) this.buffer = Buffer.allocUnsafe(worst);
+    }
+    this.pendingBytes += this.buffer.write(line, this.pendingBytes);
+    this.buffer[this.pendingBytes++] = 0x0a;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    this.pending = [];
+    if (this.pendingBytes === 0) return;
+    const length = this.pendingBytes;
     this.pendingBytes = 0;
     if (this.fd === null) {
-      if (!this.readerGone) process.stdout.write(chunk);
+      // stdout may write later: it gets a copy, the buffer is refilled now.
+      if (!this.readerGone) process.stdout.write(Buffer.from(this.buffer.subarray(0, length)));
       return;
     }
-    const buffer = Buffer.from(chunk);
-    for (let written = 0; written < buffer.length;) written += writeSync(this.fd, buffer, written);
-    this.size += buffer.length;
+    for (let written = 0; written < length;) written += writeSync(this.fd, this.buffer, written, length - written);
+    this.size += length;
   }
 
   private rotate(): void {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ReorderBuffer } from '../../../src/correlate/reorder.js';
 
 test('events leave in timestamp order once older than the window', () => {
@@ -32,4 +33,34 @@ test('an event older than what was already released is counted as late, and stil
   let delivered = 0;
   buffer.flush(() => delivered++);
   assert.equal(delivered, 1);
+});
+
+test('whatever the arrivals and releases, events leave as a stable sort of the waiting ones would release them', () => {
+  const step = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 50 }) }), fc.record({ release: fc.integer({ min: 0, max: 60 }) }));
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+      const buffer = new ReorderBuffer<{ tsNs: number; id: number }>(5);
+      let model: Array<{ tsNs: number; id: number }> = [];
+      const out: number[] = [];
+      const expected: number[] = [];
+      let id = 0;
+      for (const s of steps) {
+        if ('push' in s) {
+          const event = { tsNs: s.push, id: id++ };
+          buffer.push(event);
+          model.push(event);
+        } else {
+          buffer.release(s.release, (e) => out.push(e.id));
+          model = [...model].sort((a, b) => a.tsNs - b.tsNs);
+          const ready = model.filter((e) => e.tsNs <= s.release - 5);
+          model = model.filter((e) => e.tsNs > s.release - 5);
+          expected.push(...ready.map((e) => e.id));
+        }
+        assert.equal(buffer.size, model.length);
+      }
+      buffer.flush((e) => out.push(e.id));
+      expected.push(...[...model].sort((a, b) => a.tsNs - b.tsNs).map((e) => e.id));
+      assert.deepEqual(out, expected);
+    }),
+  );
 });

@@ -43,3 +43,16 @@ test('the file rotates before it passes the size, keeping the newest files, and 
   assert.equal(numbers[numbers.length - 1], 499);
   assert.equal(numbers.length, 400, 'four files of 100 lines each');
 });
+
+test('multi-byte text, lines longer than the buffer and many flushes reach the file byte for byte', (t) => {
+  const path = tempFile(t);
+  const sink = new LineSink({ path });
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const text = i % 500 === 7 ? `{"long":"${'é😀x'.repeat(60_000)}"}` : `{"n":${i},"host":"ünïcødé-${'€'.repeat(i % 40)}"}`;
+    lines.push(text);
+    sink.write(text);
+  }
+  sink.close();
+  assert.equal(readFileSync(path, 'utf8'), `${lines.join('\n')}\n`);
+});
