@@ -169,7 +169,7 @@ export class ProcessIdentities {
 
   /** Synchronous and cheap when cached; never throws, never another process's data. */
   identify(task: TaskIdentity): ProcessIdentity {
-    let cached = this.cache.get(task.pid);
+    let cached = this.cache.peek(task.pid);
     let entry = cached?.startNs === task.startNs ? cached.byComm.get(task.comm) : undefined;
     if (entry) this.stats.cached++;
     else {
