@@ -167,6 +167,8 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 /** UDP conversations share the owners table with TCP connections, under keys of their own. */
 const UDP_OWNER = 'udp|';
+/** The kernel gives loopback ifindex 1 in every network namespace. */
+const LOOPBACK_IFINDEX = 1;
 /** The ephemeral port range's usual start (ip_local_port_range): a local port below it, talking to one above it, is a server's. */
 const EPHEMERAL_PORT_MIN = 32768;
 const TCP_SYN_RECV = 3;
@@ -785,11 +787,16 @@ export class Correlator {
 
   /** The connection or UDP conversation a flow belongs to, and which end of the flow is its remote end. */
   private ownerOf(flow: FlowDelta): { owner: Owner; remote: 'src' | 'dst' } | undefined {
-    // Egress packets leave from the local end; ingress ones arrive at it. On
-    // loopback both ends are local, so try the other orientation too.
+    // Egress packets leave from the local end; ingress ones arrive at it.
+    // Only on loopback are both ends local to the interface: elsewhere the
+    // other end is another host or namespace (a DNS server answering this
+    // one's queries), never the process behind this interface's traffic.
     const prefix = flow.proto === IPPROTO_UDP ? UDP_OWNER : '';
-    const sent = this.owners.get(prefix + tupleKey(flow.saddr, flow.sport, flow.daddr, flow.dport));
-    const received = this.owners.get(prefix + tupleKey(flow.daddr, flow.dport, flow.saddr, flow.sport));
+    const sentKey = prefix + tupleKey(flow.saddr, flow.sport, flow.daddr, flow.dport);
+    const receivedKey = prefix + tupleKey(flow.daddr, flow.dport, flow.saddr, flow.sport);
+    const bothLocal = flow.ifindex === LOOPBACK_IFINDEX;
+    const sent = flow.direction === 'out' || bothLocal ? this.owners.get(sentKey) : undefined;
+    const received = flow.direction === 'in' || bothLocal ? this.owners.get(receivedKey) : undefined;
     const asSent = sent && { owner: sent, remote: 'dst' as const };
     const asReceived = received && { owner: received, remote: 'src' as const };
     return flow.direction === 'out' ? (asSent ?? asReceived) : (asReceived ?? asSent);

@@ -182,6 +182,36 @@ test('a UDP conversation: open and close records with its process, own name and 
   assert.equal(closed?.iface, 'if2');
 });
 
+test("a DNS server's conversation owns the flows of its own end only: a client's queries on another interface stay the client's, loopback takes either end", () => {
+  const h = harness();
+  // dnsmasq answers from 192.0.2.9:53 to this host's resolver socket at LOCAL:45000, in another namespace.
+  const server = conversation(task(300, 'dnsmasq'), 'd1', { laddr: '192.0.2.9', lport: 53, raddr: LOCAL, rport: 45000 });
+  h.correlator.udpConversations([server], 30 * MS);
+  const query = {
+    direction: 'out' as const,
+    proto: 17,
+    family: 4 as const,
+    saddr: LOCAL,
+    sport: 45000,
+    daddr: '192.0.2.9',
+    dport: 53,
+    packets: 1,
+    bytes: 60,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    tcpFlags: 0,
+    firstSeenNs: 10 * MS,
+    lastSeenNs: 20 * MS,
+    intervalStartNs: 0,
+    intervalEndNs: 30 * MS,
+  };
+  assert.deepEqual(
+    [h.correlator.flowRecord({ ...query, ifindex: 2 }).comm, h.correlator.flowRecord({ ...query, ifindex: 2, direction: 'in' }).comm],
+    [null, 'dnsmasq'],
+  );
+  assert.equal(h.correlator.flowRecord({ ...query, ifindex: 1 }).comm, 'dnsmasq', 'on loopback both ends are local');
+});
+
 test('idle conversations end; the run ends the rest', () => {
   const h = harness();
   h.correlator.udpConversations([conversation(PY, 'a'), conversation(PY, 'b', { rport: 9001, lastNs: 100_000 * MS })], 30 * MS);
