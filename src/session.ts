@@ -22,7 +22,7 @@ import type { DnsTcpStats } from './dns/tcp-stream.js';
 import { FlowIntervals } from './flows/intervals.js';
 import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
-import type { FlowEntry } from './kernel/flows.js';
+import { flowEntries, type FlowEntry, type FlowTable } from './kernel/flows.js';
 import type { UdpConversationEntry } from './kernel/udp-convs.js';
 import { COUNTER_NAMES, SOCKETS_MAX, type CounterName } from './kernel/layout.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
@@ -77,7 +77,8 @@ export interface KernelTracer {
   readonly report: AttachReport;
   readonly blocklist: Blocklist | null;
   readonly decodeStats: DecodeStats;
-  readFlows(): FlowEntry[];
+  /** The flow table, counters cumulative. */
+  readFlows(): FlowTable;
   /** The kernel's UDP conversation table (socket hooks attached), and the deletion of ended entries. */
   readUdpConversations(): UdpConversationEntry[];
   forgetUdpConversations(entries: readonly UdpConversationEntry[]): void;
@@ -170,7 +171,7 @@ const CLOSED_LINGER_NS = 2e9;
 
 /** The flow table as read at the end of one interval. */
 interface FlowSnapshot {
-  snapshot: FlowEntry[];
+  snapshot: FlowTable;
   startNs: number;
   endNs: number;
 }
@@ -357,7 +358,7 @@ export class Session {
   }
 
   private emitFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
-    for (const delta of this.intervals.next(snapshot, startNs, endNs)) this.emit(this.correlator.flowRecord(delta));
+    this.intervals.next(snapshot, startNs, endNs, (delta) => this.emit(this.correlator.flowRecord(delta)));
     this.correlator.forgetClosed(startNs);
   }
 
@@ -386,7 +387,7 @@ export class Session {
 
   /** The kernel flow table now (cumulative counters). */
   readFlows(): FlowEntry[] {
-    return this.tracer?.readFlows() ?? [];
+    return this.tracer ? flowEntries(this.tracer.readFlows()) : [];
   }
 
   /** The local process of a TCP 4-tuple, either orientation. */

@@ -15,7 +15,7 @@ import { attachConnectProbe, attachHooks, attachPacketPrograms, type TracedInter
 import { planAttach, type AttachPlan } from './attach-plan.js';
 import { Blocklist } from './blocklist.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
-import { decodeFlows, type FlowEntry } from './flows.js';
+import { flowTable, type FlowTable } from './flows.js';
 import { kernelHasKprobes } from './kernel-probes.js';
 import { CAPTURE_MAX, COUNTER_NAMES, type ConnectProbeName, type CounterName } from './layout.js';
 import { trackLibcs, attachGetaddrinfo } from './libc-probes.js';
@@ -173,9 +173,9 @@ export class Tracer {
     if (plan.libcs.discovery) libcTracker.start();
   }
 
-  /** Every entry of the flow table, counters summed over CPUs (cumulative since the entry was created). */
-  readFlows(): FlowEntry[] {
-    return decodeFlows(this.object.dumpMap('flows'));
+  /** The flow table, counters summed over CPUs (cumulative since each entry was created). */
+  readFlows(): FlowTable {
+    return flowTable(this.object.dumpMap('flows'));
   }
 
   /** Every live UDP conversation the socket hooks count (cumulative since the entry was created); [] without them. */

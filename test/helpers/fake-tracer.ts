@@ -11,7 +11,7 @@
  */
 import { COUNTER_NAMES, type CounterName } from '../../src/kernel/layout.js';
 import type { KernelEvent, LookupEvent, ConnectEvent, EstablishedEvent, Task, Tuple } from '../../src/kernel/decode.js';
-import type { FlowEntry } from '../../src/kernel/flows.js';
+import { flowTableOf, type FlowEntry } from '../../src/kernel/flows.js';
 import type { CapturedPacket } from '../../src/kernel/packets.js';
 import type { UdpConversationEntry } from '../../src/kernel/udp-convs.js';
 import type { AttachReport, TracerHandlers, TracerOptions } from '../../src/kernel/tracer.js';
@@ -72,7 +72,7 @@ export class FakeKernel {
       report: this.report,
       blocklist: null,
       decodeStats: this.decodeStats,
-      readFlows: () => this.flows,
+      readFlows: () => flowTableOf(this.flows),
       readUdpConversations: () => this.udpConversations,
       forgetUdpConversations: (entries: ReadonlyArray<Pick<UdpConversationEntry, 'socket' | 'family' | 'raddr' | 'rport'>>) => {
         const key = (entry: Pick<UdpConversationEntry, 'socket' | 'family' | 'raddr' | 'rport'>) =>
