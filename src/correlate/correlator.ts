@@ -27,6 +27,7 @@ import { gaiStatus } from './gai-status.js';
 import { UnnamedConnections, type Unnamed } from './unnamed.js';
 import { PendingQueries, type PendingQuery } from './dns-queries.js';
 import { conversationKey, UdpConversations } from './udp-conversations.js';
+import { flatKey } from './flat-key.js';
 import { isEncryptedDns, UnresolvedEvidence } from './unresolved.js';
 
 export interface ContainerInfo {
@@ -135,31 +136,33 @@ interface ConversationState {
   ownerKey: string;
 }
 
-/** What is remembered about a socket between its events. */
-interface SocketState {
+/**
+ * What is remembered about one TCP connection or UDP conversation between
+ * its events. The one object is in both tables, by socket and by 4-tuple
+ * (owners): a name it gets later is the flows' name too, and a connection
+ * costs one object, not two.
+ */
+interface Connection {
+  /** The process; set for every connection in `owners`. */
   task: Task | null;
   daddr: string;
+  /** Its name for the remote end: it beats the global index, which may hold another name of a shared address. */
   match: NameMatch | null;
   latencyNs: number | null;
   /** Why it has no name, decided when it opened; undefined before. */
-  unresolved?: UnresolvedReason | null;
+  unresolved: UnresolvedReason | null | undefined;
+  /** Kernel time it closed; undefined while open. */
+  closedNs: number | undefined;
+}
+
+function connection(task: Task | null, daddr: string, match: NameMatch | null): Connection {
+  return { task, daddr, match, latencyNs: null, unresolved: undefined, closedNs: undefined };
 }
 
 /** An open connection waiting for a name: what its `named` record repeats. */
 interface Waiting {
   open: ConnRecord;
-  state: SocketState;
-}
-
-interface Owner {
-  pid: number;
-  comm: string;
-  /** The connection's name for its remote end: it beats the global index, which may hold another name of a shared address. */
-  remoteHost: string | null;
-  /** Why remoteHost is null. */
-  unresolved: UnresolvedReason | null;
-  /** Kernel time the connection closed; undefined while open. */
-  closedNs?: number;
+  state: Connection;
 }
 
 const TCP_SYN_SENT = 2;
@@ -216,9 +219,9 @@ export class Correlator {
     quicNamed: 0,
   };
   /** Sockets between connect/accept and close; bounded because a dropped close event must not leak. Read with peek: a socket's few events come close together, so the oldest opened is the one to push out. */
-  private readonly sockets: BoundedMap<number, SocketState>;
+  private readonly sockets: BoundedMap<number, Connection>;
   /** TCP connections by local/remote 4-tuple, for naming flows; closed ones linger one flow interval. */
-  private readonly owners: BoundedMap<string, Owner>;
+  private readonly owners: BoundedMap<string, Connection>;
   /** Owners' keys in the order their connections closed, for forgetClosed. */
   private closedOwners: Array<{ key: string; closedNs: number }> = [];
   private readonly recentWireAnswers = new LRUCache<string, true>({ max: 4096, ttl: 2000 });
@@ -473,12 +476,12 @@ export class Correlator {
       return;
     }
     const owner = this.owners.get(key);
-    if (owner && owner.remoteHost === null && owner.closedNs === undefined) {
-      // Pushed out of the late-name table: its flows still get the name.
+    if (owner && owner.match === null && owner.closedNs === undefined) {
+      // Pushed out of the late-name table: its flows and close still get the name.
       this.stats.serverNamesUsed[event.source]++;
-      owner.remoteHost = host;
+      owner.match = match;
       owner.unresolved = null;
-      if (isEncryptedDns(dport, host)) this.evidence.encryptedDns(owner.pid, event.tsNs);
+      if (isEncryptedDns(dport, host)) this.evidence.encryptedDns(owner.task?.pid ?? null, event.tsNs);
       return;
     }
     this.stats.serverNamesIgnored++;
@@ -499,19 +502,15 @@ export class Correlator {
     const waiting = this.unnamed.peek(key);
     if (waiting) waiting.value.state.unresolved = UnresolvedEvidence.withEncryptedHello(waiting.value.state.unresolved);
     const owner = this.owners.get(key);
-    if (owner && owner.remoteHost === null) owner.unresolved = UnresolvedEvidence.withEncryptedHello(owner.unresolved);
+    if (owner && owner.match === null) owner.unresolved = UnresolvedEvidence.withEncryptedHello(owner.unresolved ?? null);
   }
 
   /** Gives a waiting connection its name: one `named` record; its close record and next flows carry the name. */
   private name(waiting: Unnamed<Waiting>, match: NameMatch, tsNs: number): void {
     const { open, state } = waiting.value;
+    // The same object as its owners entry: its flows get the name too.
     state.match = match;
     state.unresolved = null;
-    const owner = this.owners.get(waiting.key);
-    if (owner) {
-      owner.remoteHost = match.host;
-      owner.unresolved = null;
-    }
     if (isEncryptedDns(open.dport, match.host)) this.evidence.encryptedDns(open.pid, tsNs);
     this.options.emit({ ...open, event: 'named', ts: this.options.clock.iso(tsNs), host: match.host, host_source: match.source, unresolved: null });
   }
@@ -521,19 +520,14 @@ export class Correlator {
       this.stats.connectErrors++;
       return;
     }
-    this.sockets.set(event.sock, {
-      task: event.task,
-      daddr: event.tuple.daddr,
-      match: this.options.names.resolve(event.task.pid, event.tuple.daddr),
-      latencyNs: null,
-    });
+    this.sockets.set(event.sock, connection(event.task, event.tuple.daddr, this.options.names.resolve(event.task.pid, event.tuple.daddr)));
   }
 
   private onEstablished(event: EstablishedEvent): void {
     const task = event.task.pid === 0 ? null : event.task;
     let state = this.sockets.peek(event.sock);
     if (!state || state.daddr !== event.tuple.daddr) {
-      state = { task, daddr: event.tuple.daddr, match: this.options.names.resolve(task?.pid ?? null, event.tuple.daddr), latencyNs: null };
+      state = connection(task, event.tuple.daddr, this.options.names.resolve(task?.pid ?? null, event.tuple.daddr));
       this.sockets.set(event.sock, state);
     }
     state.latencyNs = event.latencyNs;
@@ -544,10 +538,8 @@ export class Correlator {
     state.unresolved = state.match
       ? null
       : this.evidence.reason({ direction: event.direction, pid, addr: tuple.daddr, tsNs: event.tsNs, openedBeforeTrace: false });
-    const key = tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport);
-    if (state.task && this.keepOwners) {
-      this.owners.set(key, { pid: state.task.pid, comm: state.task.comm, remoteHost: state.match?.host ?? null, unresolved: state.unresolved });
-    }
+    const key = flatKey(tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport));
+    if (state.task && this.keepOwners) this.owners.set(key, state);
     const open = this.connRecord('open', event, tuple, state.task, state.match, state.unresolved, event.direction, {
       connect_latency_ms: ms(event.latencyNs),
       duration_ms: null,
@@ -576,13 +568,13 @@ export class Correlator {
           tsNs: event.tsNs,
           openedBeforeTrace: !event.tracked,
         }));
-    const key = tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport);
+    const key = flatKey(tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport));
     // Closed before a name came: the close record is its last word.
     this.unnamed.take(key);
     if (this.keepOwners) {
       const owner = this.owners.get(key);
       if (owner) owner.closedNs = event.tsNs;
-      else if (task) this.owners.set(key, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved, closedNs: event.tsNs });
+      else if (task) this.owners.set(key, { ...connection(task, event.tuple.daddr, match), unresolved, closedNs: event.tsNs });
       if (owner || task) this.closedOwners.push({ key, closedNs: event.tsNs });
     }
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
@@ -664,9 +656,9 @@ export class Correlator {
     this.stats.udp.opened++;
     const task = entry.task.pid === 0 ? null : entry.task;
     const { match, unresolved } = this.nameConversation(entry, task);
-    const ownerKey = UDP_OWNER + tupleKey(entry.laddr, entry.lport, entry.raddr, entry.rport);
-    if (task && this.keepOwners) this.owners.set(ownerKey, { pid: task.pid, comm: task.comm, remoteHost: match?.host ?? null, unresolved });
-    this.conversationStates.set(conversationKey(entry), { match, unresolved, ownerKey });
+    const ownerKey = flatKey(UDP_OWNER + tupleKey(entry.laddr, entry.lport, entry.raddr, entry.rport));
+    if (task && this.keepOwners) this.owners.set(ownerKey, { ...connection(task, entry.raddr, match), unresolved });
+    this.conversationStates.set(flatKey(conversationKey(entry)), { match, unresolved, ownerKey });
     this.options.emit(this.udpRecord('open', entry, task, match, unresolved, null));
   }
 
@@ -681,7 +673,7 @@ export class Correlator {
     const owner = state.ownerKey ? this.owners.get(state.ownerKey) : undefined;
     if (owner) {
       owner.closedNs = entry.lastNs;
-      owner.remoteHost = state.match?.host ?? null;
+      owner.match = state.match;
       owner.unresolved = state.unresolved;
     }
     this.udpServerNames.delete(udpRemoteKey(entry.socket, { daddr: entry.raddr, dport: entry.rport }));
@@ -754,7 +746,7 @@ export class Correlator {
     const { names, clock } = this.options;
     const found = flow.proto === IPPROTO_TCP || flow.proto === IPPROTO_UDP ? this.ownerOf(flow) : undefined;
     const owner = found?.owner;
-    const remoteHost = owner?.remoteHost ?? null;
+    const remoteHost = owner?.match?.host ?? null;
     const srcHost = found?.remote === 'src' && remoteHost ? remoteHost : names.nameOf(flow.saddr);
     const dstHost = found?.remote === 'dst' && remoteHost ? remoteHost : names.nameOf(flow.daddr);
     const remoteIsSrc = (found?.remote ?? (flow.direction === 'in' ? 'src' : 'dst')) === 'src';
@@ -780,13 +772,13 @@ export class Correlator {
       src_host: srcHost,
       dst_host: dstHost,
       unresolved,
-      pid: owner?.pid ?? null,
-      comm: owner?.comm ?? null,
+      pid: owner?.task?.pid ?? null,
+      comm: owner?.task?.comm ?? null,
     };
   }
 
   /** The connection or UDP conversation a flow belongs to, and which end of the flow is its remote end. */
-  private ownerOf(flow: FlowDelta): { owner: Owner; remote: 'src' | 'dst' } | undefined {
+  private ownerOf(flow: FlowDelta): { owner: Connection; remote: 'src' | 'dst' } | undefined {
     // Egress packets leave from the local end; ingress ones arrive at it.
     // Only on loopback are both ends local to the interface: elsewhere the
     // other end is another host or namespace (a DNS server answering this
@@ -805,7 +797,7 @@ export class Correlator {
   /** The local process of a TCP 4-tuple seen from either end (packet capture comments). */
   processOf(saddr: string, sport: number, daddr: string, dport: number): { pid: number; comm: string } | null {
     const owner = this.owners.get(tupleKey(saddr, sport, daddr, dport)) ?? this.owners.get(tupleKey(daddr, dport, saddr, sport));
-    return owner ? { pid: owner.pid, comm: owner.comm } : null;
+    return owner?.task ? { pid: owner.task.pid, comm: owner.task.comm } : null;
   }
 
   /** Forgets connections that closed before `beforeNs` (after their last flow interval was named). */

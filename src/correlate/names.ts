@@ -1,12 +1,17 @@
 /**
  * The name indexes: which hostname an address stands for. Two bounded LRU
- * caches, per process `(pid, address) -> name` and global `address -> most
+ * maps, per process `(pid, address) -> name` and global `address -> most
  * recent name`, each entry living for the DNS TTL where the wire gave one
  * and at least `minTtlSeconds`. Time is the kernel's (events are applied in
  * timestamp order), so expiry is deterministic and replayable.
+ *
+ * An entry is its own match object, expiry included: resolve hands out the
+ * entry itself (no object per connection), and an entry costs one object
+ * and a Map slot (lru-cache kept five arrays as long as the bound besides).
  */
-import { LRUCache } from 'lru-cache';
 import type { HostSource } from '../records/types.js';
+import { BoundedMap } from './bounded-map.js';
+import { flatKey } from './flat-key.js';
 
 /** The defaults of NameIndexOptions: their one home (the CLI takes them from here). */
 export const NAME_INDEX_DEFAULTS: Required<NameIndexOptions> = { processEntries: 65536, globalEntries: 65536, minTtlSeconds: 300 };
@@ -20,9 +25,15 @@ export interface NameIndexOptions {
   minTtlSeconds?: number;
 }
 
+/** Shared by every connection the entry names: never changed. */
 export interface NameMatch {
-  host: string;
-  source: HostSource;
+  readonly host: string;
+  readonly source: HostSource;
+}
+
+interface NameEntry extends NameMatch {
+  /** Index time (ms) after which the entry is stale. */
+  readonly expiresMs: number;
 }
 
 /** One resolution as the index learned it (for NameIndex.onLearn). */
@@ -35,18 +46,15 @@ export interface LearnedName {
 
 export class NameIndex {
   private nowMs = 0;
-  // lru-cache reads a start time of 0 as "never expires": keep the clock above it.
-  private readonly clock = { now: () => this.nowMs + 1 };
-  private readonly byProcess: LRUCache<string, string>;
-  private readonly global: LRUCache<string, string>;
+  private readonly byProcess: BoundedMap<string, NameEntry>;
+  private readonly global: BoundedMap<string, NameEntry>;
   private readonly minTtlMs: number;
   private readonly learnListeners = new Set<(learned: LearnedName) => void>();
 
   constructor(options: NameIndexOptions = {}) {
     this.minTtlMs = (options.minTtlSeconds ?? NAME_INDEX_DEFAULTS.minTtlSeconds) * 1000;
-    const common = { ttlResolution: 0, perf: this.clock, ttlAutopurge: false } as const;
-    this.byProcess = new LRUCache<string, string>({ max: options.processEntries ?? NAME_INDEX_DEFAULTS.processEntries, ...common });
-    this.global = new LRUCache<string, string>({ max: options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries, ...common });
+    this.byProcess = new BoundedMap(options.processEntries ?? NAME_INDEX_DEFAULTS.processEntries);
+    this.global = new BoundedMap(options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries);
   }
 
   /** Entries held (expired ones included until they are read or pushed out). */
@@ -59,8 +67,21 @@ export class NameIndex {
     this.nowMs = Math.max(this.nowMs, monotonicNs / 1e6);
   }
 
-  private ttlMs(ttlSeconds: number | null): number {
-    return Math.max(this.minTtlMs, (ttlSeconds ?? 0) * 1000);
+  private expiry(ttlSeconds: number | null): number {
+    return this.nowMs + Math.max(this.minTtlMs, (ttlSeconds ?? 0) * 1000);
+  }
+
+  /** A live entry, now the most recently used; a stale one is dropped. */
+  private live(index: BoundedMap<string, NameEntry>, key: string): NameEntry | undefined {
+    const entry = index.get(key);
+    if (entry === undefined || entry.expiresMs >= this.nowMs) return entry;
+    index.delete(key);
+    return undefined;
+  }
+
+  /** Live entries, without touching their recency. */
+  private *liveEntries(index: BoundedMap<string, NameEntry>): IterableIterator<[string, NameEntry]> {
+    for (const entry of index.entries()) if (entry[1].expiresMs >= this.nowMs) yield entry;
   }
 
   /**
@@ -68,17 +89,17 @@ export class NameIndex {
    * query its own socket sent): both indexes learn it.
    */
   learnFromProcess(pid: number, host: string, addrs: readonly string[], ttlSeconds: number | null, aliases: readonly string[] = []): void {
-    const ttl = this.ttlMs(ttlSeconds);
+    const expiresMs = this.expiry(ttlSeconds);
     for (const addr of addrs) {
-      this.byProcess.set(`${pid}|${addr}`, host, { ttl });
-      this.global.set(addr, host, { ttl });
+      this.byProcess.set(flatKey(`${pid}|${addr}`), { host, source: 'process', expiresMs });
+      this.global.set(addr, { host, source: 'global', expiresMs });
     }
     this.notify({ host, aliases, addrs });
   }
 
   /** An answer seen on the wire at an interface, of no known process: only the global index learns it. */
   learnFromWire(host: string, addrTtls: ReadonlyArray<readonly [string, number | null]>, aliases: readonly string[] = []): void {
-    for (const [addr, ttlSeconds] of addrTtls) this.global.set(addr, host, { ttl: this.ttlMs(ttlSeconds) });
+    for (const [addr, ttlSeconds] of addrTtls) this.global.set(addr, { host, source: 'global', expiresMs: this.expiry(ttlSeconds) });
     this.notify({ host, aliases, addrs: addrTtls.map(([addr]) => addr) });
   }
 
@@ -106,28 +127,27 @@ export class NameIndex {
   /** Every address either index holds now for a name `matches` accepts (block-host's "now"). */
   addrsOf(matches: (host: string) => boolean): string[] {
     const addrs = new Set<string>();
-    for (const [addr, host] of this.global.entries()) if (matches(host)) addrs.add(addr);
-    for (const [key, host] of this.byProcess.entries()) if (matches(host)) addrs.add(key.slice(key.indexOf('|') + 1));
+    for (const [addr, { host }] of this.liveEntries(this.global)) if (matches(host)) addrs.add(addr);
+    for (const [key, { host }] of this.liveEntries(this.byProcess)) if (matches(host)) addrs.add(key.slice(key.indexOf('|') + 1));
     return [...addrs];
   }
 
   /** The process's own lookup first, then the most recent name of the address anywhere. */
   resolve(pid: number | null, addr: string): NameMatch | null {
     if (pid !== null) {
-      const own = this.byProcess.get(`${pid}|${addr}`);
-      if (own !== undefined) return { host: own, source: 'process' };
+      const own = this.live(this.byProcess, `${pid}|${addr}`);
+      if (own !== undefined) return own;
     }
-    const global = this.global.get(addr);
-    return global === undefined ? null : { host: global, source: 'global' };
+    return this.live(this.global, addr) ?? null;
   }
 
   /** Name of an address from the global index only (flows have no process). */
   nameOf(addr: string): string | null {
-    return this.global.get(addr) ?? null;
+    return this.live(this.global, addr)?.host ?? null;
   }
 
-  /** Every address the global index names now (control socket `list-hosts`). */
+  /** Every address the global index names now (control socket `list-hosts`), most recently used last. */
   hosts(): Array<{ addr: string; host: string }> {
-    return [...this.global.entries()].map(([addr, host]) => ({ addr, host }));
+    return [...this.liveEntries(this.global)].map(([addr, { host }]) => ({ addr, host }));
   }
 }

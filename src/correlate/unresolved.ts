@@ -5,6 +5,7 @@
  * into one `UnresolvedReason`. Pure; time is the kernel's.
  */
 import { LRUCache } from 'lru-cache';
+import { flatKey } from './flat-key.js';
 import { UNRESOLVED_REASONS, type UnresolvedReason } from '../records/types.js';
 
 /** DNS over TLS (RFC 7858). */
@@ -90,7 +91,7 @@ export class UnresolvedEvidence {
 
   /** A process called getaddrinfo with an address literal. */
   literal(pid: number, addr: string): void {
-    this.literals.set(`${pid}|${addr}`, true);
+    this.literals.set(flatKey(`${pid}|${addr}`), true);
   }
 
   /** A process (null: unknown) used DoT or DoH at `tsNs`. */

@@ -8,6 +8,7 @@
  * thrown.
  */
 import { formatAddress } from '../net/address.js';
+import { CommStrings } from './comm-strings.js';
 import { offsetOf, type StructLayout } from './struct.js';
 import {
   AF_INET,
@@ -34,19 +35,19 @@ import {
   type ConnectProbeName,
 } from './layout.js';
 
+/** A thread as an event saw it. Shared between events of the same thread (readTask): never changed. */
 export interface Task {
-  pid: number;
-  tid: number;
-  uid: number;
-  gid: number;
-  /** cgroup v2 id of the task (inode number of its cgroup directory). */
-  /** The cgroup v2 id (an inode number: exact as a double). */
-  cgroupId: number;
-  comm: string;
+  readonly pid: number;
+  readonly tid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The cgroup v2 id (the inode number of its cgroup directory: exact as a double). */
+  readonly cgroupId: number;
+  readonly comm: string;
   /** Parent's pid; 0 when unknown. */
-  ppid: number;
+  readonly ppid: number;
   /** When the process started, CLOCK_BOOTTIME ns (/proc/<pid>/stat's starttime, in ns); 0 when unknown. With pid, who it is. */
-  startNs: number;
+  readonly startNs: number;
 }
 
 export interface Tuple {
@@ -199,6 +200,9 @@ function familyOf(raw: number): 4 | 6 | null {
   return null;
 }
 
+/** One per process: the names of processes are few and repeat with every event. */
+const comms = new CommStrings();
+
 const T = {
   pid: offsetOf(taskLayout, 'pid'),
   tid: offsetOf(taskLayout, 'tid'),
@@ -210,18 +214,41 @@ const T = {
   startNs: offsetOf(taskLayout, 'start_ns'),
 };
 
+/**
+ * The last task seen of each thread, handed out again while the thread is
+ * unchanged: a flood's events come from a few threads, and every open
+ * connection keeps its task. Bounded like the process names.
+ */
+const tasks = new Map<number, Task>();
+const TASKS_KEPT = 4096;
+
 /** A struct hf_task at `at`. */
 export function readTask(view: DataView, bytes: Uint8Array, at: number): Task {
-  return {
-    pid: view.getUint32(at + T.pid, true),
-    tid: view.getUint32(at + T.tid, true),
-    uid: view.getUint32(at + T.uid, true),
-    gid: view.getUint32(at + T.gid, true),
-    cgroupId: readU64(view, at + T.cgroupId),
-    comm: readCString(bytes, at + T.comm, COMM_LEN),
-    ppid: view.getUint32(at + T.ppid, true),
-    startNs: readU64(view, at + T.startNs),
-  };
+  const pid = view.getUint32(at + T.pid, true);
+  const tid = view.getUint32(at + T.tid, true);
+  const uid = view.getUint32(at + T.uid, true);
+  const gid = view.getUint32(at + T.gid, true);
+  const cgroupId = readU64(view, at + T.cgroupId);
+  const comm = comms.read(bytes, at + T.comm, COMM_LEN);
+  const ppid = view.getUint32(at + T.ppid, true);
+  const startNs = readU64(view, at + T.startNs);
+  const seen = tasks.get(tid);
+  if (
+    seen !== undefined &&
+    seen.pid === pid &&
+    seen.uid === uid &&
+    seen.gid === gid &&
+    seen.cgroupId === cgroupId &&
+    seen.comm === comm &&
+    seen.ppid === ppid &&
+    seen.startNs === startNs
+  ) {
+    return seen;
+  }
+  const task: Task = { pid, tid, uid, gid, cgroupId, comm, ppid, startNs };
+  if (seen === undefined && tasks.size === TASKS_KEPT) tasks.clear();
+  tasks.set(tid, task);
+  return task;
 }
 
 const U = {

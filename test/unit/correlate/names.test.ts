@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NameIndex } from '../../../src/correlate/names.js';
+import { NameIndex, type NameMatch } from '../../../src/correlate/names.js';
+
+/** The match without the entry's expiry. */
+const matchOf = (match: NameMatch | null) => match && { host: match.host, source: match.source };
 
 const SECOND = 1e9;
 
@@ -8,16 +11,16 @@ test("a process's own lookup names its connections before the global index does"
   const names = new NameIndex();
   names.learnFromProcess(100, 'a.test', ['192.0.2.1'], null);
   names.learnFromProcess(200, 'b.test', ['192.0.2.1'], null);
-  assert.deepEqual(names.resolve(100, '192.0.2.1'), { host: 'a.test', source: 'process' });
-  assert.deepEqual(names.resolve(200, '192.0.2.1'), { host: 'b.test', source: 'process' });
-  assert.deepEqual(names.resolve(300, '192.0.2.1'), { host: 'b.test', source: 'global' }, 'others get the most recent name');
+  assert.deepEqual(matchOf(names.resolve(100, '192.0.2.1')), { host: 'a.test', source: 'process' });
+  assert.deepEqual(matchOf(names.resolve(200, '192.0.2.1')), { host: 'b.test', source: 'process' });
+  assert.deepEqual(matchOf(names.resolve(300, '192.0.2.1')), { host: 'b.test', source: 'global' }, 'others get the most recent name');
   assert.equal(names.resolve(100, '192.0.2.9'), null);
 });
 
 test('wire answers only feed the global index', () => {
   const names = new NameIndex();
   names.learnFromWire('w.test', [['198.51.100.7', 60]]);
-  assert.deepEqual(names.resolve(100, '198.51.100.7'), { host: 'w.test', source: 'global' });
+  assert.deepEqual(matchOf(names.resolve(100, '198.51.100.7')), { host: 'w.test', source: 'global' });
   assert.equal(names.nameOf('198.51.100.7'), 'w.test');
 });
 

@@ -127,6 +127,36 @@ test('a connect record decodes with its task, tuple, socket and probe', () => {
   });
 });
 
+test("a thread's events share one task object while the thread is unchanged; any change gives a new one", () => {
+  const connect = (mutate: (record: Record) => Record = (r) => r) =>
+    mutate(
+      ipv4Tuple(task(new Record(connectEvent)))
+        .u32('hdr.type', EventType.connect)
+        .u32('probe', 3),
+    ).bytes;
+  const { events } = decodeAll(
+    frame([
+      connect(),
+      connect(),
+      connect((r) => r.text('task.comm', 'wget')),
+      connect((r) => r.u32('task.uid', 0)),
+      connect((r) => r.u64('task.start_ns', 1n)),
+    ]),
+  );
+  const tasks = events.map((event) => (event.kind === 'connect' ? event.task : null));
+  assert.equal(tasks[0], tasks[1], 'the same thread, unchanged: the same object');
+  assert.deepEqual(tasks[0], TASK);
+  assert.deepEqual(
+    tasks.slice(2).map((t) => [t?.comm, t?.uid, t?.startNs]),
+    [
+      ['wget', 1000, TASK.startNs],
+      ['curl', 0, TASK.startNs],
+      ['curl', 1000, 1],
+    ],
+  );
+  assert.equal(new Set(tasks).size, 4);
+});
+
 test('a close record keeps byte counts beyond 32 bits', () => {
   const record = ipv4Tuple(task(new Record(closeEvent)))
     .u32('hdr.type', EventType.close)
