@@ -19,7 +19,7 @@ import {
 import { NameIndex, type NameIndexOptions } from './correlate/names.js';
 import { ReorderBuffer } from './correlate/reorder.js';
 import type { DnsTcpStats } from './dns/tcp-stream.js';
-import { FlowIntervals } from './flows/intervals.js';
+import { FlowIntervals, type FlowRead } from './flows/intervals.js';
 import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
 import { flowEntries, type FlowEntry, type FlowTable } from './kernel/flows.js';
@@ -166,6 +166,8 @@ const CONNECTIONS_PER_KERNEL_SOCKET = 4;
 
 /** How often events that have waited out the reorder window are applied. */
 export const RELEASE_EVERY_MS = 50;
+/** Flow records written per turn of the event loop: a few milliseconds of work. */
+const FLOWS_PER_TURN = 1000;
 /** Without flows, how long a closed connection's process is still known: its last captured frames name it. */
 const CLOSED_LINGER_NS = 2e9;
 
@@ -209,6 +211,8 @@ export class Session {
    * already owns its flows.
    */
   private pendingFlows: FlowSnapshot[] = [];
+  /** The interval whose flow records are being written, a slice per turn of the event loop; null between. */
+  private flowsWriting: FlowRead | null = null;
   /** UDP conversation reads wait the same way, so that the lookup before a first datagram names it. */
   private pendingUdp: UdpSnapshot[] = [];
   private udpCloseScan: NodeJS.Timeout | null = null;
@@ -307,8 +311,10 @@ export class Session {
     const releasedUpToNs = nowNs - this.reorderWindowNs;
     this.correlator.advanceTo(releasedUpToNs);
     while (this.pendingUdp[0] && this.pendingUdp[0].endNs <= releasedUpToNs) this.applyUdp(this.pendingUdp.shift() as UdpSnapshot);
-    while (this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
-      this.emitFlows(this.pendingFlows.shift() as FlowSnapshot);
+    // One interval at a time; the events after its end go on being applied
+    // while it is written (holding them kept a second of events alive).
+    if (!this.flowsWriting && this.pendingFlows[0] && this.pendingFlows[0].endNs <= releasedUpToNs) {
+      this.writeFlows(this.pendingFlows.shift() as FlowSnapshot);
     }
     // Without flow intervals nothing else forgets closed connections.
     if (!this.flowsCounted()) this.correlator.forgetClosed(releasedUpToNs - CLOSED_LINGER_NS);
@@ -357,9 +363,33 @@ export class Session {
     if (ended.length > 0) tracer?.forgetUdpConversations(ended);
   }
 
+  /**
+   * Writes an interval's flow records FLOWS_PER_TURN at a time, yielding to
+   * the event loop between slices: tens of thousands of flows written at
+   * once stalled event delivery while the kernel rings filled, and kept
+   * every record alive until the sinks could drain.
+   */
+  private writeFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
+    const writing = this.intervals.read(snapshot, startNs, endNs);
+    this.flowsWriting = writing;
+    const slice = () => {
+      if (writing.done) return;
+      if (!this.writeFlowSlice(writing, FLOWS_PER_TURN)) setImmediate(slice);
+    };
+    slice();
+  }
+
+  /** Writes up to `flows` more flows of the interval; true once it is all written. */
+  private writeFlowSlice(writing: FlowRead, flows: number): boolean {
+    if (!writing.step((delta) => this.emit(this.correlator.flowRecord(delta)), flows)) return false;
+    this.correlator.forgetClosed(writing.intervalStartNs);
+    if (this.flowsWriting === writing) this.flowsWriting = null;
+    return true;
+  }
+
+  /** All of an interval's flows now (stop). */
   private emitFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
-    this.intervals.next(snapshot, startNs, endNs, (delta) => this.emit(this.correlator.flowRecord(delta)));
-    this.correlator.forgetClosed(startNs);
+    this.writeFlowSlice(this.intervals.read(snapshot, startNs, endNs), Infinity);
   }
 
   /** Entries each user-space table holds now. */
@@ -468,6 +498,8 @@ export class Session {
     this.udpCloseScan = null;
     const tracer = this.tracer;
     if (!tracer) return this.summary();
+    // The interval being written is finished before any later event is applied.
+    if (this.flowsWriting) this.writeFlowSlice(this.flowsWriting, Infinity);
     if (this.flowsCounted()) this.snapshotFlows();
     // The table closes with the tracer: the last read is its final counts.
     this.snapshotUdp();

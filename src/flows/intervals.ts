@@ -39,15 +39,60 @@ export class FlowIntervals {
   }
 
   /**
-   * Hands each flow that saw packets since the last call to `onDelta`, one
-   * at a time: a large interval is never held as objects all at once.
-   * Returns how many there were.
+   * Hands each flow that saw packets since the last read to `onDelta`, one
+   * at a time, all at once. Returns how many there were.
    */
   next(table: FlowTable, intervalStartNs: number, intervalEndNs: number, onDelta: (delta: FlowDelta) => void): number {
-    const before = this.previous;
-    const current = new Counts(table.size);
-    let deltas = 0;
-    for (let i = 0; i < table.size; i++) {
+    const read = this.read(table, intervalStartNs, intervalEndNs);
+    read.step(onDelta, Infinity);
+    return read.deltas;
+  }
+
+  /**
+   * The same, a slice at a time (FlowRead.step): a large table is turned
+   * into records over several turns of the event loop. Reads must be
+   * finished in the order they were begun.
+   */
+  read(table: FlowTable, intervalStartNs: number, intervalEndNs: number): FlowRead {
+    return new FlowRead(table, intervalStartNs, intervalEndNs, this.previous, (current) => {
+      this.previous = current;
+    });
+  }
+}
+
+/** One read of the flow table being turned into deltas. */
+export class FlowRead {
+  /** Deltas handed on so far. */
+  deltas = 0;
+  /** The next flow of the table to go through; -1 once done. */
+  private next = 0;
+  private readonly current: Counts;
+
+  constructor(
+    private readonly table: FlowTable,
+    readonly intervalStartNs: number,
+    readonly intervalEndNs: number,
+    private readonly before: Counts,
+    private readonly finished: (current: Counts) => void,
+  ) {
+    this.current = new Counts(table.size);
+  }
+
+  /** Whether the whole table was gone through. */
+  get done(): boolean {
+    return this.next < 0;
+  }
+
+  /**
+   * Goes through up to `flows` more flows of the table, handing each that
+   * saw packets to `onDelta`. Returns true when the table is done (its
+   * counts are then the ones the next read compares with).
+   */
+  step(onDelta: (delta: FlowDelta) => void, flows: number): boolean {
+    const { table, before, current, intervalStartNs, intervalEndNs } = this;
+    if (this.next < 0) return true;
+    const end = Math.min(table.size, this.next + flows);
+    for (let i = this.next; i < end; i++) {
       const key = table.key(i);
       const packets = table.packets(i);
       const bytes = table.bytes(i);
@@ -73,7 +118,7 @@ export class FlowIntervals {
       // The kernel stamps flows with the coarse clock (one tick, up to 4 ms,
       // behind the interval's bounds): the end never precedes the start.
       const endNs = Math.max(startNs, Math.min(flow.lastSeenNs, intervalEndNs) || intervalEndNs);
-      deltas++;
+      this.deltas++;
       onDelta({
         ...flow,
         packets: newPackets,
@@ -84,7 +129,11 @@ export class FlowIntervals {
         intervalEndNs: endNs,
       });
     }
-    this.previous = current;
-    return deltas;
+    this.next = end;
+    if (end < table.size) return false;
+    // Once: the counts become the next read's.
+    this.next = -1;
+    this.finished(current);
+    return true;
   }
 }

@@ -87,6 +87,54 @@ test("a flow interval waits for the events before its end: its flow has the conn
   await s.stop();
 });
 
+test("a large interval's flows are written a slice per turn; events that arrive meanwhile wait for its last slice", async () => {
+  const kernel = new FakeKernel();
+  const records: HostflowRecord[] = [];
+  let firstTurn: number | null = null;
+  const s = new Session(
+    { tracer: { ...DEFAULT_TRACER_OPTIONS, interfaces: ['veth-test'] }, names: {}, filter: {}, flowIntervalSeconds: 0.1, reorderWindowMs: 50 },
+    [
+      (record) => {
+        records.push(record);
+        if (record.type !== 'flow' || firstTurn !== null) return;
+        firstTurn = -1;
+        // Runs after this turn's slice and before the next: an event arrives mid-interval.
+        setImmediate(() => {
+          firstTurn = records.filter((r) => r.type === 'flow').length;
+          kernel.emit(lookupEvent(4242, 'curl', 'api.example', [TUPLE.daddr]));
+        });
+      },
+    ],
+    kernel.start,
+  );
+  s.start();
+  kernel.flows = Array.from({ length: 2500 }, (_, i) => ({
+    ifindex: 7,
+    direction: 'out' as const,
+    proto: 6,
+    family: 4 as const,
+    saddr: TUPLE.saddr,
+    sport: 1024 + i,
+    daddr: TUPLE.daddr,
+    dport: TUPLE.dport,
+    packets: 1,
+    bytes: 60,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    firstSeenNs: 1,
+    lastSeenNs: 2,
+    tcpFlags: 2,
+  }));
+  try {
+    await until(() => records.some((r) => r.type === 'dns'), 'the lookup');
+    assert.equal(firstTurn, 1000, 'the first turn wrote one slice');
+    const dnsAt = records.findIndex((r) => r.type === 'dns');
+    assert.equal(records.slice(0, dnsAt).filter((r) => r.type === 'flow').length, 2500, 'the lookup came after every flow of the interval');
+  } finally {
+    await s.stop();
+  }
+});
+
 test('stop() drains: events still in the window become records, and what runs beside hears all is applied', async () => {
   const { kernel, records, session: s } = session({ reorderWindowMs: 5000 });
   const applied: number[] = [];
