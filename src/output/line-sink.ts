@@ -5,6 +5,8 @@
  * so nothing written is lost on a clean exit.
  */
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { ByteWriter, writeJsonLine } from '../records/json-bytes.js';
+import type { HostflowRecord } from '../records/types.js';
 
 export interface LineSinkOptions {
   /** Append here; undefined writes to stdout. */
@@ -30,8 +32,7 @@ export class LineSink {
   private fd: number | null = null;
   private size = 0;
   /** Lines not yet written, encoded as they come: no string per line with its newline, no join, no copy. */
-  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
-  private pendingBytes = 0;
+  private readonly pending = new ByteWriter(BUFFER_BYTES);
   private readonly timer: NodeJS.Timeout;
   /** stdout's reader is gone; lines are dropped. */
   private readerGone = false;
@@ -54,36 +55,51 @@ export class LineSink {
     this.size = fstatSync(this.fd).size;
   }
 
+  /** A line of text. */
   write(line: string): void {
-    if (this.fd !== null && this.options.rotateBytes) {
-      const bytes = Buffer.byteLength(line) + 1;
-      if (this.size + this.pendingBytes + bytes > this.options.rotateBytes && this.size + this.pendingBytes > 0) {
-        this.flush();
-        this.rotate();
-      }
+    const start = this.pending.length;
+    this.pending.text(line);
+    this.endLine(start);
+  }
+
+  /** A record as its JSON line, encoded straight into the buffer (src/records/json-bytes.ts). */
+  writeJson(record: HostflowRecord): void {
+    const start = this.pending.length;
+    writeJsonLine(record, this.pending);
+    this.endLine(start);
+  }
+
+  /** Ends the line that starts at `start`: rotates before it when it would not fit the file, flushes a full buffer. */
+  private endLine(start: number): void {
+    this.pending.byte(0x0a);
+    const { rotateBytes } = this.options;
+    if (this.fd !== null && rotateBytes && this.size + this.pending.length > rotateBytes && this.size + start > 0) {
+      // The lines before it end the file; it starts the next.
+      this.writeOut(0, start);
+      this.rotate();
+      const { buffer, length } = this.pending;
+      buffer.copyWithin(0, start, length);
+      this.pending.length = length - start;
     }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room the write is whole.
-    const worst = line.length * 3 + 1;
-    if (worst > this.buffer.length - this.pendingBytes) {
-      this.flush();
-      if (worst > this.buffer.length) this.buffer = Buffer.allocUnsafe(worst);
-    }
-    this.pendingBytes += this.buffer.write(line, this.pendingBytes);
-    this.buffer[this.pendingBytes++] = 0x0a;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.pendingBytes === 0) return;
-    const length = this.pendingBytes;
-    this.pendingBytes = 0;
+    if (this.pending.length === 0) return;
+    this.writeOut(0, this.pending.length);
+    this.pending.length = 0;
+  }
+
+  private writeOut(from: number, to: number): void {
+    if (to <= from) return;
+    const { buffer } = this.pending;
     if (this.fd === null) {
       // stdout may write later: it gets a copy, the buffer is refilled now.
-      if (!this.readerGone) process.stdout.write(Buffer.from(this.buffer.subarray(0, length)));
+      if (!this.readerGone) process.stdout.write(Buffer.from(buffer.subarray(from, to)));
       return;
     }
-    for (let written = 0; written < length;) written += writeSync(this.fd, this.buffer, written, length - written);
-    this.size += length;
+    for (let written = from; written < to;) written += writeSync(this.fd, buffer, written, to - written);
+    this.size += to - from;
   }
 
   private rotate(): void {

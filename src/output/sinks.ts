@@ -4,7 +4,6 @@
  * Each is a write function, a close that flushes, and a status line for
  * the UI header.
  */
-import { jsonLine } from '../records/json-line.js';
 import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
@@ -29,9 +28,8 @@ export interface OutputSink {
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
-  const toLine = format === 'text' ? formatText : jsonLine;
   return {
-    write: (record) => sink.write(toLine(record)),
+    write: format === 'text' ? (record) => sink.write(formatText(record)) : (record) => sink.writeJson(record),
     close: async () => sink.close(),
   };
 }

@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineSink } from '../../../src/output/line-sink.js';
+import type { HostflowRecord } from '../../../src/records/types.js';
+import { sampleRecords } from '../../helpers/storage/sample-records.js';
 
 function tempFile(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-sink-'));
@@ -55,4 +57,20 @@ test('multi-byte text, lines longer than the buffer and many flushes reach the f
   }
   sink.close();
   assert.equal(readFileSync(path, 'utf8'), `${lines.join('\n')}\n`);
+});
+
+test('records written as JSON lines rotate whole: every file holds whole records, in order, as JSON.stringify prints them', (t) => {
+  const path = tempFile(t);
+  const sink = new LineSink({ path, rotateBytes: 20_000, keep: 50 });
+  const records = Array.from({ length: 300 }, (_, i) => sampleRecords(4)[i % 4] as HostflowRecord);
+  for (const record of records) sink.writeJson(record);
+  sink.close();
+  const files = [path, ...Array.from({ length: 50 }, (_, i) => `${path}.${i + 1}`)].filter((file) => existsSync(file)).reverse();
+  assert.ok(files.length > 3, 'rotated');
+  for (const file of files) assert.ok(readFileSync(file).length <= 20_000, file);
+  const lines = files.flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n'));
+  assert.deepEqual(
+    lines,
+    records.map((record) => JSON.stringify(record)),
+  );
 });
