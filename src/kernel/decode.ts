@@ -7,7 +7,7 @@
  * or has an unknown type is counted in `DecodeStats` and skipped, never
  * thrown.
  */
-import { formatAddress } from '../net/address.js';
+import { formatAddress, formatIPv4 } from '../net/address.js';
 import { CommStrings } from './comm-strings.js';
 import { offsetOf, type StructLayout } from './struct.js';
 import {
@@ -271,15 +271,40 @@ function isV4Mapped(bytes: Uint8Array, at: number): boolean {
  * the IPv4 connection they are, so the tuple matches the packets on the
  * wire (flows) and the addresses DNS answered (names).
  */
+/**
+ * IPv4 addresses as text, by their 32 bits: a host talks to the same
+ * addresses over and over, and every connection event carries two. One
+ * string each, shared by every connection that keeps it. Bounded like the
+ * process names.
+ */
+const ipv4Texts = new Map<number, string>();
+const IPV4_TEXTS_KEPT = 65_536;
+
+function ipv4Text(view: DataView, bytes: Uint8Array, at: number): string {
+  // Signed: a small integer, no boxed number for the lookup.
+  const bits = view.getInt32(at, false);
+  let text = ipv4Texts.get(bits);
+  if (text === undefined) {
+    if (ipv4Texts.size === IPV4_TEXTS_KEPT) ipv4Texts.clear();
+    text = formatIPv4(bytes, at);
+    ipv4Texts.set(bits, text);
+  }
+  return text;
+}
+
+function addressText(family: 4 | 6, view: DataView, bytes: Uint8Array, at: number): string {
+  return family === 4 ? ipv4Text(view, bytes, at) : formatAddress(6, bytes, at);
+}
+
 export function readTuple(view: DataView, bytes: Uint8Array, at: number): Tuple | null {
   const family = familyOf(view.getUint16(at + U.family, true));
   if (family === null) return null;
   const mapped = family === 6 && isV4Mapped(bytes, at + U.saddr) && isV4Mapped(bytes, at + U.daddr);
   return {
     family: mapped ? 4 : family,
-    saddr: mapped ? formatAddress(4, bytes, at + U.saddr + 12) : formatAddress(family, bytes, at + U.saddr),
+    saddr: mapped ? ipv4Text(view, bytes, at + U.saddr + 12) : addressText(family, view, bytes, at + U.saddr),
     sport: view.getUint16(at + U.sport, true),
-    daddr: mapped ? formatAddress(4, bytes, at + U.daddr + 12) : formatAddress(family, bytes, at + U.daddr),
+    daddr: mapped ? ipv4Text(view, bytes, at + U.daddr + 12) : addressText(family, view, bytes, at + U.daddr),
     dport: view.getUint16(at + U.dport, true),
   };
 }

@@ -157,6 +157,36 @@ test("a thread's events share one task object while the thread is unchanged; any
   assert.equal(new Set(tasks).size, 4);
 });
 
+test('IPv4 addresses with the high bit set, all zeros and all ones decode right, the second time too', () => {
+  const connect = (saddr: number[], daddr: number[]) =>
+    task(new Record(connectEvent))
+      .u32('hdr.type', EventType.connect)
+      .u32('probe', 3)
+      .u16('tuple.family', AF_INET)
+      .raw('tuple.saddr', Uint8Array.from(saddr))
+      .raw('tuple.daddr', Uint8Array.from(daddr)).bytes;
+  const pairs = [
+    [
+      [203, 0, 113, 200],
+      [255, 255, 255, 255],
+    ],
+    [
+      [0, 0, 0, 0],
+      [128, 0, 0, 1],
+    ],
+  ];
+  const { events } = decodeAll(frame([...pairs, ...pairs].map(([s, d]) => connect(s as number[], d as number[]))));
+  assert.deepEqual(
+    events.map((e) => (e.kind === 'connect' ? [e.tuple.saddr, e.tuple.daddr] : null)),
+    [
+      ['203.0.113.200', '255.255.255.255'],
+      ['0.0.0.0', '128.0.0.1'],
+      ['203.0.113.200', '255.255.255.255'],
+      ['0.0.0.0', '128.0.0.1'],
+    ],
+  );
+});
+
 test('a close record keeps byte counts beyond 32 bits', () => {
   const record = ipv4Tuple(task(new Record(closeEvent)))
     .u32('hdr.type', EventType.close)
