@@ -16,7 +16,7 @@ import { XDP_MODE_REQUESTS } from './kernel/xdp-mode.js';
 import { DEFAULT_ROTATE_KEEP } from './output/line-sink.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { SESSION_DEFAULTS } from './session.js';
-import { STORAGE_DEFAULTS } from './storage/index.js';
+import { STORAGE_DEFAULTS } from './storage/options.js';
 
 function positiveNumber(value: string): number {
   const number = Number(value);

@@ -15,7 +15,7 @@ import type { XdpModeRequest } from './kernel/xdp-mode.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
-import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/index.js';
+import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/options.js';
 import { privilegeProblem } from './system/capabilities.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';

@@ -7,7 +7,7 @@
 import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
-import { StorageSink, storageSummaryLines, type StorageOptions } from '../storage/index.js';
+import type { StorageOptions } from '../storage/options.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
 /** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
@@ -36,6 +36,8 @@ export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): O
 
 /** Opens the storage sink (its preflight throws one line when the destination is unusable). */
 export async function storageOutput(options: StorageOptions, log: (line: string) => void): Promise<OutputSink> {
+  // Loaded only when storing: the S3 client and the Parquet encoder are 30 MB resident.
+  const { StorageSink, storageSummaryLines } = await import('../storage/index.js');
   const storage = await StorageSink.open({ ...options, log });
   return {
     write: (record) => void storage.write(record),
