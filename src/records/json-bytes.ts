@@ -179,13 +179,17 @@ type Encode = (record: HostflowRecord, out: ByteWriter) => void;
  */
 function compile(columns: Readonly<Record<string, ColumnKind>>): Encode {
   const keys: Buffer[] = [];
+  // A null field is one write: its key and `null` made once (records carry many).
+  const nulls: Buffer[] = [];
   const lines = Object.entries(columns).map(([name, kind], index) => {
     if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`record field '${name}' is not an identifier`);
-    keys.push(Buffer.from(`${index === 0 ? '{' : ','}${JSON.stringify(name)}:`));
-    return `o.bytes(k[${index}]); ${writerOf(kind)}(o, r.${name});`;
+    const key = `${index === 0 ? '{' : ','}${JSON.stringify(name)}:`;
+    keys.push(Buffer.from(key));
+    nulls.push(Buffer.from(`${key}null`));
+    return `v = r.${name}; if (v == null) o.bytes(n[${index}]); else { o.bytes(k[${index}]); ${writerOf(kind)}(o, v); }`;
   });
-  const body = `return (r, o) => { ${lines.join(' ')} o.byte(0x7d); };`;
-  return new Function('k', 'text', 'number', 'boolean', body)(keys, writeText, writeNumber, writeBoolean) as Encode;
+  const body = `return (r, o) => { let v; ${lines.join(' ')} o.byte(0x7d); };`;
+  return new Function('k', 'n', 'text', 'number', 'boolean', body)(keys, nulls, writeText, writeNumber, writeBoolean) as Encode;
 }
 
 const BY_TYPE = Object.fromEntries(Object.entries(RECORD_COLUMNS).map(([type, columns]) => [type, compile(columns)])) as Record<RecordType, Encode>;
