@@ -21,9 +21,9 @@ const log = (line: string) => process.stderr.write(`hostflow: ${line}\n`);
  * up to four times the live size between full collections when it judges
  * collection cheap, and a tracer allocating a record per event made it do
  * just that: 400 MB resident for under 100 MB live at 5 k connections/s.
- * Growing by half the live size at most held it near 235 MB for 5% more CPU
- * (bench/README.md, the soak). Read by V8 at every full collection, so
- * setting it at start is enough.
+ * Growing by half the live size at most held it near 230 MB, for 5-20% more
+ * CPU in our runs (bench/README.md, the soak). V8 reads it whenever it sets
+ * the next limit, so setting it at start is enough (measured: it takes).
  */
 function holdHeapNearLive(): void {
   setFlagsFromString('--heap-growing-percent=50');

@@ -365,9 +365,9 @@ export class Session {
 
   /**
    * Writes an interval's flow records FLOWS_PER_TURN at a time, yielding to
-   * the event loop between slices: tens of thousands of flows written at
-   * once stalled event delivery while the kernel rings filled, and kept
-   * every record alive until the sinks could drain.
+   * the event loop between slices: tens of thousands of flows written in
+   * one turn stalled event delivery (the rings fill meanwhile) for the
+   * whole interval's work.
    */
   private writeFlows({ snapshot, startNs, endNs }: FlowSnapshot): void {
     const writing = this.intervals.read(snapshot, startNs, endNs);
