@@ -538,8 +538,9 @@ export class Correlator {
     state.unresolved = state.match
       ? null
       : this.evidence.reason({ direction: event.direction, pid, addr: tuple.daddr, tsNs: event.tsNs, openedBeforeTrace: false });
-    const key = flatKey(tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport));
-    if (state.task && this.keepOwners) this.owners.set(key, state);
+    // Flattened only where a table keeps it.
+    const key = tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport);
+    if (state.task && this.keepOwners) this.owners.set(flatKey(key), state);
     const open = this.connRecord('open', event, tuple, state.task, state.match, state.unresolved, event.direction, {
       connect_latency_ms: ms(event.latencyNs),
       duration_ms: null,
@@ -550,7 +551,7 @@ export class Correlator {
     });
     this.options.emit(open);
     // Only outgoing connections wait: an accepted one's remote is a client, which nothing names later.
-    if (!state.match && event.direction === 'out') this.unnamed.add({ key, addr: tuple.daddr, openedNs: event.tsNs, value: { open, state } });
+    if (!state.match && event.direction === 'out') this.unnamed.add({ key: flatKey(key), addr: tuple.daddr, openedNs: event.tsNs, value: { open, state } });
   }
 
   private onClose(event: CloseEvent): void {
@@ -568,14 +569,14 @@ export class Correlator {
           tsNs: event.tsNs,
           openedBeforeTrace: !event.tracked,
         }));
-    const key = flatKey(tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport));
+    const key = tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport);
     // Closed before a name came: the close record is its last word.
     this.unnamed.take(key);
     if (this.keepOwners) {
       const owner = this.owners.get(key);
       if (owner) owner.closedNs = event.tsNs;
-      else if (task) this.owners.set(key, { ...connection(task, event.tuple.daddr, match), unresolved, closedNs: event.tsNs });
-      if (owner || task) this.closedOwners.push({ key, closedNs: event.tsNs });
+      else if (task) this.owners.set(flatKey(key), { ...connection(task, event.tuple.daddr, match), unresolved, closedNs: event.tsNs });
+      if (owner || task) this.closedOwners.push({ key: flatKey(key), closedNs: event.tsNs });
     }
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
     this.options.emit(

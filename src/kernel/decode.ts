@@ -266,12 +266,6 @@ function isV4Mapped(bytes: Uint8Array, at: number): boolean {
 }
 
 /**
- * null when the family is neither AF_INET nor AF_INET6. A dual-stack
- * socket talking IPv4 reports IPv4-mapped addresses; they are turned into
- * the IPv4 connection they are, so the tuple matches the packets on the
- * wire (flows) and the addresses DNS answered (names).
- */
-/**
  * IPv4 addresses as text, by their 32 bits: a host talks to the same
  * addresses over and over, and every connection event carries two. One
  * string each, shared by every connection that keeps it. Bounded like the
@@ -296,6 +290,12 @@ function addressText(family: 4 | 6, view: DataView, bytes: Uint8Array, at: numbe
   return family === 4 ? ipv4Text(view, bytes, at) : formatAddress(6, bytes, at);
 }
 
+/**
+ * null when the family is neither AF_INET nor AF_INET6. A dual-stack
+ * socket talking IPv4 reports IPv4-mapped addresses; they are turned into
+ * the IPv4 connection they are, so the tuple matches the packets on the
+ * wire (flows) and the addresses DNS answered (names).
+ */
 export function readTuple(view: DataView, bytes: Uint8Array, at: number): Tuple | null {
   const family = familyOf(view.getUint16(at + U.family, true));
   if (family === null) return null;

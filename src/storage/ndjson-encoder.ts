@@ -1,12 +1,12 @@
 /**
- * gzip NDJSON: one `jsonLine(record)` line per record, the very line
- * the JSON-lines output writes. Lines are gathered into chunks and each
+ * gzip NDJSON: one JSON line per record (src/records/json-bytes.ts), the
+ * very line the JSON-lines output writes. Lines are gathered into chunks and each
  * chunk is compressed on libuv's thread pool and sync-flushed, so the bytes
  * already in the file are exact and the object's size is known within one
  * chunk before the batch is cut.
  */
 import { constants, createGzip, type Gzip } from 'node:zlib';
-import { jsonLine } from '../records/json-line.js';
+import { ByteWriter, writeJsonLine } from '../records/json-bytes.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { BatchEncoder } from './encoder.js';
 import type { SpoolFile } from './spool.js';
@@ -16,8 +16,8 @@ const GZIP_OVERHEAD = 64;
 
 export class NdjsonEncoder implements BatchEncoder {
   private readonly gzip: Gzip;
-  private lines: string[] = [];
-  private pendingBytes = 0;
+  /** Lines not yet given to gzip. */
+  private readonly pending: ByteWriter;
   /** Bytes given to gzip whose compressed form is not yet in the file. */
   private inflightBytes = 0;
   private flushes = 0;
@@ -29,6 +29,7 @@ export class NdjsonEncoder implements BatchEncoder {
     private readonly file: SpoolFile,
     private readonly chunkBytes = 64 * 1024,
   ) {
+    this.pending = new ByteWriter(chunkBytes * 2);
     this.gzip = createGzip({ level: 6 });
     this.gzip.on('data', (chunk: Buffer) => {
       this.outBytes += chunk.length;
@@ -40,21 +41,20 @@ export class NdjsonEncoder implements BatchEncoder {
   }
 
   get boundBytes(): number {
-    return this.outBytes + this.inflightBytes + this.pendingBytes + GZIP_OVERHEAD + this.flushes * 5;
+    return this.outBytes + this.inflightBytes + this.pending.length + GZIP_OVERHEAD + this.flushes * 5;
   }
 
   add(record: HostflowRecord): void {
-    const line = jsonLine(record);
-    this.lines.push(line);
-    this.pendingBytes += line.length + 1;
-    if (this.pendingBytes >= this.chunkBytes) this.compressPending();
+    writeJsonLine(record, this.pending);
+    this.pending.byte(0x0a);
+    if (this.pending.length >= this.chunkBytes) this.compressPending();
   }
 
   private compressPending(): void {
-    if (this.lines.length === 0) return;
-    const text = Buffer.from(`${this.lines.join('\n')}\n`);
-    this.lines = [];
-    this.pendingBytes = 0;
+    if (this.pending.length === 0) return;
+    // gzip reads it later: a copy, and the buffer is refilled now.
+    const text = Buffer.from(this.pending.buffer.subarray(0, this.pending.length));
+    this.pending.length = 0;
     this.inflightBytes += text.length;
     this.flushes++;
     this.gzip.write(text);

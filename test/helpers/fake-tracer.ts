@@ -105,7 +105,6 @@ export function lookupEvent(pid: number, comm: string, name: string, addrs: stri
   return { kind: 'lookup', tsNs: nowNs(), cpu: 0, task: task(pid, comm), name, addrs, truncated: false, ret: 0, latencyNs: 1e6 };
 }
 
-/** A connect and its handshake from `pid` to daddr:dport, now. */
 const sockIds = new Map<string, number>();
 
 /** A test's socket, named for reading, as the number the decoder gives a socket: one per name. */
@@ -115,6 +114,7 @@ export function sockId(name: string): number {
   return id;
 }
 
+/** A connect and its handshake from `pid` to daddr:dport, now. */
 export function connectionEvents(pid: number, comm: string, tuple: Tuple, sock = tuple.sport): [ConnectEvent, EstablishedEvent] {
   const at = nowNs();
   return [

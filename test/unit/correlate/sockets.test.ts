@@ -18,6 +18,7 @@ import { parseDnsResponse } from '../../../src/dns/wire.js';
 import type { Task, Tuple } from '../../../src/kernel/decode.js';
 import type { UdpConversationEntry } from '../../../src/kernel/udp-convs.js';
 import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, UdpRecord } from '../../../src/records/types.js';
+import type { FlowDelta } from '../../../src/flows/intervals.js';
 import type { CorrelatorEvent, DnsAnswerEvent, DnsQueryEvent } from '../../../src/wire/events.js';
 
 const MS = 1e6;
@@ -86,6 +87,30 @@ function conversation(owner: Task, socket: string, counts: Partial<UdpConversati
   };
 }
 
+/** One interval's UDP flow on if2, from LOCAL:45000 to 192.0.2.9:9000 unless told. */
+function udpFlow(fields: Partial<FlowDelta> = {}): FlowDelta {
+  return {
+    ifindex: 2,
+    direction: 'out',
+    proto: 17,
+    family: 4,
+    saddr: LOCAL,
+    sport: 45000,
+    daddr: '192.0.2.9',
+    dport: 9000,
+    packets: 1,
+    bytes: 60,
+    droppedPackets: 0,
+    droppedBytes: 0,
+    tcpFlags: 0,
+    firstSeenNs: 10 * MS,
+    lastSeenNs: 20 * MS,
+    intervalStartNs: 0,
+    intervalEndNs: 30 * MS,
+    ...fields,
+  };
+}
+
 function harness() {
   const records: HostflowRecord[] = [];
   const names = new NameIndex();
@@ -149,25 +174,7 @@ test('a UDP conversation: open and close records with its process, own name and 
   h.feed({ kind: 'lookup', tsNs: 3 * MS, cpu: 0, task: PY, name: 'beta.test', addrs: ['192.0.2.9'], truncated: false, ret: 0, latencyNs: MS });
   const live = conversation(GO, 'u1', { packetsOut: 2, bytesOut: 200, packetsIn: 1, bytesIn: 100 });
   assert.deepEqual(h.correlator.udpConversations([live], 30 * MS), []);
-  const flow = h.correlator.flowRecord({
-    ifindex: 2,
-    direction: 'out',
-    proto: 17,
-    family: 4,
-    saddr: LOCAL,
-    sport: 45000,
-    daddr: '192.0.2.9',
-    dport: 9000,
-    packets: 2,
-    bytes: 256,
-    droppedPackets: 0,
-    droppedBytes: 0,
-    tcpFlags: 0,
-    firstSeenNs: 10 * MS,
-    lastSeenNs: 20 * MS,
-    intervalStartNs: 0,
-    intervalEndNs: 30 * MS,
-  }) as FlowRecord;
+  const flow = h.correlator.flowRecord(udpFlow({ packets: 2, bytes: 256 })) as FlowRecord;
   assert.deepEqual([flow.pid, flow.comm, flow.dst_host], [100, 'goclient', 'alpha.test']);
   h.feed({ kind: 'udpClose', tsNs: 40 * MS, cpu: 0, socket: 'u1' });
   const final = conversation(GO, 'u1');
@@ -187,24 +194,7 @@ test("a DNS server's conversation owns the flows of its own end only: a client's
   // dnsmasq answers from 192.0.2.9:53 to this host's resolver socket at LOCAL:45000, in another namespace.
   const server = conversation(task(300, 'dnsmasq'), 'd1', { laddr: '192.0.2.9', lport: 53, raddr: LOCAL, rport: 45000 });
   h.correlator.udpConversations([server], 30 * MS);
-  const query = {
-    direction: 'out' as const,
-    proto: 17,
-    family: 4 as const,
-    saddr: LOCAL,
-    sport: 45000,
-    daddr: '192.0.2.9',
-    dport: 53,
-    packets: 1,
-    bytes: 60,
-    droppedPackets: 0,
-    droppedBytes: 0,
-    tcpFlags: 0,
-    firstSeenNs: 10 * MS,
-    lastSeenNs: 20 * MS,
-    intervalStartNs: 0,
-    intervalEndNs: 30 * MS,
-  };
+  const query = udpFlow({ dport: 53 });
   assert.deepEqual(
     [h.correlator.flowRecord({ ...query, ifindex: 2 }).comm, h.correlator.flowRecord({ ...query, ifindex: 2, direction: 'in' }).comm],
     [null, 'dnsmasq'],
