@@ -102,7 +102,12 @@ static __always_inline void hf_tuple_from_sock(struct hf_tuple *t, const struct 
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 	t->family = family;
-	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/*
+	 * inet_sport, not skc_num: a closing socket gives its port back before
+	 * the CLOSE transition (inet_put_port zeroes skc_num), but keeps
+	 * inet_sport, as the tracepoint's own record does.
+	 */
+	t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET) {
 		BPF_CORE_READ_INTO((__be32 *)t->saddr, sk, __sk_common.skc_rcv_saddr);

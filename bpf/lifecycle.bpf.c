@@ -51,15 +51,6 @@ struct {
 } sockets SEC(".maps");
 
 /*
- * tcp:tcp_retransmit_skb has its own record layout (with `err`) in recent
- * kernels; older ones share tcp_event_sk_skb's. Both start with skbaddr,
- * skaddr; bpf_core_type_exists() picks the one the running kernel has.
- */
-struct trace_event_raw_tcp_event_sk_skb___old {
-	const void *skaddr;
-} __attribute__((preserve_access_index));
-
-/*
  * True when the current task holds the socket's lock, that is, when this
  * state change runs in the process acting on the socket: softirq processing
  * of a socket a process has locked is deferred to that process's
@@ -73,27 +64,8 @@ static __always_inline bool owner_is_current(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
 }
 
-static __always_inline void tuple_from_ctx(struct hf_tuple *t,
-					   const struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	__u16 family = ctx->family;
-
-	t->family = family;
-	t->sport = ctx->sport;
-	t->dport = ctx->dport;
-	/* Read, not loaded: the verifier refuses loads through a moved ctx pointer. */
-	if (family == AF_INET) {
-		bpf_probe_read_kernel(t->saddr, sizeof(ctx->saddr), ctx->saddr);
-		bpf_probe_read_kernel(t->daddr, sizeof(ctx->daddr), ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(t->saddr, sizeof(ctx->saddr_v6), ctx->saddr_v6);
-		bpf_probe_read_kernel(t->daddr, sizeof(ctx->daddr_v6), ctx->daddr_v6);
-	}
-}
-
 /* CLOSE -> SYN_SENT: connect() in the calling process. */
-static __always_inline void on_connect(const struct trace_event_raw_inet_sock_set_state *ctx,
-				       __u64 sk)
+static __always_inline void on_connect(__u64 sk)
 {
 	struct hf_sock_info info = {};
 	struct hf_connect_event *e;
@@ -120,7 +92,7 @@ static __always_inline void on_connect(const struct trace_event_raw_inet_sock_se
 	hf_header_fill(&e->hdr, HF_EVENT_CONNECT, info.start_ns);
 	e->task = info.task;
 	/* The source port is picked after this transition: often still 0. */
-	tuple_from_ctx(&e->tuple, ctx);
+	hf_tuple_from_sock(&e->tuple, (const struct sock *)sk);
 	e->sock = sk;
 	e->ret = 0;
 	e->probe = HF_PROBE_TRACEPOINT;
@@ -144,8 +116,7 @@ static __always_inline void on_syn_recv(__u64 sk, int oldstate)
 }
 
 /* SYN_SENT/SYN_RECV -> ESTABLISHED, in softirq: the task is remembered. */
-static __always_inline void on_established(const struct trace_event_raw_inet_sock_set_state *ctx,
-					   __u64 sk)
+static __always_inline void on_established(__u64 sk)
 {
 	struct hf_established_event *e;
 	struct hf_sock_info *info;
@@ -167,7 +138,7 @@ static __always_inline void on_established(const struct trace_event_raw_inet_soc
 	__builtin_memset(e, 0, sizeof(*e));
 	hf_header_fill(&e->hdr, HF_EVENT_ESTABLISHED, now);
 	e->task = info->task;
-	tuple_from_ctx(&e->tuple, ctx);
+	hf_tuple_from_sock(&e->tuple, (const struct sock *)sk);
 	e->sock = sk;
 	e->latency_ns = now - info->start_ns;
 	e->direction = info->direction;
@@ -294,23 +265,19 @@ cleanup:
 		bpf_map_delete_elem(&sockets, &sk);
 }
 
-static __always_inline int handle_set_state(const struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline void handle_set_state(__u64 sk, int oldstate, int newstate)
 {
-	__u64 sk = (__u64)ctx->skaddr;
-	int oldstate = ctx->oldstate;
-	int newstate = ctx->newstate;
-
 	switch (newstate) {
 	case TCP_SYN_SENT:
 		if (oldstate == TCP_CLOSE)
-			on_connect(ctx, sk);
+			on_connect(sk);
 		break;
 	case TCP_SYN_RECV:
 		on_syn_recv(sk, oldstate);
 		break;
 	case TCP_ESTABLISHED:
 		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)
-			on_established(ctx, sk);
+			on_established(sk);
 		break;
 	case TCP_FIN_WAIT1:
 		if (oldstate == TCP_ESTABLISHED)
@@ -323,35 +290,36 @@ static __always_inline int handle_set_state(const struct trace_event_raw_inet_so
 	case TCP_CLOSE: {
 		struct hf_tuple tuple = {};
 
-		tuple_from_ctx(&tuple, ctx);
+		hf_tuple_from_sock(&tuple, (const struct sock *)sk);
 		on_close(&tuple, sk, oldstate);
 		break;
 	}
 	}
-	return 0;
 }
 
 /*
- * Read, not loaded: clang merges the two loads into one through a moved ctx
- * pointer, which the verifier refuses.
+ * sock:inet_sock_set_state as a raw tracepoint: the arguments are the
+ * kernel's own (sk, oldstate, newstate), and the addresses are read from
+ * the socket at the moment the classic tracepoint would copy them. Raw,
+ * because a classic tracepoint program is skipped whenever another tracing
+ * program runs on the CPU (one per-CPU guard for all of them), as when a
+ * softirq's state change interrupts a process's own connect, while a raw
+ * one is guarded per program; and raw tracepoints need no tracefs, which
+ * only root may read.
  */
-static __always_inline __u64 retransmit_sock(void *ctx)
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(sock_state, const struct sock *s, int oldstate, int newstate)
 {
-	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb))
-		return (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_retransmit_skb *)ctx,
-					    skaddr);
-	return (__u64)BPF_CORE_READ((struct trace_event_raw_tcp_event_sk_skb___old *)ctx, skaddr);
-}
+	__u16 family;
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	/* The tracepoint also serves SCTP and MPTCP. */
-	if (ctx->protocol != IPPROTO_TCP)
+	/* The tracepoint also serves SCTP and MPTCP; sk_protocol was a bitfield before 5.6. */
+	if (BPF_CORE_READ_BITFIELD_PROBED(s, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	if (ctx->family != AF_INET && ctx->family != AF_INET6)
+	family = BPF_CORE_READ(s, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	return handle_set_state(ctx);
+	handle_set_state((__u64)s, oldstate, newstate);
+	return 0;
 }
 
 /*
@@ -387,10 +355,11 @@ int BPF_PROG(sock_destroy, struct sock *s)
 	return 0;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tcp_retransmit(void *ctx)
+/* tcp:tcp_retransmit_skb, raw for the same reasons as sock_state. */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit, const struct sock *s)
 {
-	__u64 sk = retransmit_sock(ctx);
+	__u64 sk = (__u64)s;
 	struct hf_sock_info *info;
 
 	hf_count(HF_CNT_RETRANSMITS);

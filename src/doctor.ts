@@ -125,7 +125,7 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
   add(
     'lifecycle',
     facts.tracepoint ? 'ok' : 'FAIL',
-    facts.tracepoint ? 'sock:inet_sock_set_state, tcp:tcp_retransmit_skb, raw tcp_destroy_sock' : 'sock:inet_sock_set_state not found in tracefs',
+    facts.tracepoint ? 'raw tracepoints inet_sock_set_state, tcp_retransmit_skb, tcp_destroy_sock' : 'the kernel has no inet_sock_set_state tracepoint',
   );
   add('uprobe', facts.uprobes ? 'ok' : 'no', facts.uprobes ? 'uprobe PMU' : 'no uprobe PMU: getaddrinfo lookups will not be traced');
   add(
@@ -203,7 +203,8 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     libbpf: native?.libbpfVersion() ?? null,
     kprobePmu: kernelHasKprobes(tracefs.path),
     connectModes: {},
-    tracepoint: tracefs.path !== null && existsSync(`${tracefs.path}/events/sock/inet_sock_set_state`),
+    // Raw tracepoints are found by name in the kernel, not in tracefs.
+    tracepoint: kallsymsHas('(__traceiter_|__tracepoint_)inet_sock_set_state'),
     uprobes: existsSync('/sys/bus/event_source/devices/uprobe'),
     tcx: kallsymsHas('tcx_link_attach'),
     libc: systemLibc(),

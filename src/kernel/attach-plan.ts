@@ -11,16 +11,23 @@ import { BLOCKLIST_MAX } from './layout.js';
 import { blocklistWanted, packetProgramsWanted, type TracerOptions } from './tracer-options.js';
 import type { XdpModeRequest } from './xdp-mode.js';
 
-/** A classic tracepoint (by category and name in tracefs) or a raw one (by name). */
-export type HookAttachment =
-  { program: string; kind: 'tracepoint'; category: string; name: string } | { program: string; kind: 'raw_tracepoint'; name: string };
+/**
+ * A raw tracepoint, by name. Raw ones only: they need no tracefs (root-only)
+ * and the kernel skips them only when the same program nests, where a
+ * classic tracepoint program is skipped while any tracing program runs on
+ * the CPU (bpf/lifecycle.bpf.c).
+ */
+export interface HookAttachment {
+  program: string;
+  name: string;
+}
 
 /** The hooks every connect mode needs: they keep `sockets`, which established and close records need. */
 export const LIFECYCLE_HOOKS: readonly HookAttachment[] = [
-  { program: 'sock_state', kind: 'tracepoint', category: 'sock', name: 'inet_sock_set_state' },
-  { program: 'tcp_retransmit', kind: 'tracepoint', category: 'tcp', name: 'tcp_retransmit_skb' },
-  // Catches the closes the kernel skipped in sock_state (nested BPF runs).
-  { program: 'sock_destroy', kind: 'raw_tracepoint', name: 'tcp_destroy_sock' },
+  { program: 'sock_state', name: 'inet_sock_set_state' },
+  { program: 'tcp_retransmit', name: 'tcp_retransmit_skb' },
+  // Catches the closes the kernel skipped in sock_state (a nested run).
+  { program: 'sock_destroy', name: 'tcp_destroy_sock' },
 ];
 
 export interface AttachPlan {

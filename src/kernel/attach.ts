@@ -39,9 +39,7 @@ export function attachConnectProbe(object: BpfObject, mode: ConnectProbeName): v
 
 export function attachHooks(object: BpfObject, hooks: readonly HookAttachment[]): void {
   for (const hook of hooks) {
-    attach(() =>
-      hook.kind === 'tracepoint' ? object.attachTracepoint(hook.program, hook.category, hook.name) : object.attachRawTracepoint(hook.program, hook.name),
-    );
+    attach(() => object.attachRawTracepoint(hook.program, hook.name));
   }
 }
 

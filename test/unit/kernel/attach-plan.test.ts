@@ -6,11 +6,11 @@ import { DEFAULT_TRACER_OPTIONS, type TracerOptions } from '../../../src/kernel/
 
 const plan = (overrides: Partial<TracerOptions> = {}) => planAttach({ ...DEFAULT_TRACER_OPTIONS, ...overrides });
 
-test('the lifecycle hooks are attached in every plan, the destroy hook as a raw tracepoint', () => {
+test('the lifecycle hooks are attached in every plan, all raw tracepoints', () => {
   assert.deepEqual(plan().lifecycle, LIFECYCLE_HOOKS);
   assert.deepEqual(
-    LIFECYCLE_HOOKS.map((hook) => `${hook.kind}:${hook.program}`),
-    ['tracepoint:sock_state', 'tracepoint:tcp_retransmit', 'raw_tracepoint:sock_destroy'],
+    LIFECYCLE_HOOKS.map((hook) => `${hook.program}:${hook.name}`),
+    ['sock_state:inet_sock_set_state', 'tcp_retransmit:tcp_retransmit_skb', 'sock_destroy:tcp_destroy_sock'],
   );
 });
 
