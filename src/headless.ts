@@ -11,7 +11,7 @@ export function headless(output: LineSinkOptions, format: 'json' | 'text'): Fron
   return {
     holdsTerminal: false,
     stopSignals: ['SIGINT', 'SIGTERM'],
-    open: (stop): OutputSink[] => [lineOutput({ ...output, onClosedReader: stop }, format)],
+    open: (stop, log): OutputSink[] => [lineOutput({ ...output, onClosedReader: stop, log }, format)],
     show: () => {},
     close: () => {},
   };

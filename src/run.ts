@@ -26,8 +26,8 @@ export interface RunView {
 }
 
 export interface FrontEnd {
-  /** The front-end's own record sinks; `stop` ends the run (e.g. stdout's reader went away). */
-  open(stop: () => void): OutputSink[];
+  /** The front-end's own record sinks; `stop` ends the run (e.g. stdout's reader went away); `log` is where they report faults (a full disk). */
+  open(stop: () => void, log: (line: string) => void): OutputSink[];
   /** Log lines wait until close() while the front-end owns the terminal (the UI). */
   readonly holdsTerminal: boolean;
   /** Signals that end the run cleanly. */
@@ -88,7 +88,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
   let report: AttachReport;
   try {
     const storage = plan.storage ? await storageOutput(plan.storage, log) : null;
-    sinks.push(...frontEnd.open(onSignal));
+    sinks.push(...frontEnd.open(onSignal, log));
     if (storage) sinks.push(storage);
     if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
     session = new Session(
@@ -99,6 +99,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     if (plan.services.pcap) capture = CaptureFile.open(plan.services.pcap, session);
     report = session.start();
     control?.follow(session);
+    for (const sink of sinks) if (sink.stats) control?.addStats(sink.stats);
   } catch (error) {
     capture?.close();
     await control?.close();

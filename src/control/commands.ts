@@ -69,6 +69,10 @@ export const PROBLEM_STATS: ReadonlySet<string> = new Set([
   'capture_lost',
   'block_host_addrs_refused',
   'block_host_failures',
+  'output_lines_dropped',
+  'storage_records_refused',
+  'storage_records_invalid',
+  'storage_records_lost',
 ]);
 
 /** The stats with `health` first: 'ok', or 'PROBLEM: events_lost, capture_lost'. */

@@ -22,6 +22,8 @@ export class ControlService {
   private readonly hostBlocks = new HostBlocks(() => this.session?.blocklist ?? null);
   private unfollowNames: (() => void) | null = null;
   private server: ControlServer | null = null;
+  /** Counters of what runs beside the session (the output, storage), read at each `stats`. */
+  private readonly extraStats: (() => Record<string, StatValue>)[] = [];
 
   private constructor() {}
 
@@ -37,6 +39,11 @@ export class ControlService {
     this.session = session;
     this.unfollowNames?.();
     this.unfollowNames = session.names.onLearn(({ host, aliases, addrs }) => this.hostBlocks.learned(host, aliases, addrs));
+  }
+
+  /** Adds counters to `stats` (a sink's: lines dropped, uploads retried). */
+  addStats(source: () => Record<string, StatValue>): void {
+    this.extraStats.push(source);
   }
 
   get stats(): ControlServerStats | null {
@@ -104,7 +111,7 @@ export class ControlService {
       listHosts: () => current()?.names.hosts() ?? [],
       stats: () => {
         const session = current();
-        return session ? sessionStats(session, hostBlocks) : {};
+        return session ? Object.assign(sessionStats(session, hostBlocks), ...this.extraStats.map((source) => source())) : {};
       },
     };
   }

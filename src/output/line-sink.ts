@@ -3,8 +3,15 @@
  * rotated by size (FILE -> FILE.1 -> ... -> FILE.<keep>). Writes are
  * buffered and flushed at least every `flushMs`, on rotation and on close,
  * so nothing written is lost on a clean exit.
+ *
+ * A write that fails (a full disk, a quota, an I/O error) never stops the
+ * tracer: the lines of that flush are dropped and counted, a line cut in
+ * half by the failure is cut off the file again, and the next flush tries
+ * again, so writing resumes by itself once there is room. The file holds
+ * whole lines only, each once.
  */
-import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { firstLine } from '../errors.js';
 import { ByteWriter, writeJsonLine } from '../records/json-bytes.js';
 import type { HostflowRecord } from '../records/types.js';
 
@@ -19,6 +26,23 @@ export interface LineSinkOptions {
   flushMs?: number;
   /** Called once when stdout's reader went away (EPIPE, e.g. `hostflow | head`): later lines are dropped. */
   onClosedReader?: () => void;
+  /** Where the sink says that writing failed (once per outage) and that it works again. */
+  log?: (line: string) => void;
+}
+
+/** What the sink wrote and could not write. */
+export interface LineSinkStats {
+  /** stdout, or the file's path. */
+  target: string;
+  /** Lines that reached the file or stdout. */
+  linesWritten: number;
+  /** Lines dropped because writing failed (counted, never retried). */
+  linesDropped: number;
+  /** Flushes (or rotations) that failed. */
+  writeErrors: number;
+  /** The last write failed: lines are being dropped until one succeeds. */
+  failing: boolean;
+  lastError: string | null;
 }
 
 /** Rotated files kept when the options do not say. */
@@ -36,9 +60,12 @@ export class LineSink {
   private readonly timer: NodeJS.Timeout;
   /** stdout's reader is gone; lines are dropped. */
   private readerGone = false;
+  /** Lines dropped since writing began to fail, for the line that says it works again. */
+  private droppedInOutage = 0;
+  private readonly counts: Omit<LineSinkStats, 'target'> = { linesWritten: 0, linesDropped: 0, writeErrors: 0, failing: false, lastError: null };
   private readonly onStdoutError = (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    if (this.readerGone) return;
+    // Failed writes are counted by their callbacks; only a gone reader ends the run.
+    if (error.code !== 'EPIPE' || this.readerGone) return;
     this.readerGone = true;
     this.options.onClosedReader?.();
   };
@@ -53,6 +80,10 @@ export class LineSink {
   private open(): void {
     this.fd = openSync(this.options.path as string, 'a', 0o640);
     this.size = fstatSync(this.fd).size;
+  }
+
+  get stats(): LineSinkStats {
+    return { target: this.options.path ?? 'stdout', ...this.counts };
   }
 
   /** A line of text. */
@@ -90,35 +121,108 @@ export class LineSink {
     this.pending.length = 0;
   }
 
+  /** Writes whole lines [from, to) of the buffer; on failure drops them, counted, and keeps the file to whole lines. */
   private writeOut(from: number, to: number): void {
     if (to <= from) return;
     const { buffer } = this.pending;
-    if (this.fd === null) {
+    const lines = countLines(buffer, from, to);
+    if (this.options.path === undefined) {
+      if (this.readerGone) return;
       // stdout may write later: it gets a copy, the buffer is refilled now.
-      if (!this.readerGone) process.stdout.write(Buffer.from(buffer.subarray(from, to)));
+      process.stdout.write(Buffer.from(buffer.subarray(from, to)), (error) => (error ? this.failed(error, lines) : this.succeeded(lines)));
       return;
     }
-    for (let written = from; written < to;) written += writeSync(this.fd, buffer, written, to - written);
+    let written = from;
+    try {
+      if (this.fd === null) this.open();
+      for (; written < to;) written += writeSync(this.fd as number, buffer, written, to - written);
+    } catch (error) {
+      // The lines that reached the file whole stay; a part of one is cut off again (the file is opened to append).
+      const whole = lastLineEnd(buffer, from, written);
+      if (this.fd !== null && written > whole) {
+        try {
+          ftruncateSync(this.fd, fstatSync(this.fd).size - (written - whole));
+        } catch {
+          // Left as it is, the part is ended by the next line: the count says it was not written.
+        }
+      }
+      this.size += whole - from;
+      const kept = countLines(buffer, from, whole);
+      if (kept > 0) this.succeeded(kept);
+      this.failed(error, lines - kept);
+      return;
+    }
     this.size += to - from;
+    this.succeeded(lines);
+  }
+
+  private succeeded(lines: number): void {
+    this.counts.linesWritten += lines;
+    if (!this.counts.failing) return;
+    this.counts.failing = false;
+    this.options.log?.(`output: writing to ${this.stats.target} works again; ${this.droppedInOutage} lines were dropped while it failed`);
+  }
+
+  private failed(error: unknown, lines: number): void {
+    this.counts.writeErrors++;
+    this.counts.linesDropped += lines;
+    const code = (error as NodeJS.ErrnoException).code;
+    this.counts.lastError = code && !firstLine(error).includes(code) ? `${code}: ${firstLine(error)}` : firstLine(error);
+    if (this.counts.failing) {
+      this.droppedInOutage += lines;
+      return;
+    }
+    this.counts.failing = true;
+    this.droppedInOutage = lines;
+    this.options.log?.(`output: cannot write to ${this.stats.target} (${this.counts.lastError}): lines are DROPPED and counted until writing works again`);
   }
 
   private rotate(): void {
     const path = this.options.path as string;
     const keep = this.options.keep ?? DEFAULT_ROTATE_KEEP;
-    closeSync(this.fd as number);
-    rmSync(`${path}.${keep}`, { force: true });
-    for (let index = keep - 1; index >= 1; index--) {
-      if (existsSync(`${path}.${index}`)) renameSync(`${path}.${index}`, `${path}.${index + 1}`);
+    try {
+      if (this.fd !== null) closeSync(this.fd);
+      this.fd = null;
+      rmSync(`${path}.${keep}`, { force: true });
+      for (let index = keep - 1; index >= 1; index--) {
+        if (existsSync(`${path}.${index}`)) renameSync(`${path}.${index}`, `${path}.${index + 1}`);
+      }
+      renameSync(path, `${path}.1`);
+      this.open();
+    } catch (error) {
+      // The next write opens the file again (appending to it when it was not renamed); its lines are counted then.
+      this.counts.writeErrors++;
+      this.counts.lastError = firstLine(error);
+      this.options.log?.(`output: cannot rotate ${path} (${this.counts.lastError}): writing goes on, rotating again at the next size`);
+      if (this.fd === null) {
+        try {
+          this.open();
+        } catch {
+          // Tried again at the next write.
+        }
+      }
     }
-    renameSync(path, `${path}.1`);
-    this.open();
   }
 
   close(): void {
     clearInterval(this.timer);
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
-    else process.stdout.off('error', this.onStdoutError);
+    else if (this.options.path === undefined) process.stdout.off('error', this.onStdoutError);
     this.fd = null;
   }
+}
+
+/** Newlines in buffer[from, to): the lines there, every one ends with one. */
+function countLines(buffer: Buffer, from: number, to: number): number {
+  let lines = 0;
+  for (let at = buffer.indexOf(0x0a, from); at !== -1 && at < to; at = buffer.indexOf(0x0a, at + 1)) lines++;
+  return lines;
+}
+
+/** The end of the last whole line in buffer[from, to), or `from` when none ends there. */
+function lastLineEnd(buffer: Buffer, from: number, to: number): number {
+  if (to <= from) return from;
+  const at = buffer.lastIndexOf(0x0a, to - 1);
+  return at >= from ? at + 1 : from;
 }

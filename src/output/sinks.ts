@@ -7,6 +7,7 @@
 import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
+import { outputStats, outputSummaryLines } from '../format/output-summary.js';
 import type { StorageOptions } from '../storage/options.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
@@ -24,28 +25,41 @@ export interface OutputSink {
   /** Flushes everything written; awaited after the session stopped. Its part of the exit summary, if it has one. */
   close(): Promise<SummaryLine[] | void>;
   status?(): SinkStatusLine;
+  /** Its counters for `ctl stats`: flat, snake_case. */
+  stats?(): Record<string, number>;
 }
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
   return {
     write: format === 'text' ? (record) => sink.write(formatText(record)) : (record) => sink.writeJson(record),
-    close: async () => sink.close(),
+    close: async () => {
+      sink.close();
+      return outputSummaryLines(sink.stats);
+    },
+    status: () => {
+      const s = sink.stats;
+      const text = `${s.linesWritten} lines${s.linesDropped > 0 ? `, DROPPED ${s.linesDropped} (${s.lastError})` : ''}`;
+      return { label: 'output', text, warn: s.failing || s.linesDropped > 0 };
+    },
+    stats: () => outputStats(sink.stats),
   };
 }
 
 /** Opens the storage sink (its preflight throws one line when the destination is unusable). */
 export async function storageOutput(options: StorageOptions, log: (line: string) => void): Promise<OutputSink> {
   // Loaded only when storing: the S3 client and the Parquet encoder are 30 MB resident.
-  const { StorageSink, storageSummaryLines } = await import('../storage/index.js');
+  const { StorageSink, storageSummaryLines, storageStats } = await import('../storage/index.js');
   const storage = await StorageSink.open({ ...options, log });
   return {
     write: (record) => void storage.write(record),
     close: async () => storageSummaryLines(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })),
     status: () => {
       const s = storage.status();
-      const text = `backlog ${s.backlogBatches} batches, spool ${Math.round(s.spoolBytes / 1024)} KiB, uploaded ${s.uploadedRecords}${s.refusedRecords ? `, REFUSED ${s.refusedRecords}` : ''}`;
-      return { label: 'storage', text, warn: s.failing || s.spoolFull || s.refusedRecords > 0 };
+      const retries = s.failures > 0 ? `, retries ${s.failures}${s.throttled > 0 ? ` (throttled ${s.throttled})` : ''}` : '';
+      const text = `backlog ${s.backlogBatches} batches, spool ${Math.round(s.spoolBytes / 1024)} KiB, uploaded ${s.uploadedRecords}${retries}${s.refusedRecords ? `, REFUSED ${s.refusedRecords}` : ''}${s.lostRecords ? `, LOST ${s.lostRecords}` : ''}`;
+      return { label: 'storage', text, warn: s.failing || s.spoolFull || s.refusedRecords > 0 || s.lostRecords > 0 };
     },
+    stats: () => storageStats(storage.status()),
   };
 }

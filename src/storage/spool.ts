@@ -71,6 +71,11 @@ export class SpoolFile {
     }
   }
 
+  /** A write failed (a full disk): the batch cannot be finished, its records are lost at commit. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
     this.tail = this.tail.then(async () => {

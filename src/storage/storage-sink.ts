@@ -61,6 +61,7 @@ type Counters = Pick<
   | 'recoveredBatches'
   | 'discardedPartials'
   | 'failures'
+  | 'throttled'
   | 'refusedRecords'
   | 'invalidRecords'
   | 'lostRecords'
@@ -80,6 +81,7 @@ export class StorageSink {
     recoveredBatches: 0,
     discardedPartials: 0,
     failures: 0,
+    throttled: 0,
     refusedRecords: 0,
     invalidRecords: 0,
     lostRecords: 0,
@@ -129,7 +131,7 @@ export class StorageSink {
       { concurrency: options.concurrency ?? STORAGE_DEFAULTS.concurrency, retry: options.retry ?? DEFAULT_RETRY },
       {
         uploaded: (entry) => this.uploaded(entry),
-        failed: (entry, error, failures, delayMs) => this.uploadFailed(entry, error, failures, delayMs),
+        failed: (entry, error, failures, delayMs, throttled) => this.uploadFailed(entry, error, failures, delayMs, throttled),
         recovered: (failures) =>
           this.log(
             `storage: uploads to ${this.store.description} work again after ${failures} failed attempts; ${this.uploader.pending.length} batches to catch up`,
@@ -233,7 +235,8 @@ export class StorageSink {
     } catch (error) {
       return this.invalid(error);
     }
-    if (batch.encoder.boundBytes >= this.cutBytes) this.closeBatch(batch);
+    // A batch whose file failed (a full disk) is ended at once: its loss is counted, and the next record tries a new file.
+    if (batch.encoder.boundBytes >= this.cutBytes || batch.file.failed) this.closeBatch(batch);
     return true;
   }
 
@@ -259,7 +262,7 @@ export class StorageSink {
   private closeAgedBatches(): void {
     const now = Date.now();
     for (const batch of this.batches.values()) {
-      if (now - batch.openedAtMs >= this.flushIntervalMs) this.closeBatch(batch);
+      if (now - batch.openedAtMs >= this.flushIntervalMs || batch.file.failed) this.closeBatch(batch);
     }
     this.checkSpool();
   }
@@ -309,9 +312,10 @@ export class StorageSink {
     this.checkSpool();
   }
 
-  private uploadFailed(entry: SpoolEntry, error: unknown, failures: number, delayMs: number): void {
+  private uploadFailed(entry: SpoolEntry, error: unknown, failures: number, delayMs: number, throttled: boolean): void {
     this.counters.failures++;
-    const description = shortError(error);
+    if (throttled) this.counters.throttled++;
+    const description = `${throttled ? 'throttled: ' : ''}${shortError(error)}`;
     // Loud at the first failure, then at 2, 4, 8, ... failed attempts in a row.
     const loud = (failures & (failures - 1)) === 0;
     const line =

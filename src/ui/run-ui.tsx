@@ -74,9 +74,9 @@ export function terminalUi(options: UiOptions): FrontEnd {
     holdsTerminal: true,
     // SIGHUP: the terminal went away.
     stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
-    open: (): OutputSink[] => {
+    open: (_stop, log): OutputSink[] => {
       const sinks: OutputSink[] = [{ write: (record) => model.add(record), close: async () => {} }];
-      if (options.output) sinks.push(lineOutput(options.output.line, options.output.format));
+      if (options.output) sinks.push(lineOutput({ ...options.output.line, log }, options.output.format));
       return sinks;
     },
     show: async (view: RunView, stop: (failure?: unknown) => void) => {

@@ -74,3 +74,21 @@ test('records written as JSON lines rotate whole: every file holds whole records
     records.map((record) => JSON.stringify(record)),
   );
 });
+
+test('a device that is always full (/dev/full): lines are dropped and counted, said once, and nothing throws', () => {
+  const logged: string[] = [];
+  const sink = new LineSink({ path: '/dev/full', log: (line) => logged.push(line) });
+  for (let i = 0; i < 2000; i++) sink.write(`{"n":${i},"pad":"${'x'.repeat(60)}"}`);
+  sink.flush();
+  sink.write('{"last":true}');
+  sink.close();
+  const stats = sink.stats;
+  assert.equal(stats.linesDropped, 2001);
+  assert.equal(stats.linesWritten, 0);
+  assert.ok(stats.writeErrors >= 2);
+  assert.equal(stats.failing, true);
+  assert.match(stats.lastError ?? '', /^ENOSPC/);
+  assert.deepEqual(logged, [
+    'output: cannot write to /dev/full (ENOSPC: no space left on device, write): lines are DROPPED and counted until writing works again',
+  ]);
+});
