@@ -69,3 +69,29 @@ export function describeS3Error(error: unknown, bucket: string, target: string, 
   }
   return `storage: cannot write to ${target} at ${where}: ${shortError(error)}`;
 }
+
+/** S3's and its look-alikes' ways of saying "slow down". */
+const THROTTLING_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+]);
+
+/** True when the endpoint asked to be called less (503 SlowDown, 429, a throttling code): the retry waits longer. */
+export function isThrottling(error: unknown): boolean {
+  const sdk = (error ?? {}) as SdkError;
+  const status = sdk.$metadata?.httpStatusCode;
+  return THROTTLING_NAMES.has(sdk.name ?? '') || status === 429 || status === 503;
+}
+
+/** True for failures a second try may not meet: throttling, a 5xx, a connection reset or cut. Credentials, a missing bucket or a denial are not. */
+export function isTransient(error: unknown): boolean {
+  const sdk = (error ?? {}) as SdkError;
+  const status = sdk.$metadata?.httpStatusCode ?? 0;
+  const code = networkCode(sdk);
+  return isThrottling(error) || status >= 500 || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+}

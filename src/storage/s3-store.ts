@@ -7,11 +7,13 @@
  * Upload: one PUT when small, a multipart upload when large.
  */
 import { createReadStream } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { HostflowError } from '../errors.js';
 import type { ObjectStore } from './object-store.js';
-import { describeS3Error } from './s3-errors.js';
+import { backoffDelayMs, DEFAULT_RETRY } from './backoff.js';
+import { describeS3Error, isThrottling, isTransient } from './s3-errors.js';
 import type { SpoolEntry } from './spool.js';
 
 export interface S3StoreOptions {
@@ -31,6 +33,8 @@ export interface S3StoreOptions {
 }
 
 const PREFLIGHT_TIMEOUT_MS = 15_000;
+/** Preflight attempts when the endpoint throttles, fails with a 5xx or cuts the connection. */
+const PREFLIGHT_ATTEMPTS = 4;
 
 export class S3Store implements ObjectStore {
   readonly description: string;
@@ -42,6 +46,8 @@ export class S3Store implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: 120_000 },
+      // One attempt per call: the uploader retries, with backoff that knows throttling, and counts every attempt.
+      maxAttempts: 1,
     };
     if (options.endpoint) {
       config.endpoint = options.endpoint;
@@ -58,10 +64,19 @@ export class S3Store implements ObjectStore {
   async preflight(probeKey: string): Promise<void> {
     const abortSignal = AbortSignal.timeout(PREFLIGHT_TIMEOUT_MS);
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.options.bucket, Key: probeKey, Body: 'hostflow checks it can write here\n', ContentType: 'text/plain' }),
-        { abortSignal },
-      );
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.client.send(
+            new PutObjectCommand({ Bucket: this.options.bucket, Key: probeKey, Body: 'hostflow checks it can write here\n', ContentType: 'text/plain' }),
+            { abortSignal },
+          );
+          break;
+        } catch (error) {
+          // A busy endpoint is not a wrong one: a few tries before hostflow gives up starting.
+          if (attempt >= PREFLIGHT_ATTEMPTS || abortSignal.aborted || !isTransient(error)) throw error;
+          await delay(backoffDelayMs(attempt, DEFAULT_RETRY, Math.random, isThrottling(error)), undefined, { signal: abortSignal });
+        }
+      }
     } catch (error) {
       const timedOut = abortSignal.aborted ? Object.assign(new Error('no answer'), { name: 'TimeoutError' }) : error;
       throw new HostflowError(describeS3Error(timedOut, this.options.bucket, this.description, this.where), { cause: error });

@@ -34,6 +34,8 @@ export interface StorageStatus {
   discardedPartials: number;
   /** Failed upload attempts (each retried; none is dropped). */
   failures: number;
+  /** Of those, the ones the endpoint answered by asking to slow down (503 SlowDown, 429): retried after a longer wait. */
+  throttled: number;
   /** The last attempt failed: the queue waits with backoff. */
   failing: boolean;
   lastError: string | null;
@@ -78,9 +80,29 @@ export function storageSummaryLines(status: StorageStatus): SummaryLine[] {
       ),
     );
   }
-  if (status.failures > 0) lines.push(note('storage', `${status.failures} upload attempts failed and were retried; the last: ${status.lastError}`));
+  if (status.failures > 0) {
+    const throttled = status.throttled > 0 ? ` (${status.throttled} throttled: waited longer)` : '';
+    lines.push(note('storage', `${status.failures} upload attempts failed${throttled} and were retried; the last: ${status.lastError}`));
+  }
   if (status.refusedRecords > 0) lines.push(problem('storage', `${status.refusedRecords} records REFUSED: the spool was full (--spool-max-mb)`));
   if (status.invalidRecords > 0) lines.push(problem('storage', `${status.invalidRecords} records could not be encoded`));
   if (status.lostRecords > 0) lines.push(problem('storage', `${status.lostRecords} records LOST: writing to the spool failed`));
   return lines;
+}
+
+/** The `ctl stats` counters of storage: flat, snake_case. */
+export function storageStats(status: StorageStatus): Record<string, number> {
+  return {
+    storage_uploaded_records: status.uploadedRecords,
+    storage_uploaded_objects: status.uploadedObjects,
+    storage_spooled_records: status.spooledRecords,
+    storage_open_records: status.openRecords,
+    storage_backlog_batches: status.backlogBatches,
+    storage_spool_bytes: status.spoolBytes,
+    storage_upload_retries: status.failures,
+    storage_upload_throttled: status.throttled,
+    storage_records_refused: status.refusedRecords,
+    storage_records_invalid: status.invalidRecords,
+    storage_records_lost: status.lostRecords,
+  };
 }

@@ -8,13 +8,14 @@
 import { backoffDelayMs, type RetryPolicy } from './backoff.js';
 import { FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS } from './layout.js';
 import type { ObjectStore } from './object-store.js';
+import { isThrottling } from './s3-errors.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
 export interface UploaderEvents {
   /** The object is in the store (and its spool file gone, or going). */
   uploaded(entry: SpoolEntry): void;
-  /** An attempt failed; the next one starts in `delayMs`. */
-  failed(entry: SpoolEntry, error: unknown, consecutiveFailures: number, delayMs: number): void;
+  /** An attempt failed (`throttled`: the endpoint asked to slow down); the next one starts in `delayMs`. */
+  failed(entry: SpoolEntry, error: unknown, consecutiveFailures: number, delayMs: number, throttled: boolean): void;
   /** An upload succeeded after `failures` failed attempts in a row. */
   recovered(failures: number): void;
   /** The spool file of an uploaded batch could not be removed (it is uploaded again at the next start, to the same key). */
@@ -38,6 +39,7 @@ export class Uploader {
   private readonly settling = new Set<Promise<void>>();
   private consecutiveFailures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private retryAt = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -93,10 +95,15 @@ export class Uploader {
         return;
       }
       this.consecutiveFailures++;
-      const delayMs = backoffDelayMs(this.consecutiveFailures, this.options.retry, this.options.random);
+      const throttled = isThrottling(error);
+      const delayMs = backoffDelayMs(this.consecutiveFailures, this.options.retry, this.options.random, throttled);
       this.queue.unshift(entry);
-      this.events.failed(entry, error, this.consecutiveFailures, delayMs);
-      if (!this.retryTimer) {
+      this.events.failed(entry, error, this.consecutiveFailures, delayMs, throttled);
+      // Uploads that were on their way fail too: the queue waits for the longest of their waits (a throttled one's).
+      const retryAt = Date.now() + delayMs;
+      if (!this.retryTimer || retryAt > this.retryAt) {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryAt = retryAt;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           this.pump();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, storageSummaryLines, type StorageStatus } from '../../../src/storage/status.js';
+import { formatBytes, storageStats, storageSummaryLines, type StorageStatus } from '../../../src/storage/status.js';
 
 const quiet: StorageStatus = {
   destination: 's3://flows/hostflow',
@@ -20,6 +20,7 @@ const quiet: StorageStatus = {
   recoveredBatches: 0,
   discardedPartials: 0,
   failures: 0,
+  throttled: 0,
   failing: false,
   lastError: null,
   lastErrorAt: null,
@@ -52,4 +53,19 @@ test('the summary says what was uploaded, then what waits (notes) and what was r
 
 test('sizes read as people write them', () => {
   assert.deepEqual([formatBytes(10), formatBytes(1536), formatBytes(5 * 1024 ** 2), formatBytes(3 * 1024 ** 3)], ['10 B', '1.5 KiB', '5.0 MiB', '3.00 GiB']);
+});
+
+test('throttled attempts are said beside the retries, and every counter is in ctl stats', () => {
+  const status = { ...quiet, failures: 7, throttled: 4, lastError: 'throttled: SlowDown (HTTP 503)' };
+  assert.deepEqual(storageSummaryLines(status)[1], {
+    health: 'note',
+    topic: 'storage',
+    text: '7 upload attempts failed (4 throttled: waited longer) and were retried; the last: throttled: SlowDown (HTTP 503)',
+  });
+  const stats = storageStats({ ...status, lostRecords: 2, refusedRecords: 3 });
+  assert.equal(stats.storage_upload_retries, 7);
+  assert.equal(stats.storage_upload_throttled, 4);
+  assert.equal(stats.storage_records_lost, 2);
+  assert.equal(stats.storage_records_refused, 3);
+  assert.equal(stats.storage_uploaded_records, 300);
 });
