@@ -286,6 +286,11 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     default: STORAGE_DEFAULTS.flushIntervalSeconds,
   },
   { flags: '--storage-max-object-mb <mb>', description: 'largest object written', parse: positiveNumber, default: STORAGE_DEFAULTS.maxObjectMb },
+  {
+    flags: '--output-follows-storage',
+    description:
+      'write --output lines once their records are in the spool, so that after a crash the file and the bucket hold the same records (lines come up to --storage-flush-interval late)',
+  },
   { flags: '--spool-dir <dir>', description: 'batches wait here until uploaded (survives crashes)', default: STORAGE_DEFAULTS.spoolDir },
   {
     flags: '--spool-max-mb <mb>',

@@ -90,6 +90,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     const storage = plan.storage ? await storageOutput(plan.storage, log) : null;
     sinks.push(...frontEnd.open(onSignal, log));
     if (storage) sinks.push(storage);
+    storage?.follow?.(sinks);
     if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
     session = new Session(
       { ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } },

@@ -10,8 +10,9 @@
  * again, so writing resumes by itself once there is room. The file holds
  * whole lines only, each once.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { firstLine } from '../errors.js';
+import type { HeldOutput, OutputMark } from '../storage/output-group.js';
 import { ByteWriter, writeJsonLine } from '../records/json-bytes.js';
 import type { HostflowRecord } from '../records/types.js';
 
@@ -52,12 +53,14 @@ const FLUSH_BYTES = 64 * 1024;
 /** Room for a flush's worth and one more long line past it. */
 const BUFFER_BYTES = 2 * FLUSH_BYTES;
 
-export class LineSink {
+export class LineSink implements HeldOutput {
   private fd: number | null = null;
   private size = 0;
   /** Lines not yet written, encoded as they come: no string per line with its newline, no join, no copy. */
   private readonly pending = new ByteWriter(BUFFER_BYTES);
   private readonly timer: NodeJS.Timeout;
+  /** Set while held: the storage sink's last group, which writes what is still held (see hold()). */
+  private heldUntil: (() => Promise<void>) | null = null;
   /** stdout's reader is gone; lines are dropped. */
   private readerGone = false;
   /** Lines dropped since writing began to fail, for the line that says it works again. */
@@ -103,6 +106,8 @@ export class LineSink {
   /** Ends the line that starts at `start`: rotates before it when it would not fit the file, flushes a full buffer. */
   private endLine(start: number): void {
     this.pending.byte(0x0a);
+    // Held lines wait, whole, for the storage sink.
+    if (this.heldUntil) return;
     const { rotateBytes } = this.options;
     if (this.fd !== null && rotateBytes && this.size + this.pending.length > rotateBytes && this.size + start > 0) {
       // The lines before it end the file; it starts the next.
@@ -116,7 +121,7 @@ export class LineSink {
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.heldUntil) return;
     this.writeOut(0, this.pending.length);
     this.pending.length = 0;
   }
@@ -204,8 +209,56 @@ export class LineSink {
     }
   }
 
+  /**
+   * From now on lines wait until the storage sink writes them with
+   * `writeHeld`, once their records are safe in the spool
+   * (--output-follows-storage); `lastGroup` writes the last ones before close.
+   */
+  hold(lastGroup: () => Promise<void>): void {
+    if (this.options.path === undefined) throw new Error('only an output file can be held');
+    clearInterval(this.timer);
+    this.heldUntil = lastGroup;
+  }
+
+  /** Bytes held, in whole lines. */
+  get heldBytes(): number {
+    return this.heldUntil ? this.pending.length : 0;
+  }
+
+  /** Where the first `bytes` held will go: the file (rotated first when they would pass its size) and its size before and after; null when nothing is held. */
+  markHeld(bytes: number): OutputMark | null {
+    if (bytes === 0) return null;
+    const { rotateBytes } = this.options;
+    if (this.fd === null) this.open();
+    if (rotateBytes && this.size > 0 && this.size + bytes > rotateBytes) this.rotate();
+    if (this.fd === null) this.open();
+    const stats = fstatSync(this.fd as number);
+    return { path: this.options.path as string, dev: stats.dev, ino: stats.ino, before: stats.size, after: stats.size + bytes };
+  }
+
+  /** Writes the first `bytes` held (whole lines, as markHeld was told) and makes them durable; the rest stays held. */
+  writeHeld(bytes: number): void {
+    this.writeOut(0, bytes);
+    const { buffer, length } = this.pending;
+    buffer.copyWithin(0, bytes, length);
+    this.pending.length = length - bytes;
+    try {
+      if (this.fd !== null) fdatasyncSync(this.fd);
+    } catch {
+      // A failed sync is a failed write the next one meets; the lines are in the file for any reader.
+    }
+  }
+
+  /** Held: the storage sink writes the last lines first. */
+  async closeHeld(): Promise<void> {
+    const lastGroup = this.heldUntil;
+    if (lastGroup) await lastGroup();
+  }
+
   close(): void {
     clearInterval(this.timer);
+    // Lines still held (storage could not take its last group) are written rather than lost.
+    this.heldUntil = null;
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
     else if (this.options.path === undefined) process.stdout.off('error', this.onStdoutError);

@@ -9,6 +9,7 @@ import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
 import { outputStats, outputSummaryLines } from '../format/output-summary.js';
 import type { StorageOptions } from '../storage/options.js';
+import { HostflowError } from '../errors.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
 /** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
@@ -27,13 +28,19 @@ export interface OutputSink {
   status?(): SinkStatusLine;
   /** Its counters for `ctl stats`: flat, snake_case. */
   stats?(): Record<string, number>;
+  /** The output file's lines, for storage to hold (--output-follows-storage). */
+  lines?: LineSink;
+  /** Storage: from now on, write these sinks' output file lines only once their records are in the spool. */
+  follow?(sinks: readonly OutputSink[]): void;
 }
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
   return {
+    lines: options.path !== undefined ? sink : undefined,
     write: format === 'text' ? (record) => sink.write(formatText(record)) : (record) => sink.writeJson(record),
     close: async () => {
+      await sink.closeHeld();
       sink.close();
       return outputSummaryLines(sink.stats);
     },
@@ -61,5 +68,11 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
       return { label: 'storage', text, warn: s.failing || s.spoolFull || s.refusedRecords > 0 || s.lostRecords > 0 };
     },
     stats: () => storageStats(storage.status()),
+    follow: (sinks) => {
+      if (!options.followOutput) return;
+      const lines = sinks.find((sink) => sink.lines)?.lines;
+      if (!lines) throw new HostflowError('--output-follows-storage needs --output FILE');
+      storage.follow(lines);
+    },
   };
 }

@@ -42,6 +42,8 @@ export interface StorageOptions {
   partSizeBytes?: number;
   /** Names this run in object names (the `seq` prefix). @default from the start time and pid */
   runId?: string;
+  /** `--output-follows-storage`: the output file's lines are written once their records are in the spool, in groups (output-group.ts). */
+  followOutput?: boolean;
 }
 
 export const STORAGE_DEFAULTS = {
@@ -68,6 +70,8 @@ export interface StorageFlags {
   storageMaxObjectMb?: number;
   spoolDir?: string;
   spoolMaxMb?: number;
+  outputFollowsStorage?: boolean;
+  output?: string;
 }
 
 /** The sink's options from the flags; undefined when neither a bucket nor a folder is given. */
@@ -75,6 +79,7 @@ export function storageOptionsFromFlags(flags: StorageFlags): StorageOptions | u
   if (!flags.storageBucket && !flags.storageDir) {
     const stray = (['storageEndpoint', 'storageRegion'] as const).filter((name) => flags[name] !== undefined);
     if (stray.length > 0) throw new HostflowError('storage: --storage-endpoint and --storage-region need --storage-bucket');
+    if (flags.outputFollowsStorage) throw new HostflowError('--output-follows-storage needs --storage-bucket or --storage-dir');
     return undefined;
   }
   const options: StorageOptions = {
@@ -89,6 +94,10 @@ export function storageOptionsFromFlags(flags: StorageFlags): StorageOptions | u
   if (flags.storageEndpoint) options.endpoint = flags.storageEndpoint;
   if (flags.storageRegion) options.region = flags.storageRegion;
   if (flags.storageDir) options.directory = flags.storageDir;
+  if (flags.outputFollowsStorage) {
+    if (!flags.output) throw new HostflowError('--output-follows-storage needs --output FILE');
+    options.followOutput = true;
+  }
   validateStorageOptions(options);
   return options;
 }

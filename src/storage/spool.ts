@@ -90,11 +90,26 @@ export class SpoolFile {
 
   /** Waits for the writes, fsyncs, renames to `name` in the same folder, fsyncs the folders; the final path. */
   async commit(name: string): Promise<string> {
+    await this.prepare();
+    return this.publish(name);
+  }
+
+  /** The hidden name the batch is written under until it is published. */
+  get partialPath(): string {
+    return this.tmpPath;
+  }
+
+  /** Waits for the writes and makes the file durable under its hidden name (a batch whose publishing waits for the output: see OutputGroups). */
+  async prepare(): Promise<void> {
     await this.tail;
     if (this.failure || !this.handle) throw this.failure ?? new Error('spool file not open');
     await this.handle.sync();
     await this.handle.close();
     this.handle = null;
+  }
+
+  /** Renames a prepared file to `name` in its folder and makes the name durable; the final path. */
+  async publish(name: string): Promise<string> {
     const path = join(this.folder, name);
     await rename(this.tmpPath, path);
     // The new name, and any folder created for it, must survive a crash too.

@@ -11,7 +11,7 @@
  * counts them and says so in the log and in `status()`.
  */
 import { hostname as osHostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { HostflowError } from '../errors.js';
 import type { HostflowRecord, RecordType } from '../records/types.js';
 import { DEFAULT_RETRY } from './backoff.js';
@@ -31,6 +31,7 @@ import {
 } from './layout.js';
 import { NdjsonEncoder } from './ndjson-encoder.js';
 import type { ObjectStore } from './object-store.js';
+import { removeMarker, settleGroup, writeMarker, type HeldOutput } from './output-group.js';
 import { STORAGE_DEFAULTS, validateStorageOptions, type StorageOptions } from './options.js';
 import { ParquetEncoder } from './parquet-encoder.js';
 import { S3Store } from './s3-store.js';
@@ -49,6 +50,12 @@ const SPOOL_CHECK_EVERY = 64;
  * it does not flap between full and not, and say so, with every upload.
  */
 const SPOOL_RESUME_SHARE = 0.9;
+
+/** A batch durable under its hidden name, waiting for its group to publish it. */
+interface PreparedBatch {
+  batch: OpenBatch;
+  name: string;
+}
 
 /** The counts this run keeps; the rest of StorageStatus is derived when asked. */
 type Counters = Pick<
@@ -109,6 +116,12 @@ export class StorageSink {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private closed: Promise<StorageCloseResult> | null = null;
+  /** --output-follows-storage: the output whose lines are written in groups with the batches (output-group.ts). */
+  private output: HeldOutput | null = null;
+  /** Batches closed since the last group, being made durable under their hidden names. */
+  private unpublished: Promise<PreparedBatch | null>[] = [];
+  private grouping: Promise<void> = Promise.resolve();
+  private lastGroupAt = Date.now();
 
   private constructor(
     private readonly options: StorageOptions,
@@ -192,6 +205,14 @@ export class StorageSink {
   }
 
   private async recover(): Promise<void> {
+    // A group a crash cut short is settled first: its batches published or removed with its lines (output-group.ts).
+    const settled = await settleGroup(this.spool.root);
+    if (settled) {
+      const cut = settled.cutBytes > 0 ? `, ${settled.cutBytes} bytes of lines written in part cut off the output file` : '';
+      this.log(
+        `storage: settled the output group an earlier run left: ${settled.published.length} batches published with their lines, ${settled.removed} removed with lines never written${cut}`,
+      );
+    }
     const { entries, partials } = await this.spool.recover();
     this.counters.discardedPartials = partials;
     if (partials > 0) this.log(`storage: removed ${partials} half-written batch files of an earlier run from ${this.spool.root} (their records died with it)`);
@@ -205,6 +226,16 @@ export class StorageSink {
       this.uploader.enqueue(entry);
     }
     this.checkSpool();
+  }
+
+  /**
+   * --output-follows-storage: from now on `output`'s lines are written in
+   * groups with the batches of the same records, every flush interval and
+   * at close (output-group.ts). Call before the first record.
+   */
+  follow(output: HeldOutput): void {
+    this.output = output;
+    output.hold(() => this.commitGroup());
   }
 
   /**
@@ -261,6 +292,12 @@ export class StorageSink {
 
   private closeAgedBatches(): void {
     const now = Date.now();
+    if (this.output) {
+      if (now - this.lastGroupAt >= this.flushIntervalMs)
+        void this.commitGroup().catch((error: unknown) => this.note(shortError(error), `output group failed: ${shortError(error)}`));
+      this.checkSpool();
+      return;
+    }
     for (const batch of this.batches.values()) {
       if (now - batch.openedAtMs >= this.flushIntervalMs || batch.file.failed) this.closeBatch(batch);
     }
@@ -270,6 +307,14 @@ export class StorageSink {
   /** Ends a batch: encoded to its end, made durable in the spool, queued for upload. */
   private closeBatch(batch: OpenBatch): void {
     this.batches.delete(batch.id);
+    if (this.output) {
+      const prepared = this.prepareBatch(batch).finally(() => {
+        this.writing.delete(batch);
+        this.checkSpool();
+      });
+      this.unpublished.push(prepared);
+      return;
+    }
     const task = this.spoolBatch(batch).finally(() => {
       this.finishing.delete(task);
       this.writing.delete(batch);
@@ -295,13 +340,82 @@ export class StorageSink {
       this.committedBytes += entry.bytes;
       this.uploader.enqueue(entry);
     } catch (error) {
-      this.counters.lostRecords += batch.records;
-      this.note(
-        shortError(error),
-        `LOST ${batch.records} ${batch.type} records: their batch could not be written to the spool ${this.spool.root}: ${shortError(error)}`,
-      );
+      this.batchLost(batch, error);
       await batch.file.discard();
     }
+  }
+
+  /** Group mode: the batch encoded to its end and durable under its hidden name; null when it held nothing or could not be written (counted as lost). */
+  private async prepareBatch(batch: OpenBatch): Promise<PreparedBatch | null> {
+    if (batch.records === 0) {
+      await batch.encoder.finish().catch(() => undefined);
+      await batch.file.discard();
+      return null;
+    }
+    try {
+      await batch.encoder.finish();
+      await batch.file.prepare();
+      this.committedBytes += batch.file.bytes;
+      return { batch, name: objectName(batch.first, batch.last, batch.seq, this.format) };
+    } catch (error) {
+      this.batchLost(batch, error);
+      await batch.file.discard();
+      return null;
+    }
+  }
+
+  private batchLost(batch: OpenBatch, error: unknown): void {
+    this.counters.lostRecords += batch.records;
+    this.note(
+      shortError(error),
+      `LOST ${batch.records} ${batch.type} records: their batch could not be written to the spool ${this.spool.root}: ${shortError(error)}`,
+    );
+  }
+
+  /** One group at a time, in order. */
+  private commitGroup(): Promise<void> {
+    const next = this.grouping.then(() => this.groupOnce());
+    this.grouping = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Closes the open batches and writes their records' lines, in the steps output-group.ts lays out. */
+  private async groupOnce(): Promise<void> {
+    const output = this.output as HeldOutput;
+    this.lastGroupAt = Date.now();
+    // The group is fixed in this one turn: the batches closed so far, and the lines held so far, which are of the same records.
+    for (const batch of [...this.batches.values()]) this.closeBatch(batch);
+    const tasks = this.unpublished.splice(0);
+    const bytes = output.heldBytes;
+    const prepared = (await Promise.all(tasks)).filter((item): item is PreparedBatch => item !== null);
+    if (bytes === 0 && prepared.length === 0) return;
+    const files = prepared.map(({ batch, name }) => ({
+      partial: batch.file.partialPath,
+      path: join(dirname(batch.file.partialPath), Spool.fileName(name, batch.records)),
+    }));
+    let marked = false;
+    try {
+      await writeMarker(this.spool.root, { output: output.markHeld(bytes), files });
+      marked = true;
+    } catch (error) {
+      // No marker (the spool's disk is full): the group goes on unguarded; only a crash in the next moments could part the two.
+      this.note(shortError(error), `cannot write the output group's marker in ${this.spool.root}: ${shortError(error)}`);
+    }
+    output.writeHeld(bytes);
+    for (const { batch, name } of prepared) {
+      try {
+        const path = await batch.file.publish(Spool.fileName(name, batch.records));
+        const entry: SpoolEntry = { key: `${batch.folderKey}/${name}`, path, bytes: batch.file.bytes, records: batch.records };
+        this.counters.spooledBatches++;
+        this.counters.spooledRecords += batch.records;
+        this.uploader.enqueue(entry);
+      } catch (error) {
+        this.committedBytes -= batch.file.bytes;
+        this.batchLost(batch, error);
+        await batch.file.discard();
+      }
+    }
+    if (marked) await removeMarker(this.spool.root);
   }
 
   private uploaded(entry: SpoolEntry): void {
@@ -361,6 +475,7 @@ export class StorageSink {
 
   /** Closes every open batch and waits until they are in the spool (not uploaded). */
   async flush(): Promise<void> {
+    if (this.output) return this.commitGroup();
     for (const batch of [...this.batches.values()]) this.closeBatch(batch);
     while (this.finishing.size > 0) await Promise.all([...this.finishing]);
   }
