@@ -63,6 +63,10 @@ export class LineSink implements HeldOutput {
   private heldUntil: (() => Promise<void>) | null = null;
   /** stdout's reader is gone; lines are dropped. */
   private readerGone = false;
+  /** stdout is a regular file (`> records.jsonl`): written with writeSync on fd 1. */
+  private stdoutFile = false;
+  /** A failed write left part of a line that could not be cut off: the next write ends it first. */
+  private lineCut = false;
   /** Lines dropped since writing began to fail, for the line that says it works again. */
   private droppedInOutage = 0;
   private readonly counts: Omit<LineSinkStats, 'target'> = { linesWritten: 0, linesDropped: 0, writeErrors: 0, failing: false, lastError: null };
@@ -76,6 +80,8 @@ export class LineSink implements HeldOutput {
   constructor(private readonly options: LineSinkOptions = {}) {
     if (options.path) this.open();
     else process.stdout.on('error', this.onStdoutError);
+    // stdout redirected to a file is written as a file: Node's stream for it would stay broken after one failed write.
+    if (!options.path) this.stdoutFile = isRegularFile(1);
     this.timer = setInterval(() => this.flush(), options.flushMs ?? 200);
     this.timer.unref();
   }
@@ -131,24 +137,38 @@ export class LineSink implements HeldOutput {
     if (to <= from) return;
     const { buffer } = this.pending;
     const lines = countLines(buffer, from, to);
-    if (this.options.path === undefined) {
+    if (this.options.path === undefined && !this.stdoutFile) {
       if (this.readerGone) return;
       // stdout may write later: it gets a copy, the buffer is refilled now.
-      process.stdout.write(Buffer.from(buffer.subarray(from, to)), (error) => (error ? this.failed(error, lines) : this.succeeded(lines)));
+      process.stdout.write(Buffer.from(buffer.subarray(from, to)), (error) => {
+        // A reader that went away (EPIPE) ends the run instead (onStdoutError).
+        if (!error) this.succeeded(lines);
+        else if ((error as NodeJS.ErrnoException).code !== 'EPIPE') this.failed(error, lines);
+      });
       return;
     }
     let written = from;
+    let fd = 1;
     try {
-      if (this.fd === null) this.open();
-      for (; written < to;) written += writeSync(this.fd as number, buffer, written, to - written);
+      if (this.options.path !== undefined) {
+        if (this.fd === null) this.open();
+        fd = this.fd as number;
+      }
+      if (this.lineCut) {
+        writeSync(fd, '\n');
+        this.lineCut = false;
+      }
+      for (; written < to;) written += writeSync(fd, buffer, written, to - written);
     } catch (error) {
-      // The lines that reached the file whole stay; a part of one is cut off again (the file is opened to append).
+      // The lines that reached the file whole stay; a part of one is cut off again in a file of our own
+      // (opened to append), and ended by the next write elsewhere (stdout: it may not append).
       const whole = lastLineEnd(buffer, from, written);
-      if (this.fd !== null && written > whole) {
+      if (written > whole) {
         try {
+          if (this.options.path === undefined || this.fd === null) throw new Error('not our file');
           ftruncateSync(this.fd, fstatSync(this.fd).size - (written - whole));
         } catch {
-          // Left as it is, the part is ended by the next line: the count says it was not written.
+          this.lineCut = true;
         }
       }
       this.size += whole - from;
@@ -261,8 +281,17 @@ export class LineSink implements HeldOutput {
     this.heldUntil = null;
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
-    else if (this.options.path === undefined) process.stdout.off('error', this.onStdoutError);
+    // A failed last write reports its error after this turn: the listener stays until then.
+    else if (this.options.path === undefined) setImmediate(() => process.stdout.off('error', this.onStdoutError));
     this.fd = null;
+  }
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
 
