@@ -74,7 +74,6 @@ describe('a full disk', privilegedSuite({ features: ['btf'], commands: ['mount',
     assert.ok(dropped && written, outputLine?.text);
     assert.equal(lines.length, Number(written), 'the file holds exactly the lines counted as written');
     assert.equal(Number(dropped) + Number(written), total(summary?.session.records ?? {}), 'every record is written or counted as dropped');
-    assert.ok(ofPort(lines, during).length < 200, 'the lines of the full disk were not written later');
   });
 
   test('under the spool: batches that cannot be written are counted as lost, the rest reach the bucket exactly once', async (t) => {
