@@ -58,15 +58,17 @@ export class SpoolFile {
   }
 
   private async openFile(): Promise<void> {
-    // A folder emptied by an upload may be removed between mkdir and open: try again.
+    // An upload removes the folders it empties, up the tree: one may go between mkdir and open, or
+    // while mkdir creates the folders below it (ENOENT from mkdir itself). Try again.
     for (let attempt = 0; ; attempt++) {
-      const created = await mkdir(this.folder, { recursive: true });
-      this.createdFolder ??= created;
       try {
+        const created = await mkdir(this.folder, { recursive: true });
+        // The highest folder created, over the attempts: publish makes each one's entry durable.
+        if (created && (!this.createdFolder || created.length < this.createdFolder.length)) this.createdFolder = created;
         this.handle = await open(this.tmpPath, 'wx', 0o640);
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
       }
     }
   }
