@@ -61,3 +61,13 @@ test('options that cannot work are one line each', () => {
     );
   }
 });
+
+test('--output-follows-storage needs storage and an output file', () => {
+  assert.throws(
+    () => storageOptionsFromFlags({ outputFollowsStorage: true, output: 'out.jsonl' }),
+    /^HostflowError: --output-follows-storage needs --storage-bucket or --storage-dir$/,
+  );
+  assert.throws(() => storageOptionsFromFlags({ storageDir: '/tmp/objects', outputFollowsStorage: true }), /--output-follows-storage needs --output FILE/);
+  assert.equal(storageOptionsFromFlags({ storageDir: '/tmp/objects', outputFollowsStorage: true, output: 'out.jsonl' })?.followOutput, true);
+  assert.equal(storageOptionsFromFlags({ storageDir: '/tmp/objects', output: 'out.jsonl' })?.followOutput, undefined);
+});
