@@ -5,6 +5,7 @@
  * summary when they come, and the names blocked with block-host follow
  * every address the session learns. The session never calls into it.
  */
+import { fillStats } from '../format/fill-levels.js';
 import { lookup } from 'node:dns/promises';
 import { ok, note, problem, type SummaryLine } from '../format/health.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
@@ -134,6 +135,7 @@ function sessionStats(session: Session, hostBlocks: HostBlocks): Record<string, 
     block_host_failures: hostBlocks.stats.blockFailures,
     block_host_addrs_learned: hostBlocks.stats.addrsLearned,
     ...xdpStats(summary.interfaces ?? []),
+    ...fillStats(summary.fill ?? []),
   };
 }
 

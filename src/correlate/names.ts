@@ -57,6 +57,11 @@ export class NameIndex {
     this.global = new BoundedMap(options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries);
   }
 
+  /** The bounds of `sizes`. */
+  get capacities(): { process: number; global: number } {
+    return { process: this.byProcess.max, global: this.global.max };
+  }
+
   /** Entries held (expired ones included until they are read or pushed out). */
   get sizes(): { process: number; global: number } {
     return { process: this.byProcess.size, global: this.global.size };

@@ -12,11 +12,14 @@ import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { SessionSummary } from '../session.js';
 import { libcSummaryLines } from '../system/libc-registry.js';
+import { crowdedWarning } from './fill-levels.js';
 import { byName, note, ok, plural, problem, sum, type SummaryLine } from './health.js';
 
 export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   const lines: SummaryLine[] = [ok('records', `${RECORD_TYPES.map((type) => `${type} ${summary.records[type]}`).join(', ')} written`)];
   lines.push(...eventLines(summary));
+  const crowded = crowdedWarning(summary.fill ?? []);
+  if (crowded) lines.push(note('tables', crowded));
   for (const { name, xdp } of summary.interfaces ?? []) {
     if (!xdp) continue;
     lines.push(
