@@ -26,6 +26,7 @@ import { flowEntries, type FlowEntry, type FlowTable } from './kernel/flows.js';
 import type { UdpConversationEntry } from './kernel/udp-convs.js';
 import { COUNTER_NAMES, SOCKETS_MAX, UDP_CONVS_MAX, type CounterName } from './kernel/layout.js';
 import type { FillLevel } from './format/fill-levels.js';
+import { describeInterfaceChange, type InterfaceChange } from './kernel/interface-watch.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
@@ -56,6 +57,8 @@ export const UDP_SCAN_MS = 1000;
 const UDP_CLOSE_SCAN_MS = 100;
 /** How often the tables' fill is sampled for its peak: a dozen size reads. */
 const FILL_SAMPLE_MS = 1000;
+/** How often the traced interfaces are looked up by name: an interface back is traced again within this. */
+const INTERFACE_CHECK_MS = 1000;
 
 export interface SessionOptions {
   tracer: TracerOptions;
@@ -85,6 +88,8 @@ export interface KernelTracer {
   /** The kernel's UDP conversation table (socket hooks attached), and the deletion of ended entries. */
   readUdpConversations(): UdpConversationEntry[];
   forgetUdpConversations(entries: readonly UdpConversationEntry[]): void;
+  /** Traced interfaces that went away or came back since the last call (packet programs attached again to those back). */
+  checkInterfaces(): InterfaceChange[];
   /** hostflow's own network namespace cookie: socket hooks see every namespace, and ifindexes are per namespace. */
   readonly netnsCookie: string | null;
   counters(): Record<CounterName, number>;
@@ -107,6 +112,8 @@ export interface SessionSummary {
   records: Record<RecordType, number>;
   /** Entries each user-space table holds at the time of the summary. */
   tables?: TableSizes;
+  /** Traced interfaces that went away or came back, in order. */
+  interfaceChanges?: InterfaceChange[];
   /** Each bounded table's entries, bound and peak this run. */
   fill?: FillLevel[];
   /** The kernel side's counters (summed over CPUs), by name; empty before start. */
@@ -210,6 +217,8 @@ export class Session {
   private ifnames = new Map<number, string>();
   private intervalStartNs = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** What happened to traced interfaces during the run, in order. */
+  private readonly interfaceChanges: InterfaceChange[] = [];
   /** The most entries each bounded table held, sampled every FILL_SAMPLE_MS. */
   private readonly fillPeaks = new Map<string, number>();
   /**
@@ -279,7 +288,18 @@ export class Session {
     if (this.flowsCounted()) this.timers.push(setInterval(() => this.snapshotFlows(), this.options.flowIntervalSeconds * 1000));
     if (this.udpCounted()) this.timers.push(setInterval(() => this.snapshotUdp(), UDP_SCAN_MS));
     this.timers.push(setInterval(() => this.fillLevels(), FILL_SAMPLE_MS));
+    if (report.interfaces.length > 0) this.timers.push(setInterval(() => this.checkInterfaces(), INTERFACE_CHECK_MS));
     return report;
+  }
+
+  /** Says what happened to each traced interface that went away or came back; a device back keeps its name in records. */
+  private checkInterfaces(): void {
+    const changes = this.tracer?.checkInterfaces() ?? [];
+    for (const change of changes) {
+      if (change.change === 'back') this.ifnames.set(change.ifindex, change.name);
+      this.interfaceChanges.push(change);
+      this.options.tracer.onWarning?.(describeInterfaceChange(change));
+    }
   }
 
   private udpCounted(): boolean {
@@ -508,6 +528,7 @@ export class Session {
       events: this.tracer?.decodeStats.records ?? 0,
       wireSkipped: wire.dnsSkipped,
       interfaces: this.tracer?.report.interfaces ?? [],
+      interfaceChanges: [...this.interfaceChanges],
       tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
       socketHooks: this.tracer?.report.socketHooks,
       dnsTcp: wire.dnsTcp,

@@ -8,6 +8,7 @@ import type { DnsTcpStats } from '../dns/tcp-stream.js';
 import { RING_LOSSES, TABLE_LOSSES, type TableLoss } from '../kernel/counters.js';
 import type { ServerNameStats } from '../wire/stage.js';
 import { describeSocketHooks } from '../kernel/socket-hooks.js';
+import type { InterfaceChange } from '../kernel/interface-watch.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { SessionSummary } from '../session.js';
@@ -31,6 +32,7 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   // Attached is said at start; off is a degradation the summary repeats.
   if (summary.socketHooks && !summary.socketHooks.attached)
     lines.push(note('sockets', describeSocketHooks(summary.socketHooks).replace(/^socket hooks: /, '')));
+  lines.push(...interfaceLines(summary.interfaceChanges ?? []));
   for (const target of summary.tcNetlink ?? []) {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
   }
@@ -99,6 +101,22 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     lines.push(ok('events', `${summary.events ?? 0} delivered; none lost, malformed or late${recovered}`));
   }
   return lines;
+}
+
+/** Per interface that went away: how often, and whether it is traced again at the end. */
+function interfaceLines(changes: readonly InterfaceChange[]): SummaryLine[] {
+  const names = [...new Set(changes.map((change) => change.name))];
+  return names.map((name) => {
+    const mine = changes.filter((change) => change.name === name);
+    const count = (kind: InterfaceChange['change']) => mine.filter((change) => change.change === kind).length;
+    const last = mine[mine.length - 1];
+    const now = last?.change === 'back' ? 'traced again' : last?.change === 'failed' ? `not traced: ${last.reason}` : 'still gone';
+    const failed = count('failed') > 0 ? `, refused ${plural(count('failed'), 'time')}` : '';
+    return note(
+      'interfaces',
+      `${name} went away ${plural(count('gone'), 'time')}, came back ${plural(count('back') + count('failed'), 'time')}${failed}; at the end ${now}`,
+    );
+  });
 }
 
 /** Late and server names used, and wire input that named nothing. */
