@@ -171,6 +171,8 @@ export interface NamingSummary {
   unnamedEvicted: number;
   /** Connections pushed out of user space's connection tables (4 x --socket-table-size). */
   connectionsEvicted: number;
+  /** Names pushed out of the per-process and global name indexes by their bounds. */
+  namesEvicted?: { process: number; global: number };
 }
 
 /** Connections user space tracks per socket the kernel follows (--socket-table-size): 4 x 65,536 by default. */
@@ -534,7 +536,7 @@ export class Session {
       dnsTcp: wire.dnsTcp,
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
-      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted },
+      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted, namesEvicted: this.names.evicted },
       tables: this.tableSizes(),
       fill: this.fillLevels(),
       sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },

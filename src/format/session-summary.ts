@@ -138,6 +138,15 @@ function nameLines(summary: SessionSummary): SummaryLine[] {
       ),
     );
   }
+  const namesEvicted = naming?.namesEvicted;
+  if (namesEvicted && namesEvicted.process + namesEvicted.global > 0) {
+    lines.push(
+      note(
+        'names',
+        `${namesEvicted.process + namesEvicted.global} names pushed out of the name indexes, the least recently used (per process ${namesEvicted.process}: --process-cache-size; global ${namesEvicted.global}: --global-cache-size)`,
+      ),
+    );
+  }
   if (naming && naming.unnamedEvicted > 0) {
     lines.push(note('names', `${naming.unnamedEvicted} unnamed connections stopped waiting for a late name (the oldest, pushed out by newer ones)`));
   }
