@@ -98,6 +98,30 @@ test('a run with --metrics serves the traffic and its own health at /metrics whi
   await assert.rejects(fetch(url), 'nothing listens after the run');
 });
 
+test('with storage, the spool and the uploads are metrics, and the storage sink counts its records', async () => {
+  const kernel = new FakeKernel();
+  const logs: string[] = [];
+  const { frontEnd: front, stop } = frontEnd(join(dir, 'stored.jsonl'));
+  const run = plan(0);
+  run.storage = { directory: join(dir, 'objects'), spoolDir: join(dir, 'spool'), flushIntervalMs: 200, spoolMaxBytes: 8 * 1024 * 1024 };
+  const result = runHostflow({ plan: run, frontEnd: front, startTracer: kernel.start, log: (line) => logs.push(line) });
+  const url = await until(async () => /^metrics: (http:\S+)/.exec(logs.find((line) => line.startsWith('metrics:')) ?? '')?.[1], 'the start line');
+  kernel.emit(lookupEvent(4242, 'curl', 'api.example.com', ['10.0.0.1']));
+  const samples = await until(async () => {
+    const parsed = parseExposition(await (await fetch(url)).text());
+    return sampleValue(parsed, 'hostflow_storage_uploaded_records_total') === 1 ? parsed : undefined;
+  }, 'the upload in the metrics');
+  assert.equal(sampleValue(samples, 'hostflow_storage_uploaded_objects_total'), 1);
+  assert.ok((sampleValue(samples, 'hostflow_storage_uploaded_bytes_total') ?? 0) > 0);
+  assert.equal(sampleValue(samples, 'hostflow_storage_spool_limit_bytes'), 8 * 1024 * 1024);
+  assert.equal(sampleValue(samples, 'hostflow_storage_spool_objects'), 0);
+  assert.equal(sampleValue(samples, 'hostflow_storage_upload_failures_total'), 0);
+  assert.equal(sampleValue(samples, 'hostflow_sink_records_total', { sink: 'storage', type: 'dns' }), 1);
+  assert.equal(sampleValue(samples, 'hostflow_sink_records_total', { sink: 'lines', type: 'dns' }), 1);
+  stop();
+  assert.equal(await result, 0);
+});
+
 test('a port in use is one line, before anything is traced', async () => {
   const busy = createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
