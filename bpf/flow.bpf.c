@@ -109,50 +109,10 @@ static __always_inline bool flow_key_equal(const struct hf_flow_key *a, const st
 		(x[5] ^ y[5])) == 0;
 }
 
-/*
- * Gives `slot` to `key`: the counters of the flow it holds go back to
- * `flows` (created there if the LRU evicted the entry meanwhile), and the
- * slot starts from this CPU's counters of `key` in `flows`, or from zero.
- * Values are per CPU: this CPU's copy alone is read and written.
- */
-static __always_inline void flow_slot_take(struct hf_flow_slot *slot, const struct hf_flow_key *key)
+/* Adds one packet (or `packets` GSO segments) to counters of its flow. */
+static __always_inline void flow_add(struct hf_flow_counters *c, const struct hf_packet *pkt,
+				     __u64 packets, __u64 bytes, bool dropped, __u64 now)
 {
-	struct hf_flow_counters *counters;
-
-	if (slot->counters.packets &&
-	    bpf_map_update_elem(&flows, &slot->key, &slot->counters, BPF_ANY))
-		hf_count(HF_CNT_FLOWS_FAILED);
-	slot->key = *key;
-	counters = bpf_map_lookup_elem(&flows, key);
-	if (counters)
-		slot->counters = *counters;
-	else
-		__builtin_memset(&slot->counters, 0, sizeof(slot->counters));
-}
-
-/*
- * Adds one packet (or one GSO packet of `packets` segments) to its flow, in
- * its slot of `flow_cache`. Plain adds suffice: the values are per CPU, and
- * XDP and TC do not nest on one CPU. A flow first counted on another CPU
- * starts at zero here, hence the first_seen fix-up; user space takes the
- * smallest non-zero first_seen.
- */
-static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes,
-				       bool dropped)
-{
-	__u32 index = hf_flow_slot_index(&pkt->key, HF_FLOW_CACHE_SLOTS);
-	struct hf_flow_counters *c;
-	struct hf_flow_slot *slot;
-	__u64 now = flow_now();
-
-	slot = bpf_map_lookup_elem(&flow_cache, &index);
-	if (!slot) {
-		hf_count(HF_CNT_FLOWS_FAILED);
-		return;
-	}
-	if (!flow_key_equal(&slot->key, &pkt->key))
-		flow_slot_take(slot, &pkt->key);
-	c = &slot->counters;
 	if (!c->first_seen_ns)
 		c->first_seen_ns = now;
 	c->packets += packets;
@@ -163,6 +123,90 @@ static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packet
 	}
 	c->last_seen_ns = now;
 	c->tcp_flags |= pkt->tcp_flags;
+}
+
+/*
+ * Adds the packet to its flow in `flows` itself, for a flow whose slot
+ * another flow holds. A flow created on another CPU reads as zeros here,
+ * hence flow_add's first_seen fix-up; user space takes the smallest
+ * non-zero first_seen.
+ */
+static __always_inline void flow_count_in_table(const struct hf_packet *pkt, __u64 packets,
+						__u64 bytes, bool dropped, __u64 now)
+{
+	struct hf_flow_counters *c;
+
+	c = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (!c) {
+		struct hf_flow_counters init = {};
+
+		flow_add(&init, pkt, packets, bytes, dropped, now);
+		if (bpf_map_update_elem(&flows, &pkt->key, &init, BPF_NOEXIST) == 0)
+			return;
+		/* Another CPU created the flow since the lookup: add to it. */
+		c = bpf_map_lookup_elem(&flows, &pkt->key);
+		if (!c) {
+			hf_count(HF_CNT_FLOWS_FAILED);
+			return;
+		}
+	}
+	flow_add(c, pkt, packets, bytes, dropped, now);
+}
+
+/*
+ * Gives `slot` to `key`: the counters of the flow it holds go back to
+ * `flows`, over this CPU's value there (an update only when the LRU evicted
+ * the entry meanwhile, or the flow never left its slot: an LRU update takes
+ * a free element and its lock even for a key that exists), and the slot
+ * starts from this CPU's counters of `key` in `flows`, or from zero.
+ */
+static __always_inline void flow_slot_take(struct hf_flow_slot *slot, const struct hf_flow_key *key)
+{
+	struct hf_flow_counters *counters;
+
+	if (slot->counters.packets) {
+		counters = bpf_map_lookup_elem(&flows, &slot->key);
+		if (counters)
+			*counters = slot->counters;
+		else if (bpf_map_update_elem(&flows, &slot->key, &slot->counters, BPF_ANY))
+			hf_count(HF_CNT_FLOWS_FAILED);
+	}
+	slot->key = *key;
+	counters = bpf_map_lookup_elem(&flows, key);
+	if (counters)
+		slot->counters = *counters;
+	else
+		__builtin_memset(&slot->counters, 0, sizeof(slot->counters));
+}
+
+/*
+ * Adds one packet (or one GSO packet of `packets` segments) to its flow: in
+ * its slot of `flow_cache` when the slot holds it, or held a flow not seen
+ * in this tick, which it then takes over; in `flows` when the slot's flow
+ * is busy too, so that two busy flows of one slot do not hand it back and
+ * forth at every packet. Plain adds suffice: the values are per CPU, and
+ * XDP and TC do not nest on one CPU.
+ */
+static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes,
+				       bool dropped)
+{
+	__u32 index = hf_flow_slot_index(&pkt->key, HF_FLOW_CACHE_SLOTS);
+	struct hf_flow_slot *slot;
+	__u64 now = flow_now();
+
+	slot = bpf_map_lookup_elem(&flow_cache, &index);
+	if (!slot) {
+		hf_count(HF_CNT_FLOWS_FAILED);
+		return;
+	}
+	if (!flow_key_equal(&slot->key, &pkt->key)) {
+		if (slot->counters.packets && slot->counters.last_seen_ns == now) {
+			flow_count_in_table(pkt, packets, bytes, dropped, now);
+			return;
+		}
+		flow_slot_take(slot, &pkt->key);
+	}
+	flow_add(&slot->counters, pkt, packets, bytes, dropped, now);
 }
 
 /*

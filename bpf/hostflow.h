@@ -387,9 +387,11 @@ struct hf_flow_counters {
  * `flow_cache`, per CPU: the flows whose packets this CPU counted last, one
  * slot each, HF_FLOW_CACHE_SLOTS slots (a power of 2) indexed by
  * hf_flow_slot_index() of the key. flow_xdp and flow_tc count a packet of
- * the slot's own flow in the slot, without a hash-map lookup; another flow
- * of the same index writes the slot's counters back to `flows` and takes
- * the slot over, starting from what `flows` holds for it on this CPU.
+ * the slot's own flow in the slot, without a hash-map lookup. A packet of
+ * another flow of the same index is counted in `flows` while the slot's
+ * flow has been seen in the current tick; after that it writes the slot's
+ * counters back to `flows` and takes the slot over, starting from what
+ * `flows` holds for it on this CPU.
  *
  * A slot's counters are those of its flow on its CPU since the flow was
  * created, like a `flows` value, and never behind that CPU's value in
