@@ -8,8 +8,8 @@
  * round runs the bare program and the flow program back to back: the two
  * see the same load. A repeated frame is one flow, counted in its slot of
  * `flow_cache`; `flow_xdp_slot_miss` is the other case, two flows that
- * share a slot alternating, so that every packet writes one flow back to
- * `flows` and looks the other up there.
+ * share a slot alternating: the one that does not hold the slot is counted
+ * in `flows` (a hash lookup), as every packet was before the cache.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ function slotMiss(bare: BpfObject, hostflow: BpfObject): Record<string, unknown>
     value,
     reference: { name: 'xdp_pass', value: base },
     added_ns: value - base,
-    note: 'two flows sharing a slot, alternating one packet at a time: every packet writes one back to `flows` and looks the other up; runs of one packet also time the clock read around them',
+    note: 'two flows sharing a slot alternate one packet at a time: the one without the slot is counted in `flows`; runs of one packet also time the clock read around them and run cold',
     repeat: 1,
     runs: MISS_RUNS,
   };

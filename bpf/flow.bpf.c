@@ -287,7 +287,9 @@ int flow_xdp(struct xdp_md *ctx)
 		hf_capture(ctx, true, &pkt, frame_len, dropped ? HF_PKT_DROPPED : 0);
 	if (dropped)
 		return XDP_DROP;
-	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
+	/* The port first: the look at `dns_seen_at` is a map read. */
+	if (capture_dns && ret == HF_PARSE_OK && pkt.key.sport == HF_DNS_PORT &&
+	    !hf_dns_at_sockets())
 		hf_dns_capture(ctx, true, &pkt, frame_len, HF_DIR_IN);
 	return XDP_PASS;
 }
@@ -320,7 +322,8 @@ int flow_tc(struct __sk_buff *skb)
 		count_flow(&pkt, segs, bytes, false);
 	if (capture_mode != HF_CAPTURE_OFF)
 		hf_capture(skb, false, &pkt, frame_len, segs > 1 ? HF_PKT_GSO : 0);
-	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
+	if (capture_dns && ret == HF_PARSE_OK && pkt.key.sport == HF_DNS_PORT &&
+	    !hf_dns_at_sockets())
 		hf_dns_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);
 	if (capture_names && ret == HF_PARSE_OK)
 		hf_payload_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);
