@@ -110,7 +110,7 @@ function sameKey(a: DataView, aAt: number, b: DataView, bAt: number): boolean {
   return true;
 }
 
-/** One flow's sums over the CPUs, as they are added up. */
+/** One flow's sums over the CPUs, as they are added up (one instance, reset per flow). */
 class FlowSums {
   packets = 0;
   bytes = 0;
@@ -119,6 +119,17 @@ class FlowSums {
   firstSeenNs = Infinity;
   lastSeenNs = 0;
   tcpFlags = 0;
+
+  reset(): this {
+    this.packets = 0;
+    this.bytes = 0;
+    this.droppedPackets = 0;
+    this.droppedBytes = 0;
+    this.firstSeenNs = Infinity;
+    this.lastSeenNs = 0;
+    this.tcpFlags = 0;
+    return this;
+  }
 
   /** Adds one CPU's counters (a struct hf_flow_counters at `at`). */
   add(values: DataView, at: number): void {
@@ -167,6 +178,7 @@ class KernelFlowTable implements FlowTable {
     const keyOffsets = new Uint32Array(capacity);
     const inCache = new Uint8Array(capacity);
     let size = 0;
+    const sum = new FlowSums();
     const keep = (flow: FlowSums, fromCache: boolean, offset: number) => {
       if (flow.packets === 0) return;
       const row = size * COLUMNS;
@@ -188,7 +200,7 @@ class KernelFlowTable implements FlowTable {
       const family = keys.getUint16(key + K.family, true);
       if (family !== AF_INET && family !== AF_INET6) continue;
       const slot = slots && slotValues ? flowSlotIndex(keys, key, slots.count) : 0;
-      const flow = new FlowSums();
+      const flow = sum.reset();
       for (let cpu = 0; cpu < dump.cpus; cpu++) {
         const value = i * dump.valueStride + cpu * cpuStride;
         if (slots && slotValues) {
@@ -215,7 +227,7 @@ class KernelFlowTable implements FlowTable {
           if (taken[slot * slots.cpus + cpu] || u64(slotValues, at + SLOT_COUNTERS + V.packets) === 0) continue;
           const family = slotValues.getUint16(at + SLOT_KEY + K.family, true);
           if (family !== AF_INET && family !== AF_INET6) continue;
-          const flow = new FlowSums();
+          const flow = sum.reset();
           for (let other = cpu; other < slots.cpus; other++) {
             const otherAt = slot * slots.valueStride + other * slotCpuStride;
             if (taken[slot * slots.cpus + other] || !sameKey(slotValues, otherAt + SLOT_KEY, slotValues, at + SLOT_KEY)) continue;
