@@ -228,7 +228,9 @@ export class Tracer {
 
   /** The flow table, counters summed over CPUs (cumulative since each entry was created). */
   readFlows(): FlowTable {
-    return flowTable(this.object.dumpMap('flows'));
+    // The cache first: a slot written back to `flows` meanwhile is found there (hostflow.h).
+    const cache = this.object.dumpMap('flow_cache');
+    return flowTable(this.object.dumpMap('flows'), cache);
   }
 
   /** Every live UDP conversation the socket hooks count (cumulative since the entry was created); [] without them. */
