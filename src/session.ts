@@ -454,7 +454,8 @@ export class Session {
       ['names_global', sizes.namesGlobal, names.global, '--global-cache-size'],
       ['processes', sizes.processes, this.identities.capacity, null],
     ];
-    if (this.flowsCounted()) rows.push(['kernel_flows', sizes.flows, tracer.flowTableSize, '--flow-table-size']);
+    // Flows read include those still only in the per-CPU slot cache (flow_cache): the hash holds at most its bound.
+    if (this.flowsCounted()) rows.push(['kernel_flows', Math.min(sizes.flows, tracer.flowTableSize), tracer.flowTableSize, '--flow-table-size']);
     if (this.udpCounted()) rows.push(['kernel_udp_conversations', sizes.udpConversations, tracer.udpTableSize ?? UDP_CONVS_MAX, '--udp-table-size']);
     return rows.map(([table, used, capacity, option]) => {
       const peak = Math.max(used, this.fillPeaks.get(table) ?? 0);
