@@ -152,10 +152,14 @@ export async function runQuery(source: RecordSource, plan: QueryPlan, log: (line
   }
 
   const engine = await QueryEngine.open();
+  const answer = async (objects: readonly LocalObject[]): Promise<QueryOutcome> => {
+    // Defining a view reads the Parquet footers already: a bad file can fail here too.
+    await engine.defineViews(filesByType(objects), filter);
+    return { result: await engine.run(plan.sql, plan.parameters), objects: listed.length, fetched, fetchedBytes, skipped };
+  };
   try {
-    await engine.defineViews(filesByType(usable), filter);
     try {
-      return { result: await engine.run(plan.sql, plan.parameters), objects: listed.length, fetched, fetchedBytes, skipped };
+      return await answer(usable);
     } catch (error) {
       const message = firstLine(error);
       if (isStatementError(message)) throw new HostflowError(`query: ${message}`, { cause: error });
@@ -169,8 +173,7 @@ export async function runQuery(source: RecordSource, plan: QueryPlan, log: (line
       }
       if (skipped.length === before) throw new HostflowError(`query: ${message}`, { cause: error });
       usable = readable;
-      await engine.defineViews(filesByType(usable), filter);
-      return { result: await engine.run(plan.sql, plan.parameters), objects: listed.length, fetched, fetchedBytes, skipped };
+      return await answer(usable);
     }
   } finally {
     engine.close();
