@@ -19,6 +19,7 @@ import { benchDecode } from './decode-bench.js';
 import { benchGetaddrinfo } from './gai-bench.js';
 import { benchMemory } from './memory-bench.js';
 import { benchMetrics } from './metrics-bench.js';
+import { benchQueryDay } from './query-bench.js';
 import { benchRing } from './ring-bench.js';
 import { benchSocketHooks } from './socket-bench.js';
 import { soak } from './soak.js';
@@ -44,6 +45,7 @@ const BENCHMARKS: ReadonlyArray<[string, () => Promise<Figure | Figure[]> | Figu
   ['memory_100k_flows_100k_names', benchMemory],
   ['storage_sink', benchStorage],
   ['metrics', benchMetrics],
+  ['query_day', benchQueryDay],
 ];
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, soak: { type: 'string' } } });
