@@ -22,7 +22,6 @@
  */
 import { RECORD_COLUMNS, type ColumnKind, type Kind } from '../records/columns.js';
 import type { HostflowRecord, RecordType } from '../records/types.js';
-import { epochMicros, normalizeTime } from './layout.js';
 
 /** The Parquet columns are the records' own (src/records/columns.ts). */
 export const PARQUET_COLUMNS = RECORD_COLUMNS;
@@ -63,72 +62,4 @@ export function parquetFields(type: RecordType): Record<string, ParquetField> {
         : { type: PRIMITIVES[kind], optional, compression: COMPRESSION };
   }
   return fields;
-}
-
-export type ParquetRow = Record<string, unknown>;
-
-function invalid(type: RecordType, name: string, value: unknown): never {
-  throw new TypeError(`${type} record: field ${name} = ${JSON.stringify(value)} does not fit its Parquet column`);
-}
-
-/**
- * A record as a row for the writer, with the bytes its values take before
- * compression (an estimate of its share of the file). Throws a TypeError
- * naming the field when a value does not fit its column.
- */
-export function parquetRow(record: HostflowRecord): { row: ParquetRow; bytes: number } {
-  const columns = PARQUET_COLUMNS[record.type];
-  const values = record as unknown as Record<string, unknown>;
-  const row: ParquetRow = {};
-  let bytes = 0;
-  for (const name in columns) {
-    const { kind, optional } = baseKind(columns[name] as ColumnKind);
-    const value = values[name];
-    if (value === null || value === undefined) {
-      if (!optional) invalid(record.type, name, value);
-      row[name] = null;
-      bytes += 1;
-      continue;
-    }
-    switch (kind) {
-      case 'string':
-        if (typeof value !== 'string') invalid(record.type, name, value);
-        bytes += value.length + 4;
-        row[name] = value;
-        break;
-      case 'int32':
-        if (!Number.isInteger(value) || (value as number) < -(2 ** 31) || (value as number) >= 2 ** 31) invalid(record.type, name, value);
-        bytes += 4;
-        row[name] = value;
-        break;
-      case 'int64':
-        if (!Number.isSafeInteger(value)) invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = value;
-        break;
-      case 'double':
-        if (typeof value !== 'number') invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = value;
-        break;
-      case 'boolean':
-        if (typeof value !== 'boolean') invalid(record.type, name, value);
-        bytes += 1;
-        row[name] = value;
-        break;
-      case 'timestamp':
-        if (typeof value !== 'string') invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = epochMicros(normalizeTime(value));
-        break;
-      case 'list': {
-        if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) invalid(record.type, name, value);
-        const items = value as string[];
-        for (const item of items) bytes += item.length + 6;
-        row[name] = { list: items.map((element) => ({ element })) };
-        break;
-      }
-    }
-  }
-  return { row, bytes };
 }
