@@ -14,13 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import S3rver from 's3rver';
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../src/records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, UdpRecord } from '../src/records/types.js';
 import { StorageSink, type StorageFormat } from '../src/storage/index.js';
 
 const RECORDS = 300_000;
 const BURST = 1000;
 
-function records(count: number): HostflowRecord[] {
+/** A host's record mix: lookups, TCP connections, flow intervals and UDP conversations, a quarter each. */
+export function benchRecords(count: number): HostflowRecord[] {
   const base = Date.parse('2026-01-01T10:00:00Z');
   const iso = (i: number) => `${new Date(base + Math.floor(i / 100)).toISOString().slice(0, 23)}${String(i % 1000).padStart(3, '0')}Z`;
   const out: HostflowRecord[] = [];
@@ -28,7 +29,7 @@ function records(count: number): HostflowRecord[] {
     const ts = iso(i);
     const comm = ['curl', 'python3', 'nginx'][i % 3] as string;
     const process = { pid: 1000 + (i % 50), ppid: 1, comm, exe: `/usr/bin/${comm}`, cmdline: null, uid: 1000, container_id: null, container_runtime: null };
-    if (i % 3 === 0) {
+    if (i % 4 === 0) {
       const dns: DnsRecord = {
         type: 'dns',
         ts,
@@ -45,7 +46,7 @@ function records(count: number): HostflowRecord[] {
         server: null,
       };
       out.push(dns);
-    } else if (i % 3 === 1) {
+    } else if (i % 4 === 1) {
       const conn: ConnRecord = {
         type: 'conn',
         event: 'close',
@@ -69,6 +70,30 @@ function records(count: number): HostflowRecord[] {
         established: true,
       };
       out.push(conn);
+    } else if (i % 4 === 3) {
+      const udp: UdpRecord = {
+        type: 'udp',
+        event: 'close',
+        ts,
+        ...process,
+        family: 4,
+        saddr: '10.0.0.1',
+        sport: 40000 + (i % 20000),
+        daddr: `198.51.100.${i % 100}`,
+        dport: 443,
+        host: `quic-${i % 200}.example.net`,
+        host_source: 'quic',
+        unresolved: null,
+        iface: 'eth0',
+        first_seen: ts,
+        last_seen: ts,
+        packets_sent: 20 + (i % 50),
+        bytes_sent: 4000 + i,
+        packets_received: 30 + (i % 70),
+        bytes_received: 60_000 + i,
+        end_reason: 'idle',
+      };
+      out.push(udp);
     } else {
       const flow: FlowRecord = {
         type: 'flow',
@@ -155,7 +180,7 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'bench' }] });
   const { port } = await server.run();
   try {
-    const all = records(RECORDS);
+    const all = benchRecords(RECORDS);
     const endpoint = `http://127.0.0.1:${port}`;
     const reference = await gzipFileRate(all, join(dir, 'reference.ndjson.gz'));
     const ndjson = await sinkRate(all, endpoint, join(dir, 'spool-ndjson'), 'ndjson');

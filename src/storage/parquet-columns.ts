@@ -247,7 +247,12 @@ export class ScalarColumn extends ColumnBuilder {
         writeHybrid(out, this.ints, value, value + values, dictionary.width);
       } else this.writePlain(out, value, value + values);
       value += values;
-      pages.push({ dictionary: false, values: end - start, encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN, body: Buffer.from(out.buffer.subarray(0, out.length)) });
+      pages.push({
+        dictionary: false,
+        values: end - start,
+        encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN,
+        body: Buffer.from(out.buffer.subarray(0, out.length)),
+      });
     }
     return {
       pages,
@@ -451,7 +456,12 @@ export class ListColumn extends ColumnBuilder {
         }
       }
       value += values;
-      pages.push({ dictionary: false, values: end - start, encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN, body: Buffer.from(out.buffer.subarray(0, out.length)) });
+      pages.push({
+        dictionary: false,
+        values: end - start,
+        encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN,
+        body: Buffer.from(out.buffer.subarray(0, out.length)),
+      });
       start = end;
     }
     return {

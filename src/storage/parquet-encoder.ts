@@ -150,7 +150,11 @@ export class ParquetEncoder implements BatchEncoder {
     for (let index = 0; index < columns.length; index++) {
       // One column per turn: a large group does not hold the event loop for all of its columns.
       if (index > 0) await new Promise((resolve) => setImmediate(resolve));
-      const chunk = columnChunk((columns[index] as ColumnBuilder).encode(this.pageRows), this.layout.leaves[index] as FileLayout['leaves'][number], this.offset);
+      const chunk = columnChunk(
+        (columns[index] as ColumnBuilder).encode(this.pageRows),
+        this.layout.leaves[index] as FileLayout['leaves'][number],
+        this.offset,
+      );
       this.file.write(chunk.bytes);
       this.offset += chunk.bytes.length;
       uncompressed += chunk.uncompressed;

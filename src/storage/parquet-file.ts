@@ -55,7 +55,12 @@ export function fileLayout(type: RecordType): FileLayout {
   let layout = layouts.get(type);
   if (layout) return layout;
   const fields = parquetFields(type);
-  const schema: ThriftStruct[] = [[[4, binary('root')], [5, i32(Object.keys(fields).length)]]];
+  const schema: ThriftStruct[] = [
+    [
+      [4, binary('root')],
+      [5, i32(Object.keys(fields).length)],
+    ],
+  ];
   const leaves: FileLayout['leaves'] = [];
   for (const [name, field] of Object.entries(fields)) {
     const repetition = field.optional ? REPETITION.OPTIONAL : REPETITION.REQUIRED;
@@ -67,7 +72,14 @@ export function fileLayout(type: RecordType): FileLayout {
       schema.push(element('element', item, REPETITION.REQUIRED));
       leaves.push({ name, path: [name, 'list', 'element'], physical: PHYSICAL.BYTE_ARRAY, optional: !!field.optional, list: true, kind: field });
     } else {
-      leaves.push({ name, path: [name], physical: (LEAF[field.type as string] as { physical: number }).physical, optional: !!field.optional, list: false, kind: field });
+      leaves.push({
+        name,
+        path: [name],
+        physical: (LEAF[field.type as string] as { physical: number }).physical,
+        optional: !!field.optional,
+        list: false,
+        kind: field,
+      });
     }
   }
   layout = { schema, leaves };
@@ -120,8 +132,26 @@ export function columnChunk(
       [1, i32(page.dictionary ? PAGE.DICTIONARY : PAGE.DATA)],
       [2, i32(page.body.length)],
       [3, i32(compressed.length)],
-      [5, page.dictionary ? undefined : struct([[1, i32(page.values)], [2, i32(page.encoding)], [3, i32(ENCODING_RLE)], [4, i32(ENCODING_RLE)]])],
-      [7, page.dictionary ? struct([[1, i32(page.values)], [2, i32(page.encoding)]]) : undefined],
+      [
+        5,
+        page.dictionary
+          ? undefined
+          : struct([
+              [1, i32(page.values)],
+              [2, i32(page.encoding)],
+              [3, i32(ENCODING_RLE)],
+              [4, i32(ENCODING_RLE)],
+            ]),
+      ],
+      [
+        7,
+        page.dictionary
+          ? struct([
+              [1, i32(page.values)],
+              [2, i32(page.encoding)],
+            ])
+          : undefined,
+      ],
     ]);
     uncompressed += out.length - start + page.body.length;
     out.bytes(compressed);
@@ -138,7 +168,14 @@ export function columnChunk(
     [11, dictionaryOffset === undefined ? undefined : i64(dictionaryOffset)],
     [12, struct(statistics(encoded.statistics))],
   ];
-  return { bytes: Buffer.from(out.buffer.subarray(0, out.length)), metadata: [[2, i64(offset)], [3, struct(metadata)]], uncompressed };
+  return {
+    bytes: Buffer.from(out.buffer.subarray(0, out.length)),
+    metadata: [
+      [2, i64(offset)],
+      [3, struct(metadata)],
+    ],
+    uncompressed,
+  };
 }
 
 /** A RowGroup struct, serialized once so the footer only copies it. */
@@ -164,7 +201,13 @@ export function footer(layout: FileLayout, rowGroups: Buffer[], rows: number): B
     [4, list('struct', rowGroups)],
     [6, binary(CREATED_BY)],
     // TypeDefinedOrder for every leaf: readers then trust min_value/max_value.
-    [7, list('struct', layout.leaves.map((): ThriftStruct => [[1, struct([])]]))],
+    [
+      7,
+      list(
+        'struct',
+        layout.leaves.map((): ThriftStruct => [[1, struct([])]]),
+      ),
+    ],
   ]);
   const length = out.length;
   out.room(8);
@@ -180,4 +223,3 @@ export function footerBase(layout: FileLayout): number {
   for (const item of layout.schema) writeStruct(out, item);
   return out.length + 64 + 4 * layout.leaves.length;
 }
-

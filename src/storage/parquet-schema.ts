@@ -21,7 +21,7 @@
  *   one every reader ships), data pages v1 (read by older engines too).
  */
 import { RECORD_COLUMNS, type ColumnKind, type Kind } from '../records/columns.js';
-import type { HostflowRecord, RecordType } from '../records/types.js';
+import type { RecordType } from '../records/types.js';
 
 /** The Parquet columns are the records' own (src/records/columns.ts). */
 export const PARQUET_COLUMNS = RECORD_COLUMNS;
