@@ -49,15 +49,29 @@ function grown<T extends Uint8Array | Int32Array | Float64Array>(array: T, need:
 
 const INITIAL = 1024;
 
+/**
+ * What a row group's columns add up to, kept as values are added so that
+ * the size bound is a few operations per record, not a walk of columns.
+ */
+export class GroupSize {
+  /** PLAIN bytes of the values and one byte per level entry: a bound of the data before compression. */
+  bytes = 0;
+  /** Bytes the chunks' min and max statistics can take at most. */
+  statistics = 0;
+}
+
 /** Distinct strings of a column, numbered in order of appearance. */
 class Dictionary {
   private readonly ids = new Map<string, number>();
+  private longest = 0;
   readonly entries: string[] = [];
   readonly entryBytes: number[] = [];
   /** Bytes of the dictionary as a PLAIN page (length prefix and UTF-8 per entry). */
   bytes = 0;
 
-  /** The entry's id; `plainBytes` gets the PLAIN size of one value of it. */
+  constructor(private readonly size: GroupSize) {}
+
+  /** The entry's id. */
   id(value: string): number {
     let id = this.ids.get(value);
     if (id === undefined) {
@@ -67,6 +81,11 @@ class Dictionary {
       const bytes = Buffer.byteLength(value);
       this.entryBytes.push(bytes);
       this.bytes += 4 + bytes;
+      if (bytes > this.longest) {
+        // Min and max of text are entries: twice the longest bounds them.
+        this.size.statistics += 2 * (bytes - this.longest);
+        this.longest = bytes;
+      }
     }
     return id;
   }
@@ -107,12 +126,11 @@ class TimeParser {
 export abstract class ColumnBuilder {
   /** Rows added. */
   rows = 0;
-  /** PLAIN bytes of the values and one byte per level entry: a bound of the chunk's data before compression. */
-  plainBytes = 0;
 
   constructor(
     readonly name: string,
     readonly optional: boolean,
+    protected readonly size: GroupSize,
   ) {}
 
   /** Whether the value fits the column; a value that does not is never added. */
@@ -121,8 +139,6 @@ export abstract class ColumnBuilder {
   abstract add(value: unknown): void;
   /** The chunk's pages, `pageRows` rows per data page at most. */
   abstract encode(pageRows: number): EncodedColumn;
-  /** Bytes the chunk's min and max statistics can take at most. */
-  abstract statisticsBound(): number;
 }
 
 /** A column of one value per row: numbers, booleans, times or text. */
@@ -145,9 +161,11 @@ export class ScalarColumn extends ColumnBuilder {
     name: string,
     optional: boolean,
     readonly kind: Exclude<Kind, 'list'>,
+    size: GroupSize,
   ) {
-    super(name, optional);
-    this.dictionary = kind === 'string' ? new Dictionary() : null;
+    super(name, optional, size);
+    this.dictionary = kind === 'string' ? new Dictionary(size) : null;
+    if (kind !== 'string') size.statistics += 16;
     this.times = kind === 'timestamp' ? new TimeParser() : null;
     if (optional) this.defs = new Uint8Array(INITIAL);
     if (kind === 'int32' || kind === 'string') this.ints = new Int32Array(INITIAL);
@@ -179,7 +197,7 @@ export class ScalarColumn extends ColumnBuilder {
     const row = this.rows++;
     if (this.optional) {
       this.defs = grown(this.defs, row + 1);
-      this.plainBytes++;
+      this.size.bytes++;
       if (value === null || value === undefined) {
         this.defs[row] = 0;
         this.nulls++;
@@ -196,37 +214,31 @@ export class ScalarColumn extends ColumnBuilder {
         this.ints[at] = id;
         const bytes = 4 + (dictionary.entryBytes[id] as number);
         this.textBytes += bytes;
-        this.plainBytes += bytes;
+        this.size.bytes += bytes;
         break;
       }
       case 'int32':
         this.ints = grown(this.ints, at + 1);
         this.ints[at] = value as number;
-        this.plainBytes += 4;
+        this.size.bytes += 4;
         break;
       case 'boolean':
         this.flags = grown(this.flags, at + 1);
         this.flags[at] = value ? 1 : 0;
-        this.plainBytes += 1;
+        this.size.bytes += 1;
         break;
       case 'timestamp':
         this.numbers = grown(this.numbers, at + 1);
         this.numbers[at] = this.parsedTime;
-        this.plainBytes += 8;
+        this.size.bytes += 8;
         break;
       default:
         this.numbers = grown(this.numbers, at + 1);
         this.numbers[at] = value as number;
-        this.plainBytes += 8;
+        this.size.bytes += 8;
     }
   }
 
-  statisticsBound(): number {
-    if (!this.dictionary) return 16;
-    let longest = 0;
-    for (const bytes of this.dictionary.entryBytes) longest = Math.max(longest, bytes);
-    return 2 * longest;
-  }
 
   encode(pageRows: number): EncodedColumn {
     const dictionary = this.dictionary ? dictionaryPlan(this.dictionary, this.count, this.textBytes) : null;
@@ -373,11 +385,12 @@ export class ListColumn extends ColumnBuilder {
   private count = 0;
   private empties = 0;
   private textBytes = 0;
-  private readonly dictionary = new Dictionary();
+  private readonly dictionary: Dictionary;
   private readonly maxDef: number;
 
-  constructor(name: string, optional: boolean) {
-    super(name, optional);
+  constructor(name: string, optional: boolean, size: GroupSize) {
+    super(name, optional, size);
+    this.dictionary = new Dictionary(size);
     this.maxDef = optional ? 2 : 1;
   }
 
@@ -396,7 +409,7 @@ export class ListColumn extends ColumnBuilder {
     }
     this.defs[at] = def;
     this.reps[at] = rep;
-    this.plainBytes++;
+    this.size.bytes++;
   }
 
   add(value: unknown): void {
@@ -414,15 +427,10 @@ export class ListColumn extends ColumnBuilder {
       this.ids[this.count++] = id;
       const bytes = 4 + (this.dictionary.entryBytes[id] as number);
       this.textBytes += bytes;
-      this.plainBytes += bytes;
+      this.size.bytes += bytes;
     }
   }
 
-  statisticsBound(): number {
-    let longest = 0;
-    for (const bytes of this.dictionary.entryBytes) longest = Math.max(longest, bytes);
-    return 2 * longest;
-  }
 
   encode(pageRows: number): EncodedColumn {
     const dictionary = dictionaryPlan(this.dictionary, this.count, this.textBytes);

@@ -14,7 +14,7 @@
  */
 import type { HostflowRecord, RecordType } from '../records/types.js';
 import type { BatchEncoder } from './encoder.js';
-import type { ColumnBuilder } from './parquet-columns.js';
+import { GroupSize, type ColumnBuilder } from './parquet-columns.js';
 import { columnChunk, fileLayout, footer, footerBase, MAGIC, newColumns, rowGroupMetadata, type FileLayout } from './parquet-file.js';
 import type { ThriftStruct } from './thrift-compact.js';
 import type { SpoolFile } from './spool.js';
@@ -69,20 +69,14 @@ function fillOf(type: RecordType, layout: FileLayout): Fill {
   return fill;
 }
 
-/** A bound of a row group's encoded bytes, its metadata in the footer included. */
-function groupBound(columns: ColumnBuilder[], pageRows: number): number {
-  let bytes = 0;
-  for (const column of columns) {
-    const pages = Math.ceil(column.rows / pageRows) + 1;
-    bytes += Math.ceil((column.plainBytes * 7) / 6) + pages * PAGE_OVERHEAD + CHUNK_METADATA + column.name.length * 2 + column.statisticsBound();
-  }
-  return bytes;
-}
 
 export class ParquetEncoder implements BatchEncoder {
   private readonly layout: FileLayout;
   private readonly fill: Fill;
   private columns: ColumnBuilder[];
+  private size = new GroupSize();
+  /** Footer bytes of a row group's column chunks besides their statistics. */
+  private readonly chunksMetadata: number;
   /** Rows in the open row group. */
   private rows = 0;
   private totalRows = 0;
@@ -104,13 +98,25 @@ export class ParquetEncoder implements BatchEncoder {
   ) {
     this.layout = fileLayout(type);
     this.fill = fillOf(type, this.layout);
-    this.columns = newColumns(this.layout);
+    this.columns = newColumns(this.layout, this.size);
     this.footerBase = footerBase(this.layout);
+    this.chunksMetadata = this.layout.leaves.reduce((sum, leaf) => sum + CHUNK_METADATA + 2 * leaf.path.join('').length, 0);
     file.write(MAGIC);
   }
 
   get boundBytes(): number {
-    return this.file.bytes + this.pendingBound + (this.rows > 0 ? groupBound(this.columns, this.pageRows) : 0) + this.footerBase + this.rowGroupBytes;
+    return this.file.bytes + this.pendingBound + (this.rows > 0 ? this.groupBound() : 0) + this.footerBase + this.rowGroupBytes;
+  }
+
+  /**
+   * A bound of the open row group's encoded bytes, its footer entry
+   * included: data no larger than PLAIN (./parquet-columns.ts picks the
+   * dictionary only when it is smaller), grown by snappy's worst case, and
+   * a header per page.
+   */
+  private groupBound(): number {
+    const pages = Math.ceil(this.rows / this.pageRows) + 1;
+    return Math.ceil((this.size.bytes * 7) / 6) + this.size.statistics + this.layout.leaves.length * pages * PAGE_OVERHEAD + this.chunksMetadata;
   }
 
   add(record: HostflowRecord): void {
@@ -127,8 +133,9 @@ export class ParquetEncoder implements BatchEncoder {
   private handOff(): void {
     const columns = this.columns;
     const rows = this.rows;
-    const bound = groupBound(columns, this.pageRows);
-    this.columns = newColumns(this.layout);
+    const bound = this.groupBound();
+    this.size = new GroupSize();
+    this.columns = newColumns(this.layout, this.size);
     this.rows = 0;
     this.pendingBound += bound;
     this.writing = this.writing.then(async () => {

@@ -7,7 +7,7 @@
 import snappy from 'snappyjs';
 import { ByteWriter } from '../records/json-bytes.js';
 import type { RecordType } from '../records/types.js';
-import type { ColumnBuilder, ColumnStatistics, EncodedColumn } from './parquet-columns.js';
+import type { ColumnBuilder, ColumnStatistics, EncodedColumn, GroupSize } from './parquet-columns.js';
 import { ListColumn, PHYSICAL, ScalarColumn } from './parquet-columns.js';
 import { parquetFields, type ParquetField } from './parquet-schema.js';
 import { binary, i32, i64, list, struct, writeStruct, type ThriftStruct } from './thrift-compact.js';
@@ -97,9 +97,9 @@ const KIND_OF_TYPE: Record<string, 'string' | 'int32' | 'int64' | 'double' | 'bo
 };
 
 /** Empty columns for one row group of the type, in schema order. */
-export function newColumns(layout: FileLayout): ColumnBuilder[] {
+export function newColumns(layout: FileLayout, size: GroupSize): ColumnBuilder[] {
   return layout.leaves.map((leaf) =>
-    leaf.list ? new ListColumn(leaf.name, leaf.optional) : new ScalarColumn(leaf.name, leaf.optional, KIND_OF_TYPE[leaf.kind.type as string] as never),
+    leaf.list ? new ListColumn(leaf.name, leaf.optional, size) : new ScalarColumn(leaf.name, leaf.optional, KIND_OF_TYPE[leaf.kind.type as string] as never, size),
   );
 }
 
