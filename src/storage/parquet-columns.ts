@@ -64,6 +64,8 @@ export class GroupSize {
 class Dictionary {
   private readonly ids = new Map<string, number>();
   private longest = 0;
+  private lastValue: string | null = null;
+  private lastId = 0;
   readonly entries: string[] = [];
   readonly entryBytes: number[] = [];
   /** Bytes of the dictionary as a PLAIN page (length prefix and UTF-8 per entry). */
@@ -73,6 +75,8 @@ class Dictionary {
 
   /** The entry's id. */
   id(value: string): number {
+    // Many columns repeat their last value (type, event, probe, a process's fields): no hash lookup then.
+    if (value === this.lastValue) return this.lastId;
     let id = this.ids.get(value);
     if (id === undefined) {
       id = this.entries.length;
@@ -87,6 +91,8 @@ class Dictionary {
         this.longest = bytes;
       }
     }
+    this.lastValue = value;
+    this.lastId = id;
     return id;
   }
 }
@@ -238,7 +244,6 @@ export class ScalarColumn extends ColumnBuilder {
         this.size.bytes += 8;
     }
   }
-
 
   encode(pageRows: number): EncodedColumn {
     const dictionary = this.dictionary ? dictionaryPlan(this.dictionary, this.count, this.textBytes) : null;
@@ -430,7 +435,6 @@ export class ListColumn extends ColumnBuilder {
       this.size.bytes += bytes;
     }
   }
-
 
   encode(pageRows: number): EncodedColumn {
     const dictionary = dictionaryPlan(this.dictionary, this.count, this.textBytes);

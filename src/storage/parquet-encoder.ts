@@ -69,7 +69,6 @@ function fillOf(type: RecordType, layout: FileLayout): Fill {
   return fill;
 }
 
-
 export class ParquetEncoder implements BatchEncoder {
   private readonly layout: FileLayout;
   private readonly fill: Fill;

@@ -99,7 +99,9 @@ const KIND_OF_TYPE: Record<string, 'string' | 'int32' | 'int64' | 'double' | 'bo
 /** Empty columns for one row group of the type, in schema order. */
 export function newColumns(layout: FileLayout, size: GroupSize): ColumnBuilder[] {
   return layout.leaves.map((leaf) =>
-    leaf.list ? new ListColumn(leaf.name, leaf.optional, size) : new ScalarColumn(leaf.name, leaf.optional, KIND_OF_TYPE[leaf.kind.type as string] as never, size),
+    leaf.list
+      ? new ListColumn(leaf.name, leaf.optional, size)
+      : new ScalarColumn(leaf.name, leaf.optional, KIND_OF_TYPE[leaf.kind.type as string] as never, size),
   );
 }
 

@@ -58,6 +58,21 @@ export function writeHybrid(out: ByteWriter, values: ArrayLike<number>, start: n
     let bits = 0;
     let pending = 0;
     const last = at + groups * 8;
+    if (width <= 24) {
+      // pending + value << bits stays below 2^32: integer operations.
+      for (let i = at; i < last; i++) {
+        pending = (pending | ((i < end ? (values[i] as number) : 0) << bits)) >>> 0;
+        bits += width;
+        while (bits >= 8) {
+          buffer[position++] = pending & 0xff;
+          pending >>>= 8;
+          bits -= 8;
+        }
+      }
+      out.length = position;
+      at = Math.min(stop, end);
+      continue;
+    }
     for (let i = at; i < last; i++) {
       const value = i < end ? (values[i] as number) : 0;
       // pending holds fewer than 8 bits, so pending + value << bits stays below 2^40.

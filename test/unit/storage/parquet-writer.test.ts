@@ -18,7 +18,13 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return root;
 }
 
-async function encode(root: string, type: RecordType, records: HostflowRecord[], rowGroupRows?: number, pageRows?: number): Promise<{ path: string; bound: number }> {
+async function encode(
+  root: string,
+  type: RecordType,
+  records: HostflowRecord[],
+  rowGroupRows?: number,
+  pageRows?: number,
+): Promise<{ path: string; bound: number }> {
   const file = new Spool(root).create(type, `p${Math.random().toString(36).slice(2)}`);
   const encoder = new ParquetEncoder(type, file, rowGroupRows, pageRows);
   let bound = 0;
@@ -84,7 +90,8 @@ test('records with nulls, lists and values of every width at random come back fr
       assert.ok(body.length <= bound, `${type} ${groupRows}: ${body.length} <= ${bound}`);
       const back = await parquetRecords(body);
       assert.equal(back.length, records.length);
-      for (let i = 0; i < records.length; i++) assert.equal(canonical(back[i] as object), canonical(records[i] as object), `${type} ${groupRows}/${pageRows} row ${i}`);
+      for (let i = 0; i < records.length; i++)
+        assert.equal(canonical(back[i] as object), canonical(records[i] as object), `${type} ${groupRows}/${pageRows} row ${i}`);
       const metadata = parquetMetadata(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer);
       assert.equal(metadata.row_groups.length, Math.ceil(records.length / groupRows));
     }
