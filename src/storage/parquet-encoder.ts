@@ -20,12 +20,9 @@ import type { ThriftStruct } from './thrift-compact.js';
 import type { SpoolFile } from './spool.js';
 
 /**
- * Rows per row group. DuckDB writes 122,880 (its own default), and a
- * minute's object of a busy host holds fewer, so an object is most often
- * one row group: every engine then reads one footer entry and one column
- * chunk per column, the ideal the 128 MB row groups of Spark and Athena's
- * advice aim at, while the open group's columns stay a few MB of typed
- * arrays. See ./parquet-schema.ts.
+ * Rows per row group: DuckDB's own default. A minute's object of a busy
+ * host holds fewer, so an object is most often one row group. Why this
+ * size suits the engines, and what it costs in memory: ./parquet-schema.ts.
  */
 export const ROW_GROUP_ROWS = 122_880;
 
