@@ -246,7 +246,8 @@ export class ScalarColumn extends ColumnBuilder {
   }
 
   encode(pageRows: number): EncodedColumn {
-    const dictionary = this.dictionary ? dictionaryPlan(this.dictionary, this.count, this.textBytes) : null;
+    const dictionary = this.dictionary ? dictionaryPlan(this.dictionary, this.count, this.textBytes) : this.numberDictionary();
+    const ids = dictionary && 'ids' in dictionary ? dictionary.ids : this.ints;
     const pages: RawPage[] = dictionary ? [dictionary.page] : [];
     const out = new ByteWriter(64 * 1024);
     let value = 0;
@@ -261,7 +262,7 @@ export class ScalarColumn extends ColumnBuilder {
       }
       if (dictionary) {
         out.byte(dictionary.width);
-        writeHybrid(out, this.ints, value, value + values, dictionary.width);
+        writeHybrid(out, ids, value, value + values, dictionary.width);
       } else this.writePlain(out, value, value + values);
       value += values;
       pages.push({
@@ -275,8 +276,46 @@ export class ScalarColumn extends ColumnBuilder {
       pages,
       encodings: dictionary ? [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY] : [ENCODING.PLAIN, ENCODING.RLE],
       values: this.rows,
-      statistics: this.statistics(dictionary?.plain ?? null),
+      statistics: this.statistics(dictionary && 'plain' in dictionary ? dictionary.plain : null),
     };
+  }
+
+  /**
+   * The numbers' dictionary when it and the indices are smaller than
+   * PLAIN: pids, ports, uids, a flow interval's times and small counters
+   * repeat; byte counters and most times do not, which the first 1024
+   * values tell before much work is done.
+   */
+  private numberDictionary(): { page: RawPage; width: number; ids: Int32Array } | null {
+    if (this.kind === 'boolean' || this.count === 0) return null;
+    const source = this.kind === 'int32' ? this.ints : this.numbers;
+    const valueBytes = this.kind === 'int32' ? 4 : 8;
+    const count = this.count;
+    const ids = new Int32Array(count);
+    const known = new Map<number, number>();
+    const entries: number[] = [];
+    let last = NaN;
+    let lastId = 0;
+    for (let i = 0; i < count; i++) {
+      const value = source[i] as number;
+      if (value !== last) {
+        let id = known.get(value);
+        if (id === undefined) {
+          id = entries.length;
+          known.set(value, id);
+          entries.push(value);
+          if (entries.length > count / 2 || (i === 1023 && entries.length > 512)) return null;
+        }
+        last = value;
+        lastId = id;
+      }
+      ids[i] = lastId;
+    }
+    const width = bitWidth(entries.length - 1);
+    if (entries.length * valueBytes + Math.ceil((count * (width + 6)) / 8) + 16 >= count * valueBytes) return null;
+    const out = new ByteWriter(entries.length * valueBytes);
+    writePlainNumbers(out, this.kind, this.kind === 'int32' ? Int32Array.from(entries) : Float64Array.from(entries), 0, entries.length);
+    return { page: { dictionary: true, values: entries.length, encoding: ENCODING.PLAIN, body: Buffer.from(out.buffer.subarray(0, out.length)) }, width, ids };
   }
 
   private writePlain(out: ByteWriter, from: number, to: number): void {
@@ -301,26 +340,11 @@ export class ScalarColumn extends ColumnBuilder {
         out.length += (n + 7) >> 3;
         return;
       }
-      case 'int32': {
-        out.room(4 * n);
-        const view = new DataView(out.buffer.buffer, out.buffer.byteOffset + out.length, 4 * n);
-        for (let i = 0; i < n; i++) view.setInt32(4 * i, this.ints[from + i] as number, true);
-        out.length += 4 * n;
+      case 'int32':
+        writePlainNumbers(out, this.kind, this.ints, from, to);
         return;
-      }
-      case 'double': {
-        out.room(8 * n);
-        const view = new DataView(out.buffer.buffer, out.buffer.byteOffset + out.length, 8 * n);
-        for (let i = 0; i < n; i++) view.setFloat64(8 * i, this.numbers[from + i] as number, true);
-        out.length += 8 * n;
-        return;
-      }
-      default: {
-        out.room(8 * n);
-        const view = new DataView(out.buffer.buffer, out.buffer.byteOffset + out.length, 8 * n);
-        for (let i = 0; i < n; i++) setInt64(view, 8 * i, this.numbers[from + i] as number);
-        out.length += 8 * n;
-      }
+      default:
+        writePlainNumbers(out, this.kind, this.numbers, from, to);
     }
   }
 
@@ -499,6 +523,18 @@ function textRange(dictionary: Dictionary, dictionaryBody: Buffer | null): { min
     if (!max || Buffer.compare(entry, max) > 0) max = entry;
   }
   return { min: Buffer.from(min as Buffer), max: Buffer.from(max as Buffer) };
+}
+
+/** Numbers source[from, to) as PLAIN: INT32, DOUBLE or INT64 (times and counters), little-endian. */
+function writePlainNumbers(out: ByteWriter, kind: Kind, source: Int32Array | Float64Array, from: number, to: number): void {
+  const n = to - from;
+  const size = kind === 'int32' ? 4 : 8;
+  out.room(size * n);
+  const view = new DataView(out.buffer.buffer, out.buffer.byteOffset + out.length, size * n);
+  if (kind === 'int32') for (let i = 0; i < n; i++) view.setInt32(4 * i, source[from + i] as number, true);
+  else if (kind === 'double') for (let i = 0; i < n; i++) view.setFloat64(8 * i, source[from + i] as number, true);
+  else for (let i = 0; i < n; i++) setInt64(view, 8 * i, source[from + i] as number);
+  out.length += size * n;
 }
 
 /** A safe integer as a little-endian INT64. */
