@@ -64,8 +64,9 @@ test('records with nulls, lists and values of every width at random come back fr
         host: `${Math.floor(next() * 2 ** 48).toString(16)}.example`,
         cnames: next() < 0.3 ? null : addrs.map((addr) => `cname-${addr}.example`),
         addrs,
-        ttl: pick(-Math.floor(next() * 2 ** 40)),
-        latency_ms: pick(next() * 1000),
+        // Few distinct numbers, negative and past 2^32 among them: dictionary-encoded. Unique ones: PLAIN.
+        ttl: pick([-(2 ** 40), -1, 0, 2 ** 52 + 1, 300][Math.floor(next() * 5)] as number),
+        latency_ms: runOf ? pick([0.25, -0.5, 1e-9, 12345.678][Math.floor(next() * 4)] as number) : pick(next() * 1000),
       }),
     );
     conns.push({
@@ -94,6 +95,13 @@ test('records with nulls, lists and values of every width at random come back fr
         assert.equal(canonical(back[i] as object), canonical(records[i] as object), `${type} ${groupRows}/${pageRows} row ${i}`);
       const metadata = parquetMetadata(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer);
       assert.equal(metadata.row_groups.length, Math.ceil(records.length / groupRows));
+      if (type === 'dns' && groupRows === 1000) {
+        const encodings = (name: string) => metadata.row_groups[0]?.columns.find((chunk) => chunk.meta_data?.path_in_schema[0] === name)?.meta_data?.encodings;
+        assert.ok(encodings('ttl')?.includes('RLE_DICTIONARY'), 'few numbers: a dictionary');
+        assert.ok(encodings('comm')?.includes('RLE_DICTIONARY'), 'few strings: a dictionary');
+        assert.ok(!encodings('host')?.includes('RLE_DICTIONARY'), 'unique strings: PLAIN');
+        assert.ok(!encodings('uid')?.includes('RLE_DICTIONARY'), 'unique numbers: PLAIN');
+      }
     }
   }
 });
