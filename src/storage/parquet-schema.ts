@@ -59,7 +59,11 @@ const PRIMITIVES: Record<Exclude<Kind, 'list'>, string> = {
   timestamp: 'TIMESTAMP_MICROS',
 };
 
-/** A field definition as @dsnp/parquetjs's ParquetSchema takes it. */
+/**
+ * A field definition, in the shape @dsnp/parquetjs's ParquetSchema takes
+ * (the bench's candidate uses it so): the readable form of the schema that
+ * ./parquet-file.ts turns into the footer's schema elements.
+ */
 export interface ParquetField {
   type?: string;
   optional?: boolean;
@@ -73,7 +77,7 @@ function baseKind(kind: ColumnKind): { kind: Kind; optional: boolean } {
   return { kind: (optional ? kind.slice(0, -1) : kind) as Kind, optional };
 }
 
-/** The schema definition of one record type, for `new ParquetSchema(...)`. */
+/** The schema of one record type, field by field in record order. */
 export function parquetFields(type: RecordType): Record<string, ParquetField> {
   const fields: Record<string, ParquetField> = {};
   for (const [name, column] of Object.entries(PARQUET_COLUMNS[type])) {
