@@ -63,6 +63,9 @@ export function fileLayout(type: RecordType): FileLayout {
   ];
   const leaves: FileLayout['leaves'] = [];
   for (const [name, field] of Object.entries(fields)) {
+    const leafField = field.type === 'LIST' ? field.fields?.list?.fields?.element : field;
+    // The writer has one codec; the schema says which, so a change there cannot go unnoticed.
+    if (leafField?.compression !== 'SNAPPY') throw new Error(`Parquet column ${name}: compression ${leafField?.compression} is not the writer's SNAPPY`);
     const repetition = field.optional ? REPETITION.OPTIONAL : REPETITION.REQUIRED;
     schema.push(element(name, field, repetition));
     if (field.type === 'LIST') {
