@@ -4,9 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { tableFromIPC } from 'apache-arrow';
 import { parquetMetadata } from 'hyparquet';
+import { readParquet } from 'parquet-wasm';
 import { RECORD_COLUMNS } from '../../../src/records/columns.js';
 import { RECORD_TYPES, type ConnRecord, type DnsRecord, type HostflowRecord, type RecordType } from '../../../src/records/types.js';
+import { epochMicros } from '../../../src/storage/layout.js';
 import { ParquetEncoder } from '../../../src/storage/parquet-encoder.js';
 import { Spool } from '../../../src/storage/spool.js';
 import { parquetRecords } from '../../helpers/storage/read-back.js';
@@ -163,5 +166,34 @@ test("DuckDB's read_parquet reads every type's columns with their types and the 
     assert.equal(Number(stats.groups), Math.ceil(ofType.length / 128), `${type}: one chunk per row group`);
     assert.equal(new Date(stats.low.replace(' ', 'T') + 'Z').toISOString().slice(0, 23), times[0]?.slice(0, 23), `${type}: min ${stats.low}`);
     assert.equal(new Date(stats.high.replace(' ', 'T') + 'Z').toISOString().slice(0, 23), times[times.length - 1]?.slice(0, 23), `${type}: max ${stats.high}`);
+  }
+});
+
+test("arrow-rs's Parquet reader (parquet-wasm) reads every type with its nullability and the records' values", async (t) => {
+  const root = tempDir(t);
+  const records = sampleRecords(2000);
+  for (const type of RECORD_TYPES) {
+    const ofType = records.filter((record) => record.type === type);
+    const { path } = await encode(root, type, ofType, 200, 64);
+    const table = tableFromIPC(readParquet(new Uint8Array(readFileSync(path))).intoIPCStream());
+    assert.deepEqual(
+      table.schema.fields.map((field) => [field.name, field.nullable]),
+      Object.entries(RECORD_COLUMNS[type]).map(([name, kind]) => [name, kind.endsWith('?')]),
+      type,
+    );
+    assert.equal(table.numRows, ofType.length, type);
+    for (let i = 0; i < ofType.length; i++) {
+      const row = (table.get(i) as { toJSON(): Record<string, unknown> }).toJSON();
+      for (const [name, kind] of Object.entries(RECORD_COLUMNS[type])) {
+        const expected = (ofType[i] as unknown as Record<string, unknown>)[name];
+        let value = row[name];
+        if (typeof value === 'bigint') value = Number(value);
+        else if (value && typeof value === 'object' && 'toArray' in value) value = [...(value as { toArray(): string[] }).toArray()];
+        // Arrow gives times as epoch milliseconds, the microseconds as the fraction.
+        if (kind.startsWith('timestamp') && value != null)
+          assert.equal(Math.round((value as number) * 1000), Number(epochMicros(expected as string)), `${type} ${i} ${name}`);
+        else assert.deepEqual(value ?? null, expected, `${type} ${i} ${name}`);
+      }
+    }
   }
 });
