@@ -3,7 +3,8 @@
  * server (s3rver on loopback), from the first write to the last object
  * uploaded: encoding, gzip, spool with fsync, upload; NDJSON, then Parquet
  * (which must reach NDJSON's figure; each Parquet encoder alone:
- * ./parquet-bench.ts). Next to it, in the
+ * ./parquet-bench.ts); after a warm-up of each, two rounds of each,
+ * alternating, the best round of each kept. Next to it, in the
  * same process, the least that any gzip NDJSON export costs: the same
  * records as JSON lines through zlib's gzip into a local file, fsynced,
  * no spool and no S3. Records are written in bursts, as the session hands
@@ -21,6 +22,9 @@ import { StorageSink, type StorageFormat } from '../src/storage/index.js';
 
 const RECORDS = 300_000;
 const BURST = 1000;
+/** Rounds of each format, alternating, after a warm-up of WARMUP records each. */
+const ROUNDS = 2;
+const WARMUP = 30_000;
 
 /** A host's record mix: lookups, TCP connections, flow intervals and UDP conversations, a quarter each. */
 export function benchRecords(count: number): HostflowRecord[] {
@@ -128,12 +132,13 @@ export function benchRecords(count: number): HostflowRecord[] {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-async function sinkRate(
-  all: HostflowRecord[],
-  endpoint: string,
-  spoolDir: string,
-  format: StorageFormat,
-): Promise<{ value: number; writeSeconds: number; objects: number }> {
+interface SinkFigure {
+  value: number;
+  writeSeconds: number;
+  objects: number;
+}
+
+async function sinkRate(all: HostflowRecord[], endpoint: string, spoolDir: string, format: StorageFormat): Promise<SinkFigure> {
   const sink = await StorageSink.open({
     bucket: 'bench',
     endpoint,
@@ -185,12 +190,25 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
     const all = benchRecords(RECORDS);
     const endpoint = `http://127.0.0.1:${port}`;
     const reference = await gzipFileRate(all, join(dir, 'reference.ndjson.gz'));
-    const ndjson = await sinkRate(all, endpoint, join(dir, 'spool-ndjson'), 'ndjson');
-    const parquet = await sinkRate(all, endpoint, join(dir, 'spool-parquet'), 'parquet');
+    // Whichever format ran second ran faster (a warmer JIT for the sink, the SDK and s3rver):
+    // both warm up first, then they alternate, and each keeps its best round.
+    const warmup = all.slice(0, WARMUP);
+    await sinkRate(warmup, endpoint, join(dir, 'spool-warmup-ndjson'), 'ndjson');
+    await sinkRate(warmup, endpoint, join(dir, 'spool-warmup-parquet'), 'parquet');
+    const best = { ndjson: null, parquet: null } as Record<StorageFormat, SinkFigure | null>;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const format of ['ndjson', 'parquet'] as const) {
+        const figure = await sinkRate(all, endpoint, join(dir, `spool-${format}-${round}`), format);
+        if (!best[format] || figure.value > (best[format] as SinkFigure).value) best[format] = figure;
+      }
+    }
+    const ndjson = best.ndjson as SinkFigure;
+    const parquet = best.parquet as SinkFigure;
     return {
       name: 'storage_sink',
       unit: 'records/s',
       records: RECORDS,
+      rounds: ROUNDS,
       value: ndjson.value,
       objects: ndjson.objects,
       write_path_records_per_s: Math.round(RECORDS / ndjson.writeSeconds),
