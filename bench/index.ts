@@ -20,6 +20,7 @@ import { benchGetaddrinfo } from './gai-bench.js';
 import { benchMemory } from './memory-bench.js';
 import { benchMetrics } from './metrics-bench.js';
 import { benchQueryDay } from './query-bench.js';
+import { benchParquetEncoders } from './parquet-bench.js';
 import { benchRing } from './ring-bench.js';
 import { benchSocketHooks } from './socket-bench.js';
 import { soak } from './soak.js';
@@ -46,6 +47,7 @@ const BENCHMARKS: ReadonlyArray<[string, () => Promise<Figure | Figure[]> | Figu
   ['storage_sink', benchStorage],
   ['metrics', benchMetrics],
   ['query_day', benchQueryDay],
+  ['parquet_encoders', benchParquetEncoders],
 ];
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, soak: { type: 'string' } } });
