@@ -23,6 +23,8 @@ import { listLibcs } from './kernel/libc-probes.js';
 import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
 import { ControlServer } from './control/server.js';
+import { metricsUrl, parseMetricsAddress } from './metrics/metrics-address.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { planRun, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
 import { describeSocketHooks, type SocketHooksReport } from './kernel/socket-hooks.js';
@@ -50,6 +52,8 @@ export interface DoctorFacts {
   start?: StartTrial;
   /** The control socket: null when it binds, else why not; undefined without one (--no-control). */
   control?: string | null;
+  /** The metrics endpoint (--metrics): its URL when it binds, else why not; undefined without one. */
+  metrics?: { url: string | null; error: string | null };
 }
 
 /** What trying the start showed. */
@@ -151,6 +155,7 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     const hooks = facts.start.socketHooks;
     add('sockets', hooks.attached ? 'ok' : 'no', describeSocketHooks(hooks).replace(/^socket hooks: /, ''));
   }
+  if (facts.metrics) add('metrics', facts.metrics.error === null ? 'ok' : 'FAIL', facts.metrics.error ?? `${facts.metrics.url} binds`);
   if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
   // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
   if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon, privileges and tracefs)');
@@ -218,6 +223,7 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     }
   }
   if (flags.control !== false) facts.control = await tryControl(flags.control);
+  if (flags.metrics !== undefined) facts.metrics = await tryMetrics(flags.metrics);
   if (canTry) {
     const { start, libcs } = await tryStart(flags);
     facts.start = start;
@@ -236,6 +242,18 @@ async function tryControl(path: string): Promise<string | null> {
     return null;
   } catch (error) {
     return firstLine(error);
+  }
+}
+
+/** Binds the metrics endpoint where the run would, and closes it. */
+async function tryMetrics(text: string): Promise<{ url: string | null; error: string | null }> {
+  try {
+    const server = await MetricsServer.listen(parseMetricsAddress(text), async () => '');
+    const url = metricsUrl(server.address);
+    await server.close();
+    return { url, error: null };
+  } catch (error) {
+    return { url: null, error: firstLine(error) };
   }
 }
 

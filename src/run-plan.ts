@@ -12,6 +12,8 @@ import { CAPTURE_MAX } from './kernel/layout.js';
 import type { ConnectProbeRequest } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import type { XdpModeRequest } from './kernel/xdp-mode.js';
+import { parseMetricsAddress } from './metrics/metrics-address.js';
+import type { MetricsOptions } from './metrics/metrics-service.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
@@ -68,6 +70,9 @@ export interface RunFlags extends StorageFlags {
   snaplen: number;
   captureRingSize: number;
   summaryJson?: string;
+  metrics?: string;
+  metricsProcesses: number;
+  metricsHostnames: number;
 }
 
 /** What runs beside the session. */
@@ -76,6 +81,8 @@ export interface ServiceOptions {
   pcap?: { path: string; format: PcapFormat; snaplen: number };
   /** Control socket path; undefined for none. */
   controlPath?: string;
+  /** The Prometheus endpoint; undefined for none. */
+  metrics?: MetricsOptions;
 }
 
 export interface RunPlan {
@@ -144,6 +151,10 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
     services: {
       pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
       controlPath: flags.control === false ? undefined : flags.control,
+      metrics:
+        flags.metrics === undefined
+          ? undefined
+          : { address: parseMetricsAddress(flags.metrics), limits: { processes: flags.metricsProcesses, hostnamesPerProcess: flags.metricsHostnames } },
     },
     ui: flags.ui === true || (!flags.headless && stdoutIsTty),
   };

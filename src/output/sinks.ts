@@ -10,6 +10,7 @@ import type { SummaryLine } from '../format/health.js';
 import { outputStats, outputSummaryLines } from '../format/output-summary.js';
 import type { StorageOptions } from '../storage/options.js';
 import { HostflowError } from '../errors.js';
+import type { StorageStatus } from '../storage/status.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
 /** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
@@ -22,6 +23,8 @@ export interface SinkStatusLine {
 }
 
 export interface OutputSink {
+  /** What the metrics call it (lines, ui, storage). @default 'output' */
+  name?: string;
   write(record: HostflowRecord): void;
   /** Flushes everything written; awaited after the session stopped. Its part of the exit summary, if it has one. */
   close(): Promise<SummaryLine[] | void>;
@@ -32,11 +35,14 @@ export interface OutputSink {
   lines?: LineSink;
   /** Storage: from now on, write these sinks' output file lines only once their records are in the spool. */
   follow?(sinks: readonly OutputSink[]): void;
+  /** The storage sink's counters, for the metrics. */
+  storageStatus?(): StorageStatus;
 }
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
   return {
+    name: 'lines',
     lines: options.path !== undefined ? sink : undefined,
     write: format === 'text' ? (record) => sink.write(formatText(record)) : (record) => sink.writeJson(record),
     close: async () => {
@@ -59,6 +65,7 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
   const { StorageSink, storageSummaryLines, storageStats } = await import('../storage/index.js');
   const storage = await StorageSink.open({ ...options, log });
   return {
+    name: 'storage',
     write: (record) => void storage.write(record),
     close: async () => storageSummaryLines(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })),
     status: () => {
@@ -74,5 +81,6 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
       if (!lines) throw new HostflowError('--output-follows-storage needs --output FILE');
       storage.follow(lines);
     },
+    storageStatus: () => storage.status(),
   };
 }

@@ -36,27 +36,31 @@ const PREFLIGHT_TIMEOUT_MS = 15_000;
 /** Preflight attempts when the endpoint throttles, fails with a 5xx or cuts the connection. */
 const PREFLIGHT_ATTEMPTS = 4;
 
+/** The client's settings, shared by the sink and `hostflow query`, which reads the same bucket. */
+export function s3ClientConfig(options: Pick<S3StoreOptions, 'endpoint' | 'region' | 'credentials' | 'connectTimeoutMs'>): S3ClientConfig {
+  const config: S3ClientConfig = {
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: 120_000 },
+  };
+  if (options.endpoint) {
+    config.endpoint = options.endpoint;
+    config.forcePathStyle = true;
+  }
+  const region = options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
+  if (region) config.region = region;
+  if (options.credentials) config.credentials = options.credentials;
+  return config;
+}
+
 export class S3Store implements ObjectStore {
   readonly description: string;
   private readonly client: S3Client;
   private readonly where: string;
 
   constructor(private readonly options: S3StoreOptions) {
-    const config: S3ClientConfig = {
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: 120_000 },
-      // One attempt per call: the uploader retries, with backoff that knows throttling, and counts every attempt.
-      maxAttempts: 1,
-    };
-    if (options.endpoint) {
-      config.endpoint = options.endpoint;
-      config.forcePathStyle = true;
-    }
-    const region = options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
-    if (region) config.region = region;
-    if (options.credentials) config.credentials = options.credentials;
-    this.client = new S3Client(config);
+    // One attempt per call: the uploader retries, with backoff that knows throttling, and counts every attempt.
+    this.client = new S3Client({ ...s3ClientConfig(options), maxAttempts: 1 });
     this.description = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`;
     this.where = options.endpoint ?? 'AWS S3';
   }
