@@ -11,10 +11,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { firstLine } from './errors.js';
-import { currentCapabilities, missingCapabilities } from './system/capabilities.js';
+import { checkPrivileges, privilegeWants } from './system/capabilities.js';
+import type { MissingCapability } from './system/capability-needs.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { systemLibc } from './system/libc.js';
-import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.js';
+import { bpffsMounted, tracefsPath } from './system/mounts.js';
 import type { ConnectProbeName } from './kernel/layout.js';
 import { loadNative } from './kernel/native.js';
 import type { NativeAddon } from './kernel/native-api.js';
@@ -23,15 +24,17 @@ import { listLibcs } from './kernel/libc-probes.js';
 import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
 import { ControlServer } from './control/server.js';
-import { planRun, type RunFlags } from './run-plan.js';
+import { planRun, planRunUnchecked, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
 import { describeSocketHooks, type SocketHooksReport } from './kernel/socket-hooks.js';
 
 export interface DoctorFacts {
   kernel: string;
   btf: boolean;
-  missingCapabilities: string[];
-  tracefs: MountResult;
+  /** Capabilities these options use that this process lacks, one line each. */
+  missingCapabilities: MissingCapability[];
+  /** Where tracefs is mounted, null when it is not (hostflow does not need it). */
+  tracefs: string | null;
   bpffs: boolean;
   /** Addon load error, null when it loaded. */
   addon: string | null;
@@ -99,16 +102,9 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     facts.btf ? 'ok' : 'FAIL',
     facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y',
   );
-  add(
-    'privileges',
-    facts.missingCapabilities.length === 0 ? 'ok' : 'FAIL',
-    facts.missingCapabilities.length === 0 ? 'root or CAP_BPF+CAP_PERFMON+CAP_NET_ADMIN' : `missing ${facts.missingCapabilities.join(', ')}: run as root`,
-  );
-  add(
-    'tracefs',
-    facts.tracefs.path ? 'ok' : 'FAIL',
-    facts.tracefs.path ? `${facts.tracefs.path}${facts.tracefs.mounted ? ' (mounted by hostflow)' : ''}` : (facts.tracefs.error ?? 'not mounted'),
-  );
+  if (facts.missingCapabilities.length === 0) add('privileges', 'ok', 'every capability these options use (see the README for the table)');
+  for (const missing of facts.missingCapabilities) add('privileges', missing.fatal ? 'FAIL' : 'no', missing.line);
+  add('tracefs', 'ok', `not needed (raw tracepoints, kprobe and uprobe PMUs)${facts.tracefs ? `; mounted at ${facts.tracefs}` : ''}`);
   add('bpffs', facts.bpffs ? 'ok' : 'no', facts.bpffs ? '/sys/fs/bpf' : 'not mounted (not needed: hostflow pins nothing)');
   add('addon', facts.addon === null ? 'ok' : 'FAIL', facts.addon === null ? `libbpf ${facts.libbpf}` : facts.addon);
 
@@ -152,8 +148,8 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     add('sockets', hooks.attached ? 'ok' : 'no', describeSocketHooks(hooks).replace(/^socket hooks: /, ''));
   }
   if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
-  // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
-  if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon, privileges and tracefs)');
+  // Not tried only when the addon or a capability is missing: each is a blocker above.
+  if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon and the capabilities above)');
   else if (facts.start.error !== null) add('start', 'FAIL', facts.start.error);
   else
     add(
@@ -184,8 +180,7 @@ function kallsymsHas(symbol: string): boolean {
  * makes the start `flags` would make and takes it down again.
  */
 export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
-  const missing = missingCapabilities(currentCapabilities());
-  const tracefs = ensureTracefs();
+  const missing = missingCapabilitiesOf(flags);
   let native: NativeAddon | null = null;
   let addon: string | null = null;
   try {
@@ -197,11 +192,11 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     kernel: `Linux ${release()} ${process.arch}`,
     btf: existsSync('/sys/kernel/btf/vmlinux'),
     missingCapabilities: missing,
-    tracefs,
+    tracefs: tracefsPath(),
     bpffs: bpffsMounted(),
     addon,
     libbpf: native?.libbpfVersion() ?? null,
-    kprobePmu: kernelHasKprobes(tracefs.path),
+    kprobePmu: kernelHasKprobes(),
     connectModes: {},
     // Raw tracepoints are found by name in the kernel, not in tracefs.
     tracepoint: kallsymsHas('(__traceiter_|__tracepoint_)inet_sock_set_state'),
@@ -210,7 +205,7 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     libc: systemLibc(),
     defaultInterface: defaultInterfaces()[0] ?? 'lo',
   };
-  const canTry = native !== null && missing.length === 0 && tracefs.path !== null;
+  const canTry = native !== null && !missing.some((entry) => entry.fatal);
   if (canTry && native) {
     for (const mode of AUTO_ORDER) {
       if (mode === 'kprobe' && !facts.kprobePmu) continue;
@@ -226,6 +221,18 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     facts.libcs = listLibcs();
   }
   return facts;
+}
+
+/** The capabilities the start these flags make would miss (none planned when the flags themselves are wrong: the start says so). */
+function missingCapabilitiesOf(flags: RunFlags): MissingCapability[] {
+  let wants;
+  try {
+    wants = privilegeWants(planRunUnchecked(flags, () => {}).session.tracer);
+  } catch {
+    return [];
+  }
+  const { fatal, degraded } = checkPrivileges(wants);
+  return [...fatal, ...degraded];
 }
 
 /** Binds the control socket where the run would, and closes it: null when it binds, else why not. */

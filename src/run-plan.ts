@@ -16,7 +16,7 @@ import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
 import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/options.js';
-import { privilegeProblem } from './system/capabilities.js';
+import { checkPrivileges, MissingCapabilityError, privilegeWants } from './system/capabilities.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';
 
@@ -89,12 +89,30 @@ export interface RunPlan {
 }
 
 /**
+ * Holds the capabilities of this process against what the session wants:
+ * throws one line per capability it cannot start without, logs one per
+ * capability whose feature is only turned off, and turns the socket hooks
+ * off when the kernel would refuse them (rather than loading twice).
+ */
+function checkCapabilities(session: SessionOptions, log: (line: string) => void): void {
+  const { fatal, degraded } = checkPrivileges(privilegeWants(session.tracer));
+  if (fatal.length > 0) throw new MissingCapabilityError(fatal);
+  for (const entry of degraded) log(entry.line);
+  if (degraded.some((entry) => entry.capability === 'CAP_NET_ADMIN')) session.tracer = { ...session.tracer, socketHooks: false };
+}
+
+/**
  * Checks the flags that contradict each other or this process (one-line
  * HostflowErrors) and plans the run; `log` receives the tracer's warnings.
  */
 export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
-  const problem = privilegeProblem();
-  if (problem) throw new HostflowError(problem);
+  const plan = planRunUnchecked(flags, log, stdoutIsTty);
+  checkCapabilities(plan.session, log);
+  return plan;
+}
+
+/** The plan without the capability check (doctor reports the check itself). */
+export function planRunUnchecked(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
   if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
   const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
   if (flags.capture && !flags.pcap) throw new HostflowError('--capture needs --pcap FILE');
