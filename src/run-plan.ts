@@ -16,7 +16,8 @@ import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
 import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/options.js';
-import { checkPrivileges, MissingCapabilityError, privilegeWants } from './system/capabilities.js';
+import { checkPrivileges, currentCapabilities, MissingCapabilityError, privilegeWants } from './system/capabilities.js';
+import { capabilitiesToKeep } from './system/capability-needs.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';
 
@@ -86,6 +87,8 @@ export interface RunPlan {
   services: ServiceOptions;
   /** Open the terminal UI (else headless). */
   ui: boolean;
+  /** Once everything is attached, every thread drops all capabilities but these; undefined drops nothing (plans made by hand in tests). */
+  keepCapabilities?: bigint;
 }
 
 /**
@@ -93,12 +96,16 @@ export interface RunPlan {
  * throws one line per capability it cannot start without, logs one per
  * capability whose feature is only turned off, and turns the socket hooks
  * off when the kernel would refuse them (rather than loading twice).
+ * Returns the capabilities to keep once everything is attached.
  */
-function checkCapabilities(session: SessionOptions, log: (line: string) => void): void {
-  const { fatal, degraded } = checkPrivileges(privilegeWants(session.tracer));
+function checkCapabilities(session: SessionOptions, log: (line: string) => void): bigint {
+  const wants = privilegeWants(session.tracer);
+  const held = currentCapabilities();
+  const { fatal, degraded } = checkPrivileges(wants, held);
   if (fatal.length > 0) throw new MissingCapabilityError(fatal);
   for (const entry of degraded) log(entry.line);
   if (degraded.some((entry) => entry.capability === 'CAP_NET_ADMIN')) session.tracer = { ...session.tracer, socketHooks: false };
+  return capabilitiesToKeep(wants, held);
 }
 
 /**
@@ -107,8 +114,7 @@ function checkCapabilities(session: SessionOptions, log: (line: string) => void)
  */
 export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
   const plan = planRunUnchecked(flags, log, stdoutIsTty);
-  checkCapabilities(plan.session, log);
-  return plan;
+  return { ...plan, keepCapabilities: checkCapabilities(plan.session, log) };
 }
 
 /** The plan without the capability check (doctor reports the check itself). */

@@ -16,6 +16,8 @@ import type { AttachReport } from './kernel/tracer.js';
 import { storageOutput, type OutputSink, type SinkStatusLine } from './output/sinks.js';
 import type { RunPlan } from './run-plan.js';
 import { Session, type SessionSummary, type StartTracer } from './session.js';
+import { loadNative } from './kernel/native.js';
+import { describeDrop, dropCapabilities } from './system/capability-drop.js';
 
 /** What a front-end shows while the session runs. */
 export interface RunView {
@@ -99,6 +101,8 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     if (plan.services.pcap) capture = CaptureFile.open(plan.services.pcap, session);
     report = session.start();
     control?.follow(session);
+    // Everything is attached: what only starting needed goes, in every thread.
+    if (plan.keepCapabilities !== undefined) log(describeDrop(dropCapabilities(loadNative(), plan.keepCapabilities)));
   } catch (error) {
     capture?.close();
     await control?.close();
