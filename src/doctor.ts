@@ -23,6 +23,7 @@ import { kernelHasKprobes, tryConnectProbe } from './kernel/kernel-probes.js';
 import { listLibcs } from './kernel/libc-probes.js';
 import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
+import { resolveControlGroup } from './control/control-group.js';
 import { ControlServer } from './control/server.js';
 import { planRun, planRunUnchecked, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
@@ -212,7 +213,7 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
       facts.connectModes[mode] = tryConnectProbe(native, mode);
     }
   }
-  if (flags.control !== false) facts.control = await tryControl(flags.control);
+  if (flags.control !== false) facts.control = await tryControl(flags.control, flags.controlGroup);
   if (canTry) {
     const { start, libcs } = await tryStart(flags);
     facts.start = start;
@@ -236,9 +237,10 @@ function missingCapabilitiesOf(flags: RunFlags): MissingCapability[] {
 }
 
 /** Binds the control socket where the run would, and closes it: null when it binds, else why not. */
-async function tryControl(path: string): Promise<string | null> {
+async function tryControl(path: string, groupName: string | undefined): Promise<string | null> {
   try {
-    const server = await ControlServer.start({ path, backend: {} });
+    const group = groupName === undefined ? undefined : resolveControlGroup(groupName);
+    const server = await ControlServer.start({ path, backend: {}, group });
     await server.close();
     return null;
   } catch (error) {

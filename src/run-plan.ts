@@ -7,6 +7,7 @@
 import type { CaptureSpec } from './capture/filter.js';
 import { parseCaptureSpec } from './capture/filter.js';
 import type { PcapFormat } from './capture/pcap-writer.js';
+import { resolveControlGroup, type ControlGroup } from './control/control-group.js';
 import { HostflowError } from './errors.js';
 import { CAPTURE_MAX } from './kernel/layout.js';
 import type { ConnectProbeRequest } from './kernel/probe-plan.js';
@@ -63,6 +64,7 @@ export interface RunFlags extends StorageFlags {
   traceSelf?: boolean;
   block: string[];
   control: string | false;
+  controlGroup?: string;
   pcap?: string;
   capture?: CaptureSpec;
   pcapFormat: PcapFormat;
@@ -77,6 +79,8 @@ export interface ServiceOptions {
   pcap?: { path: string; format: PcapFormat; snaplen: number };
   /** Control socket path; undefined for none. */
   controlPath?: string;
+  /** The group the control socket is opened to (--control-group); undefined: its owner only. */
+  controlGroup?: ControlGroup;
 }
 
 export interface RunPlan {
@@ -168,6 +172,7 @@ export function planRunUnchecked(flags: RunFlags, log: (line: string) => void, s
     services: {
       pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
       controlPath: flags.control === false ? undefined : flags.control,
+      controlGroup: flags.controlGroup !== undefined && flags.control !== false ? resolveControlGroup(flags.controlGroup) : undefined,
     },
     ui: flags.ui === true || (!flags.headless && stdoutIsTty),
   };

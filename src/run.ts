@@ -92,7 +92,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     const storage = plan.storage ? await storageOutput(plan.storage, log) : null;
     sinks.push(...frontEnd.open(onSignal));
     if (storage) sinks.push(storage);
-    if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
+    if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath, plan.services.controlGroup);
     session = new Session(
       { ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } },
       sinks.map((sink) => (record) => sink.write(record)),
