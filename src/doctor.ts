@@ -254,7 +254,8 @@ async function tryStart(flags: RunFlags): Promise<{ start: StartTrial; libcs: Li
   let planned: TracedInterface[] = [];
   let tracer: Tracer;
   try {
-    const plan = planRun(flags, (line) => warnings.push(line));
+    // The missing capabilities have their own lines above: not repeated as warnings.
+    const plan = planRun(flags, (line) => (line.startsWith('missing CAP_') ? undefined : warnings.push(line)));
     planned = plan.session.tracer.interfaces.map((name) => ({ name, ifindex: 0, xdp: null }));
     tracer = Tracer.start({ ...plan.session.tracer, onWarning: (line) => warnings.push(line) }, () => {});
   } catch (error) {
