@@ -234,6 +234,7 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
     assert.ok(conn, stopped.stderr);
     assert.equal(conn.host, NAME, 'named from the DNS answer at the interface');
     assert.equal(conn.exe, null, "a root process's executable is not readable without CAP_SYS_PTRACE");
+    assert.match(stopped.stderr, /summary: note identity: the executable of \d+ process(es)? could not be read \(another user's, without CAP_SYS_PTRACE\)/);
   });
 
   test('after start every thread holds only what running uses, and running works with it', async () => {
