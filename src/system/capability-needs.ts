@@ -13,8 +13,11 @@
  *   memory they read load with CAP_PERFMON.
  * - Uprobes need CAP_SYS_ADMIN since Linux 6.16 and the stable kernels that
  *   took the same fix in 2025 ("perf: Revert to requiring CAP_SYS_ADMIN
- *   for uprobes"); older kernels accept CAP_PERFMON, so hostflow tries
- *   either way and reports a refused attach per libc file.
+ *   for uprobes"; Debian's 6.1.0-57 refuses them with CAP_PERFMON too);
+ *   older kernels accept CAP_PERFMON, so hostflow tries either way and
+ *   reports a refused attach per libc file. Debian's 6.1 also refused the
+ *   kprobe PMU to CAP_PERFMON alone (EACCES): auto then takes fentry, which
+ *   like raw tracepoints needs no perf_event_open.
  * - XDP, TC and the cgroup socket programs are network program types: they
  *   load and attach with CAP_NET_ADMIN.
  * - /proc/<pid>/maps, /exe, /root and /ns of another user's process are
@@ -106,14 +109,14 @@ export const CAPABILITY_NEEDS: readonly CapabilityNeed[] = [
   },
   {
     capability: 'CAP_SYS_ADMIN',
-    feature: 'getaddrinfo uprobes on Linux 6.16+ (older kernels accept CAP_PERFMON)',
+    feature: 'getaddrinfo uprobes (Linux 6.16+ and the 2025 stable kernels; older ones accept CAP_PERFMON)',
     degrades: 'lookups are named from DNS messages only, not from getaddrinfo',
     keep: false,
     wanted: (wants) => wants.getaddrinfo && !wants.libcDiscovery,
   },
   {
     capability: 'CAP_SYS_ADMIN',
-    feature: 'getaddrinfo uprobes on Linux 6.16+ (older kernels accept CAP_PERFMON), also on libc files found while running',
+    feature: 'getaddrinfo uprobes (Linux 6.16+ and the 2025 stable kernels; older ones accept CAP_PERFMON), also on libc files found while running',
     degrades: 'lookups are named from DNS messages only, not from getaddrinfo',
     keep: true,
     wanted: (wants) => wants.getaddrinfo && wants.libcDiscovery,

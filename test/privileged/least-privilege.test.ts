@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CAPABILITY_NEEDS, capabilityBit, type CapabilityName } from '../../src/system/capability-needs.js';
 import { capabilitySet } from '../../src/system/capabilities.js';
+import type { RunSummary } from '../../src/run.js';
 import { CLI, parseJsonLines, type JsonLine } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
@@ -104,7 +105,7 @@ interface Run {
   process: ManagedProcess;
   dir: string;
   control: string;
-  stop(): Promise<{ code: number | null; lines: JsonLine[]; stderr: string }>;
+  stop(): Promise<{ code: number | null; lines: JsonLine[]; stderr: string; summary: RunSummary | null }>;
 }
 
 /** Starts hostflow headless in `ns` behind `launcher`, in a folder nobody may write; waits until it traces. */
@@ -113,8 +114,9 @@ async function startAs(launcher: readonly string[], ns: string, args: readonly s
   chownSync(dir, NOBODY, NOBODY);
   const output = join(dir, 'records.jsonl');
   const control = join(dir, 'control.sock');
+  const summaryFile = join(dir, 'summary.json');
   const [command = process.execPath, ...rest] = [...launcher, process.execPath];
-  const child = ManagedProcess.start(command, [...rest, CLI, '--headless', '-o', output, '--control', control, ...args], { ns });
+  const child = ManagedProcess.start(command, [...rest, CLI, '--headless', '-o', output, '--summary-json', summaryFile, '--control', control, ...args], { ns });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {
@@ -134,8 +136,9 @@ async function startAs(launcher: readonly string[], ns: string, args: readonly s
       } catch {
         // no records written
       }
+      const summary = readText(summaryFile);
       rmSync(dir, { recursive: true, force: true });
-      return { code: status.code, lines: parseJsonLines(text), stderr: child.output(200) };
+      return { code: status.code, lines: parseJsonLines(text), stderr: child.output(200), summary: summary ? (JSON.parse(summary) as RunSummary) : null };
     },
   };
 }
@@ -234,7 +237,11 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
     assert.ok(conn, stopped.stderr);
     assert.equal(conn.host, NAME, 'named from the DNS answer at the interface');
     assert.equal(conn.exe, null, "a root process's executable is not readable without CAP_SYS_PTRACE");
-    assert.match(stopped.stderr, /summary: note identity: the executable of \d+ process(es)? could not be read \(another user's, without CAP_SYS_PTRACE\)/);
+    assert.match(
+      stopped.stderr,
+      /summary: note identity: the executable of \d+ process(es)? could not be read \(another user's, without CAP_SYS_PTRACE\)/,
+      JSON.stringify(stopped.summary?.session.identity),
+    );
   });
 
   test('after start every thread holds only what running uses, and running works with it', async () => {
