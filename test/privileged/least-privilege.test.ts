@@ -108,10 +108,14 @@ interface Run {
   stop(): Promise<{ code: number | null; lines: JsonLine[]; stderr: string; summary: RunSummary | null }>;
 }
 
-/** Starts hostflow headless in `ns` behind `launcher`, in a folder nobody may write; waits until it traces. */
+/**
+ * Starts hostflow headless in `ns` behind `launcher` (none: as root), with
+ * its files in a folder the user it runs as owns (root keeps no
+ * CAP_DAC_OVERRIDE after start: the summary is written into a folder it owns); waits until it traces.
+ */
 async function startAs(launcher: readonly string[], ns: string, args: readonly string[]): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'hostflow-least-privilege-'));
-  chownSync(dir, NOBODY, NOBODY);
+  if (launcher.length > 0) chownSync(dir, NOBODY, NOBODY);
   const output = join(dir, 'records.jsonl');
   const control = join(dir, 'control.sock');
   const summaryFile = join(dir, 'summary.json');
