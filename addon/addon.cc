@@ -3,6 +3,9 @@
 // Loaded once per Node environment (main thread and each worker).
 #include <bpf/libbpf.h>
 #include <napi.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <string>
 
@@ -32,6 +35,13 @@ Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfPrint();
+#if defined(__GLIBC__)
+  // glibc raises its mmap threshold to the largest block freed so far; after
+  // the first flow dump (megabytes, one per interval) later dumps come from
+  // the heap, whose pages stay resident once freed. A fixed threshold keeps
+  // every block of 1 MB or more in a mapping of its own, given back on free.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   env.SetInstanceData(new AddonData());
   exports.Set("BpfObject", BpfObject::Init(env));
   exports.Set("RingPoller", RingPoller::Init(env));

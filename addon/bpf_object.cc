@@ -5,6 +5,9 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -699,6 +702,11 @@ Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
     SignalsBlocked blocked;
     err = bpf_object__load(object_);
   }
+#if defined(__GLIBC__)
+  // Loading parsed the kernel's BTF (tens of MB) and freed it: give those
+  // pages back instead of keeping them resident for the whole run.
+  malloc_trim(0);
+#endif
   if (err == 0) {
     loaded_ = true;
     return env.Undefined();

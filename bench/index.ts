@@ -18,6 +18,9 @@ import { benchConnections } from './conn-bench.js';
 import { benchDecode } from './decode-bench.js';
 import { benchGetaddrinfo } from './gai-bench.js';
 import { benchMemory } from './memory-bench.js';
+import { benchMetrics } from './metrics-bench.js';
+import { benchQueryDay } from './query-bench.js';
+import { benchParquetEncoders } from './parquet-bench.js';
 import { benchRing } from './ring-bench.js';
 import { benchSocketHooks } from './socket-bench.js';
 import { soak } from './soak.js';
@@ -42,6 +45,9 @@ const BENCHMARKS: ReadonlyArray<[string, () => Promise<Figure | Figure[]> | Figu
   ['getaddrinfo_latency', benchGetaddrinfo],
   ['memory_100k_flows_100k_names', benchMemory],
   ['storage_sink', benchStorage],
+  ['metrics', benchMetrics],
+  ['query_day', benchQueryDay],
+  ['parquet_encoders', benchParquetEncoders],
 ];
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, soak: { type: 'string' } } });

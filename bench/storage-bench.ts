@@ -1,7 +1,10 @@
 /**
  * Records per second the storage sink sustains into a local S3-protocol
  * server (s3rver on loopback), from the first write to the last object
- * uploaded: encoding, gzip, spool with fsync, upload. Next to it, in the
+ * uploaded: encoding, gzip, spool with fsync, upload; NDJSON, then Parquet
+ * (which must reach NDJSON's figure; each Parquet encoder alone:
+ * ./parquet-bench.ts); after a warm-up of each, two rounds of each,
+ * alternating, the best round of each kept. Next to it, in the
  * same process, the least that any gzip NDJSON export costs: the same
  * records as JSON lines through zlib's gzip into a local file, fsynced,
  * no spool and no S3. Records are written in bursts, as the session hands
@@ -14,13 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import S3rver from 's3rver';
-import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord } from '../src/records/types.js';
+import type { ConnRecord, DnsRecord, FlowRecord, HostflowRecord, UdpRecord } from '../src/records/types.js';
 import { StorageSink, type StorageFormat } from '../src/storage/index.js';
 
 const RECORDS = 300_000;
 const BURST = 1000;
+/** Rounds of each format, alternating, after a warm-up of WARMUP records each. */
+const ROUNDS = 2;
+const WARMUP = 30_000;
 
-function records(count: number): HostflowRecord[] {
+/** A host's record mix: lookups, TCP connections, flow intervals and UDP conversations, a quarter each. */
+export function benchRecords(count: number): HostflowRecord[] {
   const base = Date.parse('2026-01-01T10:00:00Z');
   const iso = (i: number) => `${new Date(base + Math.floor(i / 100)).toISOString().slice(0, 23)}${String(i % 1000).padStart(3, '0')}Z`;
   const out: HostflowRecord[] = [];
@@ -28,7 +35,7 @@ function records(count: number): HostflowRecord[] {
     const ts = iso(i);
     const comm = ['curl', 'python3', 'nginx'][i % 3] as string;
     const process = { pid: 1000 + (i % 50), ppid: 1, comm, exe: `/usr/bin/${comm}`, cmdline: null, uid: 1000, container_id: null, container_runtime: null };
-    if (i % 3 === 0) {
+    if (i % 4 === 0) {
       const dns: DnsRecord = {
         type: 'dns',
         ts,
@@ -45,7 +52,7 @@ function records(count: number): HostflowRecord[] {
         server: null,
       };
       out.push(dns);
-    } else if (i % 3 === 1) {
+    } else if (i % 4 === 1) {
       const conn: ConnRecord = {
         type: 'conn',
         event: 'close',
@@ -69,6 +76,30 @@ function records(count: number): HostflowRecord[] {
         established: true,
       };
       out.push(conn);
+    } else if (i % 4 === 3) {
+      const udp: UdpRecord = {
+        type: 'udp',
+        event: 'close',
+        ts,
+        ...process,
+        family: 4,
+        saddr: '10.0.0.1',
+        sport: 40000 + (i % 20000),
+        daddr: `198.51.100.${i % 100}`,
+        dport: 443,
+        host: `quic-${i % 200}.example.net`,
+        host_source: 'quic',
+        unresolved: null,
+        iface: 'eth0',
+        first_seen: ts,
+        last_seen: ts,
+        packets_sent: 20 + (i % 50),
+        bytes_sent: 4000 + i,
+        packets_received: 30 + (i % 70),
+        bytes_received: 60_000 + i,
+        end_reason: 'idle',
+      };
+      out.push(udp);
     } else {
       const flow: FlowRecord = {
         type: 'flow',
@@ -101,12 +132,13 @@ function records(count: number): HostflowRecord[] {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-async function sinkRate(
-  all: HostflowRecord[],
-  endpoint: string,
-  spoolDir: string,
-  format: StorageFormat,
-): Promise<{ value: number; writeSeconds: number; objects: number }> {
+interface SinkFigure {
+  value: number;
+  writeSeconds: number;
+  objects: number;
+}
+
+async function sinkRate(all: HostflowRecord[], endpoint: string, spoolDir: string, format: StorageFormat): Promise<SinkFigure> {
   const sink = await StorageSink.open({
     bucket: 'bench',
     endpoint,
@@ -155,19 +187,39 @@ export async function benchStorage(): Promise<Record<string, unknown>> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'bench' }] });
   const { port } = await server.run();
   try {
-    const all = records(RECORDS);
+    const all = benchRecords(RECORDS);
     const endpoint = `http://127.0.0.1:${port}`;
     const reference = await gzipFileRate(all, join(dir, 'reference.ndjson.gz'));
-    const ndjson = await sinkRate(all, endpoint, join(dir, 'spool-ndjson'), 'ndjson');
-    const parquet = await sinkRate(all, endpoint, join(dir, 'spool-parquet'), 'parquet');
+    // Whichever format ran second ran faster (a warmer JIT for the sink, the SDK and s3rver):
+    // both warm up first, then they alternate, and each keeps its best round.
+    const warmup = all.slice(0, WARMUP);
+    await sinkRate(warmup, endpoint, join(dir, 'spool-warmup-ndjson'), 'ndjson');
+    await sinkRate(warmup, endpoint, join(dir, 'spool-warmup-parquet'), 'parquet');
+    const best = { ndjson: null, parquet: null } as Record<StorageFormat, SinkFigure | null>;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const format of ['ndjson', 'parquet'] as const) {
+        const figure = await sinkRate(all, endpoint, join(dir, `spool-${format}-${round}`), format);
+        if (!best[format] || figure.value > (best[format] as SinkFigure).value) best[format] = figure;
+      }
+    }
+    const ndjson = best.ndjson as SinkFigure;
+    const parquet = best.parquet as SinkFigure;
     return {
       name: 'storage_sink',
       unit: 'records/s',
       records: RECORDS,
+      rounds: ROUNDS,
       value: ndjson.value,
       objects: ndjson.objects,
       write_path_records_per_s: Math.round(RECORDS / ndjson.writeSeconds),
-      parquet: { value: parquet.value, objects: parquet.objects, write_path_records_per_s: Math.round(RECORDS / parquet.writeSeconds) },
+      parquet: {
+        value: parquet.value,
+        objects: parquet.objects,
+        write_path_records_per_s: Math.round(RECORDS / parquet.writeSeconds),
+        ratio_to_ndjson: Number((parquet.value / ndjson.value).toFixed(3)),
+        target: 'records/s >= the NDJSON sink in the same run',
+        met: parquet.value >= ndjson.value,
+      },
       reference: { name: 'the same records as gzip JSON lines into a local file (zlib, fsync; no spool, no S3)', value: reference },
       ratio: Number((ndjson.value / reference).toFixed(3)),
     };

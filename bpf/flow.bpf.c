@@ -2,8 +2,9 @@
 /*
  * Per-flow packet and byte counters on an interface: flow_xdp counts
  * ingress, flow_tc (a clsact egress classifier) counts egress, both into the
- * per-CPU LRU hash `flows` keyed by 5-tuple, interface and direction. User
- * space reads and sums it every interval. Both also hand DNS responses to
+ * per-CPU LRU hash `flows` keyed by 5-tuple, interface and direction,
+ * through the per-CPU `flow_cache` in front of it (hostflow.h). User space
+ * reads both and sums the CPUs every interval. Both also hand DNS responses to
  * dns.bpf.h when `capture_dns` is set, and frames to capture.bpf.h when
  * `capture_mode` asks for them.
  *
@@ -49,50 +50,69 @@ struct {
 	__type(value, struct hf_flow_counters);
 } flows SEC(".maps");
 
+/* Per CPU, see hostflow.h: the flows counted without a `flows` lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HF_FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hf_flow_slot);
+} flow_cache SEC(".maps");
+
+/* The coarse clock as this CPU last read it, and the tick it read it in. */
+struct hf_flow_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hf_flow_clock);
+} flow_clock SEC(".maps");
+
 /*
- * Adds one packet (or one GSO packet of `packets` segments) to its flow.
- * Values are per CPU, so plain adds suffice: XDP and TC do not nest on one
- * CPU. A flow created on another CPU reads as zeros here, hence the
- * first_seen fix-up; user space takes the smallest non-zero first_seen.
+ * CLOCK_MONOTONIC ns for first/last seen, to the tick. A clock helper is a
+ * call, and a call costs 15-20 ns where returns are mitigated (SRSO's safe
+ * RET on AMD): more than the rest of the program. bpf_jiffies64() is
+ * inlined into a load, so the coarse clock is read once per tick and CPU
+ * and kept. A CPU that sees the new tick before the timekeeper has moved
+ * keeps the previous tick's time for this tick: a tick early at worst, as
+ * bpf_ktime_get_coarse_ns() itself is up to a tick late.
  */
-static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes,
-				       bool dropped)
+static __always_inline __u64 flow_now(void)
 {
-	struct hf_flow_counters *c;
-	__u64 now;
+	struct hf_flow_clock *clock;
+	__u32 zero = 0;
+	__u64 tick;
 
-	/*
-	 * first/last seen need the tick, not the nanosecond: the coarse clock
-	 * (5.11+) reads a stored value where bpf_ktime_get_ns() reads the
-	 * clock source, about 15 ns of a ~115 ns program (npm run bench).
-	 */
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
-		now = bpf_ktime_get_coarse_ns();
-	else
-		now = bpf_ktime_get_ns();
-
-	c = bpf_map_lookup_elem(&flows, &pkt->key);
-	if (!c) {
-		struct hf_flow_counters init = {};
-
-		init.packets = packets;
-		init.bytes = bytes;
-		init.first_seen_ns = now;
-		init.last_seen_ns = now;
-		if (dropped) {
-			init.dropped_packets = packets;
-			init.dropped_bytes = bytes;
-		}
-		init.tcp_flags = pkt->tcp_flags;
-		if (bpf_map_update_elem(&flows, &pkt->key, &init, BPF_NOEXIST) == 0)
-			return;
-		/* Another CPU created the flow since the lookup: add to it. */
-		c = bpf_map_lookup_elem(&flows, &pkt->key);
-		if (!c) {
-			hf_count(HF_CNT_FLOWS_FAILED);
-			return;
-		}
+	clock = bpf_map_lookup_elem(&flow_clock, &zero);
+	if (!clock)
+		return 0;
+	tick = bpf_jiffies64();
+	if (clock->jiffies != tick) {
+		clock->jiffies = tick;
+		if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_coarse_ns))
+			clock->ns = bpf_ktime_get_coarse_ns();
+		else
+			clock->ns = bpf_ktime_get_ns();
 	}
+	return clock->ns;
+}
+
+static __always_inline bool flow_key_equal(const struct hf_flow_key *a, const struct hf_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+		(x[5] ^ y[5])) == 0;
+}
+
+/* Adds one packet (or `packets` GSO segments) to counters of its flow. */
+static __always_inline void flow_add(struct hf_flow_counters *c, const struct hf_packet *pkt,
+				     __u64 packets, __u64 bytes, bool dropped, __u64 now)
+{
 	if (!c->first_seen_ns)
 		c->first_seen_ns = now;
 	c->packets += packets;
@@ -103,6 +123,90 @@ static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packet
 	}
 	c->last_seen_ns = now;
 	c->tcp_flags |= pkt->tcp_flags;
+}
+
+/*
+ * Adds the packet to its flow in `flows` itself, for a flow whose slot
+ * another flow holds. A flow created on another CPU reads as zeros here,
+ * hence flow_add's first_seen fix-up; user space takes the smallest
+ * non-zero first_seen.
+ */
+static __always_inline void flow_count_in_table(const struct hf_packet *pkt, __u64 packets,
+						__u64 bytes, bool dropped, __u64 now)
+{
+	struct hf_flow_counters *c;
+
+	c = bpf_map_lookup_elem(&flows, &pkt->key);
+	if (!c) {
+		struct hf_flow_counters init = {};
+
+		flow_add(&init, pkt, packets, bytes, dropped, now);
+		if (bpf_map_update_elem(&flows, &pkt->key, &init, BPF_NOEXIST) == 0)
+			return;
+		/* Another CPU created the flow since the lookup: add to it. */
+		c = bpf_map_lookup_elem(&flows, &pkt->key);
+		if (!c) {
+			hf_count(HF_CNT_FLOWS_FAILED);
+			return;
+		}
+	}
+	flow_add(c, pkt, packets, bytes, dropped, now);
+}
+
+/*
+ * Gives `slot` to `key`: the counters of the flow it holds go back to
+ * `flows`, over this CPU's value there (an update only when the LRU evicted
+ * the entry meanwhile, or the flow never left its slot: an LRU update takes
+ * a free element and its lock even for a key that exists), and the slot
+ * starts from this CPU's counters of `key` in `flows`, or from zero.
+ */
+static __always_inline void flow_slot_take(struct hf_flow_slot *slot, const struct hf_flow_key *key)
+{
+	struct hf_flow_counters *counters;
+
+	if (slot->counters.packets) {
+		counters = bpf_map_lookup_elem(&flows, &slot->key);
+		if (counters)
+			*counters = slot->counters;
+		else if (bpf_map_update_elem(&flows, &slot->key, &slot->counters, BPF_ANY))
+			hf_count(HF_CNT_FLOWS_FAILED);
+	}
+	slot->key = *key;
+	counters = bpf_map_lookup_elem(&flows, key);
+	if (counters)
+		slot->counters = *counters;
+	else
+		__builtin_memset(&slot->counters, 0, sizeof(slot->counters));
+}
+
+/*
+ * Adds one packet (or one GSO packet of `packets` segments) to its flow: in
+ * its slot of `flow_cache` when the slot holds it, or held a flow not seen
+ * in this tick, which it then takes over; in `flows` when the slot's flow
+ * is busy too, so that two busy flows of one slot do not hand it back and
+ * forth at every packet. Plain adds suffice: the values are per CPU, and
+ * XDP and TC do not nest on one CPU.
+ */
+static __always_inline void count_flow(const struct hf_packet *pkt, __u64 packets, __u64 bytes,
+				       bool dropped)
+{
+	__u32 index = hf_flow_slot_index(&pkt->key, HF_FLOW_CACHE_SLOTS);
+	struct hf_flow_slot *slot;
+	__u64 now = flow_now();
+
+	slot = bpf_map_lookup_elem(&flow_cache, &index);
+	if (!slot) {
+		hf_count(HF_CNT_FLOWS_FAILED);
+		return;
+	}
+	if (!flow_key_equal(&slot->key, &pkt->key)) {
+		if (slot->counters.packets && slot->counters.last_seen_ns == now) {
+			flow_count_in_table(pkt, packets, bytes, dropped, now);
+			return;
+		}
+		flow_slot_take(slot, &pkt->key);
+	}
+	flow_add(&slot->counters, pkt, packets, bytes, dropped, now);
 }
 
 /*
@@ -183,7 +287,9 @@ int flow_xdp(struct xdp_md *ctx)
 		hf_capture(ctx, true, &pkt, frame_len, dropped ? HF_PKT_DROPPED : 0);
 	if (dropped)
 		return XDP_DROP;
-	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
+	/* The port first: the look at `dns_seen_at` is a map read. */
+	if (capture_dns && ret == HF_PARSE_OK && pkt.key.sport == HF_DNS_PORT &&
+	    !hf_dns_at_sockets())
 		hf_dns_capture(ctx, true, &pkt, frame_len, HF_DIR_IN);
 	return XDP_PASS;
 }
@@ -216,7 +322,8 @@ int flow_tc(struct __sk_buff *skb)
 		count_flow(&pkt, segs, bytes, false);
 	if (capture_mode != HF_CAPTURE_OFF)
 		hf_capture(skb, false, &pkt, frame_len, segs > 1 ? HF_PKT_GSO : 0);
-	if (capture_dns && ret == HF_PARSE_OK && !hf_dns_at_sockets())
+	if (capture_dns && ret == HF_PARSE_OK && pkt.key.sport == HF_DNS_PORT &&
+	    !hf_dns_at_sockets())
 		hf_dns_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);
 	if (capture_names && ret == HF_PARSE_OK)
 		hf_payload_capture(skb, false, &pkt, frame_len, HF_DIR_OUT);

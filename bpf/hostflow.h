@@ -384,6 +384,48 @@ struct hf_flow_counters {
 };
 
 /*
+ * `flow_cache`, per CPU: the flows whose packets this CPU counted last, one
+ * slot each, HF_FLOW_CACHE_SLOTS slots (a power of 2) indexed by
+ * hf_flow_slot_index() of the key. flow_xdp and flow_tc count a packet of
+ * the slot's own flow in the slot, without a hash-map lookup. A packet of
+ * another flow of the same index is counted in `flows` while the slot's
+ * flow has been seen in the current tick; after that it writes the slot's
+ * counters back to `flows` and takes the slot over, starting from what
+ * `flows` holds for it on this CPU.
+ *
+ * A slot's counters are those of its flow on its CPU since the flow was
+ * created, like a `flows` value, and never behind that CPU's value in
+ * `flows`: user space takes, per flow and CPU, whichever of the two counted
+ * more packets, reading the cache before `flows` (a slot written back in
+ * between is then found in `flows`). packets is 0 in an empty slot.
+ */
+#define HF_FLOW_CACHE_SLOTS 1024
+
+struct hf_flow_slot {
+	struct hf_flow_key key;
+	struct hf_flow_counters counters;
+};
+
+/*
+ * The slot of a key: a multiplicative hash of its 32-bit words (the
+ * addresses folded first, each product's high half folded into its low
+ * half, which the mask keeps); src/kernel/flows.ts flowSlotIndex mirrors it.
+ * Any index is correct, since slots are compared by key; a good spread only
+ * keeps more flows in the cache.
+ */
+static inline __u32 hf_flow_slot_index(const struct hf_flow_key *key, __u32 slots)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u32 h;
+
+	h = (w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1u;
+	h = (h ^ (h >> 16) ^ w[4] ^ w[5] ^ w[6] ^ w[7]) * 0x85EBCA77u;
+	h = (h ^ (h >> 16) ^ w[9]) * 0xC2B2AE3Du;
+	h = (h ^ (h >> 16) ^ w[8] ^ w[10]) * 0x27D4EB2Fu;
+	return (h ^ (h >> 16)) & (slots - 1);
+}
+
+/*
  * Blocklist: source prefixes whose packets flow_xdp drops on ingress. Two
  * LPM tries (`blocked_v4`, `blocked_v6`) map a prefix to a slot of the
  * per-CPU `block_counters` array, which counts the entry's drops without

@@ -47,25 +47,28 @@ struct {
 #define HF_CHARS4(a, b, c, d) \
 	((__u32)(a) | ((__u32)(b) << 8) | ((__u32)(c) << 16) | ((__u32)(d) << 24))
 
-/* The payload's first bytes: enum hf_payload_kind, or 0 for neither. */
-static __always_inline __u16 hf_payload_kind(const __u8 *p)
-{
-	__u32 w0 = HF_CHARS4(p[0], p[1], p[2], p[3]);
-	__u32 w1 = HF_CHARS4(p[4], p[5], p[6], p[7]);
+/* Byte `i` (0-3) of a word as it sits in memory (little-endian). */
+#define HF_BYTE(w, i) (((w) >> ((i)*8)) & 0xFF)
 
+/*
+ * The payload's first bytes, as two words (bytes 0-3 and 4-7 in memory
+ * order): enum hf_payload_kind, or 0 for neither.
+ */
+static __always_inline __u16 hf_payload_kind(__u32 w0, __u32 w1)
+{
 	/* Record header: type, version (2), length (2); then handshake type. */
-	if (p[0] == HF_TLS_HANDSHAKE && p[1] == 0x03 && p[2] <= HF_TLS_MAX_MINOR &&
-	    p[5] == HF_TLS_CLIENT_HELLO)
+	if (HF_BYTE(w0, 0) == HF_TLS_HANDSHAKE && HF_BYTE(w0, 1) == 0x03 &&
+	    HF_BYTE(w0, 2) <= HF_TLS_MAX_MINOR && HF_BYTE(w1, 1) == HF_TLS_CLIENT_HELLO)
 		return HF_PAYLOAD_TLS;
 	/* RFC 9110 methods; a request line is the method, then one space. */
 	if (w0 == HF_CHARS4('G', 'E', 'T', ' ') || w0 == HF_CHARS4('P', 'U', 'T', ' '))
 		return HF_PAYLOAD_HTTP;
 	if ((w0 == HF_CHARS4('P', 'O', 'S', 'T') || w0 == HF_CHARS4('H', 'E', 'A', 'D')) &&
-	    p[4] == ' ')
+	    HF_BYTE(w1, 0) == ' ')
 		return HF_PAYLOAD_HTTP;
-	if (w0 == HF_CHARS4('P', 'A', 'T', 'C') && p[4] == 'H' && p[5] == ' ')
+	if (w0 == HF_CHARS4('P', 'A', 'T', 'C') && (w1 & 0xFFFF) == HF_CHARS4('H', ' ', 0, 0))
 		return HF_PAYLOAD_HTTP;
-	if (w0 == HF_CHARS4('D', 'E', 'L', 'E') && p[4] == 'T' && p[5] == 'E' && p[6] == ' ')
+	if (w0 == HF_CHARS4('D', 'E', 'L', 'E') && (w1 & 0xFFFFFF) == HF_CHARS4('T', 'E', ' ', 0))
 		return HF_PAYLOAD_HTTP;
 	if ((w0 == HF_CHARS4('O', 'P', 'T', 'I') && w1 == HF_CHARS4('O', 'N', 'S', ' ')) ||
 	    (w0 == HF_CHARS4('C', 'O', 'N', 'N') && w1 == HF_CHARS4('E', 'C', 'T', ' ')))
@@ -73,8 +76,14 @@ static __always_inline __u16 hf_payload_kind(const __u8 *p)
 	return 0;
 }
 
-/* The HF_PAYLOAD_PEEK bytes at frame offset `off` into `buf`; 0 on success. */
-static __always_inline long hf_peek(void *ctx, bool xdp, __u32 off, __u8 *buf)
+/*
+ * The HF_PAYLOAD_PEEK bytes at frame offset `off`, as two words in memory
+ * order; 0 on success. In the linear data they are two word loads, which
+ * need no alignment on the architectures that have efficient unaligned
+ * access (x86-64, arm64; the verifier checks it elsewhere): eight byte
+ * loads and their shifts cost a TCP packet about 5 ns more.
+ */
+static __always_inline long hf_peek(void *ctx, bool xdp, __u32 off, __u32 words[2])
 {
 	void *data, *data_end;
 
@@ -86,12 +95,13 @@ static __always_inline long hf_peek(void *ctx, bool xdp, __u32 off, __u8 *buf)
 		data_end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
 	}
 	if (off < HF_PAYLOAD_MAX_OFF && data + off + HF_PAYLOAD_PEEK <= data_end) {
-		__builtin_memcpy(buf, data + off, HF_PAYLOAD_PEEK);
+		words[0] = ((const __u32 *)(data + off))[0];
+		words[1] = ((const __u32 *)(data + off))[1];
 		return 0;
 	}
 	if (xdp)
-		return bpf_xdp_load_bytes(ctx, off, buf, HF_PAYLOAD_PEEK);
-	return bpf_skb_load_bytes(ctx, off, buf, HF_PAYLOAD_PEEK);
+		return bpf_xdp_load_bytes(ctx, off, words, HF_PAYLOAD_PEEK);
+	return bpf_skb_load_bytes(ctx, off, words, HF_PAYLOAD_PEEK);
 }
 
 /*
@@ -103,7 +113,7 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 					       __u32 frame_len, __u32 direction)
 {
 	struct hf_payload_event *e;
-	__u8 peek[HF_PAYLOAD_PEEK];
+	__u32 peek[HF_PAYLOAD_PEEK / 4];
 	__u32 payload_len, cap;
 	__u16 kind;
 
@@ -114,7 +124,7 @@ static __always_inline void hf_payload_capture(void *ctx, bool xdp, const struct
 		return;
 	if (hf_peek(ctx, xdp, pkt->payload_off, peek))
 		return;
-	kind = hf_payload_kind(peek);
+	kind = hf_payload_kind(peek[0], peek[1]);
 	if (!kind)
 		return;
 	cap = payload_len < HF_PAYLOAD_CAPTURE ? payload_len : HF_PAYLOAD_CAPTURE;

@@ -337,7 +337,7 @@ static __always_inline __u64 count_conversation(const struct hf_packet *pkt, boo
 	return sent;
 }
 
-/* A UDP packet not to or from port 53: its conversation, and QUIC on egress. */
+/* A UDP packet with port 53 at neither end: its conversation, and QUIC on egress. */
 static __always_inline void socket_udp(struct __sk_buff *skb, const struct hf_packet *pkt,
 				       bool egress, struct sock_view *view)
 {
@@ -379,6 +379,14 @@ static __always_inline int socket_packet(struct __sk_buff *skb, bool egress)
 		if (remote_port != HF_DNS_PORT)
 			return 1;
 	} else if (pkt.key.proto != HF_IPPROTO_UDP) {
+		return 1;
+	} else if ((egress ? pkt.key.sport : pkt.key.dport) == HF_DNS_PORT) {
+		/*
+		 * A DNS server's own socket (a stub such as systemd-resolved's
+		 * 127.0.0.53, dnsmasq): each client query would be a conversation
+		 * of its own, a table and a record flood under a random-subdomain
+		 * flood. Its clients' side is where the lookups are read.
+		 */
 		return 1;
 	}
 

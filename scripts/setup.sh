@@ -97,6 +97,7 @@ required_packages=(
   clang-format shellcheck ruby
   musl musl-tools golang-go openssl
   qemu-system-x86 busybox-static file xz-utils
+  prometheus
   systemd util-linux
 )
 # Reference tools that older releases may not package (Ubuntu 22.04), and
@@ -131,6 +132,7 @@ install_packages() {
   if [[ ${#missing[@]} -gt 0 ]]; then
     apt_update_once
     apt_install "${missing[@]}"
+    [[ " ${missing[*]} " == *" prometheus "* ]] && stop_system_prometheus
   else
     log "required packages already installed"
   fi
@@ -146,6 +148,24 @@ install_packages() {
   done
 
   install_bpftool
+}
+
+# The prometheus package is here for promtool and for the server the metrics
+# test starts on loopback with its own config and data folder. Its postinst
+# enables and starts a system-wide server (port 9090, data in
+# /var/lib/prometheus): where this script just installed it, that one is
+# stopped and disabled. A container without systemd (invoke-rc.d refused by
+# policy-rc.d, or the SysV script run) is handled the same way.
+stop_system_prometheus() {
+  if [[ -d /run/systemd/system ]]; then
+    as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || warn "could not stop the prometheus service the package started"
+  else
+    if [[ -x /etc/init.d/prometheus ]]; then
+      as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
+    as_root update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+  log "prometheus: the package's system service is stopped and disabled (tests run their own)"
 }
 
 # Debian ships bpftool as its own package; Ubuntu ships it in linux-tools,

@@ -13,6 +13,7 @@ import { parsePrefix } from './kernel/prefix.js';
 import { CONNECT_PROBE_REQUESTS } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import { XDP_MODE_REQUESTS } from './kernel/xdp-mode.js';
+import { LABEL_LIMIT_DEFAULTS } from './metrics/label-bound.js';
 import { DEFAULT_ROTATE_KEEP } from './output/line-sink.js';
 import { RECORD_TYPES, type RecordType } from './records/types.js';
 import { SESSION_DEFAULTS } from './session.js';
@@ -296,6 +297,19 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     description: 'spool size at which new records are refused (counted and reported)',
     parse: positiveNumber,
     default: STORAGE_DEFAULTS.spoolMaxMb,
+  },
+  { flags: '--metrics <addr>', description: 'serve Prometheus metrics at http://ADDR/metrics: HOST:PORT, or :PORT for 127.0.0.1 only' },
+  {
+    flags: '--metrics-processes <count>',
+    description: 'process names with metrics series of their own; later ones are folded into comm="(other)"',
+    parse: positiveInteger,
+    default: LABEL_LIMIT_DEFAULTS.processes,
+  },
+  {
+    flags: '--metrics-hostnames <count>',
+    description: 'hostnames with metrics series of their own, per process name; later ones are folded into host="(other)"',
+    parse: positiveInteger,
+    default: LABEL_LIMIT_DEFAULTS.hostnamesPerProcess,
   },
   { flags: '--summary-json <file>', description: 'also write the exit summary to this file as one JSON object' },
 ];

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The hostflow command line: `hostflow [options]` traces, `hostflow doctor`
- * checks the machine. Bad options and known failures are one line on
+ * checks the machine, `hostflow query` and `hostflow schema` read what
+ * storage wrote. Bad options and known failures are one line on
  * stderr and a non-zero exit, never a stack trace.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -56,6 +57,10 @@ export function buildProgram(): Command {
     .action(async () => {
       process.exitCode = await runDoctor(program.opts<RunFlags>());
     });
+  program.addHelpText(
+    'after',
+    '\nAlso:\n  hostflow ctl ...        the control socket of a running hostflow (hostflow ctl help)\n  hostflow query ...      SQL over stored records (hostflow query --help)\n  hostflow schema ...     CREATE statements for Athena, Trino, Spark, DuckDB (hostflow schema --help)',
+  );
   return program;
 }
 
@@ -63,6 +68,16 @@ async function main(): Promise<void> {
   // `hostflow ctl ...` is the control socket's client: no privileges, no tracing, its own arguments.
   if (process.argv[2] === 'ctl') {
     process.exitCode = await runCtl(process.argv.slice(3));
+    return;
+  }
+  // `query` and `schema` read what storage wrote: their own flags, and DuckDB loaded only for them.
+  if (process.argv[2] === 'query') {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    process.exitCode = await (await import('./query/cli.js')).runQueryCli(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === 'schema') {
+    process.exitCode = (await import('./schema/cli.js')).runSchemaCli(process.argv.slice(3));
     return;
   }
   // The SDK warns on every Node 20 start about its future releases; the

@@ -25,6 +25,8 @@ import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
 import { resolveControlGroup } from './control/control-group.js';
 import { ControlServer } from './control/server.js';
+import { metricsUrl, parseMetricsAddress } from './metrics/metrics-address.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { planRun, planRunUnchecked, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
 import { describeSocketHooks, type SocketHooksReport } from './kernel/socket-hooks.js';
@@ -54,6 +56,8 @@ export interface DoctorFacts {
   start?: StartTrial;
   /** The control socket: null when it binds, else why not; undefined without one (--no-control). */
   control?: string | null;
+  /** The metrics endpoint (--metrics): its URL when it binds, else why not; undefined without one. */
+  metrics?: { url: string | null; error: string | null };
 }
 
 /** What trying the start showed. */
@@ -148,6 +152,7 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     const hooks = facts.start.socketHooks;
     add('sockets', hooks.attached ? 'ok' : 'no', describeSocketHooks(hooks).replace(/^socket hooks: /, ''));
   }
+  if (facts.metrics) add('metrics', facts.metrics.error === null ? 'ok' : 'FAIL', facts.metrics.error ?? `${facts.metrics.url} binds`);
   if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
   // Not tried only when the addon or a capability is missing: each is a blocker above.
   if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon and the capabilities above)');
@@ -214,6 +219,7 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     }
   }
   if (flags.control !== false) facts.control = await tryControl(flags.control, flags.controlGroup);
+  if (flags.metrics !== undefined) facts.metrics = await tryMetrics(flags.metrics);
   if (canTry) {
     const { start, libcs } = await tryStart(flags);
     facts.start = start;
@@ -245,6 +251,18 @@ async function tryControl(path: string, groupName: string | undefined): Promise<
     return null;
   } catch (error) {
     return firstLine(error);
+  }
+}
+
+/** Binds the metrics endpoint where the run would, and closes it. */
+async function tryMetrics(text: string): Promise<{ url: string | null; error: string | null }> {
+  try {
+    const server = await MetricsServer.listen(parseMetricsAddress(text), async () => '');
+    const url = metricsUrl(server.address);
+    await server.close();
+    return { url, error: null };
+  } catch (error) {
+    return { url: null, error: firstLine(error) };
   }
 }
 

@@ -13,6 +13,8 @@ import { CAPTURE_MAX } from './kernel/layout.js';
 import type { ConnectProbeRequest } from './kernel/probe-plan.js';
 import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import type { XdpModeRequest } from './kernel/xdp-mode.js';
+import { parseMetricsAddress } from './metrics/metrics-address.js';
+import type { MetricsOptions } from './metrics/metrics-service.js';
 import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
@@ -71,6 +73,9 @@ export interface RunFlags extends StorageFlags {
   snaplen: number;
   captureRingSize: number;
   summaryJson?: string;
+  metrics?: string;
+  metricsProcesses: number;
+  metricsHostnames: number;
 }
 
 /** What runs beside the session. */
@@ -81,6 +86,8 @@ export interface ServiceOptions {
   controlPath?: string;
   /** The group the control socket is opened to (--control-group); undefined: its owner only. */
   controlGroup?: ControlGroup;
+  /** The Prometheus endpoint; undefined for none. */
+  metrics?: MetricsOptions;
 }
 
 export interface RunPlan {
@@ -173,6 +180,10 @@ export function planRunUnchecked(flags: RunFlags, log: (line: string) => void, s
       pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
       controlPath: flags.control === false ? undefined : flags.control,
       controlGroup: flags.controlGroup !== undefined && flags.control !== false ? resolveControlGroup(flags.controlGroup) : undefined,
+      metrics:
+        flags.metrics === undefined
+          ? undefined
+          : { address: parseMetricsAddress(flags.metrics), limits: { processes: flags.metricsProcesses, hostnamesPerProcess: flags.metricsHostnames } },
     },
     ui: flags.ui === true || (!flags.headless && stdoutIsTty),
   };

@@ -3,7 +3,7 @@
  * socket, capture file, session) -> start -> wait (a signal, --duration, or
  * the front-end) -> stop -> flush -> summary. The front-ends (headless.ts,
  * ui/ui-front-end.tsx) only choose their sinks and a view; what runs
- * beside the session (control, capture, storage) subscribes to it.
+ * beside the session (control, capture, storage, metrics) subscribes to it.
  */
 import { writeFileSync } from 'node:fs';
 import { CaptureFile } from './capture/capture-file.js';
@@ -13,9 +13,10 @@ import { formatSummaryLine, verdictLine, type SummaryLine } from './format/healt
 import { sessionSummaryLines } from './format/session-summary.js';
 import { startLines } from './format/start-lines.js';
 import type { AttachReport } from './kernel/tracer.js';
+import type { MetricsService } from './metrics/metrics-service.js';
 import { storageOutput, type OutputSink, type SinkStatusLine } from './output/sinks.js';
 import type { RunPlan } from './run-plan.js';
-import { Session, type SessionSummary, type StartTracer } from './session.js';
+import { Session, type RecordSink, type SessionSummary, type StartTracer } from './session.js';
 import { loadNative } from './kernel/native.js';
 import { describeDrop, dropCapabilities } from './system/capability-drop.js';
 
@@ -86,6 +87,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
   const sinks: OutputSink[] = [];
   let control: ControlService | null = null;
   let capture: CaptureFile | null = null;
+  let metrics: MetricsService | null = null;
   let session: Session;
   let report: AttachReport;
   try {
@@ -93,19 +95,24 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     sinks.push(...frontEnd.open(onSignal));
     if (storage) sinks.push(storage);
     if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath, plan.services.controlGroup);
-    session = new Session(
-      { ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } },
-      sinks.map((sink) => (record) => sink.write(record)),
-      options.startTracer,
-    );
+    if (plan.services.metrics) {
+      // Loaded only when serving metrics, like storage.
+      const { MetricsService } = await import('./metrics/metrics-service.js');
+      metrics = await MetricsService.start(plan.services.metrics);
+    }
+    const recordSinks: RecordSink[] = sinks.map((sink) => metrics?.counted(sink) ?? ((record) => sink.write(record)));
+    if (metrics) recordSinks.push(metrics.recordSink);
+    session = new Session({ ...plan.session, tracer: { ...plan.session.tracer, onWarning: log } }, recordSinks, options.startTracer);
     if (plan.services.pcap) capture = CaptureFile.open(plan.services.pcap, session);
     report = session.start();
     control?.follow(session);
+    metrics?.follow(session);
     // Everything is attached: what only starting needed goes, in every thread.
     if (plan.keepCapabilities !== undefined) log(describeDrop(dropCapabilities(loadNative(), plan.keepCapabilities)));
   } catch (error) {
     capture?.close();
     await control?.close();
+    await metrics?.close();
     for (const sink of sinks) await sink.close();
     throw error;
   }
@@ -114,7 +121,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
   // Ink's signal-exit kills the process when it finds itself the only
   // listener left, which would skip the clean shutdown.
   for (const signal of frontEnd.stopSignals) process.on(signal, onSignal);
-  for (const line of startLines(report, plan.services)) log(line);
+  for (const line of startLines(report, { ...plan.services, metrics: metrics?.describe() })) log(line);
   if (!frontEnd.holdsTerminal) log('tracing; Ctrl-C to stop');
   const durationTimer = options.durationSeconds !== undefined ? setTimeout(onSignal, options.durationSeconds * 1000) : undefined;
   const view: RunView = {
@@ -136,6 +143,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
 
   // Stop, flush, summary: the session's lines before storage's close, which may wait for uploads.
   const summary = await session.stop();
+  metrics?.stopped(summary);
   const lines: SummaryLine[] = [...sessionSummaryLines(summary), ...(capture?.close() ?? []), ...((await control?.close()) ?? [])];
   const [first, ...others] = sinks;
   const closeSink = async (sink: OutputSink): Promise<SummaryLine[]> => {
@@ -155,6 +163,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
       lines.push(line);
     }
   }
+  await metrics?.close();
   options.log(verdictLine(lines));
   if (options.summaryJson) writeSummary(options.summaryJson, { lines, report, summary, capture, control });
   if (failure !== undefined) throw failure;

@@ -24,7 +24,9 @@ import type { KernelEvent } from './kernel/decode.js';
 import { WireStage, type ServerNameStats } from './wire/stage.js';
 import { flowEntries, type FlowEntry, type FlowTable } from './kernel/flows.js';
 import type { UdpConversationEntry } from './kernel/udp-convs.js';
-import { COUNTER_NAMES, SOCKETS_MAX, type CounterName } from './kernel/layout.js';
+import { COUNTER_NAMES, SOCKETS_MAX, UDP_CONVS_MAX, type CounterName } from './kernel/layout.js';
+import type { FillLevel } from './format/fill-levels.js';
+import { describeInterfaceChange, type InterfaceChange } from './kernel/interface-watch.js';
 import { LOSS_COUNTERS } from './kernel/counters.js';
 import type { Blocklist, BlockEntry } from './kernel/blocklist.js';
 import { Tracer, type AttachReport, type CaptureStats, type TracedInterface, type TracerHandlers, type TracerOptions } from './kernel/tracer.js';
@@ -53,6 +55,10 @@ export const SESSION_DEFAULTS = {
 export const UDP_SCAN_MS = 1000;
 /** A released UDP socket's conversations end within this, not at the next regular read. */
 const UDP_CLOSE_SCAN_MS = 100;
+/** How often the tables' fill is sampled for its peak: a dozen size reads. */
+const FILL_SAMPLE_MS = 1000;
+/** How often the traced interfaces are looked up by name: an interface back is traced again within this. */
+const INTERFACE_CHECK_MS = 1000;
 
 export interface SessionOptions {
   tracer: TracerOptions;
@@ -82,6 +88,8 @@ export interface KernelTracer {
   /** The kernel's UDP conversation table (socket hooks attached), and the deletion of ended entries. */
   readUdpConversations(): UdpConversationEntry[];
   forgetUdpConversations(entries: readonly UdpConversationEntry[]): void;
+  /** Traced interfaces that went away or came back since the last call (packet programs attached again to those back). */
+  checkInterfaces(): InterfaceChange[];
   /** hostflow's own network namespace cookie: socket hooks see every namespace, and ifindexes are per namespace. */
   readonly netnsCookie: string | null;
   counters(): Record<CounterName, number>;
@@ -104,6 +112,10 @@ export interface SessionSummary {
   records: Record<RecordType, number>;
   /** Entries each user-space table holds at the time of the summary. */
   tables?: TableSizes;
+  /** Traced interfaces that went away or came back, in order. */
+  interfaceChanges?: InterfaceChange[];
+  /** Each bounded table's entries, bound and peak this run. */
+  fill?: FillLevel[];
   /** The kernel side's counters (summed over CPUs), by name; empty before start. */
   counters?: Partial<Record<CounterName, number>>;
   /** Events the kernel could not deliver, by counter. */
@@ -161,6 +173,8 @@ export interface NamingSummary {
   unnamedEvicted: number;
   /** Connections pushed out of user space's connection tables (4 x --socket-table-size). */
   connectionsEvicted: number;
+  /** Names pushed out of the per-process and global name indexes by their bounds. */
+  namesEvicted?: { process: number; global: number };
 }
 
 /** Connections user space tracks per socket the kernel follows (--socket-table-size): 4 x 65,536 by default. */
@@ -207,6 +221,10 @@ export class Session {
   private ifnames = new Map<number, string>();
   private intervalStartNs = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** What happened to traced interfaces during the run, in order. */
+  private readonly interfaceChanges: InterfaceChange[] = [];
+  /** The most entries each bounded table held, sampled every FILL_SAMPLE_MS. */
+  private readonly fillPeaks = new Map<string, number>();
   /**
    * Flow snapshots wait until the events up to their end have left the
    * reorder buffer, so a connection established just before the snapshot
@@ -273,7 +291,19 @@ export class Session {
     this.timers = [setInterval(() => this.releaseEvents(), RELEASE_EVERY_MS)];
     if (this.flowsCounted()) this.timers.push(setInterval(() => this.snapshotFlows(), this.options.flowIntervalSeconds * 1000));
     if (this.udpCounted()) this.timers.push(setInterval(() => this.snapshotUdp(), UDP_SCAN_MS));
+    this.timers.push(setInterval(() => this.fillLevels(), FILL_SAMPLE_MS));
+    if (report.interfaces.length > 0) this.timers.push(setInterval(() => this.checkInterfaces(), INTERFACE_CHECK_MS));
     return report;
+  }
+
+  /** Says what happened to each traced interface that went away or came back; a device back keeps its name in records. */
+  private checkInterfaces(): void {
+    const changes = this.tracer?.checkInterfaces() ?? [];
+    for (const change of changes) {
+      if (change.change === 'back') this.ifnames.set(change.ifindex, change.name);
+      this.interfaceChanges.push(change);
+      this.options.tracer.onWarning?.(describeInterfaceChange(change));
+    }
   }
 
   private udpCounted(): boolean {
@@ -407,6 +437,35 @@ export class Session {
     };
   }
 
+  /**
+   * How full each bounded table is, its peak this run updated on the way.
+   * The kernel's socket table is read through its mirror here (the open
+   * connections), not counted in the kernel: a count would walk the map.
+   */
+  fillLevels(): FillLevel[] {
+    const sizes = this.tableSizes();
+    const bounds = this.correlator.tableCapacities();
+    const names = this.names.capacities;
+    const tracer = this.options.tracer;
+    const rows: Array<[table: string, used: number, capacity: number, option: string | null]> = [
+      ['kernel_sockets', sizes.connections, tracer.socketTableSize ?? SOCKETS_MAX, '--socket-table-size'],
+      ['connections', Math.max(sizes.connections, sizes.owners), bounds.connections, '--socket-table-size'],
+      ['unnamed_connections', sizes.unnamed, bounds.unnamed, null],
+      ['dns_queries', sizes.dnsQueries, bounds.dnsQueries, null],
+      ['names_by_process', sizes.namesByProcess, names.process, '--process-cache-size'],
+      ['names_global', sizes.namesGlobal, names.global, '--global-cache-size'],
+      ['processes', sizes.processes, this.identities.capacity, null],
+    ];
+    // Flows read include those still only in the per-CPU slot cache (flow_cache): the hash holds at most its bound.
+    if (this.flowsCounted()) rows.push(['kernel_flows', Math.min(sizes.flows, tracer.flowTableSize), tracer.flowTableSize, '--flow-table-size']);
+    if (this.udpCounted()) rows.push(['kernel_udp_conversations', sizes.udpConversations, tracer.udpTableSize ?? UDP_CONVS_MAX, '--udp-table-size']);
+    return rows.map(([table, used, capacity, option]) => {
+      const peak = Math.max(used, this.fillPeaks.get(table) ?? 0);
+      this.fillPeaks.set(table, peak);
+      return { table, used, peak, capacity, option };
+    });
+  }
+
   /** An interface's name for records and capture files. */
   interfaceName(ifindex: number): string {
     return interfaceName(ifindex, this.ifnames);
@@ -474,13 +533,15 @@ export class Session {
       events: this.tracer?.decodeStats.records ?? 0,
       wireSkipped: wire.dnsSkipped,
       interfaces: this.tracer?.report.interfaces ?? [],
+      interfaceChanges: [...this.interfaceChanges],
       tcNetlink: this.tracer?.report.links.filter((link) => link.kind === 'tc-netlink').map((link) => link.target) ?? [],
       socketHooks: this.tracer?.report.socketHooks,
       dnsTcp: wire.dnsTcp,
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
-      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted },
+      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted, namesEvicted: this.names.evicted },
       tables: this.tableSizes(),
+      fill: this.fillLevels(),
       sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },
       capture: this.tracer && this.options.tracer.capture && counters ? this.tracer.captureStats(counters) : null,
       blocked,

@@ -5,6 +5,7 @@
  * summary when they come, and the names blocked with block-host follow
  * every address the session learns. The session never calls into it.
  */
+import { fillStats } from '../format/fill-levels.js';
 import { lookup } from 'node:dns/promises';
 import { ok, note, problem, type SummaryLine } from '../format/health.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
@@ -124,6 +125,7 @@ function sessionStats(session: Session, hostBlocks: HostBlocks): Record<string, 
     probe_runs_skipped: summary.skippedTotal,
     events_late: summary.late,
     closes_recovered: summary.closesRecovered,
+    names_evicted: (summary.naming?.namesEvicted?.process ?? 0) + (summary.naming?.namesEvicted?.global ?? 0),
     capture_packets: summary.capture?.packets ?? 0,
     capture_lost: summary.capture?.lost ?? 0,
     blocked_prefixes: summary.blocked.length,
@@ -135,6 +137,7 @@ function sessionStats(session: Session, hostBlocks: HostBlocks): Record<string, 
     block_host_failures: hostBlocks.stats.blockFailures,
     block_host_addrs_learned: hostBlocks.stats.addrsLearned,
     ...xdpStats(summary.interfaces ?? []),
+    ...fillStats(summary.fill ?? []),
   };
 }
 

@@ -252,6 +252,11 @@ export class Correlator {
     this.conversations = new UdpConversations((options.udpIdleMs ?? DEFAULT_UDP_IDLE_MS) * 1e6);
   }
 
+  /** The bounds of the tables of tableSizes() that have one. */
+  tableCapacities(): Pick<TableSizes, 'connections' | 'owners' | 'unnamed' | 'dnsQueries'> {
+    return { connections: this.sockets.max, owners: this.owners.max, unnamed: this.unnamed.capacity, dnsQueries: this.queries.capacity };
+  }
+
   /** Entries each table holds now, for the summary. */
   tableSizes(): Pick<TableSizes, 'connections' | 'owners' | 'unnamed' | 'dnsQueries' | 'udpConversations'> {
     return {

@@ -46,6 +46,10 @@ export class PendingQueries {
     return this.waiting.size;
   }
 
+  get capacity(): number {
+    return this.maxEntries;
+  }
+
   add(query: PendingQuery): void {
     const key = keyOf(query.socket, query.id, query.host, query.qtype);
     if (this.waiting.has(key)) {

@@ -57,6 +57,16 @@ export class NameIndex {
     this.global = new BoundedMap(options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries);
   }
 
+  /** Names pushed out by the bounds (the least recently used), per index. */
+  get evicted(): { process: number; global: number } {
+    return { process: this.byProcess.evicted, global: this.global.evicted };
+  }
+
+  /** The bounds of `sizes`. */
+  get capacities(): { process: number; global: number } {
+    return { process: this.byProcess.max, global: this.global.max };
+  }
+
   /** Entries held (expired ones included until they are read or pushed out). */
   get sizes(): { process: number; global: number } {
     return { process: this.byProcess.size, global: this.global.size };

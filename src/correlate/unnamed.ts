@@ -46,6 +46,10 @@ export class UnnamedConnections<T> {
     return this.byKey.size;
   }
 
+  get capacity(): number {
+    return this.byKey.max;
+  }
+
   add(entry: Unnamed<T>): void {
     const replaced = this.byKey.peek(entry.key);
     if (replaced) this.remove(replaced);

@@ -8,15 +8,19 @@ import type { DnsTcpStats } from '../dns/tcp-stream.js';
 import { RING_LOSSES, TABLE_LOSSES, type TableLoss } from '../kernel/counters.js';
 import type { ServerNameStats } from '../wire/stage.js';
 import { describeSocketHooks } from '../kernel/socket-hooks.js';
+import type { InterfaceChange } from '../kernel/interface-watch.js';
 import { describeXdp } from '../kernel/xdp-mode.js';
 import { RECORD_TYPES } from '../records/types.js';
 import type { SessionSummary } from '../session.js';
 import { libcSummaryLines } from '../system/libc-registry.js';
+import { crowdedWarning } from './fill-levels.js';
 import { byName, note, ok, plural, problem, sum, type SummaryLine } from './health.js';
 
 export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   const lines: SummaryLine[] = [ok('records', `${RECORD_TYPES.map((type) => `${type} ${summary.records[type]}`).join(', ')} written`)];
   lines.push(...eventLines(summary));
+  const crowded = crowdedWarning(summary.fill ?? []);
+  if (crowded) lines.push(note('tables', crowded));
   for (const { name, xdp } of summary.interfaces ?? []) {
     if (!xdp) continue;
     lines.push(
@@ -28,6 +32,7 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
   // Attached is said at start; off is a degradation the summary repeats.
   if (summary.socketHooks && !summary.socketHooks.attached)
     lines.push(note('sockets', describeSocketHooks(summary.socketHooks).replace(/^socket hooks: /, '')));
+  lines.push(...interfaceLines(summary.interfaceChanges ?? []));
   for (const target of summary.tcNetlink ?? []) {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
   }
@@ -106,6 +111,22 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
   return lines;
 }
 
+/** Per interface that went away: how often, and whether it is traced again at the end. */
+function interfaceLines(changes: readonly InterfaceChange[]): SummaryLine[] {
+  const names = [...new Set(changes.map((change) => change.name))];
+  return names.map((name) => {
+    const mine = changes.filter((change) => change.name === name);
+    const count = (kind: InterfaceChange['change']) => mine.filter((change) => change.change === kind).length;
+    const last = mine[mine.length - 1];
+    const now = last?.change === 'back' ? 'traced again' : last?.change === 'failed' ? `not traced: ${last.reason}` : 'still gone';
+    const failed = count('failed') > 0 ? `, refused ${plural(count('failed'), 'time')}` : '';
+    return note(
+      'interfaces',
+      `${name} went away ${plural(count('gone'), 'time')}, came back ${plural(count('back') + count('failed'), 'time')}${failed}; at the end ${now}`,
+    );
+  });
+}
+
 /** Late and server names used, and wire input that named nothing. */
 function nameLines(summary: SessionSummary): SummaryLine[] {
   const lines: SummaryLine[] = [];
@@ -122,6 +143,15 @@ function nameLines(summary: SessionSummary): SummaryLine[] {
       note(
         'names',
         `${naming.connectionsEvicted} connections forgotten before their end, the least recently used past 4 x --socket-table-size: named again at their close`,
+      ),
+    );
+  }
+  const namesEvicted = naming?.namesEvicted;
+  if (namesEvicted && namesEvicted.process + namesEvicted.global > 0) {
+    lines.push(
+      note(
+        'names',
+        `${namesEvicted.process + namesEvicted.global} names pushed out of the name indexes, the least recently used (per process ${namesEvicted.process}: --process-cache-size; global ${namesEvicted.global}: --global-cache-size)`,
       ),
     );
   }

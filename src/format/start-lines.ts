@@ -1,7 +1,7 @@
 /**
  * What a run says when it starts: the connect mode and why others were not
  * used, what is traced, the XDP mode of each interface and why, and where
- * the control socket and the capture file are. Pure.
+ * the control socket, the capture file and the metrics endpoint are. Pure.
  */
 import type { AttachReport } from '../kernel/tracer.js';
 import { describeSocketHooks } from '../kernel/socket-hooks.js';
@@ -12,6 +12,8 @@ export interface BesideTheSession {
   controlPath?: string;
   /** The capture file, when there is one. */
   pcap?: { path: string; format: string; snaplen: number };
+  /** The metrics endpoint's line, when there is one. */
+  metrics?: string;
 }
 
 export function startLines(report: AttachReport, beside: BesideTheSession = {}): string[] {
@@ -29,6 +31,7 @@ export function startLines(report: AttachReport, beside: BesideTheSession = {}):
       lines.push(`${link.target}: TC via netlink (no tcx on this kernel): removed on a clean exit, or replaced by the next start after a kill`);
   }
   if (beside.controlPath) lines.push(`control: ${beside.controlPath} (hostflow ctl --socket ${beside.controlPath} help)`);
+  if (beside.metrics) lines.push(beside.metrics);
   if (beside.pcap) lines.push(`capture: ${beside.pcap.path} (${beside.pcap.format}, snaplen ${beside.pcap.snaplen})`);
   return lines;
 }

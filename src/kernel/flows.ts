@@ -5,7 +5,7 @@
  */
 import { formatAddress } from '../net/address.js';
 import { offsetOf } from './struct.js';
-import { AF_INET, AF_INET6, flowCounters, flowKey } from './layout.js';
+import { AF_INET, AF_INET6, flowCounters, flowKey, flowSlot } from './layout.js';
 import type { MapDump } from './native-api.js';
 
 export interface FlowEntry {
@@ -81,74 +81,180 @@ const [PACKETS, BYTES, DROPPED_PACKETS, DROPPED_BYTES, FIRST_SEEN, LAST_SEEN, TC
 const COLUMNS = 7;
 /** The key bytes that tell flows apart (the padding after them is always zero). */
 const KEY_BYTES = K.family + 2;
+/** Where a slot of `flow_cache` keeps its key and its counters. */
+const SLOT_KEY = offsetOf(flowSlot, 'key');
+const SLOT_COUNTERS = offsetOf(flowSlot, 'counters');
+
+function view(buffer: Buffer): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/**
+ * The slot of a flow key (at `at` in `keys`) in `flow_cache`, of `slots`
+ * slots: hf_flow_slot_index() of bpf/hostflow.h, over the key's 32-bit
+ * words in the host's (little-endian) order.
+ */
+export function flowSlotIndex(keys: DataView, at: number, slots: number): number {
+  const w = (index: number) => keys.getUint32(at + index * 4, true);
+  let h = Math.imul(w(0) ^ w(1) ^ w(2) ^ w(3), 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16) ^ w(4) ^ w(5) ^ w(6) ^ w(7), 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 16) ^ w(9), 0xc2b2ae3d);
+  h = Math.imul(h ^ (h >>> 16) ^ w(8) ^ w(10), 0x27d4eb2f);
+  return ((h ^ (h >>> 16)) & (slots - 1)) >>> 0;
+}
+
+function sameKey(a: DataView, aAt: number, b: DataView, bAt: number): boolean {
+  for (let offset = 0; offset < KEY_BYTES; offset += 4) {
+    if (a.getUint32(aAt + offset, true) !== b.getUint32(bAt + offset, true)) return false;
+  }
+  return true;
+}
+
+/** One flow's sums over the CPUs, as they are added up (one instance, reset per flow). */
+class FlowSums {
+  packets = 0;
+  bytes = 0;
+  droppedPackets = 0;
+  droppedBytes = 0;
+  firstSeenNs = Infinity;
+  lastSeenNs = 0;
+  tcpFlags = 0;
+
+  reset(): this {
+    this.packets = 0;
+    this.bytes = 0;
+    this.droppedPackets = 0;
+    this.droppedBytes = 0;
+    this.firstSeenNs = Infinity;
+    this.lastSeenNs = 0;
+    this.tcpFlags = 0;
+    return this;
+  }
+
+  /** Adds one CPU's counters (a struct hf_flow_counters at `at`). */
+  add(values: DataView, at: number): void {
+    const packets = u64(values, at + V.packets);
+    if (packets === 0) return;
+    this.packets += packets;
+    this.bytes += u64(values, at + V.bytes);
+    this.droppedPackets += u64(values, at + V.droppedPackets);
+    this.droppedBytes += u64(values, at + V.droppedBytes);
+    this.firstSeenNs = Math.min(this.firstSeenNs, u64(values, at + V.first));
+    this.lastSeenNs = Math.max(this.lastSeenNs, u64(values, at + V.last));
+    this.tcpFlags |= values.getUint8(at + V.flags);
+  }
+}
 
 /**
  * The table as the kernel dumped it, the CPUs summed at once: per-CPU values
  * take 56 bytes per CPU per flow, and a large host has many CPUs.
+ *
+ * With the dump of `flow_cache` (read before `flows`, see hostflow.h), a
+ * flow's counters on one CPU are its slot's there when the slot holds it and
+ * counted at least as many packets as `flows` says, and flows that so far
+ * live in the cache alone are added.
  */
 class KernelFlowTable implements FlowTable {
   readonly size: number;
+  /** The dump's keys, and the cache's slots (empty without the cache). */
   private readonly keys: Buffer;
-  private readonly keySize: number;
-  /** Index of each kept flow's key in the dump. */
-  private readonly at: Uint32Array;
+  private readonly slotKeys: Buffer;
+  /** Where each kept flow's key is: the offset in `keys`, or in `slotKeys` when `inCache`. */
+  private readonly keyOffsets: Uint32Array;
+  private readonly inCache: Uint8Array;
   private readonly sums: Float64Array;
 
-  constructor(dump: MapDump) {
-    const keys = new DataView(dump.keys.buffer, dump.keys.byteOffset, dump.keys.byteLength);
-    const values = new DataView(dump.values.buffer, dump.values.byteOffset, dump.values.byteLength);
+  constructor(dump: MapDump, cache?: MapDump) {
+    const keys = view(dump.keys);
+    const values = view(dump.values);
     const cpuStride = dump.valueStride / dump.cpus;
-    const at = new Uint32Array(dump.count);
-    const sums = new Float64Array(dump.count * COLUMNS);
+    const slots = cache && cache.cpus === dump.cpus && cache.count > 0 ? cache : undefined;
+    const slotValues = slots ? view(slots.values) : undefined;
+    const slotCpuStride = slots ? slots.valueStride / slots.cpus : 0;
+    /** Slots (slot * cpus + cpu) already counted with a flow of `flows`. */
+    const taken = new Uint8Array(slots ? slots.count * slots.cpus : 0);
+    const capacity = dump.count + taken.length;
+    const sums = new Float64Array(capacity * COLUMNS);
+    const keyOffsets = new Uint32Array(capacity);
+    const inCache = new Uint8Array(capacity);
     let size = 0;
+    const sum = new FlowSums();
+    const keep = (flow: FlowSums, fromCache: boolean, offset: number) => {
+      if (flow.packets === 0) return;
+      const row = size * COLUMNS;
+      sums[row + PACKETS] = flow.packets;
+      sums[row + BYTES] = flow.bytes;
+      sums[row + DROPPED_PACKETS] = flow.droppedPackets;
+      sums[row + DROPPED_BYTES] = flow.droppedBytes;
+      sums[row + FIRST_SEEN] = flow.firstSeenNs;
+      sums[row + LAST_SEEN] = flow.lastSeenNs;
+      sums[row + TCP_FLAGS] = flow.tcpFlags;
+      keyOffsets[size] = offset;
+      inCache[size] = fromCache ? 1 : 0;
+      size++;
+    };
     for (let i = 0; i < dump.count; i++) {
       const key = i * dump.keySize;
       // The kernel's "other" entry (non-IP or cut frames, family 0) has no
       // addresses: it is no flow record, and no address to count.
       const family = keys.getUint16(key + K.family, true);
       if (family !== AF_INET && family !== AF_INET6) continue;
-      let packets = 0;
-      let bytes = 0;
-      let droppedPackets = 0;
-      let droppedBytes = 0;
-      let firstSeenNs = Infinity;
-      let lastSeenNs = 0;
-      let tcpFlags = 0;
+      const slot = slots && slotValues ? flowSlotIndex(keys, key, slots.count) : 0;
+      const flow = sum.reset();
       for (let cpu = 0; cpu < dump.cpus; cpu++) {
         const value = i * dump.valueStride + cpu * cpuStride;
-        const cpuPackets = u64(values, value + V.packets);
-        if (cpuPackets === 0) continue;
-        packets += cpuPackets;
-        bytes += u64(values, value + V.bytes);
-        droppedPackets += u64(values, value + V.droppedPackets);
-        droppedBytes += u64(values, value + V.droppedBytes);
-        firstSeenNs = Math.min(firstSeenNs, u64(values, value + V.first));
-        lastSeenNs = Math.max(lastSeenNs, u64(values, value + V.last));
-        tcpFlags |= values.getUint8(value + V.flags);
+        if (slots && slotValues) {
+          const at = slot * slots.valueStride + cpu * slotCpuStride;
+          const slotPackets = u64(slotValues, at + SLOT_COUNTERS + V.packets);
+          if (slotPackets !== 0 && sameKey(slotValues, at + SLOT_KEY, keys, key)) {
+            taken[slot * slots.cpus + cpu] = 1;
+            if (slotPackets >= u64(values, value + V.packets)) {
+              flow.add(slotValues, at + SLOT_COUNTERS);
+              continue;
+            }
+          }
+        }
+        flow.add(values, value);
       }
-      if (packets === 0) continue;
-      const row = size * COLUMNS;
-      sums[row + PACKETS] = packets;
-      sums[row + BYTES] = bytes;
-      sums[row + DROPPED_PACKETS] = droppedPackets;
-      sums[row + DROPPED_BYTES] = droppedBytes;
-      sums[row + FIRST_SEEN] = firstSeenNs;
-      sums[row + LAST_SEEN] = lastSeenNs;
-      sums[row + TCP_FLAGS] = tcpFlags;
-      at[size++] = i;
+      keep(flow, false, key);
+    }
+    if (slots && slotValues) {
+      // Flows the cache holds that `flows` has no entry for (yet, or no
+      // more): one flow may hold its slot on several CPUs.
+      for (let slot = 0; slot < slots.count; slot++) {
+        for (let cpu = 0; cpu < slots.cpus; cpu++) {
+          const at = slot * slots.valueStride + cpu * slotCpuStride;
+          if (taken[slot * slots.cpus + cpu] || u64(slotValues, at + SLOT_COUNTERS + V.packets) === 0) continue;
+          const family = slotValues.getUint16(at + SLOT_KEY + K.family, true);
+          if (family !== AF_INET && family !== AF_INET6) continue;
+          const flow = sum.reset();
+          for (let other = cpu; other < slots.cpus; other++) {
+            const otherAt = slot * slots.valueStride + other * slotCpuStride;
+            if (taken[slot * slots.cpus + other] || !sameKey(slotValues, otherAt + SLOT_KEY, slotValues, at + SLOT_KEY)) continue;
+            taken[slot * slots.cpus + other] = 1;
+            flow.add(slotValues, otherAt + SLOT_COUNTERS);
+          }
+          keep(flow, true, at + SLOT_KEY);
+        }
+      }
     }
     this.size = size;
-    this.keySize = dump.keySize;
     // The per-CPU values are not kept: only the keys and the sums are.
     this.keys = dump.keys;
-    this.at = at.subarray(0, size);
+    this.slotKeys = slots ? slots.values : Buffer.alloc(0);
+    this.keyOffsets = keyOffsets.subarray(0, size);
+    this.inCache = inCache.subarray(0, size);
     this.sums = sums.subarray(0, size * COLUMNS);
   }
 
   /** The key's bytes as a one-byte string: one flat string, no concatenation. */
+  private keyBuffer(i: number): Buffer {
+    return this.inCache[i] ? this.slotKeys : this.keys;
+  }
+
   key(i: number): string {
-    const start = (this.at[i] as number) * this.keySize;
-    return this.keys.toString('latin1', start, start + KEY_BYTES);
+    const start = this.keyOffsets[i] as number;
+    return this.keyBuffer(i).toString('latin1', start, start + KEY_BYTES);
   }
 
   private sum(i: number, column: number): number {
@@ -176,8 +282,8 @@ class KernelFlowTable implements FlowTable {
   }
 
   entry(i: number): FlowEntry {
-    const key = (this.at[i] as number) * this.keySize;
-    const keys = this.keys;
+    const key = this.keyOffsets[i] as number;
+    const keys = this.keyBuffer(i);
     const family = keys.readUInt16LE(key + K.family) === AF_INET ? 4 : 6;
     return {
       ifindex: keys.readUInt32LE(key + K.ifindex),
@@ -199,9 +305,12 @@ class KernelFlowTable implements FlowTable {
   }
 }
 
-/** The flow table of a dump of the kernel's `flows` map, CPUs summed. */
-export function flowTable(dump: MapDump): FlowTable {
-  return new KernelFlowTable(dump);
+/**
+ * The flow table of a dump of the kernel's `flows` map, CPUs summed, with
+ * the flows' slots in a dump of `flow_cache` taken before it.
+ */
+export function flowTable(dump: MapDump, cache?: MapDump): FlowTable {
+  return new KernelFlowTable(dump, cache);
 }
 
 /** A flow table of entries already decoded (tests, and tracers without a kernel). */
@@ -227,7 +336,7 @@ export function flowEntries(table: FlowTable): FlowEntry[] {
   return Array.from({ length: table.size }, (_, i) => table.entry(i));
 }
 
-/** Every flow of a dump, decoded. */
-export function decodeFlows(dump: MapDump): FlowEntry[] {
-  return flowEntries(flowTable(dump));
+/** Every flow of a dump (and of a dump of `flow_cache` taken before it), decoded. */
+export function decodeFlows(dump: MapDump, cache?: MapDump): FlowEntry[] {
+  return flowEntries(flowTable(dump, cache));
 }

@@ -26,6 +26,8 @@ export const DNS_EVENTS_BYTES = 4 << 20;
 export const PAYLOAD_EVENTS_BYTES = 4 << 20;
 export const PACKETS_BYTES = 16 << 20;
 export const FLOWS_MAX = 65536;
+/** Slots of `flow_cache` per CPU (not sized by the tracer: a power of 2 the BPF side masks with). */
+export const FLOW_CACHE_SLOTS = 1024;
 export const SOCKETS_MAX = 65536;
 export const LOOKUPS_MAX = 8192;
 export const CONNECTING_MAX = 8192;
@@ -268,6 +270,11 @@ export const flowCounters = struct('hf_flow_counters', [
   ['_pad', 'u8', 7],
 ]);
 
+export const flowSlot = struct('hf_flow_slot', [
+  ['key', flowKey],
+  ['counters', flowCounters],
+]);
+
 export const blockKey4 = struct('hf_block_key4', [
   ['prefixlen', 'u32'],
   ['addr', 'u8', 4],
@@ -352,6 +359,7 @@ export const ALL_STRUCTS = [
   udpCloseEvent,
   flowKey,
   flowCounters,
+  flowSlot,
   blockKey4,
   blockKey6,
   blockEntry,
@@ -382,6 +390,7 @@ export const CONSTANTS: Record<string, number> = {
   HF_PAYLOAD_EVENTS_BYTES: PAYLOAD_EVENTS_BYTES,
   HF_PACKETS_BYTES: PACKETS_BYTES,
   HF_FLOWS_MAX: FLOWS_MAX,
+  HF_FLOW_CACHE_SLOTS: FLOW_CACHE_SLOTS,
   HF_SOCKETS_MAX: SOCKETS_MAX,
   HF_LOOKUPS_MAX: LOOKUPS_MAX,
   HF_CONNECTING_MAX: CONNECTING_MAX,

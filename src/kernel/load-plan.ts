@@ -11,6 +11,7 @@ import {
   CONNECTING_MAX,
   CaptureMode,
   ConnectProbe,
+  FLOW_CACHE_SLOTS,
   LOOKUPS_MAX,
   PACKETS_BYTES,
   PROCESSES_MAX,
@@ -92,6 +93,8 @@ export const MAP_SIZES: ReadonlyArray<{ map: string; entries: Derive<number> }> 
   { map: 'dns_events', entries: (options) => options.dnsRingBytes },
   { map: 'payload_events', entries: (options) => (serverNamesWanted(options) ? (options.payloadRingBytes ?? PAYLOAD_EVENTS_BYTES) : PAGE_BYTES) },
   { map: 'flows', entries: (options) => options.flowTableSize },
+  // Without flow counting nothing uses the slots: one, the map must exist.
+  { map: 'flow_cache', entries: (options) => (options.flows ? FLOW_CACHE_SLOTS : 1) },
   { map: 'sockets', entries: (options, { cpus }) => lruEntries(options.socketTableSize ?? SOCKETS_MAX, cpus) },
   { map: 'lookups', entries: (options, { cpus }) => lruEntries(options.lookupTableSize ?? LOOKUPS_MAX, cpus) },
   { map: 'connecting', entries: (options, { cpus }) => lruEntries(options.connectTableSize ?? CONNECTING_MAX, cpus) },

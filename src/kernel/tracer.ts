@@ -11,6 +11,7 @@ import { interfaceIndex } from '../system/interfaces.js';
 import { describeLibc, type LibcFile, type LibcScanStats } from '../system/libc-registry.js';
 import type { LibcTracker } from '../system/libc-tracker.js';
 import { attachConnectProbe, attachHooks, attachPacketPrograms, type TracedInterface } from './attach.js';
+import { interfaceSteps, type InterfaceChange } from './interface-watch.js';
 import { planAttach, type AttachPlan } from './attach-plan.js';
 import { Blocklist } from './blocklist.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
@@ -108,6 +109,10 @@ export class Tracer {
   private readonly packetPoller: RingPoller | null;
   private closed = false;
   private finalSkipped: Record<string, number> | null = null;
+  /** XDP and TC per interface, null when no packet program runs. */
+  private readonly packetPlan: AttachPlan['packets'];
+  /** Interfaces whose device refused the attach again, by the ifindex refused. */
+  private readonly attachFailed = new Map<string, number>();
 
   /**
    * Loads, attaches and starts polling. Throws a HostflowError with one
@@ -133,6 +138,7 @@ export class Tracer {
   private constructor(loaded: Loaded, plan: AttachPlan) {
     const { native, object, options, handlers, interfaces } = loaded;
     this.object = object;
+    this.packetPlan = plan.packets;
     this.netnsCookie = native.netnsCookie();
     let libcTracker: LibcTracker | null = null;
     let socketHooks: SocketHooksReport = socketHooksOff(loaded.socketHooksOff ?? 'turned off');
@@ -169,9 +175,58 @@ export class Tracer {
     if (plan.libcs.discovery) libcTracker.start();
   }
 
+  /**
+   * Follows the traced interfaces: one whose device went away loses its
+   * links (the kernel already took the programs), one whose name is back
+   * on a new device gets XDP and TC again. Cheap (an ioctl per interface):
+   * the session calls it every second.
+   */
+  checkInterfaces(): InterfaceChange[] {
+    if (!this.packetPlan || this.closed) return [];
+    const changes: InterfaceChange[] = [];
+    for (const { iface, gone, back } of interfaceSteps(this.report.interfaces, (name) => loadNative().interfaceIndex(name), this.attachFailed)) {
+      if (gone !== null) {
+        this.detachInterface(iface.name);
+        iface.ifindex = 0;
+        iface.xdp = null;
+        changes.push({ name: iface.name, change: 'gone', ifindex: gone });
+      }
+      if (back === null) continue;
+      try {
+        iface.ifindex = back;
+        attachPacketPrograms(this.object, [iface], this.packetPlan.xdpMode);
+        this.attachFailed.delete(iface.name);
+        changes.push({ name: iface.name, change: 'back', ifindex: back, xdpMode: iface.xdp?.mode ?? null });
+      } catch (error) {
+        this.detachInterface(iface.name);
+        iface.ifindex = 0;
+        iface.xdp = null;
+        this.attachFailed.set(iface.name, back);
+        changes.push({ name: iface.name, change: 'failed', ifindex: back, reason: firstLine(error) });
+      }
+    }
+    if (changes.length > 0) this.report.links = this.object.links();
+    return changes;
+  }
+
+  /** Drops the XDP and TC links of an interface; a device already gone makes a netlink filter's removal fail, which is expected. */
+  private detachInterface(name: string): void {
+    for (const link of this.object.links()) {
+      const onIt = link.kind === 'xdp' ? link.target === name : link.target.startsWith(`${name}/`) && (link.kind === 'tcx' || link.kind === 'tc-netlink');
+      if (!onIt) continue;
+      try {
+        this.object.detach(link.id);
+      } catch {
+        // The device took the attachment with it.
+      }
+    }
+  }
+
   /** The flow table, counters summed over CPUs (cumulative since each entry was created). */
   readFlows(): FlowTable {
-    return flowTable(this.object.dumpMap('flows'));
+    // The cache first: a slot written back to `flows` meanwhile is found there (hostflow.h).
+    const cache = this.object.dumpMap('flow_cache');
+    return flowTable(this.object.dumpMap('flows'), cache);
   }
 
   /** Every live UDP conversation the socket hooks count (cumulative since the entry was created); [] without them. */

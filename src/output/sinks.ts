@@ -8,6 +8,7 @@ import { formatText } from '../records/text.js';
 import type { HostflowRecord } from '../records/types.js';
 import type { SummaryLine } from '../format/health.js';
 import type { StorageOptions } from '../storage/options.js';
+import type { StorageStatus } from '../storage/status.js';
 import { LineSink, type LineSinkOptions } from './line-sink.js';
 
 /** How long shutdown waits for uploads; what is left stays in the spool for the next start. */
@@ -20,15 +21,20 @@ export interface SinkStatusLine {
 }
 
 export interface OutputSink {
+  /** What the metrics call it (lines, ui, storage). @default 'output' */
+  name?: string;
   write(record: HostflowRecord): void;
   /** Flushes everything written; awaited after the session stopped. Its part of the exit summary, if it has one. */
   close(): Promise<SummaryLine[] | void>;
   status?(): SinkStatusLine;
+  /** The storage sink's counters, for the metrics. */
+  storageStatus?(): StorageStatus;
 }
 
 export function lineOutput(options: LineSinkOptions, format: 'json' | 'text'): OutputSink {
   const sink = new LineSink(options);
   return {
+    name: 'lines',
     write: format === 'text' ? (record) => sink.write(formatText(record)) : (record) => sink.writeJson(record),
     close: async () => sink.close(),
   };
@@ -40,6 +46,7 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
   const { StorageSink, storageSummaryLines } = await import('../storage/index.js');
   const storage = await StorageSink.open({ ...options, log });
   return {
+    name: 'storage',
     write: (record) => void storage.write(record),
     close: async () => storageSummaryLines(await storage.close({ deadlineMs: STORAGE_CLOSE_DEADLINE_MS })),
     status: () => {
@@ -47,5 +54,6 @@ export async function storageOutput(options: StorageOptions, log: (line: string)
       const text = `backlog ${s.backlogBatches} batches, spool ${Math.round(s.spoolBytes / 1024)} KiB, uploaded ${s.uploadedRecords}${s.refusedRecords ? `, REFUSED ${s.refusedRecords}` : ''}`;
       return { label: 'storage', text, warn: s.failing || s.spoolFull || s.refusedRecords > 0 };
     },
+    storageStatus: () => storage.status(),
   };
 }

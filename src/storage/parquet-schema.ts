@@ -1,7 +1,8 @@
 /**
- * The Parquet schema of each record type, and a record as a Parquet row;
- * pure. Every field of the record is a column of the same name, in the
- * record's field order, of the kind src/records/columns.ts gives it.
+ * The Parquet schema of each record type; pure. Every field of the record
+ * is a column of the same name, in the record's field order, of the kind
+ * src/records/columns.ts gives it. ./parquet-file.ts turns it into the
+ * footer's schema elements, ./parquet-columns.ts writes the values.
  *
  * Choices, for Athena/Trino, Spark and DuckDB:
  * - times (`ts`, `start`, `end`, `first_seen`, `last_seen`) are INT64
@@ -17,12 +18,32 @@
  * - counters that can pass 2^31 (bytes, packets, uid, ttl, retransmits)
  *   are INT64, small integers (pid, ppid, tid, ports, family, tcp_flags)
  *   INT32, milliseconds DOUBLE, `established` BOOLEAN, text UTF8.
- * - every column is SNAPPY-compressed (the engines' common default, and
- *   one every reader ships), data pages v1 (read by older engines too).
+ * - only converted types (UTF8, LIST, TIMESTAMP_MICROS), no logical type
+ *   annotations: the files Athena engine 2 and Spark 2 read as well, and
+ *   the timestamps read as TIMESTAMP (not WITH TIME ZONE) everywhere.
+ * - every column is SNAPPY-compressed: the default of Spark and DuckDB,
+ *   one every reader ships, and cheap to write (about 5% of the encoder's
+ *   time). ZSTD would make objects smaller but Node 20's zlib has none
+ *   (22.15 and later do), and npm's are native or WebAssembly builds.
+ * - text is dictionary-encoded (a PLAIN dictionary page, RLE_DICTIONARY
+ *   data pages) when that is smaller than PLAIN, which it is for nearly
+ *   every column (process names, hosts, addresses repeat), PLAIN otherwise;
+ *   numbers are PLAIN; data pages v1 (read by older engines too), of
+ *   16,384 rows at most. Every column chunk has min/max statistics and the
+ *   footer declares type-defined order, so engines skip row groups by time
+ *   or name.
+ * - row groups of up to 122,880 rows (DuckDB's own size). An object is at
+ *   most --storage-max-object-mb (64 MB) and holds a flush interval's
+ *   records (60 s), so most objects are one row group: Athena, Trino and
+ *   Spark plan one split per row group and read the footer once, Spark's
+ *   128 MB parquet.block.size and Athena's advice for large row groups
+ *   are about not cutting a file into many small groups, which this
+ *   avoids, and DuckDB parallelizes over row groups of this size. The open
+ *   row group is typed arrays and dictionaries: about 150 bytes a `conn`
+ *   row, 18 MB for a full group (measured).
  */
 import { RECORD_COLUMNS, type ColumnKind, type Kind } from '../records/columns.js';
-import type { HostflowRecord, RecordType } from '../records/types.js';
-import { epochMicros, normalizeTime } from './layout.js';
+import type { RecordType } from '../records/types.js';
 
 /** The Parquet columns are the records' own (src/records/columns.ts). */
 export const PARQUET_COLUMNS = RECORD_COLUMNS;
@@ -38,7 +59,11 @@ const PRIMITIVES: Record<Exclude<Kind, 'list'>, string> = {
   timestamp: 'TIMESTAMP_MICROS',
 };
 
-/** A field definition as @dsnp/parquetjs's ParquetSchema takes it. */
+/**
+ * A field definition, in the shape @dsnp/parquetjs's ParquetSchema takes
+ * (the bench's candidate uses it so): the readable form of the schema that
+ * ./parquet-file.ts turns into the footer's schema elements.
+ */
 export interface ParquetField {
   type?: string;
   optional?: boolean;
@@ -52,7 +77,7 @@ function baseKind(kind: ColumnKind): { kind: Kind; optional: boolean } {
   return { kind: (optional ? kind.slice(0, -1) : kind) as Kind, optional };
 }
 
-/** The schema definition of one record type, for `new ParquetSchema(...)`. */
+/** The schema of one record type, field by field in record order. */
 export function parquetFields(type: RecordType): Record<string, ParquetField> {
   const fields: Record<string, ParquetField> = {};
   for (const [name, column] of Object.entries(PARQUET_COLUMNS[type])) {
@@ -63,72 +88,4 @@ export function parquetFields(type: RecordType): Record<string, ParquetField> {
         : { type: PRIMITIVES[kind], optional, compression: COMPRESSION };
   }
   return fields;
-}
-
-export type ParquetRow = Record<string, unknown>;
-
-function invalid(type: RecordType, name: string, value: unknown): never {
-  throw new TypeError(`${type} record: field ${name} = ${JSON.stringify(value)} does not fit its Parquet column`);
-}
-
-/**
- * A record as a row for the writer, with the bytes its values take before
- * compression (an estimate of its share of the file). Throws a TypeError
- * naming the field when a value does not fit its column.
- */
-export function parquetRow(record: HostflowRecord): { row: ParquetRow; bytes: number } {
-  const columns = PARQUET_COLUMNS[record.type];
-  const values = record as unknown as Record<string, unknown>;
-  const row: ParquetRow = {};
-  let bytes = 0;
-  for (const name in columns) {
-    const { kind, optional } = baseKind(columns[name] as ColumnKind);
-    const value = values[name];
-    if (value === null || value === undefined) {
-      if (!optional) invalid(record.type, name, value);
-      row[name] = null;
-      bytes += 1;
-      continue;
-    }
-    switch (kind) {
-      case 'string':
-        if (typeof value !== 'string') invalid(record.type, name, value);
-        bytes += value.length + 4;
-        row[name] = value;
-        break;
-      case 'int32':
-        if (!Number.isInteger(value) || (value as number) < -(2 ** 31) || (value as number) >= 2 ** 31) invalid(record.type, name, value);
-        bytes += 4;
-        row[name] = value;
-        break;
-      case 'int64':
-        if (!Number.isSafeInteger(value)) invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = value;
-        break;
-      case 'double':
-        if (typeof value !== 'number') invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = value;
-        break;
-      case 'boolean':
-        if (typeof value !== 'boolean') invalid(record.type, name, value);
-        bytes += 1;
-        row[name] = value;
-        break;
-      case 'timestamp':
-        if (typeof value !== 'string') invalid(record.type, name, value);
-        bytes += 8;
-        row[name] = epochMicros(normalizeTime(value));
-        break;
-      case 'list': {
-        if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) invalid(record.type, name, value);
-        const items = value as string[];
-        for (const item of items) bytes += item.length + 6;
-        row[name] = { list: items.map((element) => ({ element })) };
-        break;
-      }
-    }
-  }
-  return { row, bytes };
 }

@@ -44,10 +44,11 @@ export function shortError(error: unknown): string {
 }
 
 /**
- * Why writing to `target` (s3://bucket/prefix) at `where` (the endpoint,
- * or "AWS S3") failed, as the one line the CLI prints.
+ * Why writing to (or, for `hostflow query`, reading from) `target`
+ * (s3://bucket/prefix) at `where` (the endpoint, or "AWS S3") failed, as
+ * the one line the CLI prints.
  */
-export function describeS3Error(error: unknown, bucket: string, target: string, where: string): string {
+export function describeS3Error(error: unknown, bucket: string, target: string, where: string, access: 'write' | 'read' = 'write'): string {
   const sdk = (error ?? {}) as SdkError;
   const name = sdk.name ?? '';
   const message = firstLine(sdk.message ?? '').trim();
@@ -63,9 +64,13 @@ export function describeS3Error(error: unknown, bucket: string, target: string, 
   if (name === 'SignatureDoesNotMatch') return "storage: the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY (or the profile's)";
   if (name === 'ExpiredToken' || name === 'TokenRefreshRequired' || name === 'InvalidToken')
     return `storage: the credentials' session token is expired or invalid (${name})`;
-  if (name === 'AccessDenied' || status === 403) return `storage: access denied writing to ${target}: the credentials need s3:PutObject there`;
+  if (name === 'AccessDenied' || status === 403) {
+    return access === 'write'
+      ? `storage: access denied writing to ${target}: the credentials need s3:PutObject there`
+      : `storage: access denied reading ${target}: the credentials need s3:ListBucket and s3:GetObject there`;
+  }
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
     return `storage: bucket "${bucket}" is in another region: pass its region with --storage-region`;
   }
-  return `storage: cannot write to ${target} at ${where}: ${shortError(error)}`;
+  return `storage: cannot ${access === 'write' ? 'write to' : 'read'} ${target} at ${where}: ${shortError(error)}`;
 }

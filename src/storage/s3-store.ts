@@ -32,25 +32,30 @@ export interface S3StoreOptions {
 
 const PREFLIGHT_TIMEOUT_MS = 15_000;
 
+/** The client's settings, shared by the sink and `hostflow query`, which reads the same bucket. */
+export function s3ClientConfig(options: Pick<S3StoreOptions, 'endpoint' | 'region' | 'credentials' | 'connectTimeoutMs'>): S3ClientConfig {
+  const config: S3ClientConfig = {
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: 120_000 },
+  };
+  if (options.endpoint) {
+    config.endpoint = options.endpoint;
+    config.forcePathStyle = true;
+  }
+  const region = options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
+  if (region) config.region = region;
+  if (options.credentials) config.credentials = options.credentials;
+  return config;
+}
+
 export class S3Store implements ObjectStore {
   readonly description: string;
   private readonly client: S3Client;
   private readonly where: string;
 
   constructor(private readonly options: S3StoreOptions) {
-    const config: S3ClientConfig = {
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: options.connectTimeoutMs ?? 5000, requestTimeout: 120_000 },
-    };
-    if (options.endpoint) {
-      config.endpoint = options.endpoint;
-      config.forcePathStyle = true;
-    }
-    const region = options.region ?? (options.endpoint ? (process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1') : undefined);
-    if (region) config.region = region;
-    if (options.credentials) config.credentials = options.credentials;
-    this.client = new S3Client(config);
+    this.client = new S3Client(s3ClientConfig(options));
     this.description = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`;
     this.where = options.endpoint ?? 'AWS S3';
   }

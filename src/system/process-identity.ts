@@ -169,6 +169,10 @@ export class ProcessIdentities {
     return this.cache.size;
   }
 
+  get capacity(): number {
+    return this.cache.max;
+  }
+
   /** Synchronous and cheap when cached; never throws, never another process's data. */
   identify(task: TaskIdentity): ProcessIdentity {
     let cached = this.cache.peek(task.pid);

@@ -75,7 +75,7 @@ export function terminalUi(options: UiOptions): FrontEnd {
     // SIGHUP: the terminal went away.
     stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
     open: (): OutputSink[] => {
-      const sinks: OutputSink[] = [{ write: (record) => model.add(record), close: async () => {} }];
+      const sinks: OutputSink[] = [{ name: 'ui', write: (record) => model.add(record), close: async () => {} }];
       if (options.output) sinks.push(lineOutput(options.output.line, options.output.format));
       return sinks;
     },

@@ -7,6 +7,7 @@ import type { AttachReport } from '../kernel/tracer.js';
 import { describeXdp, describeXdpShort } from '../kernel/xdp-mode.js';
 import type { SessionSummary } from '../session.js';
 import { RECORD_TYPES } from '../records/types.js';
+import { crowdedTables, describeCrowded } from '../format/fill-levels.js';
 import type { HeaderInfo, SinkStatus } from './state/header.js';
 import { RateMeter } from './state/meter.js';
 
@@ -57,7 +58,7 @@ export class SessionStatus {
       recordsPerSecond: this.records.rate,
       lostTotal: summary.lostTotal,
       skippedTotal: summary.skippedTotal,
-      sinks: this.readSinks(),
+      sinks: [...this.readSinks(), ...tablesStatus(summary)],
     };
   }
 
@@ -73,4 +74,10 @@ export class SessionStatus {
   header(): HeaderInfo {
     return this.info;
   }
+}
+
+/** A warning in the header while a table is over FILL_WARN_SHARE of its bound (its peak: the warning stays once seen). */
+function tablesStatus(summary: SessionSummary): SinkStatus[] {
+  const crowded = crowdedTables(summary.fill ?? []);
+  return crowded.length === 0 ? [] : [{ label: 'tables', text: `${crowded.map(describeCrowded).join(', ')} full`, warn: true }];
 }

@@ -79,6 +79,7 @@ export class FakeKernel {
         const gone = new Set(entries.map(key));
         this.udpConversations = this.udpConversations.filter((entry) => !gone.has(key(entry)));
       },
+      checkInterfaces: () => [],
       netnsCookie: this.netnsCookie,
       counters: () => ({ ...this.counters }),
       skippedRuns: () => ({}),

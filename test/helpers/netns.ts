@@ -59,8 +59,8 @@ export interface TopologyOptions {
   ttl?: number;
   /** Run dnsmasq at all. @default true */
   dns?: boolean;
-  /** Extra dnsmasq arguments. */
-  dnsmasqArgs?: readonly string[];
+  /** Extra dnsmasq arguments, or a function of the addresses, as for `hosts`. */
+  dnsmasqArgs?: readonly string[] | ((plan: TopologyPlan) => readonly string[]);
   /** How long to wait for dnsmasq to answer. @default 10000 */
   readyTimeoutMs?: number;
 }
@@ -393,7 +393,7 @@ export class Topology {
       cnames: options.cnames,
       ttl: options.ttl,
       logFile,
-      extraArgs: options.dnsmasqArgs,
+      extraArgs: typeof options.dnsmasqArgs === 'function' ? options.dnsmasqArgs(this.plan) : options.dnsmasqArgs,
     });
     const dnsmasq = this.spawn(this.server, findCommand('dnsmasq') ?? 'dnsmasq', args);
     this.dnsmasq = dnsmasq;

@@ -155,6 +155,19 @@ test('each interface of the start shows the XDP mode it got and why, and a busy 
   );
 });
 
+test("the metrics endpoint is a check of its own: ok with its URL where it binds, a blocker with the run's line where it does not", () => {
+  const bound = judge({ ...thisKernel, metrics: { url: 'http://127.0.0.1:9464/metrics', error: null } }).checks.find((c) => c.name === 'metrics');
+  assert.deepEqual([bound?.status, bound?.detail], ['ok', 'http://127.0.0.1:9464/metrics binds']);
+  const error = '--metrics 127.0.0.1:9464: port 9464 is in use on 127.0.0.1 (another hostflow or exporter?): choose another port';
+  const busy = judge({ ...thisKernel, metrics: { url: null, error } }).checks.find((c) => c.name === 'metrics');
+  assert.deepEqual([busy?.status, busy?.detail], ['FAIL', error]);
+  assert.equal(
+    judge(thisKernel).checks.find((c) => c.name === 'metrics'),
+    undefined,
+    'no check without --metrics',
+  );
+});
+
 test('a kernel older than 5.18 is a blocker that says what it lacks; 5.18 and later pass', () => {
   assert.equal(status({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }, 'kernel'), 'FAIL');
   assert.match(judge({ ...thisKernel, kernel: 'Linux 5.15.0-91-generic x64' }).checks[0]?.detail ?? '', /needs Linux 5\.18 or newer \(bpf_xdp_load_bytes\)/);

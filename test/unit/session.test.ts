@@ -150,3 +150,17 @@ test('stop() drains: events still in the window become records, and what runs be
   assert.equal(applied.at(-1), Number.POSITIVE_INFINITY);
   for (let i = 1; i < applied.length; i++) assert.ok((applied[i] as number) >= (applied[i - 1] as number), 'announced in order');
 });
+
+test('each bounded table reports its fill and the peak it reached, which stays after the table empties', async () => {
+  const { kernel, session: s } = session({ names: { processEntries: 10 } });
+  for (let i = 0; i < 9; i++) kernel.emit(lookupEvent(4242, 'curl', `host${i}.example`, [`192.0.2.${i + 1}`]));
+  await until(() => (s.summary().tables?.namesByProcess ?? 0) === 9, 'nine names learned');
+  const names = s.fillLevels().find((level) => level.table === 'names_by_process');
+  assert.deepEqual(names, { table: 'names_by_process', used: 9, peak: 9, capacity: 10, option: '--process-cache-size' });
+  const tables = s.fillLevels().map((level) => level.table);
+  for (const table of ['kernel_sockets', 'connections', 'unnamed_connections', 'dns_queries', 'names_global', 'processes', 'kernel_flows']) {
+    assert.ok(tables.includes(table), `${table} is reported`);
+  }
+  const summary = await s.stop();
+  assert.equal(summary.fill?.find((level) => level.table === 'names_by_process')?.peak, 9);
+});

@@ -5,6 +5,7 @@ import {
   CaptureMode,
   CONNECTING_MAX,
   ConnectProbe,
+  FLOW_CACHE_SLOTS,
   LOOKUPS_MAX,
   PACKETS_BYTES,
   PAYLOAD_EVENTS_BYTES,
@@ -55,7 +56,8 @@ test('every constant comes from its option, in the size the object declares', ()
 
 test('ring and table sizes come from the options; unused ones shrink', () => {
   const plain = sizes(settings({ eventsRingBytes: 1 << 20, dnsRingBytes: 1 << 16, flowTableSize: 1234 }));
-  assert.deepEqual([plain.events, plain.dns_events, plain.flows], [1 << 20, 1 << 16, 1234]);
+  assert.deepEqual([plain.events, plain.dns_events, plain.flows, plain.flow_cache], [1 << 20, 1 << 16, 1234, FLOW_CACHE_SLOTS]);
+  assert.equal(sizes(settings({ flows: false })).flow_cache, 1, 'no flow counting: one slot');
   assert.equal(plain.packets, PAGE_BYTES, 'no capture: a page');
   assert.deepEqual([plain.blocked_v4, plain.blocked_v6, plain.block_counters], [1, 1, 1], 'no blocklist: one entry each');
   const busy = sizes(settings({ capture: { mode: 'all', filter: null }, blocklist: true }));

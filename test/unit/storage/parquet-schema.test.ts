@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECORD_TYPES, type UdpRecord } from '../../../src/records/types.js';
 import { ParquetEncoder } from '../../../src/storage/parquet-encoder.js';
-import { PARQUET_COLUMNS, parquetFields, parquetRow } from '../../../src/storage/parquet-schema.js';
+import { PARQUET_COLUMNS, parquetFields } from '../../../src/storage/parquet-schema.js';
 import { Spool } from '../../../src/storage/spool.js';
 import { parquetRecords } from '../../helpers/storage/read-back.js';
 import { numberedDns, sampleRecords } from '../../helpers/storage/sample-records.js';
@@ -108,17 +108,21 @@ test('a udp record goes through the Parquet encoder and comes back from hyparque
   assert.deepEqual(Object.keys(back[1]!), Object.keys(QUIC_CLOSE), 'the columns in the record field order');
 });
 
-test('a record becomes a row: microseconds, nulls kept, lists wrapped', () => {
-  const { row, bytes } = parquetRow(numberedDns(7, '2026-11-23T18:00:00Z', { cnames: ['a.example', 'b.example'], addrs: [] }));
-  assert.equal(row.ts, BigInt(Date.parse('2026-11-23T18:00:00Z')) * 1000n + 7n);
-  assert.deepEqual(row.cnames, { list: [{ element: 'a.example' }, { element: 'b.example' }] });
-  assert.deepEqual(row.addrs, { list: [] });
-  assert.equal(row.container_id, null);
-  assert.ok(bytes > 50);
-});
-
-test('a value that does not fit its column is refused, naming the field', () => {
-  assert.throws(() => parquetRow(numberedDns(1, undefined, { pid: 1.5 })), /field pid = 1.5/);
-  assert.throws(() => parquetRow(numberedDns(1, undefined, { host: null as unknown as string })), /field host = null/);
-  assert.throws(() => parquetRow(numberedDns(1, undefined, { ts: 'soon' })), /soon/);
+test('a value that does not fit its column is refused, naming the field, and none of the record is stored', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'hostflow-refuse-parquet-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const file = new Spool(root).create('dns', 'p');
+  const encoder = new ParquetEncoder('dns', file);
+  const good = numberedDns(1, '2026-11-23T18:00:00Z', { cnames: ['a.example', 'b.example'], addrs: [] });
+  encoder.add(good);
+  assert.throws(() => encoder.add(numberedDns(2, undefined, { pid: 1.5 })), /dns record: field pid = 1.5 does not fit/);
+  assert.throws(() => encoder.add(numberedDns(3, undefined, { host: null as unknown as string })), /field host = null/);
+  assert.throws(() => encoder.add(numberedDns(4, undefined, { ts: 'soon' })), /field ts = "soon"/);
+  assert.throws(() => encoder.add(numberedDns(5, undefined, { addrs: ['1.2.3.4', 5 as unknown as string] })), /field addrs/);
+  // The last field is the one refused: every field before it fitted and was still not stored.
+  assert.throws(() => encoder.add(numberedDns(6, undefined, { server: 7 as unknown as string })), /field server = 7/);
+  await encoder.finish();
+  const back = await parquetRecords(readFileSync(await file.commit('dns.parquet')));
+  assert.deepEqual(back, [good]);
+  assert.equal(back[0]?.ts, '2026-11-23T18:00:00.000001Z');
 });
