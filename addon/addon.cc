@@ -11,6 +11,7 @@
 
 #include "addon.h"
 #include "bpf_object.h"
+#include "capabilities.h"
 #include "errors.h"
 #include "interfaces.h"
 #include "ring_poller.h"
@@ -50,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaces", Napi::Function::New<Interfaces>(env, "interfaces"));
   exports.Set("interfaceDriver", Napi::Function::New<InterfaceDriver>(env, "interfaceDriver"));
   exports.Set("netnsCookie", Napi::Function::New<NetnsCookie>(env, "netnsCookie"));
+  exports.Set("dropCapabilities", Napi::Function::New<DropCapabilities>(env, "dropCapabilities"));
   return exports;
 }
 

@@ -8,6 +8,7 @@
       "sources": [
         "addon.cc",
         "bpf_object.cc",
+        "capabilities.cc",
         "embedded_object.cc",
         "errors.cc",
         "interfaces.cc",

@@ -89,7 +89,8 @@ apt_install() {
   as_root apt-get "${apt_opts[@]}" install -y -q --no-install-recommends "$@"
 }
 
-# Everything the build (bpf/, addon/, src/) and the tests need.
+# Everything the build (bpf/, addon/, src/) and the tests need (systemd for
+# `systemd-analyze verify` of the service unit, util-linux for setpriv).
 required_packages=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
   iproute2 dnsmasq-base bind9-dnsutils tcpdump tshark iputils-ping curl tmux
@@ -97,6 +98,7 @@ required_packages=(
   musl musl-tools golang-go openssl
   qemu-system-x86 busybox-static file xz-utils
   prometheus
+  systemd util-linux
 )
 # Reference tools that older releases may not package (Ubuntu 22.04), and
 # ngtcp2's example QUIC client and server (gtlsclient, gtlsserver) for the

@@ -249,6 +249,10 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   },
   { flags: '--control <path>', description: 'control socket for hostflow ctl', default: DEFAULT_CONTROL_SOCKET },
   { flags: '--no-control', description: 'no control socket (and no run-time blocklist unless --block)' },
+  {
+    flags: '--control-group <group>',
+    description: "open the control socket to this group's members too (mode 0660), so hostflow ctl works for them without root",
+  },
   { flags: '--pcap <file>', description: 'write captured packets to this file' },
   { flags: '--capture <spec>', description: "what --pcap captures: dropped, all, or a filter such as 'udp and port 53' (default: all)", parse: captureSpec },
   {

@@ -14,6 +14,7 @@ import { runHostflow } from './run.js';
 import { headless } from './headless.js';
 import { planRun, type RunFlags } from './run-plan.js';
 import { runCtl } from './control/client.js';
+import { MissingCapabilityError } from './system/capabilities.js';
 
 const log = (line: string) => process.stderr.write(`hostflow: ${line}\n`);
 
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
-    log(firstLine(error));
+    // A missing capability is one line each; every other error is one line.
+    for (const line of error instanceof MissingCapabilityError ? error.message.split('\n') : [firstLine(error)]) log(line);
     if (!(error instanceof HostflowError) && process.env.HOSTFLOW_DEBUG) console.error(error);
     process.exitCode = 1;
   }

@@ -11,10 +11,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { firstLine } from './errors.js';
-import { currentCapabilities, missingCapabilities } from './system/capabilities.js';
+import { checkPrivileges, privilegeWants } from './system/capabilities.js';
+import type { MissingCapability } from './system/capability-needs.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { systemLibc } from './system/libc.js';
-import { bpffsMounted, ensureTracefs, type MountResult } from './system/mounts.js';
+import { bpffsMounted, tracefsPath } from './system/mounts.js';
 import type { ConnectProbeName } from './kernel/layout.js';
 import { loadNative } from './kernel/native.js';
 import type { NativeAddon } from './kernel/native-api.js';
@@ -22,18 +23,21 @@ import { kernelHasKprobes, tryConnectProbe } from './kernel/kernel-probes.js';
 import { listLibcs } from './kernel/libc-probes.js';
 import { Tracer, type TracedInterface } from './kernel/tracer.js';
 import { describeXdp } from './kernel/xdp-mode.js';
+import { resolveControlGroup } from './control/control-group.js';
 import { ControlServer } from './control/server.js';
 import { metricsUrl, parseMetricsAddress } from './metrics/metrics-address.js';
 import { MetricsServer } from './metrics/metrics-server.js';
-import { planRun, type RunFlags } from './run-plan.js';
+import { planRun, planRunUnchecked, type RunFlags } from './run-plan.js';
 import { describeLibc, type LibcFile } from './system/libc-registry.js';
 import { describeSocketHooks, type SocketHooksReport } from './kernel/socket-hooks.js';
 
 export interface DoctorFacts {
   kernel: string;
   btf: boolean;
-  missingCapabilities: string[];
-  tracefs: MountResult;
+  /** Capabilities these options use that this process lacks, one line each. */
+  missingCapabilities: MissingCapability[];
+  /** Where tracefs is mounted, null when it is not (hostflow does not need it). */
+  tracefs: string | null;
   bpffs: boolean;
   /** Addon load error, null when it loaded. */
   addon: string | null;
@@ -103,16 +107,9 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
     facts.btf ? 'ok' : 'FAIL',
     facts.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y',
   );
-  add(
-    'privileges',
-    facts.missingCapabilities.length === 0 ? 'ok' : 'FAIL',
-    facts.missingCapabilities.length === 0 ? 'root or CAP_BPF+CAP_PERFMON+CAP_NET_ADMIN' : `missing ${facts.missingCapabilities.join(', ')}: run as root`,
-  );
-  add(
-    'tracefs',
-    facts.tracefs.path ? 'ok' : 'FAIL',
-    facts.tracefs.path ? `${facts.tracefs.path}${facts.tracefs.mounted ? ' (mounted by hostflow)' : ''}` : (facts.tracefs.error ?? 'not mounted'),
-  );
+  if (facts.missingCapabilities.length === 0) add('privileges', 'ok', 'every capability these options use (see the README for the table)');
+  for (const missing of facts.missingCapabilities) add('privileges', missing.fatal ? 'FAIL' : 'no', missing.line);
+  add('tracefs', 'ok', `not needed (raw tracepoints, kprobe and uprobe PMUs)${facts.tracefs ? `; mounted at ${facts.tracefs}` : ''}`);
   add('bpffs', facts.bpffs ? 'ok' : 'no', facts.bpffs ? '/sys/fs/bpf' : 'not mounted (not needed: hostflow pins nothing)');
   add('addon', facts.addon === null ? 'ok' : 'FAIL', facts.addon === null ? `libbpf ${facts.libbpf}` : facts.addon);
 
@@ -157,8 +154,8 @@ export function judge(facts: DoctorFacts): { checks: Check[]; autoMode: ConnectP
   }
   if (facts.metrics) add('metrics', facts.metrics.error === null ? 'ok' : 'FAIL', facts.metrics.error ?? `${facts.metrics.url} binds`);
   if (facts.control !== undefined) add('control', facts.control === null ? 'ok' : 'FAIL', facts.control ?? 'the control socket binds');
-  // Not tried only when the addon, privileges or tracefs are missing: each is a blocker above.
-  if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon, privileges and tracefs)');
+  // Not tried only when the addon or a capability is missing: each is a blocker above.
+  if (facts.start === undefined) add('start', 'no', 'not tried (needs the addon and the capabilities above)');
   else if (facts.start.error !== null) add('start', 'FAIL', facts.start.error);
   else
     add(
@@ -189,8 +186,7 @@ function kallsymsHas(symbol: string): boolean {
  * makes the start `flags` would make and takes it down again.
  */
 export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
-  const missing = missingCapabilities(currentCapabilities());
-  const tracefs = ensureTracefs();
+  const missing = missingCapabilitiesOf(flags);
   let native: NativeAddon | null = null;
   let addon: string | null = null;
   try {
@@ -202,11 +198,11 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     kernel: `Linux ${release()} ${process.arch}`,
     btf: existsSync('/sys/kernel/btf/vmlinux'),
     missingCapabilities: missing,
-    tracefs,
+    tracefs: tracefsPath(),
     bpffs: bpffsMounted(),
     addon,
     libbpf: native?.libbpfVersion() ?? null,
-    kprobePmu: kernelHasKprobes(tracefs.path),
+    kprobePmu: kernelHasKprobes(),
     connectModes: {},
     // Raw tracepoints are found by name in the kernel, not in tracefs.
     tracepoint: kallsymsHas('(__traceiter_|__tracepoint_)inet_sock_set_state'),
@@ -215,14 +211,14 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
     libc: systemLibc(),
     defaultInterface: defaultInterfaces()[0] ?? 'lo',
   };
-  const canTry = native !== null && missing.length === 0 && tracefs.path !== null;
+  const canTry = native !== null && !missing.some((entry) => entry.fatal);
   if (canTry && native) {
     for (const mode of AUTO_ORDER) {
       if (mode === 'kprobe' && !facts.kprobePmu) continue;
       facts.connectModes[mode] = tryConnectProbe(native, mode);
     }
   }
-  if (flags.control !== false) facts.control = await tryControl(flags.control);
+  if (flags.control !== false) facts.control = await tryControl(flags.control, flags.controlGroup);
   if (flags.metrics !== undefined) facts.metrics = await tryMetrics(flags.metrics);
   if (canTry) {
     const { start, libcs } = await tryStart(flags);
@@ -234,10 +230,23 @@ export async function gatherFacts(flags: RunFlags): Promise<DoctorFacts> {
   return facts;
 }
 
-/** Binds the control socket where the run would, and closes it: null when it binds, else why not. */
-async function tryControl(path: string): Promise<string | null> {
+/** The capabilities the start these flags make would miss (none planned when the flags themselves are wrong: the start says so). */
+function missingCapabilitiesOf(flags: RunFlags): MissingCapability[] {
+  let wants;
   try {
-    const server = await ControlServer.start({ path, backend: {} });
+    wants = privilegeWants(planRunUnchecked(flags, () => {}).session.tracer);
+  } catch {
+    return [];
+  }
+  const { fatal, degraded } = checkPrivileges(wants);
+  return [...fatal, ...degraded];
+}
+
+/** Binds the control socket where the run would, and closes it: null when it binds, else why not. */
+async function tryControl(path: string, groupName: string | undefined): Promise<string | null> {
+  try {
+    const group = groupName === undefined ? undefined : resolveControlGroup(groupName);
+    const server = await ControlServer.start({ path, backend: {}, group });
     await server.close();
     return null;
   } catch (error) {
@@ -263,7 +272,8 @@ async function tryStart(flags: RunFlags): Promise<{ start: StartTrial; libcs: Li
   let planned: TracedInterface[] = [];
   let tracer: Tracer;
   try {
-    const plan = planRun(flags, (line) => warnings.push(line));
+    // The missing capabilities have their own lines above: not repeated as warnings.
+    const plan = planRun(flags, (line) => (line.startsWith('missing CAP_') ? undefined : warnings.push(line)));
     planned = plan.session.tracer.interfaces.map((name) => ({ name, ifindex: 0, xdp: null }));
     tracer = Tracer.start({ ...plan.session.tracer, onWarning: (line) => warnings.push(line) }, () => {});
   } catch (error) {

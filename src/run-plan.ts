@@ -7,6 +7,7 @@
 import type { CaptureSpec } from './capture/filter.js';
 import { parseCaptureSpec } from './capture/filter.js';
 import type { PcapFormat } from './capture/pcap-writer.js';
+import { resolveControlGroup, type ControlGroup } from './control/control-group.js';
 import { HostflowError } from './errors.js';
 import { CAPTURE_MAX } from './kernel/layout.js';
 import type { ConnectProbeRequest } from './kernel/probe-plan.js';
@@ -18,7 +19,8 @@ import type { LineSinkOptions } from './output/line-sink.js';
 import type { RecordType } from './records/types.js';
 import type { SessionOptions } from './session.js';
 import { storageOptionsFromFlags, type StorageFlags, type StorageOptions } from './storage/options.js';
-import { privilegeProblem } from './system/capabilities.js';
+import { checkPrivileges, currentCapabilities, MissingCapabilityError, privilegeWants } from './system/capabilities.js';
+import { capabilitiesToKeep } from './system/capability-needs.js';
 import { defaultInterfaces } from './system/interfaces.js';
 import { libcTargets } from './system/libc.js';
 
@@ -64,6 +66,7 @@ export interface RunFlags extends StorageFlags {
   traceSelf?: boolean;
   block: string[];
   control: string | false;
+  controlGroup?: string;
   pcap?: string;
   capture?: CaptureSpec;
   pcapFormat: PcapFormat;
@@ -81,6 +84,8 @@ export interface ServiceOptions {
   pcap?: { path: string; format: PcapFormat; snaplen: number };
   /** Control socket path; undefined for none. */
   controlPath?: string;
+  /** The group the control socket is opened to (--control-group); undefined: its owner only. */
+  controlGroup?: ControlGroup;
   /** The Prometheus endpoint; undefined for none. */
   metrics?: MetricsOptions;
 }
@@ -93,6 +98,25 @@ export interface RunPlan {
   services: ServiceOptions;
   /** Open the terminal UI (else headless). */
   ui: boolean;
+  /** Once everything is attached, every thread drops all capabilities but these; undefined drops nothing (plans made by hand in tests). */
+  keepCapabilities?: bigint;
+}
+
+/**
+ * Holds the capabilities of this process against what the session wants:
+ * throws one line per capability it cannot start without, logs one per
+ * capability whose feature is only turned off, and turns the socket hooks
+ * off when the kernel would refuse them (rather than loading twice).
+ * Returns the capabilities to keep once everything is attached.
+ */
+function checkCapabilities(session: SessionOptions, log: (line: string) => void): bigint {
+  const wants = privilegeWants(session.tracer);
+  const held = currentCapabilities();
+  const { fatal, degraded } = checkPrivileges(wants, held);
+  if (fatal.length > 0) throw new MissingCapabilityError(fatal);
+  for (const entry of degraded) log(entry.line);
+  if (degraded.some((entry) => entry.capability === 'CAP_NET_ADMIN')) session.tracer = { ...session.tracer, socketHooks: false };
+  return capabilitiesToKeep(wants, held);
 }
 
 /**
@@ -100,8 +124,12 @@ export interface RunPlan {
  * HostflowErrors) and plans the run; `log` receives the tracer's warnings.
  */
 export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
-  const problem = privilegeProblem();
-  if (problem) throw new HostflowError(problem);
+  const plan = planRunUnchecked(flags, log, stdoutIsTty);
+  return { ...plan, keepCapabilities: checkCapabilities(plan.session, log) };
+}
+
+/** The plan without the capability check (doctor reports the check itself). */
+export function planRunUnchecked(flags: RunFlags, log: (line: string) => void, stdoutIsTty = process.stdout.isTTY === true): RunPlan {
   if (flags.ui && flags.headless) throw new HostflowError('--ui and --headless exclude each other');
   const interfaces = flags.iface.length > 0 ? flags.iface : defaultInterfaces();
   if (flags.capture && !flags.pcap) throw new HostflowError('--capture needs --pcap FILE');
@@ -151,6 +179,7 @@ export function planRun(flags: RunFlags, log: (line: string) => void, stdoutIsTt
     services: {
       pcap: flags.pcap ? { path: flags.pcap, format: flags.pcapFormat, snaplen: flags.snaplen } : undefined,
       controlPath: flags.control === false ? undefined : flags.control,
+      controlGroup: flags.controlGroup !== undefined && flags.control !== false ? resolveControlGroup(flags.controlGroup) : undefined,
       metrics:
         flags.metrics === undefined
           ? undefined

@@ -17,6 +17,8 @@ import type { MetricsService } from './metrics/metrics-service.js';
 import { storageOutput, type OutputSink, type SinkStatusLine } from './output/sinks.js';
 import type { RunPlan } from './run-plan.js';
 import { Session, type RecordSink, type SessionSummary, type StartTracer } from './session.js';
+import { loadNative } from './kernel/native.js';
+import { describeDrop, dropCapabilities } from './system/capability-drop.js';
 
 /** What a front-end shows while the session runs. */
 export interface RunView {
@@ -93,7 +95,7 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     sinks.push(...frontEnd.open(onSignal, log));
     if (storage) sinks.push(storage);
     storage?.follow?.(sinks);
-    if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath);
+    if (plan.services.controlPath) control = await ControlService.start(plan.services.controlPath, plan.services.controlGroup);
     if (plan.services.metrics) {
       // Loaded only when serving metrics, like storage.
       const { MetricsService } = await import('./metrics/metrics-service.js');
@@ -107,6 +109,8 @@ export async function runHostflow(options: RunOptions): Promise<number> {
     control?.follow(session);
     for (const sink of sinks) if (sink.stats) control?.addStats(sink.stats);
     metrics?.follow(session);
+    // Everything is attached: what only starting needed goes, in every thread.
+    if (plan.keepCapabilities !== undefined) log(describeDrop(dropCapabilities(loadNative(), plan.keepCapabilities)));
   } catch (error) {
     capture?.close();
     await control?.close();

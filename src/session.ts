@@ -38,7 +38,7 @@ import { compileFilter, type RecordFilterOptions } from './records/filter.js';
 import type { HostflowRecord, RecordType } from './records/types.js';
 import { ContainerResolver } from './system/container.js';
 import { ProcessStarts } from './system/process-start.js';
-import { ProcessIdentities } from './system/process-identity.js';
+import { ProcessIdentities, type ProcessIdentityStats } from './system/process-identity.js';
 import type { LibcFile, LibcScanStats } from './system/libc-registry.js';
 import { interfaceName } from './system/interfaces.js';
 
@@ -153,6 +153,8 @@ export interface SessionSummary {
   /** libc files found and whether getaddrinfo is traced in each (src/system/libc-registry.ts). */
   libc?: LibcFile[];
   libcScan?: LibcScanStats | null;
+  /** How the processes of events were identified from /proc (src/system/process-identity.ts). */
+  identity?: ProcessIdentityStats;
 }
 
 export interface SocketSummary {
@@ -545,6 +547,7 @@ export class Session {
       blocked,
       libc: this.tracer?.libcFiles() ?? [],
       libcScan: this.tracer?.libcScanStats() ?? null,
+      identity: { ...this.identities.stats },
     };
   }
 

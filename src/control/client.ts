@@ -73,7 +73,7 @@ function connectError(error: NodeJS.ErrnoException, path: string): string {
       return `nothing listens on ${path} (a socket left by a hostflow that is gone?)`;
     case 'EACCES':
     case 'EPERM':
-      return `permission denied on ${path} (the socket is its owner's only: run as root)`;
+      return `permission denied on ${path} (run as the user hostflow runs as, or as a member of its --control-group)`;
     default:
       return `cannot connect to ${path}: ${error.message}`;
   }

@@ -15,6 +15,7 @@ import type { Session } from '../session.js';
 import { blockHost } from './block-host.js';
 import type { ControlBackend, StatValue } from './commands.js';
 import { HostBlocks } from './host-blocks.js';
+import type { ControlGroup } from './control-group.js';
 import { ControlServer, type ControlServerStats } from './server.js';
 
 export class ControlService {
@@ -28,10 +29,10 @@ export class ControlService {
 
   private constructor() {}
 
-  /** Binds the socket at `path`; throws a one-line HostflowError when it cannot. */
-  static async start(path: string): Promise<ControlService> {
+  /** Binds the socket at `path` (open to `group` too when given); throws a one-line HostflowError when it cannot. */
+  static async start(path: string, group?: ControlGroup): Promise<ControlService> {
     const service = new ControlService();
-    service.server = await ControlServer.start({ path, backend: service.backend() });
+    service.server = await ControlServer.start({ path, backend: service.backend(), group });
     return service;
   }
 

@@ -1,18 +1,20 @@
 /**
  * The control socket: a Unix stream socket (mode 0600 in a directory it
- * creates 0700) where clients send the line protocol of protocol.ts. Many
+ * creates 0700; with a group, 0660 in a directory it creates 0750, both
+ * given to that group) where clients send the line protocol of protocol.ts. Many
  * clients at once; each connection is read line by line with a bounded
  * buffer, answers are written in order, and a client that does not read
  * its answers is paused rather than buffered without bound. Nothing a
  * client sends (garbage, a 1 MB line, half a line and a hang-up) reaches
  * further than its own connection.
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { HostflowError } from '../errors.js';
 import type { FlowEntry } from '../kernel/flows.js';
 import { startCommand, type ControlBackend } from './commands.js';
+import type { ControlGroup } from './control-group.js';
 import { MAX_LINE_BYTES, formatAnswer, parseRequest, type Answer } from './protocol.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/hostflow/control.sock';
@@ -29,6 +31,8 @@ export interface ControlServerOptions {
   flowCacheMs?: number;
   /** Answers waiting to be read by one client before its requests wait. @default 1 MiB */
   maxPendingAnswerBytes?: number;
+  /** Open the socket to this group's members too (mode 0660), so `hostflow ctl` works for them without root. @default owner only */
+  group?: ControlGroup;
 }
 
 export interface ControlServerStats {
@@ -40,6 +44,30 @@ export interface ControlServerStats {
   requests: number;
   /** Of those, error answers. */
   errors: number;
+}
+
+/**
+ * Creates the socket's directory when missing: 0700, or 0750 given to the
+ * group. An existing directory is left as it is (it may be a systemd
+ * RuntimeDirectory, or /tmp), but one the group's members cannot enter is
+ * an error: the socket would be theirs in name only.
+ */
+function makeDirectory(directory: string, group: ControlGroup | undefined): void {
+  const existed = existsSync(directory);
+  try {
+    mkdirSync(directory, { recursive: true, mode: group ? 0o750 : 0o700 });
+    if (group && !existed) chownSync(directory, -1, group.gid);
+  } catch (error) {
+    throw new HostflowError(`cannot create the control socket's directory ${directory}: ${(error as Error).message}`);
+  }
+  if (!group) return;
+  const stat = statSync(directory);
+  const groupEnters = (stat.gid === group.gid && (stat.mode & 0o010) !== 0) || (stat.mode & 0o001) !== 0;
+  if (!groupEnters) {
+    throw new HostflowError(
+      `the members of group ${group.name} cannot enter ${directory} (mode ${(stat.mode & 0o777).toString(8)}, gid ${stat.gid}): give it to the group with mode 0750, or choose another --control path`,
+    );
+  }
 }
 
 /** Is something listening at `path`? Resolves false for a stale socket file. */
@@ -184,11 +212,8 @@ export class ControlServer {
    */
   static async start(options: ControlServerOptions): Promise<ControlServer> {
     const path = options.path ?? DEFAULT_CONTROL_SOCKET;
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new HostflowError(`cannot create the control socket's directory ${dirname(path)}: ${(error as Error).message}`);
-    }
+    const { group } = options;
+    makeDirectory(dirname(path), group);
     let existing;
     try {
       existing = lstatSync(path);
@@ -207,7 +232,7 @@ export class ControlServer {
     server.on('connection', (socket) => control.accept(socket));
     // The socket is created by bind() inside listen(): a umask of 0177 makes
     // it 0600 from its first moment, the chmod below only confirms it.
-    const umask = process.umask(0o177);
+    const umask = process.umask(group ? 0o117 : 0o177);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -221,7 +246,15 @@ export class ControlServer {
     } finally {
       process.umask(umask);
     }
-    chmodSync(path, 0o600);
+    try {
+      if (group) chownSync(path, -1, group.gid);
+      chmodSync(path, group ? 0o660 : 0o600);
+    } catch (error) {
+      server.close();
+      throw new HostflowError(
+        `cannot give the control socket ${path} to group ${group?.name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (hostflow must be a member of the group, or have CAP_CHOWN)`,
+      );
+    }
     // An error after listen (EMFILE on accept) must not end the process.
     server.on('error', () => {});
     return control;

@@ -37,6 +37,14 @@ export function sessionSummaryLines(summary: SessionSummary): SummaryLine[] {
     lines.push(note('tc', `${target}: a netlink filter (no tcx on this kernel), removed on this clean exit`));
   }
   if (summary.libc && summary.libc.length > 0) lines.push(...libcSummaryLines(summary.libc, summary.libcScan ?? undefined));
+  const exeDenied = summary.identity?.exeDenied ?? 0;
+  if (exeDenied > 0)
+    lines.push(
+      note(
+        'identity',
+        `the executable of ${plural(exeDenied, 'process', 'processes')} could not be read (another user's, without CAP_SYS_PTRACE): their exe is null`,
+      ),
+    );
   lines.push(...nameLines(summary));
   lines.push(...socketLines(summary));
   if (summary.capture) {

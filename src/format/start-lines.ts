@@ -20,7 +20,7 @@ export function startLines(report: AttachReport, beside: BesideTheSession = {}):
   const rejected = report.rejected.map((r) => `${r.mode}: ${r.reason}`).join('; ');
   const lines = [
     `connect probe: ${report.connectProbe}${rejected ? ` (not used: ${rejected})` : ''}`,
-    `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}; tracefs: ${report.tracefs.path}${report.tracefs.mounted ? ' (mounted)' : ''}`,
+    `interfaces: ${report.interfaces.map((i) => i.name).join(', ') || 'none'}; libc: ${report.libcs.join(', ') || 'none'}`,
     describeSocketHooks(report.socketHooks),
   ];
   for (const { name, xdp } of report.interfaces) {

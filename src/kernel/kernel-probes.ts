@@ -1,6 +1,6 @@
 /**
  * What this kernel offers the tracer, found out without starting one:
- * whether it has kprobes at all (read from sysfs and tracefs), and whether
+ * whether it has kprobes at all (read from sysfs), and whether
  * a connect mode loads and attaches here (tried for real, then taken down).
  * The tracer's fallback chain and `hostflow doctor` both ask.
  */
@@ -12,9 +12,14 @@ import { openAndLoad } from './load-plan.js';
 import type { BpfObject, NativeAddon } from './native-api.js';
 import { DEFAULT_TRACER_OPTIONS } from './tracer-options.js';
 
-/** The kprobe PMU or tracefs kprobe_events exists (`tracefs`: where tracefs is mounted). */
-export function kernelHasKprobes(tracefs: string | null): boolean {
-  return existsSync('/sys/bus/event_source/devices/kprobe') || (tracefs !== null && existsSync(`${tracefs}/kprobe_events`));
+/**
+ * The kprobe PMU exists. Every kernel with kprobes has it since 4.17, so on
+ * the kernels hostflow runs on (5.18+) no kprobes means no kprobe_events in
+ * tracefs either: hostflow never needs tracefs, nor the root it takes to
+ * mount and read it.
+ */
+export function kernelHasKprobes(): boolean {
+  return existsSync('/sys/bus/event_source/devices/kprobe');
 }
 
 /**

@@ -159,4 +159,23 @@ export interface NativeAddon {
   interfaceDriver(name: string): string | null;
   /** The calling thread's network namespace cookie (SO_NETNS_COOKIE, 5.14+) as a decimal string; null where the kernel has none. */
   netnsCookie(): string | null;
+  /**
+   * Lowers the effective, permitted and inheritable sets of every thread of
+   * the process to `keep` and clears their ambient sets (each thread drops
+   * its own, signalled with glibc's SIGSETXID). Throws when the calling
+   * thread cannot; the others' failures are counted.
+   */
+  dropCapabilities(keep: bigint): CapabilityDrop;
+}
+
+/** What dropCapabilities did in the other threads. */
+export interface CapabilityDrop {
+  /** Threads signalled to drop their own. */
+  signalled: number;
+  /** Threads that answered (dropped or failed). */
+  answered: number;
+  /** Threads whose capset was refused. */
+  failed: number;
+  /** Some thread did not answer within 2 s (its handler stays installed until it does). */
+  timedOut: boolean;
 }

@@ -34,7 +34,7 @@ export const ALL_CONNECT_PROGRAMS: readonly string[] = Object.values(CONNECT_PRO
 
 /** What the kernel was seen to offer, before trying anything. */
 export interface ProbeFacts {
-  /** The kprobe PMU or tracefs kprobe_events exists. */
+  /** The kprobe PMU exists. */
   kprobes: boolean;
 }
 

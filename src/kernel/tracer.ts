@@ -7,7 +7,6 @@
  */
 import { existsSync } from 'node:fs';
 import { HostflowError, firstLine } from '../errors.js';
-import { ensureTracefs, type MountResult } from '../system/mounts.js';
 import { interfaceIndex } from '../system/interfaces.js';
 import { describeLibc, type LibcFile, type LibcScanStats } from '../system/libc-registry.js';
 import type { LibcTracker } from '../system/libc-tracker.js';
@@ -46,7 +45,6 @@ export interface AttachReport {
   interfaces: TracedInterface[];
   /** libc files traced at start, one line each (describeLibc): the given ones and, with discovery, every one mapped. */
   libcs: string[];
-  tracefs: MountResult;
   /** The socket hooks on the cgroup v2 root: attached, or why not. */
   socketHooks: SocketHooksReport;
 }
@@ -91,7 +89,6 @@ interface Loaded {
   handlers: TracerHandlers;
   connectProbe: ConnectProbeName;
   rejected: RejectedProbe[];
-  tracefs: MountResult;
   /** Resolved before anything loads: a missing interface fails first. */
   interfaces: TracedInterface[];
   /** Why the socket programs were not loaded; null when they were. */
@@ -131,10 +128,10 @@ export class Tracer {
     if (!existsSync('/sys/kernel/btf/vmlinux')) {
       throw new HostflowError('this kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
-    const tracefs = ensureTracefs();
-    if (!tracefs.path) throw new HostflowError(`${tracefs.error}; tracepoints and uprobes cannot be attached without it`);
+    // No tracefs: the lifecycle programs are raw tracepoints, and kprobes and
+    // uprobes attach through their PMUs (every kernel of 5.18+ that has them).
     const interfaces = options.interfaces.map((name) => ({ name, ifindex: interfaceIndex(name), xdp: null }));
-    return new Tracer(loadConnectMode({ native, options, handlers: resolved, tracefs, interfaces, socketHooksOff: null }), planAttach(options));
+    return new Tracer(loadConnectMode({ native, options, handlers: resolved, interfaces, socketHooksOff: null }), planAttach(options));
   }
 
   /** Attaches the plan to the loaded object and starts the pollers; closes the object when any of it fails. */
@@ -173,7 +170,6 @@ export class Tracer {
       links: object.links(),
       interfaces,
       libcs: libcTracker.files().map(describeLibc),
-      tracefs: loaded.tracefs,
       socketHooks,
     };
     if (plan.libcs.discovery) libcTracker.start();
@@ -331,9 +327,9 @@ export class Tracer {
  */
 function loadConnectMode(start: Omit<Loaded, 'object' | 'connectProbe' | 'rejected'>): Loaded {
   const off = socketHooksWanted(start.options) ? null : 'turned off';
-  const { native, options, tracefs } = start;
+  const { native, options } = start;
   const rejected: RejectedProbe[] = [];
-  for (const candidate of connectProbeCandidates(options.connectProbe, { kprobes: kernelHasKprobes(tracefs.path) })) {
+  for (const candidate of connectProbeCandidates(options.connectProbe, { kprobes: kernelHasKprobes() })) {
     if (candidate.skipReason) {
       rejected.push({ mode: candidate.mode, reason: candidate.skipReason });
       continue;

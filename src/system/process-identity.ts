@@ -83,6 +83,8 @@ export interface ProcessIdentityStats {
   gone: number;
   /** No start time to check against: `startNs` 0 for a pid not running at the snapshot, or no pid. */
   unknown: number;
+  /** Processes whose executable hostflow may not read (another user's, without CAP_SYS_PTRACE): exe null. */
+  exeDenied: number;
 }
 
 /** What the cache holds for one (pid, start, comm): /proc's parent, the rest as answered. */
@@ -109,7 +111,7 @@ const STAT_BYTES = 2048;
 const COMM_BYTES = 64;
 
 export class ProcessIdentities {
-  readonly stats: ProcessIdentityStats = { cached: 0, read: 0, refused: 0, gone: 0, unknown: 0 };
+  readonly stats: ProcessIdentityStats = { cached: 0, read: 0, refused: 0, gone: 0, unknown: 0, exeDenied: 0 };
   private readonly procRoot: string;
   private readonly readCmdline: boolean;
   private readonly cmdlineMax: number;
@@ -256,7 +258,9 @@ export class ProcessIdentities {
   private readExe(pid: number): string | null {
     try {
       return readlinkSync(`${this.procRoot}/${pid}/exe`);
-    } catch {
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') this.stats.exeDenied++;
       return null;
     }
   }

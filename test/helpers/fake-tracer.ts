@@ -25,7 +25,6 @@ export class FakeKernel {
     links: [],
     interfaces: [{ name: 'veth-test', ifindex: 7, xdp: { mode: 'native', nativeRefused: null } }],
     libcs: ['/lib/libc.so.6'],
-    tracefs: { path: '/sys/kernel/tracing', mounted: false },
     socketHooks: { attached: true, cgroup: '/sys/fs/cgroup/unified', reason: null },
   };
   /** The flow table readFlows() returns (cumulative counters). */

@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ALL_CONNECT_PROGRAMS } from '../../src/kernel/probe-plan.js';
 import { kernelHasKprobes } from '../../src/kernel/kernel-probes.js';
-import { tracefsPath } from '../../src/system/mounts.js';
 import { connectProbeModes, withConnectProbe } from '../helpers/connect-probe.js';
 import { CLI, startHostflow } from '../helpers/hostflow.js';
 import { Topology } from '../helpers/netns.js';
@@ -59,7 +58,7 @@ describe('hostflow command line', privilegedSuite(requirements), () => {
     const { code, stderr } = await running.stop();
     assert.equal(code, 0, stderr);
     assert.match(stderr, new RegExp(`connect probe: ${chosen}`));
-    if (!kernelHasKprobes(tracefsPath())) {
+    if (!kernelHasKprobes()) {
       assert.notEqual(chosen, 'kprobe');
       assert.match(stderr, /not used: kprobe: the kernel has no kprobes/);
     }
@@ -67,7 +66,7 @@ describe('hostflow command line', privilegedSuite(requirements), () => {
   });
 
   test('forcing kprobe on a kernel without kprobes is one clear line and exit 1', async (t) => {
-    if (kernelHasKprobes(tracefsPath())) {
+    if (kernelHasKprobes()) {
       t.diagnostic('this kernel has kprobes: forcing them must work instead');
       const running = await startHostflow(['--connect-probe', 'kprobe', '-i', topo.client.iface], { ns: topo.client.ns });
       const { code, stderr } = await running.stop();

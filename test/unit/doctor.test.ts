@@ -6,7 +6,7 @@ const thisKernel: DoctorFacts = {
   kernel: 'Linux 6.18.0 x64',
   btf: true,
   missingCapabilities: [],
-  tracefs: { path: '/sys/kernel/tracing', mounted: true },
+  tracefs: null,
   bpffs: false,
   addon: null,
   libbpf: '1.1',
@@ -32,26 +32,33 @@ test('on a kernel without kprobes or fentry, auto chooses the tracepoint and not
   );
   assert.equal(status(thisKernel, 'kprobe'), 'no');
   assert.equal(status(thisKernel, 'fentry'), 'no');
-  assert.match(checks.find((c) => c.name === 'tracefs')?.detail ?? '', /mounted by hostflow/);
+  assert.match(checks.find((c) => c.name === 'tracefs')?.detail ?? '', /not needed/);
 });
 
 test('where kprobes attach, auto prefers them', () => {
   assert.equal(judge({ ...thisKernel, kprobePmu: true, connectModes: { kprobe: null, fentry: null, tracepoint: null } }).autoMode, 'kprobe');
 });
 
-test('missing privileges, BTF or tracefs each block with one line', () => {
+test('missing capabilities and BTF each block with one line; tracefs is never needed', () => {
   const facts: DoctorFacts = {
     ...thisKernel,
     btf: false,
-    missingCapabilities: ['CAP_BPF'],
-    tracefs: { path: null, mounted: false, error: 'cannot mount tracefs at /sys/kernel/tracing: permission denied' },
+    missingCapabilities: [
+      { capability: 'CAP_BPF', fatal: true, line: 'missing CAP_BPF: needed for loading the BPF programs and maps' },
+      { capability: 'CAP_SYS_PTRACE', fatal: false, line: "missing CAP_SYS_PTRACE: needed for reading other users' processes" },
+    ],
     connectModes: {},
     start: undefined,
   };
   const failing = judge(facts)
     .checks.filter((c) => c.status === 'FAIL')
     .map((c) => c.name);
-  assert.deepEqual(failing, ['btf', 'privileges', 'tracefs', 'connect']);
+  assert.deepEqual(failing, ['btf', 'privileges', 'connect']);
+  const privileges = judge(facts).checks.filter((c) => c.name === 'privileges');
+  assert.deepEqual(
+    privileges.map((c) => c.status),
+    ['FAIL', 'no'],
+  );
 });
 
 test('doctor lists every libc found, each ok when its probes attached, never as a blocker', () => {

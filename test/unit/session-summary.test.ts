@@ -101,3 +101,14 @@ test('every line says ok, note or PROBLEM', () => {
   for (const line of lines.slice(0, -1)) assert.match(line, /^summary: (ok|note|PROBLEM) [a-zA-Z -]+: /, line);
   assert.equal(lines.at(-1), 'summary: 2 PROBLEMS: events, capture (see above)');
 });
+
+test('executables hostflow may not read are a note that names the missing capability, not a problem', () => {
+  const identity = { cached: 0, read: 5, refused: 0, gone: 0, unknown: 0, exeDenied: 3 };
+  const lines = text({ ...quiet, identity });
+  assert.ok(
+    lines.includes("summary: note identity: the executable of 3 processes could not be read (another user's, without CAP_SYS_PTRACE): their exe is null"),
+    lines.join('\n'),
+  );
+  assert.equal(lines.at(-1), 'summary: healthy: nothing lost, nothing failed (1 note above)');
+  assert.ok(!text({ ...quiet, identity: { ...identity, exeDenied: 0 } }).some((line) => line.includes('identity')));
+});

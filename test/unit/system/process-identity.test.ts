@@ -69,7 +69,7 @@ test('a process whose start time and comm agree with the event is read: exe, com
   const expected = { ppid: 77, exe: '/usr/bin/curl', cmdline: 'curl -s https://example.com/' };
   assert.deepEqual(ids.identify(curlEvent), expected);
   assert.deepEqual(ids.identify(curlEvent), expected);
-  assert.deepEqual(ids.stats, { cached: 1, read: 1, refused: 0, gone: 0, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 1, read: 1, refused: 0, gone: 0, unknown: 0, exeDenied: 0 });
 });
 
 test("the kernel's parent wins; /proc's stands in when the kernel's is 0", (t) => {
@@ -105,7 +105,7 @@ test('a process that exec’d since (another comm) lends nothing; its renamed th
   const ids = identities(proc.root);
   assert.deepEqual(ids.identify({ ...curlEvent, tid: 101 }), { ppid: 77, ...NOTHING }, 'no such thread: exec ended it');
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING }, 'a refusal is remembered for its pid, start and comm');
-  assert.deepEqual(ids.stats, { cached: 1, read: 0, refused: 1, gone: 0, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 1, read: 0, refused: 1, gone: 0, unknown: 0, exeDenied: 0 });
 
   proc.run(200, { comm: 'firefox', ppid: 1, startTicks: 500, exe: '/usr/lib/firefox/firefox', threads: { 201: 'DNS Resolver #1' } });
   const resolver = { pid: 200, tid: 201, comm: 'DNS Resolver #1', ppid: 1, startNs: ticksToStartNs(500) };
@@ -119,7 +119,7 @@ test('a process gone before it was read is counted, and lends nothing', (t) => {
   const proc = fakeProc(t);
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
-  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 0, gone: 1, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 0, gone: 1, unknown: 0, exeDenied: 0 });
 });
 
 test('startNs 0: a process running at the snapshot is itself by its snapshot start time; any other pid is unknown', (t) => {
@@ -135,7 +135,7 @@ test('startNs 0: a process running at the snapshot is itself by its snapshot sta
   assert.deepEqual(ids.identify({ ...sshd, comm: 'bash' }), { ppid: null, ...NOTHING }, 'another program');
   proc.run(400, { comm: 'late', ppid: 1, startTicks: 1000, exe: '/usr/bin/late' });
   assert.deepEqual(ids.identify({ pid: 400, comm: 'late', ppid: 1, startNs: 0 }), { ppid: 1, ...NOTHING }, 'started after the snapshot');
-  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 1, gone: 0, unknown: 2 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 1, gone: 0, unknown: 2, exeDenied: 0 });
 });
 
 test('startNs 0: a pid that was running at the snapshot and reused since lends nothing', (t) => {
@@ -183,7 +183,7 @@ test('a process that exits during the reads, its pid taken by another, lends not
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
   await written;
-  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 1, gone: 0, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 1, gone: 0, unknown: 0, exeDenied: 0 });
 });
 
 test('a process that exits during the reads is gone, and lends nothing', async (t) => {
@@ -193,7 +193,7 @@ test('a process that exits during the reads is gone, and lends nothing', async (
   const ids = identities(proc.root, { cmdline: true });
   assert.deepEqual(ids.identify(curlEvent), { ppid: 77, ...NOTHING });
   await written;
-  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 0, gone: 1, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 0, refused: 0, gone: 1, unknown: 0, exeDenied: 0 });
 });
 
 test('a process that exec’d during the reads lends nothing', async (t) => {
@@ -256,7 +256,7 @@ test('the cache is bounded by maxEntries', (t) => {
   for (const pid of [100, 101, 102]) proc.run(pid, CURL);
   const ids = identities(proc.root, { maxEntries: 2 });
   for (const pid of [100, 101, 102, 100]) ids.identify({ ...curlEvent, pid });
-  assert.deepEqual(ids.stats, { cached: 0, read: 4, refused: 0, gone: 0, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 4, refused: 0, gone: 0, unknown: 0, exeDenied: 0 });
 });
 
 /** This very process, as the kernel would describe it. */
@@ -275,7 +275,7 @@ test('real /proc: this process is itself: node’s executable and our parent', (
   assert.equal(identity.ppid, stat.ppid);
   assert.equal(identity.cmdline, readFileSync('/proc/self/cmdline', 'utf8').replace(/\0$/, '').replaceAll('\0', ' '));
   assert.ok(identity.cmdline?.startsWith(process.argv0));
-  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 0, gone: 0, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 0, gone: 0, unknown: 0, exeDenied: 0 });
 });
 
 test('real /proc: this process one tick later, or under another name, is not this process', () => {
@@ -318,5 +318,5 @@ test('real /proc: a child is itself while it runs, and lends nothing once it has
   child.kill('SIGKILL');
   await exited;
   assert.deepEqual(ids.identify({ ...task, startNs: task.startNs + 1 }), { ppid: null, ...NOTHING });
-  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 0, gone: 1, unknown: 0 });
+  assert.deepEqual(ids.stats, { cached: 0, read: 1, refused: 0, gone: 1, unknown: 0, exeDenied: 0 });
 });
