@@ -13,6 +13,7 @@ import { formatResult, OUTPUT_FORMATS, type OutputFormat } from './output.js';
 import { timeRange } from './range.js';
 import { runQuery } from './run-query.js';
 import { BucketSource, DirectorySource, defaultCacheDir, type RecordSource } from './sources.js';
+import { parseSubcommand } from '../subcommand.js';
 
 export interface QueryFlags {
   storageDir?: string;
@@ -116,17 +117,9 @@ async function openSource(flags: QueryFlags, prefix: string): Promise<RecordSour
 /** Runs `hostflow query ARGS`; the exit code: 0 answered, 1 failed, 2 bad usage. */
 export async function runQueryCli(argv: readonly string[], io: QueryIo = process): Promise<number> {
   const log = (line: string) => io.stderr.write(`hostflow: ${line}\n`);
-  const command = buildQueryCommand().configureOutput({
-    writeOut: (text) => io.stdout.write(text),
-    writeErr: (text) => io.stderr.write(text),
-    outputError: (text, write) => write(`hostflow query: ${text.replace(/^error: /, '')}`),
-  });
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
-  }
+  const command = buildQueryCommand();
+  const ended = parseSubcommand(command, 'query', argv, io);
+  if (ended !== null) return ended;
   const flags = command.opts<QueryFlags>();
   const [sqlArgument] = command.args;
   let source: RecordSource | undefined;

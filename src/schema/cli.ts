@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HostflowError } from '../errors.js';
+import { parseSubcommand, type SubcommandIo } from '../subcommand.js';
 import { RECORD_TYPES, type RecordType } from '../records/types.js';
 import { hostSegment } from '../storage/layout.js';
 import { STORAGE_DEFAULTS, validateStorageOptions } from '../storage/options.js';
@@ -63,20 +64,10 @@ export function buildSchemaCommand(): Command {
     .showHelpAfterError(false);
 }
 
-export function runSchemaCli(
-  argv: readonly string[],
-  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } } = process,
-): number {
-  const command = buildSchemaCommand().configureOutput({
-    writeOut: (text) => io.stdout.write(text),
-    writeErr: (text) => io.stderr.write(text),
-    outputError: (text, write) => write(`hostflow schema: ${text.replace(/^error: /, '')}`),
-  });
-  try {
-    command.parse([...argv], { from: 'user' });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
-  }
+export function runSchemaCli(argv: readonly string[], io: SubcommandIo = process): number {
+  const command = buildSchemaCommand();
+  const ended = parseSubcommand(command, 'schema', argv, io);
+  if (ended !== null) return ended;
   const flags = command.opts<SchemaFlags>();
   try {
     let location = flags.location?.replace(/\/+$/, '');

@@ -3,21 +3,9 @@ import { test } from 'node:test';
 import { summaryText } from '../../src/format/health.js';
 import { sessionSummaryLines } from '../../src/format/session-summary.js';
 import type { SessionSummary } from '../../src/session.js';
+import { QUIET_SUMMARY } from '../helpers/summary.js';
 
-const quiet: SessionSummary = {
-  records: { dns: 1, conn: 2, flow: 3, udp: 4 },
-  lost: {},
-  lostTotal: 0,
-  skipped: {},
-  skippedTotal: 0,
-  closesRecovered: 0,
-  malformed: 0,
-  events: 42,
-  wireSkipped: {},
-  late: 0,
-  capture: null,
-  blocked: [],
-};
+const quiet = QUIET_SUMMARY;
 
 const text = (summary: SessionSummary) => summaryText(sessionSummaryLines(summary));
 

@@ -4,6 +4,7 @@ import { crowdedTables, crowdedWarning, fillStats, type FillLevel } from '../../
 import { summaryText } from '../../../src/format/health.js';
 import { sessionSummaryLines } from '../../../src/format/session-summary.js';
 import type { SessionSummary } from '../../../src/session.js';
+import { QUIET_SUMMARY } from '../../helpers/summary.js';
 
 const level = (table: string, used: number, peak: number, capacity: number, option: string | null = null): FillLevel => ({
   table,
@@ -33,18 +34,7 @@ test('ctl stats shows each table as used/capacity and its peak share', () => {
 
 test('the summary notes a crowded table without calling the run unhealthy', () => {
   const summary: SessionSummary = {
-    records: { dns: 0, conn: 0, flow: 0, udp: 0 },
-    lost: {},
-    lostTotal: 0,
-    skipped: {},
-    skippedTotal: 0,
-    closesRecovered: 0,
-    malformed: 0,
-    events: 1,
-    wireSkipped: {},
-    late: 0,
-    capture: null,
-    blocked: [],
+    ...QUIET_SUMMARY,
     fill: [level('names_by_process', 900, 900, 1000, '--process-cache-size')],
   };
   assert.deepEqual(summaryText(sessionSummaryLines(summary)).slice(2), [

@@ -5,6 +5,7 @@ import { describeInterfaceChange, interfaceSteps } from '../../../src/kernel/int
 import { summaryText } from '../../../src/format/health.js';
 import { sessionSummaryLines } from '../../../src/format/session-summary.js';
 import type { SessionSummary } from '../../../src/session.js';
+import { QUIET_SUMMARY } from '../../helpers/summary.js';
 
 const iface = (name: string, ifindex: number): TracedInterface => ({ name, ifindex, xdp: null });
 const devices = (known: Record<string, number>) => (name: string) => known[name] ?? null;
@@ -35,18 +36,7 @@ test('each change is one line for the log, and the summary says where each inter
     'interface veth1 is back (ifindex 9): XDP native and TC attached again',
   );
   const summary: SessionSummary = {
-    records: { dns: 0, conn: 0, flow: 0, udp: 0 },
-    lost: {},
-    lostTotal: 0,
-    skipped: {},
-    skippedTotal: 0,
-    closesRecovered: 0,
-    malformed: 0,
-    events: 0,
-    wireSkipped: {},
-    late: 0,
-    capture: null,
-    blocked: [],
+    ...QUIET_SUMMARY,
     interfaceChanges: [
       { name: 'veth1', change: 'gone', ifindex: 7 },
       { name: 'veth1', change: 'back', ifindex: 9, xdpMode: 'native' },
