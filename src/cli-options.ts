@@ -7,6 +7,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { parseCaptureSpec, type CaptureSpec } from './capture/filter.js';
+import { collectList, collectTypes, positiveInteger, positiveNumber } from './cli-values.js';
 import { DEFAULT_CONTROL_SOCKET } from './control/server.js';
 import { NAME_INDEX_DEFAULTS } from './correlate/names.js';
 import { parsePrefix } from './kernel/prefix.js';
@@ -15,35 +16,12 @@ import { DEFAULT_TRACER_OPTIONS } from './kernel/tracer.js';
 import { XDP_MODE_REQUESTS } from './kernel/xdp-mode.js';
 import { LABEL_LIMIT_DEFAULTS } from './metrics/label-bound.js';
 import { DEFAULT_ROTATE_KEEP } from './output/line-sink.js';
-import { RECORD_TYPES, type RecordType } from './records/types.js';
+import { RECORD_TYPES } from './records/types.js';
 import { SESSION_DEFAULTS } from './session.js';
 import { STORAGE_DEFAULTS } from './storage/options.js';
 
-function positiveNumber(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('must be a positive number');
-  return number;
-}
-
-function positiveInteger(value: string): number {
-  const number = positiveNumber(value);
-  if (!Number.isInteger(number)) throw new InvalidArgumentError('must be a positive integer');
-  return number;
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-/** Repeatable, and each value may be a comma-separated list. */
-function collectList(value: string, previous: string[]): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ];
 }
 
 function collectIntegers(label: string, max: number) {
@@ -53,16 +31,6 @@ function collectIntegers(label: string, max: number) {
       const number = Number(item);
       if (!Number.isInteger(number) || number < 0 || number > max) throw new InvalidArgumentError(`${item} is not a ${label}`);
       return number;
-    }),
-  ];
-}
-
-function collectTypes(value: string, previous: RecordType[]): RecordType[] {
-  return [
-    ...previous,
-    ...collectList(value, []).map((item) => {
-      if (!(RECORD_TYPES as readonly string[]).includes(item)) throw new InvalidArgumentError(`${item} is not one of ${RECORD_TYPES.join(', ')}`);
-      return item as RecordType;
     }),
   ];
 }

@@ -4,7 +4,7 @@
  * shares the storage flags' names with the tracer, not the tracer's
  * options, and loads neither the tracer nor, for a folder, the AWS SDK.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { HostflowError } from '../errors.js';
 import { hostSegment, normalizePrefix } from '../storage/layout.js';
 import { STORAGE_DEFAULTS, validateStorageOptions } from '../storage/options.js';
@@ -14,6 +14,7 @@ import { timeRange } from './range.js';
 import { runQuery } from './run-query.js';
 import { BucketSource, DirectorySource, defaultCacheDir, type RecordSource } from './sources.js';
 import { parseSubcommand } from '../subcommand.js';
+import { collectList, positiveInteger } from '../cli-values.js';
 
 export interface QueryFlags {
   storageDir?: string;
@@ -37,22 +38,6 @@ export interface QueryFlags {
 export interface QueryIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown };
-}
-
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError('must be a positive integer');
-  return number;
-}
-
-function collectList(value: string, previous: string[]): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ];
 }
 
 /** The SQL to run and its parameters: the SQL given, or exactly one canned question. */

@@ -2,9 +2,10 @@
  * `hostflow schema --dialect D`: prints the CREATE statements of the
  * tables (or DuckDB views) over the bucket layout; nothing is connected to.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { HostflowError } from '../errors.js';
 import { parseSubcommand, type SubcommandIo } from '../subcommand.js';
+import { collectList, collectTypes } from '../cli-values.js';
 import { RECORD_TYPES, type RecordType } from '../records/types.js';
 import { hostSegment } from '../storage/layout.js';
 import { STORAGE_DEFAULTS, validateStorageOptions } from '../storage/options.js';
@@ -22,23 +23,6 @@ interface SchemaFlags {
   type: RecordType[];
   hostnames: string[];
   dateRange: string;
-}
-
-function collectList(value: string, previous: string[]): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ];
-}
-
-function collectTypes(value: string, previous: RecordType[]): RecordType[] {
-  return collectList(value, previous).map((item) => {
-    if (!(RECORD_TYPES as readonly string[]).includes(item)) throw new InvalidArgumentError(`${item} is not one of ${RECORD_TYPES.join(', ')}`);
-    return item as RecordType;
-  });
 }
 
 export function buildSchemaCommand(): Command {
