@@ -10,7 +10,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, startHostflow, type RunningHostflow } from '../helpers/hostflow.js';
+import { startHostflow, type RunningHostflow } from '../helpers/hostflow.js';
+import { cliReadableBy, type SharedCli } from '../helpers/nobody-cli.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { run } from '../helpers/process.js';
@@ -25,8 +26,10 @@ describe('the control socket opened to a group', privilegedSuite(requirements), 
   let socket: string;
   let topo: Topology;
   let hostflow: RunningHostflow;
+  let shared: SharedCli;
 
   before(async () => {
+    shared = cliReadableBy();
     await run('groupadd', [group]);
     gid = Number((await run('getent', ['group', group])).stdout.split(':')[2]);
     dir = mkdtempSync(join(tmpdir(), 'hostflow-control-group-'));
@@ -42,13 +45,24 @@ describe('the control socket opened to a group', privilegedSuite(requirements), 
     await topo?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
     await run('groupdel', [group], { check: false });
+    await shared?.release();
   });
 
   /** `hostflow ctl stats` as nobody, with these supplementary groups. */
   const ctlAsNobody = (groups: string) =>
     run(
       'setpriv',
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, groups ? `--groups=${groups}` : '--clear-groups', process.execPath, CLI, 'ctl', '--socket', socket, 'stats'],
+      [
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        groups ? `--groups=${groups}` : '--clear-groups',
+        process.execPath,
+        shared.cli,
+        'ctl',
+        '--socket',
+        socket,
+        'stats',
+      ],
       {
         check: false,
       },

@@ -18,6 +18,7 @@ import { CAPABILITY_NEEDS, capabilityBit, type CapabilityName } from '../../src/
 import { capabilitySet } from '../../src/system/capabilities.js';
 import type { RunSummary } from '../../src/run.js';
 import { CLI, parseJsonLines, type JsonLine } from '../helpers/hostflow.js';
+import { cliReadableBy, type SharedCli } from '../helpers/nobody-cli.js';
 import { Topology } from '../helpers/netns.js';
 import { privilegedSuite, TOPOLOGY_COMMANDS } from '../helpers/privileged.js';
 import { ManagedProcess, python3, run } from '../helpers/process.js';
@@ -27,6 +28,8 @@ const requirements = { commands: [...TOPOLOGY_COMMANDS, 'setpriv'], features: ['
 
 const NAME = 'api.least-privilege.test';
 const NOBODY = 65534;
+/** The CLI at a path nobody can read (set in the suite's before). */
+let shared: SharedCli = { cli: CLI, release: async () => {} };
 /** Every capability of the table: what the README documents and the unit grants. */
 const DOCUMENTED = [...new Set(CAPABILITY_NEEDS.map((need) => need.capability))];
 
@@ -120,7 +123,9 @@ async function startAs(launcher: readonly string[], ns: string, args: readonly s
   const control = join(dir, 'control.sock');
   const summaryFile = join(dir, 'summary.json');
   const [command = process.execPath, ...rest] = [...launcher, process.execPath];
-  const child = ManagedProcess.start(command, [...rest, CLI, '--headless', '-o', output, '--summary-json', summaryFile, '--control', control, ...args], { ns });
+  const child = ManagedProcess.start(command, [...rest, shared.cli, '--headless', '-o', output, '--summary-json', summaryFile, '--control', control, ...args], {
+    ns,
+  });
   try {
     await child.waitForLine(/tracing; Ctrl-C to stop/, { stream: 'stderr', timeoutMs: 30_000 });
   } catch (error) {
@@ -152,6 +157,7 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
   let server: ReplyServer;
 
   before(async () => {
+    shared = cliReadableBy();
     topo = await Topology.create({ hosts: (plan) => [{ name: NAME, ipv4: plan.server.ipv4 }] });
     server = await startReplyServer({ ns: topo.server, host: '0.0.0.0' });
   });
@@ -159,6 +165,7 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
   after(async () => {
     await server?.stop();
     await topo?.destroy();
+    await shared.release();
   });
 
   test('records the lookup and the connection with their process and hostname', async () => {
@@ -200,7 +207,7 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
     const withoutNetAdmin = DOCUMENTED.filter((name) => name !== 'CAP_NET_ADMIN');
     const result = await run(
       asNobody(withoutNetAdmin)[0] ?? 'setpriv',
-      [...asNobody(withoutNetAdmin).slice(1), process.execPath, CLI, '--headless', '-i', topo.client.iface],
+      [...asNobody(withoutNetAdmin).slice(1), process.execPath, shared.cli, '--headless', '-i', topo.client.iface],
       {
         ns: topo.client.ns,
         check: false,
@@ -210,7 +217,7 @@ describe('least privilege: nobody with the documented capabilities', privilegedS
     assert.deepEqual(result.stderr.trim().split('\n'), [
       'hostflow: missing CAP_NET_ADMIN: needed for XDP and TC on the traced interfaces, attached again when an interface comes back; the cgroup socket hooks',
     ]);
-    const none = await run('setpriv', [...asNobody([]).slice(1), process.execPath, CLI, '--headless', '-i', topo.client.iface], {
+    const none = await run('setpriv', [...asNobody([]).slice(1), process.execPath, shared.cli, '--headless', '-i', topo.client.iface], {
       ns: topo.client.ns,
       check: false,
     });
