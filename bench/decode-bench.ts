@@ -48,7 +48,8 @@ function buildBatch(targetBytes: number): { batch: Buffer; records: number } {
   return { batch: Buffer.concat(parts), records };
 }
 
-function rate(run: () => void, records: number, seconds = 1): number {
+/** Items per second of `run` (which handles `records` items) over `seconds`, after one warm-up run. */
+export function rate(run: () => void, records: number, seconds = 1): number {
   run();
   const start = process.hrtime.bigint();
   let rounds = 0;

@@ -12,9 +12,9 @@ import { Registry } from 'prom-client';
 import { exposition } from '../src/metrics/exposition.js';
 import { LABEL_LIMIT_DEFAULTS } from '../src/metrics/label-bound.js';
 import { TrafficMetrics } from '../src/metrics/traffic-metrics.js';
-import type { ConnRecord, DnsRecord, HostflowRecord } from '../src/records/types.js';
-
-const processFields = { pid: 100, ppid: 1, exe: '/usr/bin/curl', cmdline: null, uid: 0, container_id: null, container_runtime: null };
+import type { HostflowRecord } from '../src/records/types.js';
+import { closeOf, connRecord, dnsRecord } from '../test/helpers/record-builders.js';
+import { rate } from './decode-bench.js';
 
 function records(): HostflowRecord[] {
   const all: HostflowRecord[] = [];
@@ -22,60 +22,12 @@ function records(): HostflowRecord[] {
     for (let h = 0; h < LABEL_LIMIT_DEFAULTS.hostnamesPerProcess; h++) {
       const comm = `proc-${p}`;
       const host = `svc-${h}.example.com`;
-      const open: ConnRecord = {
-        type: 'conn',
-        event: 'open',
-        ts: '2026-01-01T10:00:00.000000Z',
-        ...processFields,
-        comm,
-        family: 4,
-        saddr: '10.0.0.2',
-        sport: 1024 + h,
-        daddr: '10.0.0.1',
-        dport: 443,
-        direction: 'out',
-        host,
-        host_source: 'process',
-        unresolved: null,
-        probe: 'tracepoint',
-        connect_latency_ms: 0.2,
-        duration_ms: null,
-        bytes_sent: null,
-        bytes_received: null,
-        retransmits: null,
-        established: null,
-      };
-      const lookup: DnsRecord = {
-        type: 'dns',
-        ts: '2026-01-01T10:00:00.000000Z',
-        ...processFields,
-        comm,
-        tid: 100,
-        host,
-        cnames: null,
-        addrs: ['10.0.0.1'],
-        ttl: null,
-        latency_ms: 0.1 + (h % 20),
-        source: 'getaddrinfo',
-        status: '0',
-        iface: null,
-        server: null,
-      };
-      all.push(lookup, open, { ...open, event: 'close', duration_ms: 5, bytes_sent: 1000, bytes_received: 20000, retransmits: 0, established: true });
+      const open = connRecord({ exe: '/usr/bin/curl', comm, sport: 1024 + h, host, connect_latency_ms: 0.2 });
+      const lookup = dnsRecord({ exe: '/usr/bin/curl', comm, host, latency_ms: 0.1 + (h % 20) });
+      all.push(lookup, open, closeOf(open, 1000, 20000, { duration_ms: 5 }));
     }
   }
   return all;
-}
-
-function rate(run: () => void, count: number, seconds = 1): number {
-  run();
-  const start = process.hrtime.bigint();
-  let rounds = 0;
-  while (Number(process.hrtime.bigint() - start) < seconds * 1e9) {
-    run();
-    rounds++;
-  }
-  return Math.round((rounds * count) / (Number(process.hrtime.bigint() - start) / 1e9));
 }
 
 /** How long `scrape` takes, and the longest the event loop waited for a turn meanwhile. */

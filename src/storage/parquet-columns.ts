@@ -265,16 +265,11 @@ export class ScalarColumn extends ColumnBuilder {
         writeHybrid(out, ids, value, value + values, dictionary.width);
       } else this.writePlain(out, value, value + values);
       value += values;
-      pages.push({
-        dictionary: false,
-        values: end - start,
-        encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN,
-        body: Buffer.from(out.buffer.subarray(0, out.length)),
-      });
+      pages.push(dataPage(out, end - start, Boolean(dictionary)));
     }
     return {
       pages,
-      encodings: dictionary ? [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY] : [ENCODING.PLAIN, ENCODING.RLE],
+      encodings: chunkEncodings(Boolean(dictionary)),
       values: this.rows,
       statistics: this.statistics(dictionary && 'plain' in dictionary ? dictionary.plain : null),
     };
@@ -492,21 +487,31 @@ export class ListColumn extends ColumnBuilder {
         }
       }
       value += values;
-      pages.push({
-        dictionary: false,
-        values: end - start,
-        encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN,
-        body: Buffer.from(out.buffer.subarray(0, out.length)),
-      });
+      pages.push(dataPage(out, end - start, Boolean(dictionary)));
       start = end;
     }
     return {
       pages,
-      encodings: dictionary ? [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY] : [ENCODING.PLAIN, ENCODING.RLE],
+      encodings: chunkEncodings(Boolean(dictionary)),
       values: this.entries,
       statistics: { nullCount: this.empties, legacy: false, ...textRange(this.dictionary, dictionary?.plain ?? null) },
     };
   }
+}
+
+/** A data page of what `out` holds: `entries` level entries, values indices into the dictionary or PLAIN. */
+function dataPage(out: ByteWriter, entries: number, dictionary: boolean): RawPage {
+  return {
+    dictionary: false,
+    values: entries,
+    encoding: dictionary ? ENCODING.RLE_DICTIONARY : ENCODING.PLAIN,
+    body: Buffer.from(out.buffer.subarray(0, out.length)),
+  };
+}
+
+/** The encodings a column chunk's pages use, for its metadata. */
+function chunkEncodings(dictionary: boolean): number[] {
+  return dictionary ? [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY] : [ENCODING.PLAIN, ENCODING.RLE];
 }
 
 /** Min and max of a dictionary's entries by bytes (UTF-8 order, as readers compare); every entry is used. */

@@ -10,6 +10,7 @@ import { runQuery, type QueryPlan } from '../../src/query/run-query.js';
 import { DirectorySource } from '../../src/query/sources.js';
 import { tempDir, writeStored } from '../helpers/query/stored.js';
 import { sampleRecords } from '../helpers/storage/sample-records.js';
+import { connRecord, dnsRecord } from '../helpers/record-builders.js';
 
 function plan(sql: string, extra: Partial<QueryPlan> = {}): QueryPlan {
   return { prefix: 'hostflow', range: {}, hostnames: [], sql, parameters: [], ...extra };
@@ -98,28 +99,16 @@ test('an empty folder answers with no rows', async (t) => {
   assert.deepEqual([outcome.objects, outcome.result.rows.length], [0, 0]);
 });
 
+/** A close record of curl (pid 10) to a.example; `overrides` make each case. */
 function conn(overrides: Partial<ConnRecord>): ConnRecord {
-  return {
-    type: 'conn',
+  return connRecord({
     event: 'close',
     ts: '2026-11-23T10:00:00.000000Z',
     pid: 10,
-    ppid: 1,
-    comm: 'curl',
     exe: '/usr/bin/curl',
-    cmdline: null,
-    uid: 0,
-    container_id: null,
-    container_runtime: null,
-    family: 4,
     saddr: '10.0.0.1',
-    sport: 40000,
     daddr: '192.0.2.10',
-    dport: 443,
-    direction: 'out',
     host: 'a.example',
-    host_source: 'process',
-    unresolved: null,
     probe: 'fentry',
     connect_latency_ms: 1,
     duration_ms: 5,
@@ -128,7 +117,7 @@ function conn(overrides: Partial<ConnRecord>): ConnRecord {
     retransmits: 0,
     established: true,
     ...overrides,
-  };
+  });
 }
 
 test('the canned questions answer from the records', async (t) => {
@@ -151,17 +140,10 @@ test('the canned questions answer from the records', async (t) => {
       host_source: null,
       unresolved: 'no_lookup_seen',
     }),
-    {
-      type: 'dns',
+    dnsRecord({
       ts: at(0),
       pid: 10,
-      ppid: 1,
-      comm: 'curl',
       exe: '/usr/bin/curl',
-      cmdline: null,
-      uid: 0,
-      container_id: null,
-      container_runtime: null,
       tid: 10,
       host: 'www.a.example',
       cnames: ['a.example'],
@@ -172,7 +154,7 @@ test('the canned questions answer from the records', async (t) => {
       status: 'NOERROR',
       iface: 'eth0',
       server: '192.0.2.53',
-    },
+    }),
   ];
   await writeStored(dir, records, 'ndjson', 'web-1');
   const ask = async (name: keyof typeof CANNED_QUESTIONS, parameters: string[] = []) => {

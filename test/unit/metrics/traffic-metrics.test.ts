@@ -5,7 +5,8 @@ import { exposition } from '../../../src/metrics/exposition.js';
 import { FOLDED } from '../../../src/metrics/label-bound.js';
 import { TrafficMetrics, UNNAMED_WAITING_MAX } from '../../../src/metrics/traffic-metrics.js';
 import type { HostflowRecord } from '../../../src/records/types.js';
-import { closeOf, connRecord, dnsRecord, parseExposition, promtoolCheck, sampleValue, udpRecord } from '../../helpers/metrics.js';
+import { parseExposition, promtoolCheck, sampleValue } from '../../helpers/metrics.js';
+import { closeOf, connRecord, dnsRecord, udpRecord } from '../../helpers/record-builders.js';
 
 async function scraped(records: HostflowRecord[], limits = { processes: 100, hostnamesPerProcess: 50 }) {
   const registry = new Registry();

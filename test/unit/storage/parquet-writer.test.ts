@@ -7,9 +7,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
 import { parquetMetadata } from 'hyparquet';
 import { readParquet } from 'parquet-wasm';
-import { RECORD_COLUMNS } from '../../../src/records/columns.js';
+import { RECORD_COLUMNS, type Kind } from '../../../src/records/columns.js';
 import { RECORD_TYPES, type ConnRecord, type DnsRecord, type HostflowRecord, type RecordType } from '../../../src/records/types.js';
 import { epochMicros } from '../../../src/storage/layout.js';
+import { DUCKDB_TYPES } from '../../../src/schema/duckdb.js';
 import { ParquetEncoder } from '../../../src/storage/parquet-encoder.js';
 import { Spool } from '../../../src/storage/spool.js';
 import { parquetRecords } from '../../helpers/storage/read-back.js';
@@ -120,16 +121,6 @@ test('an object with no records is a valid Parquet file with the schema and no r
   );
 });
 
-const DUCKDB_TYPES: Record<string, string> = {
-  string: 'VARCHAR',
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  timestamp: 'TIMESTAMP',
-  list: 'VARCHAR[]',
-};
-
 test("DuckDB's read_parquet reads every type's columns with their types and the records' values, and its row group statistics", async (t) => {
   const root = tempDir(t);
   const instance = await DuckDBInstance.create(':memory:');
@@ -146,7 +137,7 @@ test("DuckDB's read_parquet reads every type's columns with their types and the 
     const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path}')`)).getRowObjectsJS();
     assert.deepEqual(
       described.map((row) => [row.column_name, row.column_type]),
-      Object.entries(columns).map(([name, kind]) => [name, DUCKDB_TYPES[kind.replace('?', '')]]),
+      Object.entries(columns).map(([name, kind]) => [name, DUCKDB_TYPES[kind.replace('?', '') as Kind]]),
       type,
     );
     // Times as ISO text with microseconds, as records carry them.
