@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <system_error>
@@ -28,8 +29,9 @@ constexpr uint32_t kStopToken = 1;        // epoll data of the eventfd
 constexpr int64_t kMaxBatchBytes = int64_t{1} << 30;
 constexpr int64_t kMaxFlushMs = 60 * 1000;
 constexpr int64_t kMaxQueuedBatches = 1 << 16;
-// Batches start with room for this much and grow to batchBytes as needed.
-constexpr size_t kMaxInitialReserve = size_t{4} << 20;
+// Batches start with room for this much and grow to batchBytes as needed:
+// below glibc's mmap threshold (addon.cc), so they come from the heap.
+constexpr size_t kMaxInitialReserve = size_t{64} << 10;
 
 size_t Padded(size_t size) { return (size + 7) & ~static_cast<size_t>(7); }
 
@@ -38,6 +40,22 @@ size_t InitialReserve(size_t batchBytes) {
 }
 
 }  // namespace
+
+// ---- RecordBatch ----
+
+RecordBatch::RecordBatch(size_t reserve) { Reserve(reserve); }
+
+RecordBatch::~RecordBatch() { std::free(data_); }
+
+bool RecordBatch::Reserve(size_t bytes) {
+  if (used_ + bytes <= capacity_) return true;
+  const size_t capacity = std::max(used_ + bytes, capacity_ * 2);
+  auto* grown = static_cast<uint8_t*>(std::realloc(data_, capacity));
+  if (grown == nullptr) return false;
+  data_ = grown;
+  capacity_ = capacity;
+  return true;
+}
 
 // ---- PollLoop ----
 
@@ -85,7 +103,7 @@ PollLoop::PollLoop(Napi::Env env, const std::vector<int>& mapFds,
     if (stopFd_ >= 0) close(stopFd_);
     throw;
   }
-  batch_.reserve(InitialReserve(options_.batchBytes));
+  batch_ = std::make_unique<RecordBatch>(InitialReserve(options_.batchBytes));
 }
 
 // Called from the JavaScript thread when the last owner lets go (the
@@ -181,22 +199,33 @@ int PollLoop::OnSample(void* context, void* data, size_t size) {
 
 // Poll thread.
 void PollLoop::Append(uint32_t ringIndex, const void* data, size_t size) {
-  const size_t offset = batch_.size();
-  batch_.resize(offset + kRecordHeaderBytes + Padded(size));  // zero-filled
+  const size_t framed = kRecordHeaderBytes + Padded(size);
+  if (!batch_->Reserve(framed)) {
+    // Out of memory: what is batched goes to JavaScript, this record too.
+    Handoff();
+    if (!batch_->Reserve(framed)) {
+      std::fprintf(stderr, "hostflow: RingPoller: out of memory for a batch of %zu bytes\n",
+                   framed);
+      std::abort();
+    }
+  }
+  uint8_t* at = batch_->End();
   const uint32_t header[2] = {static_cast<uint32_t>(size), ringIndex};
-  std::memcpy(batch_.data() + offset, header, sizeof(header));
-  std::memcpy(batch_.data() + offset + kRecordHeaderBytes, data, size);
+  std::memcpy(at, header, sizeof(header));
+  std::memcpy(at + kRecordHeaderBytes, data, size);
+  std::memset(at + kRecordHeaderBytes + size, 0, framed - kRecordHeaderBytes - size);
+  batch_->Advance(framed);
   batchRecords_++;
   batchPayload_ += size;
-  if (batch_.size() >= options_.batchBytes) Handoff();
+  if (batch_->Used() >= options_.batchBytes) Handoff();
 }
 
 // Poll thread: queue the current batch for JavaScript, first waiting for
 // room unless a stop was requested.
 void PollLoop::Handoff() {
-  if (batch_.empty()) return;
+  if (batch_->Used() == 0) return;
   if (tsfnClosing_) {
-    batch_.clear();
+    batch_->Clear();
     return;
   }
   {
@@ -206,9 +235,8 @@ void PollLoop::Handoff() {
     });
     queued_++;
   }
-  auto* batch = new Batch{std::move(batch_)};
-  batch_ = std::vector<uint8_t>();
-  batch_.reserve(InitialReserve(options_.batchBytes));
+  Batch* batch = batch_.release();
+  batch_ = std::make_unique<RecordBatch>(InitialReserve(options_.batchBytes));
   const uint64_t records = batchRecords_;
   const uint64_t payload = batchPayload_;
   batchRecords_ = 0;
@@ -250,8 +278,8 @@ void PollLoop::CallJs(Napi::Env env, Napi::Function onBatch, PollLoop* loop, Bat
   Napi::Buffer<uint8_t> buffer;
   try {
     buffer = Napi::Buffer<uint8_t>::New(
-        env, batch->bytes.data(), batch->bytes.size(),
-        [](Napi::Env, uint8_t*, Batch* owned) { delete owned; }, batch);
+        env, batch->Data(), batch->Used(), [](Napi::Env, uint8_t*, Batch* owned) { delete owned; },
+        batch);
   } catch (const Napi::Error&) {
     delete batch;  // the environment is stopping JavaScript
     return;

@@ -11,6 +11,12 @@
 //
 // Batch layout (little endian): per record u32 byteLength, u32 ringIndex,
 // the bytes, zero padding to a multiple of 8.
+//
+// A batch starts small and grows by doubling: most hand-offs are tens of
+// kilobytes, and a batch that reserved a megabyte up front was a mapping
+// of its own each time (glibc maps blocks of 1 MB and more, addon.cc),
+// faulted in page by page and unmapped with a TLB shootdown to every CPU.
+// Its bytes are never zero-filled first, only written.
 #ifndef HOSTFLOW_RING_POLLER_H
 #define HOSTFLOW_RING_POLLER_H
 
@@ -31,15 +37,35 @@ namespace hostflow {
 
 class BpfObject;
 
+// The memory of one batch: malloc'd, grown with realloc, never zero-filled.
+class RecordBatch {
+ public:
+  explicit RecordBatch(size_t reserve);
+  ~RecordBatch();
+  RecordBatch(const RecordBatch&) = delete;
+  RecordBatch& operator=(const RecordBatch&) = delete;
+
+  // Room for `bytes` more at End(); false when memory ran out.
+  bool Reserve(size_t bytes);
+  uint8_t* Data() const { return data_; }
+  uint8_t* End() const { return data_ + used_; }
+  size_t Used() const { return used_; }
+  void Advance(size_t bytes) { used_ += bytes; }
+  void Clear() { used_ = 0; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+};
+
 // The state shared by the poll thread, the thread-safe function and the
 // RingPoller wrapper; owned through shared_ptr so that each can outlive the
 // others (a RingPoller garbage-collected while its thread runs, an
 // environment torn down with a poller running).
 class PollLoop {
  public:
-  struct Batch {
-    std::vector<uint8_t> bytes;
-  };
+  using Batch = RecordBatch;
   // CallJs runs on the JavaScript thread for each queued batch.
   static void CallJs(Napi::Env env, Napi::Function onBatch, PollLoop* loop, Batch* batch);
   using Tsfn = Napi::TypedThreadSafeFunction<PollLoop, Batch, &PollLoop::CallJs>;
@@ -105,7 +131,7 @@ class PollLoop {
   Tsfn tsfn_;
 
   // Poll thread only.
-  std::vector<uint8_t> batch_;
+  std::unique_ptr<RecordBatch> batch_;
   uint64_t batchRecords_ = 0;
   uint64_t batchPayload_ = 0;
   bool tsfnClosing_ = false;
