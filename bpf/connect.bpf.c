@@ -9,8 +9,9 @@
  * delete the entry.
  * fentry mode: connect_v{4,6}_fexit see arguments and return value at once.
  * The third mode, the sock:inet_sock_set_state tracepoint, lives in
- * lifecycle.bpf.c. User space loads one mode (autoload off for the others)
- * and sets `connect_probe` to it.
+ * lifecycle.bpf.c and emits no connect event: its ESTABLISHED and CLOSE
+ * events carry the task. User space loads one mode (autoload off for the
+ * others).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -209,14 +209,14 @@ struct hf_tuple {
 	__u16 _pad;
 };
 
-/* HF_EVENT_CONNECT: the connect probe, in whichever mode it runs. */
+/* HF_EVENT_CONNECT: the connect probe in kprobe and fentry mode (tracepoint mode has none). */
 struct hf_connect_event {
 	struct hf_header hdr;
 	struct hf_task task;
-	struct hf_tuple tuple; /* sport may be 0 in tracepoint mode */
-	__u64 sock;	       /* kernel socket address: the join key */
-	__s32 ret;	       /* tcp_v*_connect return; 0 in tracepoint mode */
-	__u32 probe;	       /* enum hf_connect_probe */
+	struct hf_tuple tuple;
+	__u64 sock;  /* kernel socket address: the join key */
+	__s32 ret;   /* tcp_v*_connect return */
+	__u32 probe; /* enum hf_connect_probe */
 };
 
 /* HF_EVENT_ESTABLISHED: SYN_SENT -> ESTABLISHED or SYN_RECV -> ESTABLISHED. */

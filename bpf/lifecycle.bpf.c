@@ -3,8 +3,9 @@
  * The life of a TCP connection from the sock:inet_sock_set_state tracepoint
  * (IPv4 and IPv6), the way libbpf-tools tcplife and tcpstates follow it:
  *
- *   CLOSE -> SYN_SENT       connect(): remember the task in `sockets`;
- *                           in tracepoint mode also emit HF_EVENT_CONNECT
+ *   CLOSE -> SYN_SENT       connect(): remember the task in `sockets`
+ *                           (no event: ESTABLISHED and CLOSE carry the task,
+ *                           and a flood pays for every event it makes)
  *   any -> SYN_RECV         a new child of a listener: remember it, no task
  *   SYN_* -> ESTABLISHED    HF_EVENT_ESTABLISHED with the handshake latency
  *   ESTABLISHED -> FIN_WAIT1,
@@ -31,9 +32,6 @@
 #include "hostflow.h"
 #include "maps.bpf.h"
 #include "helpers.bpf.h"
-
-/* Set by user space before load: the connect mode in use (hostflow.h). */
-const volatile __u32 connect_probe = HF_PROBE_TRACEPOINT;
 
 /*
  * struct sock address -> what we know of it, from connect (or SYN_RECV) to
@@ -68,7 +66,6 @@ static __always_inline bool owner_is_current(const struct sock *sk)
 static __always_inline void on_connect(__u64 sk)
 {
 	struct hf_sock_info info = {};
-	struct hf_connect_event *e;
 
 	hf_task_fill(&info.task);
 	info.start_ns = bpf_ktime_get_ns();
@@ -80,23 +77,6 @@ static __always_inline void on_connect(__u64 sk)
 	 */
 	if (bpf_map_update_elem(&sockets, &sk, &info, BPF_ANY))
 		hf_count(HF_CNT_SOCKETS_FULL);
-	if (connect_probe != HF_PROBE_TRACEPOINT || hf_excluded(info.task.pid))
-		return;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		hf_count(HF_CNT_DROP_CONNECT);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	hf_header_fill(&e->hdr, HF_EVENT_CONNECT, info.start_ns);
-	e->task = info.task;
-	/* The source port is picked after this transition: often still 0. */
-	hf_tuple_from_sock(&e->tuple, (const struct sock *)sk);
-	e->sock = sk;
-	e->ret = 0;
-	e->probe = HF_PROBE_TRACEPOINT;
-	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));
 }
 
 /* -> SYN_RECV: a listener's new child (or a simultaneous open). */

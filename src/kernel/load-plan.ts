@@ -10,7 +10,6 @@ import {
   CAPTURE_MAX,
   CONNECTING_MAX,
   CaptureMode,
-  ConnectProbe,
   FLOW_CACHE_SLOTS,
   LOOKUPS_MAX,
   PACKETS_BYTES,
@@ -75,7 +74,6 @@ export const PROGRAMS: ReadonlyArray<{ program: string; load: Derive<boolean> }>
 
 /** Every `const volatile` the tracer sets; null keeps the object's own value. */
 export const CONSTS: ReadonlyArray<{ name: string; value: Derive<Buffer | null> }> = [
-  { name: 'connect_probe', value: (_, { mode }) => u32(ConnectProbe[mode]) },
   { name: 'exclude_tgid', value: (options) => u32(options.excludePid) },
   { name: 'wakeup_bytes', value: (options) => u32(options.wakeupBytes) },
   { name: 'count_flows', value: (options) => bool(options.flows) },
