@@ -15,20 +15,30 @@ export interface Clock {
   nowNs(): number;
 }
 
-/** The second last formatted, and its text up to the fraction: records of one second share it (Date is slow). */
+/** "000".."999": the millisecond and microsecond digits of a timestamp without a number-to-string each. */
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+/** "000Z".."999Z": a timestamp's last part. */
+const MICROS_END = THREE_DIGITS.map((digits) => `${digits}Z`);
+
+/** The millisecond last formatted, and its text up to the microseconds: records come in time order, many to a millisecond (Date is slow). */
 let cachedSecondMs = Number.NaN;
-let cachedPrefix = '';
+let cachedSecondPrefix = '';
+let cachedMs = Number.NaN;
+let cachedMsPrefix = '';
 
 export function isoMicros(wallMs: number): string {
   const whole = Math.floor(wallMs);
-  const secondMs = whole - (((whole % 1000) + 1000) % 1000);
-  if (secondMs !== cachedSecondMs) {
-    cachedSecondMs = secondMs;
-    cachedPrefix = new Date(secondMs).toISOString().slice(0, 20);
+  if (whole !== cachedMs) {
+    const secondMs = whole - (((whole % 1000) + 1000) % 1000);
+    if (secondMs !== cachedSecondMs) {
+      cachedSecondMs = secondMs;
+      cachedSecondPrefix = new Date(secondMs).toISOString().slice(0, 20);
+    }
+    cachedMs = whole;
+    cachedMsPrefix = cachedSecondPrefix + (THREE_DIGITS[whole - secondMs] as string);
   }
-  // Milliseconds from the whole, then microseconds from the fraction, as Date would split them.
-  const micros = (whole - secondMs) * 1000 + Math.floor((wallMs - whole) * 1000);
-  return `${cachedPrefix}${String(micros).padStart(6, '0')}Z`;
+  // Microseconds from the fraction, as Date would split them.
+  return cachedMsPrefix + (MICROS_END[Math.floor((wallMs - whole) * 1000)] as string);
 }
 
 /** A clock calibrated now; `offsetNs` overrides the calibration (tests). */

@@ -546,14 +546,21 @@ export class Correlator {
     // Flattened only where a table keeps it.
     const key = tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport);
     if (state.task && this.keepOwners) this.owners.set(flatKey(key), state);
-    const open = this.connRecord('open', event, tuple, state.task, state.match, state.unresolved, event.direction, {
-      connect_latency_ms: ms(event.latencyNs),
-      duration_ms: null,
-      bytes_sent: null,
-      bytes_received: null,
-      retransmits: null,
-      established: null,
-    });
+    const open = this.connRecord(
+      'open',
+      event.tsNs,
+      tuple,
+      state.task,
+      state.match,
+      state.unresolved,
+      event.direction,
+      ms(event.latencyNs),
+      null,
+      null,
+      null,
+      null,
+      null,
+    );
     this.options.emit(open);
     // Only outgoing connections wait: an accepted one's remote is a client, which nothing names later.
     if (!state.match && event.direction === 'out') this.unnamed.add({ key: flatKey(key), addr: tuple.daddr, openedNs: event.tsNs, value: { open, state } });
@@ -585,41 +592,59 @@ export class Correlator {
     }
     const established = event.oldState !== TCP_SYN_SENT && event.oldState !== TCP_SYN_RECV;
     this.options.emit(
-      this.connRecord('close', event, event.tuple, task, match, unresolved, event.direction, {
-        connect_latency_ms: state?.latencyNs != null ? ms(state.latencyNs) : null,
-        duration_ms: event.tracked ? ms(event.durationNs) : null,
-        bytes_sent: event.bytesSent,
-        bytes_received: event.bytesReceived,
-        retransmits: event.retransmits,
+      this.connRecord(
+        'close',
+        event.tsNs,
+        event.tuple,
+        task,
+        match,
+        unresolved,
+        event.direction,
+        state?.latencyNs != null ? ms(state.latencyNs) : null,
+        event.tracked ? ms(event.durationNs) : null,
+        event.bytesSent,
+        event.bytesReceived,
+        event.retransmits,
         established,
-      }),
+      ),
     );
   }
 
+  /**
+   * A conn record. Built at a flood's rate (two per connection end): one
+   * literal of every field, no spreads and no object on the way (the
+   * process fields are read here, not gathered into one first).
+   */
   private connRecord(
     kind: 'open' | 'close',
-    event: CorrelatorEvent,
+    tsNs: number,
     tuple: Tuple,
     task: Task | null,
     match: NameMatch | null,
     unresolved: UnresolvedReason | null,
     direction: 'in' | 'out',
-    rest: Pick<ConnRecord, 'connect_latency_ms' | 'duration_ms' | 'bytes_sent' | 'bytes_received' | 'retransmits' | 'established'>,
+    connectLatencyMs: number | null,
+    durationMs: number | null,
+    bytesSent: number | null,
+    bytesReceived: number | null,
+    retransmits: number | null,
+    established: boolean | null,
   ): ConnRecord {
-    const process = this.processFields(task);
-    // A literal of every field, no spreads: one object shape, built at a flood's rate.
+    const known = task !== null && task.pid !== 0;
+    const container = known ? this.options.containers.lookup(task.pid) : null;
+    const identity = known ? (this.options.identify?.(task) ?? null) : null;
     return {
       type: 'conn',
       event: kind,
-      ts: this.options.clock.iso(event.tsNs),
-      pid: process.pid,
-      ppid: process.ppid,
-      comm: process.comm,
-      exe: process.exe,
-      cmdline: process.cmdline,
-      uid: process.uid,
-      container_id: process.container_id,
-      container_runtime: process.container_runtime,
+      ts: this.options.clock.iso(tsNs),
+      pid: known ? task.pid : null,
+      ppid: known ? (identity ? identity.ppid : task.ppid || null) : null,
+      comm: known ? task.comm : null,
+      exe: identity?.exe ?? null,
+      cmdline: identity?.cmdline ?? null,
+      uid: known ? task.uid : null,
+      container_id: container?.id ?? null,
+      container_runtime: container?.runtime ?? null,
       family: tuple.family,
       saddr: tuple.saddr,
       sport: tuple.sport,
@@ -630,12 +655,12 @@ export class Correlator {
       host_source: match?.source ?? null,
       unresolved: match ? null : unresolved,
       probe: this.probe,
-      connect_latency_ms: rest.connect_latency_ms,
-      duration_ms: rest.duration_ms,
-      bytes_sent: rest.bytes_sent,
-      bytes_received: rest.bytes_received,
-      retransmits: rest.retransmits,
-      established: rest.established,
+      connect_latency_ms: connectLatencyMs,
+      duration_ms: durationMs,
+      bytes_sent: bytesSent,
+      bytes_received: bytesReceived,
+      retransmits,
+      established,
     };
   }
 

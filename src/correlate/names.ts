@@ -50,10 +50,16 @@ export class NameIndex {
   private readonly global: BoundedMap<string, NameEntry>;
   private readonly minTtlMs: number;
   private readonly learnListeners = new Set<(learned: LearnedName) => void>();
+  /**
+   * Entries of the per-process index by pid: a connection of a process
+   * that resolved nothing (a server's accepted ones, an address dialled
+   * directly) skips building its `pid|address` key to look it up.
+   */
+  private readonly entriesByPid = new Map<number, number>();
 
   constructor(options: NameIndexOptions = {}) {
     this.minTtlMs = (options.minTtlSeconds ?? NAME_INDEX_DEFAULTS.minTtlSeconds) * 1000;
-    this.byProcess = new BoundedMap(options.processEntries ?? NAME_INDEX_DEFAULTS.processEntries);
+    this.byProcess = new BoundedMap(options.processEntries ?? NAME_INDEX_DEFAULTS.processEntries, (key) => this.forgetProcessEntry(key));
     this.global = new BoundedMap(options.globalEntries ?? NAME_INDEX_DEFAULTS.globalEntries);
   }
 
@@ -86,7 +92,16 @@ export class NameIndex {
     const entry = index.get(key);
     if (entry === undefined || entry.expiresMs >= this.nowMs) return entry;
     index.delete(key);
+    if (index === this.byProcess) this.forgetProcessEntry(key);
     return undefined;
+  }
+
+  /** A `pid|address` entry left the per-process index. */
+  private forgetProcessEntry(key: string): void {
+    const pid = Number(key.slice(0, key.indexOf('|')));
+    const left = (this.entriesByPid.get(pid) ?? 1) - 1;
+    if (left > 0) this.entriesByPid.set(pid, left);
+    else this.entriesByPid.delete(pid);
   }
 
   /** Live entries, without touching their recency. */
@@ -101,7 +116,9 @@ export class NameIndex {
   learnFromProcess(pid: number, host: string, addrs: readonly string[], ttlSeconds: number | null, aliases: readonly string[] = []): void {
     const expiresMs = this.expiry(ttlSeconds);
     for (const addr of addrs) {
-      this.byProcess.set(flatKey(`${pid}|${addr}`), { host, source: 'process', expiresMs });
+      const key = flatKey(`${pid}|${addr}`);
+      if (!this.byProcess.has(key)) this.entriesByPid.set(pid, (this.entriesByPid.get(pid) ?? 0) + 1);
+      this.byProcess.set(key, { host, source: 'process', expiresMs });
       this.global.set(addr, { host, source: 'global', expiresMs });
     }
     this.notify({ host, aliases, addrs });
@@ -144,7 +161,7 @@ export class NameIndex {
 
   /** The process's own lookup first, then the most recent name of the address anywhere. */
   resolve(pid: number | null, addr: string): NameMatch | null {
-    if (pid !== null) {
+    if (pid !== null && this.entriesByPid.has(pid)) {
       const own = this.live(this.byProcess, `${pid}|${addr}`);
       if (own !== undefined) return own;
     }

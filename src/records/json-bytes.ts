@@ -112,25 +112,56 @@ export function writeJsonString(out: ByteWriter, value: string): void {
   out.length = at;
 }
 
+/** Digits of a non-negative safe integer, straight into the buffer. */
+function writeDigits(out: ByteWriter, value: number): void {
+  out.room(16);
+  const buffer = out.buffer;
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let at = out.length + digits;
+  out.length = at;
+  let rest = value;
+  do {
+    buffer[--at] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  } while (rest > 0);
+}
+
+/**
+ * Below this, a number of whole thousandths prints as its plain decimal:
+ * doubles there are far closer together than 0.001, so no shorter decimal
+ * stands for the same double, and the engine's shortest form is that one.
+ */
+const THOUSANDTHS_MAX = 1e9;
+
 /** A number as JSON.stringify writes it: NaN and the infinities are null. */
 export function writeJsonNumber(out: ByteWriter, value: number): void {
-  if (Number.isSafeInteger(value) && value >= 0) {
-    // The common case, counts and ports: digits without a string.
-    out.room(16);
-    const buffer = out.buffer;
-    let digits = 1;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    let at = out.length + digits;
-    out.length = at;
-    let rest = value;
-    do {
-      buffer[--at] = 0x30 + (rest % 10);
-      rest = Math.floor(rest / 10);
-    } while (rest > 0);
-    return;
+  // The common case, counts and ports: digits without a string.
+  if (Number.isSafeInteger(value) && value >= 0) return writeDigits(out, value);
+  // Milliseconds to the microsecond (latencies, durations): digits without a string too.
+  if (value > 0 && value < THOUSANDTHS_MAX) {
+    const thousandths = Math.round(value * 1000);
+    if (thousandths / 1000 === value) {
+      writeDigits(out, Math.floor(thousandths / 1000));
+      let fraction = thousandths % 1000;
+      let digits = 3;
+      while (fraction % 10 === 0) {
+        fraction /= 10;
+        digits--;
+      }
+      out.room(4);
+      const buffer = out.buffer;
+      buffer[out.length] = 0x2e;
+      for (let i = digits; i > 0; i--) {
+        buffer[out.length + i] = 0x30 + (fraction % 10);
+        fraction = Math.floor(fraction / 10);
+      }
+      out.length += digits + 1;
+      return;
+    }
   }
   if (!Number.isFinite(value)) return out.bytes(NULL);
-  // Negative, fractional, or past 2^53: the engine's shortest form (always ASCII).
+  // Negative, finer than thousandths, or past 2^53: the engine's shortest form (always ASCII).
   const text = String(value);
   out.room(text.length);
   out.length += out.buffer.write(text, out.length, 'latin1');

@@ -58,3 +58,17 @@ test('the indexes are bounded and drop the least recently used names', () => {
   assert.equal(names.resolve(1, '192.0.2.1'), null);
   assert.equal(names.resolve(1, '192.0.2.3')?.host, 'three.test');
 });
+
+test("a process's own names are found again after others pushed them out, expired or were learned anew", () => {
+  const names = new NameIndex({ processEntries: 2, globalEntries: 1, minTtlSeconds: 1 });
+  names.learnFromProcess(1, 'one.test', ['192.0.2.1'], null);
+  names.learnFromProcess(1, 'one.test', ['192.0.2.1'], null);
+  names.learnFromProcess(2, 'two.test', ['192.0.2.2', '192.0.2.3'], null);
+  assert.equal(names.resolve(1, '192.0.2.1'), null, "pid 1's only entry was pushed out (learning it twice counted it once)");
+  names.learnFromProcess(1, 'again.test', ['192.0.2.1'], null);
+  assert.deepEqual(matchOf(names.resolve(1, '192.0.2.1')), { host: 'again.test', source: 'process' });
+  names.advanceTo(2 * SECOND);
+  assert.equal(names.resolve(1, '192.0.2.1'), null, 'expired');
+  names.learnFromProcess(1, 'third.test', ['192.0.2.1'], null);
+  assert.deepEqual(matchOf(names.resolve(1, '192.0.2.1')), { host: 'third.test', source: 'process' });
+});

@@ -38,14 +38,22 @@ test('any string, lone surrogates and controls included, is escaped and encoded 
 });
 
 test('numbers as JSON.stringify writes them: integers, fractions, negatives, huge, -0; NaN and the infinities are null', () => {
-  const numbers = fc.oneof(fc.integer(), fc.double(), fc.maxSafeNat(), fc.constantFrom(0, -0, 2 ** 53, 2 ** 64, 1e21, 0.1, 5e-324, -1.5));
+  // Milliseconds to the microsecond (latencies, durations) take a path of their own: whole thousandths up to and past its bound.
+  const thousandths = fc.integer({ min: 1, max: 2e12 }).map((n) => n / 1000);
+  const numbers = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.maxSafeNat(),
+    thousandths,
+    fc.constantFrom(0, -0, 2 ** 53, 2 ** 64, 1e21, 0.1, 5e-324, -1.5, 0.001, 0.01, 0.5, 999999999.999, 1e9 - 0.001, 1e9 + 0.001, 1.005, 12.3),
+  );
   fc.assert(
     fc.property(numbers, (value) => {
       const out = new ByteWriter(1);
       writeJsonNumber(out, value);
       assert.equal(out.buffer.toString('latin1', 0, out.length), JSON.stringify(value));
     }),
-    { numRuns: 2000 },
+    { numRuns: 5000 },
   );
 });
 
