@@ -543,9 +543,11 @@ export class Correlator {
     state.unresolved = state.match
       ? null
       : this.evidence.reason({ direction: event.direction, pid, addr: tuple.daddr, tsNs: event.tsNs, openedBeforeTrace: false });
-    // Flattened only where a table keeps it.
-    const key = tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport);
-    if (state.task && this.keepOwners) this.owners.set(flatKey(key), state);
+    // Only outgoing connections wait for a name: an accepted one's remote is a client, which nothing names later.
+    const waits = !state.match && event.direction === 'out';
+    // Built only for a table that keeps it (a flood of named or accepted connections builds none).
+    const key = waits || (state.task && this.keepOwners) ? flatKey(tupleKey(tuple.saddr, tuple.sport, tuple.daddr, tuple.dport)) : '';
+    if (state.task && this.keepOwners) this.owners.set(key, state);
     const open = this.connRecord(
       'open',
       event.tsNs,
@@ -562,8 +564,7 @@ export class Correlator {
       null,
     );
     this.options.emit(open);
-    // Only outgoing connections wait: an accepted one's remote is a client, which nothing names later.
-    if (!state.match && event.direction === 'out') this.unnamed.add({ key: flatKey(key), addr: tuple.daddr, openedNs: event.tsNs, value: { open, state } });
+    if (waits) this.unnamed.add({ key, addr: tuple.daddr, openedNs: event.tsNs, value: { open, state } });
   }
 
   private onClose(event: CloseEvent): void {
@@ -581,9 +582,11 @@ export class Correlator {
           tsNs: event.tsNs,
           openedBeforeTrace: !event.tracked,
         }));
-    const key = tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport);
+    // Only a connection that may be waiting for a name (one without a name that went out, or one not known) is looked for there.
+    const mayWait = !state || (!state.match && event.direction === 'out');
+    const key = mayWait || this.keepOwners ? tupleKey(event.tuple.saddr, event.tuple.sport, event.tuple.daddr, event.tuple.dport) : '';
     // Closed before a name came: the close record is its last word.
-    this.unnamed.take(key);
+    if (mayWait) this.unnamed.take(key);
     if (this.keepOwners) {
       const owner = this.owners.get(key);
       if (owner) owner.closedNs = event.tsNs;

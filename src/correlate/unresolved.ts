@@ -116,7 +116,7 @@ export class UnresolvedEvidence {
     // Whatever was seen after the start says nothing of how an older socket was named.
     if (input.openedBeforeTrace) return 'socket_before_start';
     if (this.everNamed.has(addr)) return 'cache_expired';
-    if (pid !== null && this.literals.has(`${pid}|${addr}`)) return 'address_literal';
+    if (pid !== null && this.literals.size > 0 && this.literals.has(`${pid}|${addr}`)) return 'address_literal';
     if (input.encryptedHello) return 'encrypted_client_hello';
     if ((pid !== null && this.encryptedPids.has(pid)) || this.hostUsesEncryptedDns(tsNs)) return 'encrypted_dns';
     // Only a possibility: whatever was seen since the start explains more, so it comes after.

@@ -35,5 +35,9 @@ export function compileFilter(options: RecordFilterOptions): (record: HostflowRe
     const matchers = hostGlobs.map((glob) => picomatch(glob.toLowerCase(), { nocase: true, dot: true }));
     checks.push((r) => hostsOf(r).some((host) => host !== null && matchers.some((matches) => matches(host))));
   }
-  return (record) => checks.every((check) => check(record));
+  // A loop, not every() with a closure: this runs for each record of a flood.
+  return (record) => {
+    for (const check of checks) if (!check(record)) return false;
+    return true;
+  };
 }

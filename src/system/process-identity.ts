@@ -183,7 +183,9 @@ export class ProcessIdentities {
       if (cached?.startNs !== task.startNs) this.cache.set(task.pid, (cached = { startNs: task.startNs, byComm: new Map() }));
       if (cached.byComm.size < COMMS_PER_PROCESS) cached.byComm.set(task.comm, entry);
     }
-    return { ppid: task.ppid > 0 ? task.ppid : entry.ppid, exe: entry.exe, cmdline: entry.cmdline };
+    // The entry itself when the kernel's parent is /proc's: one object per process, not per event.
+    if (task.ppid <= 0 || task.ppid === entry.ppid) return entry;
+    return { ppid: task.ppid, exe: entry.exe, cmdline: entry.cmdline };
   }
 
   private lookup(task: TaskIdentity): Entry {
