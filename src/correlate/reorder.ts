@@ -82,14 +82,16 @@ export class ReorderBuffer<T extends Timestamped> {
       for (const event of incoming) waiting.push(event);
       return;
     }
-    const merged: T[] = [];
+    // Made at its final size: grown push by push it was copied a dozen times over at a flood's rate.
+    const merged = new Array<T>(waiting.length - this.head + incoming.length);
     let i = this.head;
     let j = 0;
+    let k = 0;
     while (i < waiting.length && j < incoming.length) {
-      merged.push((incoming[j] as T).tsNs < (waiting[i] as T).tsNs ? (incoming[j++] as T) : (waiting[i++] as T));
+      merged[k++] = (incoming[j] as T).tsNs < (waiting[i] as T).tsNs ? (incoming[j++] as T) : (waiting[i++] as T);
     }
-    while (i < waiting.length) merged.push(waiting[i++] as T);
-    while (j < incoming.length) merged.push(incoming[j++] as T);
+    while (i < waiting.length) merged[k++] = waiting[i++] as T;
+    while (j < incoming.length) merged[k++] = incoming[j++] as T;
     this.sorted = merged;
     this.head = 0;
   }
