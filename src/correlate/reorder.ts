@@ -13,7 +13,7 @@ export class ReorderBuffer<T extends Timestamped> {
   /** Waiting events, oldest first, from `head` on (the released prefix is dropped lazily). */
   private sorted: T[] = [];
   private head = 0;
-  /** Arrived since the last release, in arrival order. */
+  /** Arrived out of order (older than the newest waiting event) since the last release, in arrival order. */
   private incoming: T[] = [];
   /** Events that arrived after newer ones had already been released. */
   late = 0;
@@ -24,6 +24,13 @@ export class ReorderBuffer<T extends Timestamped> {
 
   push(event: T): void {
     if (event.tsNs < this.releasedUpTo) this.late++;
+    const { sorted } = this;
+    // In order (most events: one ring, one CPU at a time) it goes straight to its place. Every event that
+    // waits in `incoming` is older than the newest sorted one, so this never passes one of equal time.
+    if (this.head === sorted.length || event.tsNs >= (sorted[sorted.length - 1] as T).tsNs) {
+      sorted.push(event);
+      return;
+    }
     this.incoming.push(event);
   }
 
@@ -53,10 +60,12 @@ export class ReorderBuffer<T extends Timestamped> {
     this.head = at;
     for (let i = from; i < at; i++) emit(sorted[i] as T);
     if (this.head === sorted.length) {
-      this.sorted = [];
+      sorted.length = 0;
       this.head = 0;
     } else if (this.head > 4096 && this.head * 2 > sorted.length) {
-      this.sorted = sorted.slice(this.head);
+      // In place: a copy of a flood's window is a large object, allocated and freed with the pages under it.
+      sorted.copyWithin(0, this.head);
+      sorted.length -= this.head;
       this.head = 0;
     }
   }
@@ -64,35 +73,39 @@ export class ReorderBuffer<T extends Timestamped> {
   /**
    * Sorts what arrived since the last release (small, and nearly in order:
    * each ring is in order) and merges it into the waiting events: every
-   * release would otherwise sort the whole window again. Both sorts are
-   * stable and ties keep the waiting event first, so equal timestamps keep
-   * arrival order.
+   * release would otherwise sort the whole window again. Only the waiting
+   * events newer than the oldest arrival are merged again (a few, from
+   * another ring or CPU), in place: a new array the size of a flood's window
+   * at each release was a large object every 50 ms. Both sorts are stable
+   * and ties keep the waiting event first, so equal timestamps keep arrival
+   * order.
    */
   private mergeIncoming(): void {
     const incoming = this.incoming.sort((a, b) => a.tsNs - b.tsNs);
     this.incoming = [];
     const waiting = this.sorted;
-    const last = waiting[waiting.length - 1];
     if (this.head === waiting.length) {
       this.sorted = incoming;
       this.head = 0;
       return;
     }
-    if (last && (incoming[0] as T).tsNs >= last.tsNs) {
-      for (const event of incoming) waiting.push(event);
-      return;
+    // The first waiting event newer than the oldest arrival: those before it stay where they are.
+    const oldest = (incoming[0] as T).tsNs;
+    let low = this.head;
+    let high = waiting.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((waiting[middle] as T).tsNs <= oldest) low = middle + 1;
+      else high = middle;
     }
-    // Made at its final size: grown push by push it was copied a dozen times over at a flood's rate.
-    const merged = new Array<T>(waiting.length - this.head + incoming.length);
-    let i = this.head;
+    const tail = waiting.length > low ? waiting.slice(low) : [];
+    waiting.length = low;
+    let i = 0;
     let j = 0;
-    let k = 0;
-    while (i < waiting.length && j < incoming.length) {
-      merged[k++] = (incoming[j] as T).tsNs < (waiting[i] as T).tsNs ? (incoming[j++] as T) : (waiting[i++] as T);
+    while (i < tail.length && j < incoming.length) {
+      waiting.push((incoming[j] as T).tsNs < (tail[i] as T).tsNs ? (incoming[j++] as T) : (tail[i++] as T));
     }
-    while (i < waiting.length) merged[k++] = waiting[i++] as T;
-    while (j < incoming.length) merged[k++] = incoming[j++] as T;
-    this.sorted = merged;
-    this.head = 0;
+    while (i < tail.length) waiting.push(tail[i++] as T);
+    while (j < incoming.length) waiting.push(incoming[j++] as T);
   }
 }

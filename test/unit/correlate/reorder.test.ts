@@ -64,3 +64,21 @@ test('whatever the arrivals and releases, events leave as a stable sort of the w
     }),
   );
 });
+
+test('a long window released a slice at a time keeps its order when the released part is dropped', () => {
+  const buffer = new ReorderBuffer<{ tsNs: number; id: number }>(0);
+  // Arrivals nearly in order, each tenth one late by a few steps: the shape of two rings.
+  const ids: number[] = [];
+  for (let id = 0; id < 20_000; id++) buffer.push({ tsNs: id % 10 === 9 ? id - 3 : id, id });
+  const out: Array<{ tsNs: number; id: number }> = [];
+  for (let limit = 0; limit < 20_000; limit += 997) {
+    buffer.release(limit, (event) => out.push(event));
+    for (let id = 20_000 + limit; id < 20_000 + limit + 5; id++) buffer.push({ tsNs: id, id });
+  }
+  buffer.flush((event) => out.push(event));
+  for (const event of out) ids.push(event.id);
+  assert.equal(out.length, 20_000 + 21 * 5);
+  for (let i = 1; i < out.length; i++) assert.ok((out[i - 1] as { tsNs: number }).tsNs <= (out[i] as { tsNs: number }).tsNs, `in order at ${i}`);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(buffer.size, 0);
+});
