@@ -173,6 +173,8 @@ export interface NamingSummary {
   unnamedEvicted: number;
   /** Connections pushed out of user space's connection tables (4 x --socket-table-size). */
   connectionsEvicted: number;
+  /** Connections whose socket the kernel reused before their close was seen: close records missing (the kernel ran no probe for it). */
+  closesUnseen?: number;
   /** Names pushed out of the per-process and global name indexes by their bounds. */
   namesEvicted?: { process: number; global: number };
 }
@@ -515,6 +517,7 @@ export class Session {
       serverNamesInvalid,
       unnamedEvicted,
       connectionsEvicted,
+      closesUnseen,
       dnsQueries,
       udp,
       encryptedHellos,
@@ -539,7 +542,16 @@ export class Session {
       dnsTcp: wire.dnsTcp,
       serverNameDecode: wire.serverNames,
       late: this.reorder.late,
-      naming: { lateNamed, ...serverNamesUsed, serverNamesIgnored, serverNamesInvalid, unnamedEvicted, connectionsEvicted, namesEvicted: this.names.evicted },
+      naming: {
+        lateNamed,
+        ...serverNamesUsed,
+        serverNamesIgnored,
+        serverNamesInvalid,
+        unnamedEvicted,
+        connectionsEvicted,
+        closesUnseen,
+        namesEvicted: this.names.evicted,
+      },
       tables: this.tableSizes(),
       fill: this.fillLevels(),
       sockets: { dnsQueries: { ...dnsQueries }, udp: { ...udp }, encryptedHellos, quicNamed },

@@ -97,6 +97,8 @@ export interface CorrelatorStats {
   unnamedEvicted: number;
   /** Connections pushed out of the connection tables by their bound (--max-connections): their close or flows lose the process or name. */
   connectionsEvicted: number;
+  /** Connections whose socket was reused by a new connection before any close of theirs arrived: their close record is missing. */
+  closesUnseen: number;
   /** DNS queries seen at sockets, answered and timed out (TIMEOUT lookups), and pushed out unanswered by the bound. */
   dnsQueries: { seen: number; answered: number; timedOut: number; evicted: number; retries: number };
   /** UDP conversations opened, ended, and pushed out of the kernel's table before they ended. */
@@ -213,6 +215,7 @@ export class Correlator {
     serverNamesInvalid: 0,
     unnamedEvicted: 0,
     connectionsEvicted: 0,
+    closesUnseen: 0,
     dnsQueries: { seen: 0, answered: 0, timedOut: 0, evicted: 0, retries: 0 },
     udp: { opened: 0, ended: 0, evicted: 0 },
     encryptedHellos: 0,
@@ -531,6 +534,11 @@ export class Correlator {
   private onEstablished(event: EstablishedEvent): void {
     const task = event.task.pid === 0 ? null : event.task;
     let state = this.sockets.peek(event.sock);
+    // Established before: the kernel freed that socket and reused its address without any probe seeing its end.
+    if (state && state.latencyNs !== null) {
+      this.stats.closesUnseen++;
+      state = undefined;
+    }
     if (!state || state.daddr !== event.tuple.daddr) {
       state = connection(task, event.tuple.daddr, this.options.names.resolve(task?.pid ?? null, event.tuple.daddr));
       this.sockets.set(event.sock, state);

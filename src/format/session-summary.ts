@@ -99,6 +99,15 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
       ),
     );
   }
+  const unseen = summary.naming?.closesUnseen ?? 0;
+  if (unseen > 0) {
+    lines.push(
+      problem(
+        'events',
+        `${unseen} connections ended without a close from the kernel (their socket was reused first, no probe ran for their end): no close record`,
+      ),
+    );
+  }
   if (summary.late > 0) {
     lines.push(
       problem('events', `${summary.late} arrived after the reorder window, so a connection may lack its name or a flow its process: raise --reorder-window`),

@@ -33,6 +33,13 @@ test('lost events, skipped probe runs and late events are each a PROBLEM, and th
   assert.equal(lines.at(-1), 'summary: 1 PROBLEM: events (see above)');
 });
 
+test('connections whose close the kernel never showed are a PROBLEM that says their close record is missing', () => {
+  const naming = { lateNamed: 0, sni: 0, http: 0, serverNamesIgnored: 0, serverNamesInvalid: 0, unnamedEvicted: 0, connectionsEvicted: 0, closesUnseen: 58 };
+  const lines = text({ ...quiet, naming });
+  assert.match(lines[1] ?? '', /^summary: PROBLEM events: 58 connections ended without a close from the kernel .*no close record$/);
+  assert.equal(lines.at(-1), 'summary: 1 PROBLEM: events (see above)');
+});
+
 test('records lost to a full kernel table are a PROBLEM of their own that names the option to raise', () => {
   const lines = text({ ...quiet, lost: { drop_lookup: 1, lookups_full: 143, connecting_full: 2 }, lostTotal: 146 });
   assert.equal(lines[1], 'summary: PROBLEM events: 1 lost in the kernel, their records never written (drop_lookup 1): the ring buffers were full');

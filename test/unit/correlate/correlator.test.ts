@@ -236,6 +236,21 @@ test('an inbound connection is named from the global index and owned once its pr
   assert.deepEqual([closed?.pid, closed?.comm, closed?.host_source], [321, 'proc321', 'global']);
 });
 
+test('a socket established again before any close: the one before ended unseen, counted, and the new one keeps nothing of it', () => {
+  const h = harness();
+  const out = tuple('127.0.0.1', 40100, 5001);
+  h.feed(established(1, 42, 'reused', out));
+  // The kernel freed the first socket without a probe run for its end; a listener's child now has its address.
+  const accepted = { family: 4 as const, saddr: '127.0.0.1', sport: 5001, daddr: '127.0.0.1', dport: 40200 };
+  h.feed(established(2, 0, 'reused', accepted, 'in'));
+  const [, second] = h.conns();
+  assert.deepEqual([second?.direction, second?.pid, second?.comm], ['in', null, null]);
+  assert.equal(h.correlator.stats.closesUnseen, 1);
+  // A connect before the established is the same connection, not a reuse.
+  h.feed(connect(3, 7, 'fresh', tuple('127.0.0.1', 0, 5001)), established(4, 7, 'fresh', tuple('127.0.0.1', 40300, 5001)));
+  assert.equal(h.correlator.stats.closesUnseen, 1);
+});
+
 test('a connection that never established closes with established=false and no open record', () => {
   const h = harness();
   const t = tuple('192.0.2.8', 40100, 9);
