@@ -37,6 +37,24 @@ test('any string, lone surrogates and controls included, is escaped and encoded 
   }
 });
 
+test('long mostly-ASCII strings, copied natively first, fall back to escaping whenever one unit needs it', () => {
+  const unit = fc.oneof(
+    { weight: 20, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
+    { weight: 1, arbitrary: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '€', '\ud800', '\ud83d\ude00') },
+  );
+  fc.assert(
+    fc.property(fc.array(unit, { minLength: 14, maxLength: 80 }), (units) => {
+      const text = units.join('');
+      // Written after other bytes, into a buffer that has to grow: the copy lands at the right place.
+      const out = new ByteWriter(4);
+      out.byte(0x5b);
+      writeJsonString(out, text);
+      assert.deepEqual(out.buffer.subarray(0, out.length), Buffer.from(`[${JSON.stringify(text)}`));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
 test('numbers as JSON.stringify writes them: integers, fractions, negatives, huge, -0; NaN and the infinities are null', () => {
   // Milliseconds to the microsecond (latencies, durations) take a path of their own: whole thousandths up to and past its bound.
   const thousandths = fc.integer({ min: 1, max: 2e12 }).map((n) => n / 1000);
