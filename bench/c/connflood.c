@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * connflood RATE SECONDS PORT: a listener on 127.0.0.1:PORT that accepts
+ * connflood RATE SECONDS PORT [WARMUP]: a listener on 127.0.0.1:PORT that accepts
  * and closes, and a connector that opens and closes TCP connections to it,
  * RATE a second (0: as fast as it can) for SECONDS. The connection-rate
  * benchmark (bench/conn-bench.ts) runs it in a namespace of its own.
- * Prints {"pid":P,"made":N,"errors":N,"accepted":N,"seconds":S}.
+ * With WARMUP, prints `warm` on stderr once that many seconds have passed.
+ * Prints {"pid":P,"made":N,"errors":N,"accepted":N,"seconds":S,
+ * "warm_made":N,"warm_seconds":S} (made before, and the time of, `warm`).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,15 +47,17 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	struct timespec slice = { 0, SLICE_NS };
-	double rate, seconds, start, t;
-	uint64_t made = 0, errors = 0;
+	double rate, seconds, warmup = -1, warm_at = 0, start, t;
+	uint64_t made = 0, errors = 0, warm_made = 0;
 	int listener, one = 1;
 	pthread_t thread;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s RATE SECONDS PORT\n", argv[0]);
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: %s RATE SECONDS PORT [WARMUP]\n", argv[0]);
 		return 2;
 	}
+	if (argc == 5)
+		warmup = atof(argv[4]);
 	rate = atof(argv[1]);
 	seconds = atof(argv[2]);
 	addr.sin_port = htons(atoi(argv[3]));
@@ -69,6 +73,14 @@ int main(int argc, char **argv)
 		       ((made + errors) & 15 || now_s() - start < seconds)) {
 			int fd = socket(AF_INET, SOCK_STREAM, 0);
 
+			if (warmup >= 0 && warm_at == 0 && !((made + errors) & 15) &&
+			    now_s() - start >= warmup) {
+				/* A CPU sample taken on this line covers the flood from here on. */
+				warm_at = now_s() - start;
+				warm_made = made;
+				fprintf(stderr, "warm\n");
+			}
+
 			if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
 				made++;
 			else
@@ -81,8 +93,9 @@ int main(int argc, char **argv)
 	t = now_s() - start;
 	/* Let the listener accept what is queued before counting. */
 	usleep(200000);
-	printf("{\"pid\":%d,\"made\":%llu,\"errors\":%llu,\"accepted\":%lu,\"seconds\":%.6f}\n",
+	printf("{\"pid\":%d,\"made\":%llu,\"errors\":%llu,\"accepted\":%lu,\"seconds\":%.6f,"
+	       "\"warm_made\":%llu,\"warm_seconds\":%.6f}\n",
 	       getpid(), (unsigned long long)made, (unsigned long long)errors,
-	       atomic_load(&accepted), t);
+	       atomic_load(&accepted), t, (unsigned long long)warm_made, warm_at);
 	return 0;
 }
