@@ -6,7 +6,8 @@
  * benchmark (bench/conn-bench.ts) runs it in a namespace of its own.
  * With WARMUP, prints `warm` on stderr once that many seconds have passed.
  * Prints {"pid":P,"made":N,"errors":N,"accepted":N,"seconds":S,
- * "warm_made":N,"warm_seconds":S} (made before, and the time of, `warm`).
+ * "warm_made":N,"warm_seconds":S} (made before, and the time of, `warm`;
+ * -1 when it never came).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	struct timespec slice = { 0, SLICE_NS };
-	double rate, seconds, warmup = -1, warm_at = 0, start, t;
+	double rate, seconds, warmup = -1, warm_at = -1, start, t;
 	uint64_t made = 0, errors = 0, warm_made = 0;
 	int listener, one = 1;
 	pthread_t thread;
@@ -71,16 +72,17 @@ int main(int argc, char **argv)
 	while ((t = now_s() - start) < seconds) {
 		while ((rate <= 0 || made + errors < (uint64_t)(t * rate)) &&
 		       ((made + errors) & 15 || now_s() - start < seconds)) {
-			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			double elapsed;
+			int fd;
 
-			if (warmup >= 0 && warm_at == 0 && !((made + errors) & 15) &&
-			    now_s() - start >= warmup) {
-				/* A CPU sample taken on this line covers the flood from here on. */
-				warm_at = now_s() - start;
+			/* A CPU sample taken on the `warm` line covers the flood from here on. */
+			if (warmup >= 0 && warm_at < 0 && !((made + errors) & 15) &&
+			    (elapsed = now_s() - start) >= warmup) {
+				warm_at = elapsed;
 				warm_made = made;
 				fprintf(stderr, "warm\n");
 			}
-
+			fd = socket(AF_INET, SOCK_STREAM, 0);
 			if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
 				made++;
 			else

@@ -528,17 +528,25 @@ export class Correlator {
       this.stats.connectErrors++;
       return;
     }
+    this.openState(event.sock);
     this.sockets.set(event.sock, connection(event.task, event.tuple.daddr, this.options.names.resolve(event.task.pid, event.tuple.daddr)));
+  }
+
+  /**
+   * What is known of `sock` before it opens, unless that is a connection
+   * already established: then the kernel freed that socket and reused its
+   * address without any probe seeing its end (counted; its close record is missing).
+   */
+  private openState(sock: number): Connection | undefined {
+    const state = this.sockets.peek(sock);
+    if (state === undefined || state.latencyNs === null) return state;
+    this.stats.closesUnseen++;
+    return undefined;
   }
 
   private onEstablished(event: EstablishedEvent): void {
     const task = event.task.pid === 0 ? null : event.task;
-    let state = this.sockets.peek(event.sock);
-    // Established before: the kernel freed that socket and reused its address without any probe seeing its end.
-    if (state && state.latencyNs !== null) {
-      this.stats.closesUnseen++;
-      state = undefined;
-    }
+    let state = this.openState(event.sock);
     if (!state || state.daddr !== event.tuple.daddr) {
       state = connection(task, event.tuple.daddr, this.options.names.resolve(task?.pid ?? null, event.tuple.daddr));
       this.sockets.set(event.sock, state);

@@ -257,8 +257,9 @@ function constantStores(bytes: Buffer): string {
  * A key and its punctuation (and `null`, for a null field) are stores of
  * constant bytes in the generated code: copied from an array they took
  * about 5% of a connection flood's CPU (perf), four records per connection
- * and a dozen bytes per field. The room for every such byte still to come is made before them,
- * and again after each value, whose writer may have grown the buffer.
+ * and a dozen bytes per field. The room for every such byte still to come
+ * is made before them, and again after each value, whose writer may have
+ * grown the buffer.
  */
 function compile(columns: Readonly<Record<string, ColumnKind>>): Encode {
   const fields = Object.entries(columns).map(([name, kind], index) => {

@@ -249,6 +249,10 @@ test('a socket established again before any close: the one before ended unseen, 
   // A connect before the established is the same connection, not a reuse.
   h.feed(connect(3, 7, 'fresh', tuple('127.0.0.1', 0, 5001)), established(4, 7, 'fresh', tuple('127.0.0.1', 40300, 5001)));
   assert.equal(h.correlator.stats.closesUnseen, 1);
+  // With a connect probe the reuse shows at the connect: the new connection is its own process's.
+  h.feed(connect(5, 8, 'fresh', tuple('127.0.0.1', 0, 5001)), established(6, 8, 'fresh', tuple('127.0.0.1', 40400, 5001)));
+  assert.equal(h.correlator.stats.closesUnseen, 2);
+  assert.equal(h.conns().at(-1)?.pid, 8);
 });
 
 test('a connection that never established closes with established=false and no open record', () => {
