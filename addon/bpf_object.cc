@@ -373,6 +373,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                       InstanceMethod<&BpfObject::Update>("update"),
                       InstanceMethod<&BpfObject::Delete>("delete"),
                       InstanceMethod<&BpfObject::TestRun>("testRun"),
+                      InstanceMethod<&BpfObject::Run>("run"),
                       InstanceMethod<&BpfObject::Close>("close"),
                   });
   env.GetInstanceData<AddonData>()->bpfObjectConstructor = Napi::Persistent(constructor);
@@ -1140,6 +1141,19 @@ Napi::Value BpfObject::TestRun(const Napi::CallbackInfo& info) {
   result.Set("durationNs", Napi::Number::New(env, opts.duration));
   result.Set("dataOut", AdoptBuffer(env, std::move(out)));
   return result;
+}
+
+// A program that takes no packet (a raw tracepoint program run on its own,
+// such as the lifecycle's sweep): one run, its return value.
+Napi::Value BpfObject::Run(const Napi::CallbackInfo& info) {
+  static constexpr const char* kMethod = "BpfObject.run";
+  Napi::Env env = info.Env();
+  REQUIRE_STRING(0, "program", programName);
+  bpf_program* program = LoadedProgram(env, programName, kMethod);
+  auto opts = LibbpfOpts<struct bpf_test_run_opts>();
+  int err = bpf_prog_test_run_opts(bpf_program__fd(program), &opts);
+  if (err != 0) throw ErrnoError(env, "run(" + programName + ")", err);
+  return Napi::Number::New(env, opts.retval);
 }
 
 // ---- close ----

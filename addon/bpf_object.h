@@ -87,6 +87,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Delete(const Napi::CallbackInfo& info);
   Napi::Value TestRun(const Napi::CallbackInfo& info);
+  Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Lookups that throw a precise error naming `method`.

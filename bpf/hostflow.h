@@ -166,7 +166,7 @@ enum hf_counter {
 	HF_CNT_CAPTURE_LOST_XDP = 10,  /* capture on ingress: `packets` ring full */
 	HF_CNT_CAPTURE_LOST_TC = 11,   /* capture on egress: `packets` ring full */
 	HF_CNT_DROP_PAYLOAD_TC = 12,   /* ClientHello/HTTP request: `payload_events` full */
-	HF_CNT_CLOSE_RECOVERED = 13,   /* close missed by sock_state, emitted at destroy */
+	HF_CNT_CLOSE_RECOVERED = 13,   /* close missed by sock_state, emitted late */
 	HF_CNT_CONNECTING_FULL = 14,   /* `connecting` lost a call's entry (full): connect lost */
 	HF_CNT_DROP_DNS_SOCK = 15,     /* wire DNS at a socket (cgroup_skb): `dns_events` full */
 	HF_CNT_DROP_PAYLOAD_SOCK = 16, /* QUIC Initial at a socket: `payload_events` full */

@@ -52,13 +52,20 @@ struct {
 #define HF_SOCK_TRACKED 1     /* seen from connect or SYN_RECV, not midway */
 #define HF_SOCK_ESTABLISHED 2 /* reached ESTABLISHED */
 
-/* Value of `sockets`: what the lifecycle remembers of one TCP socket. */
+/*
+ * Value of `sockets`: what the lifecycle remembers of one TCP socket. The
+ * tuple is what the socket held when last seen (its local port is 0 from
+ * connect() until established): the close of a socket the probes never saw
+ * end is written from it (lifecycle.bpf.c, sock_sweep), and the sweep tells
+ * the socket from a later one in the same memory by it.
+ */
 struct hf_sock_info {
-	struct hf_task task; /* who connected; pid 0 until an inbound is claimed */
-	__u64 start_ns;	     /* connect() or SYN_RECV; 0 when not tracked */
-	__u32 retransmits;   /* tcp:tcp_retransmit_skb hits */
-	__u32 direction;     /* enum hf_direction */
-	__u32 flags;	     /* HF_SOCK_* */
+	struct hf_task task;   /* who connected; pid 0 until an inbound is claimed */
+	struct hf_tuple tuple; /* as last seen */
+	__u64 start_ns;	       /* connect() or SYN_RECV; 0 when not tracked */
+	__u32 retransmits;     /* tcp:tcp_retransmit_skb hits */
+	__u32 direction;       /* enum hf_direction */
+	__u32 flags;	       /* HF_SOCK_* */
 	__u32 _pad;
 };
 

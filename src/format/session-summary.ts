@@ -95,7 +95,7 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     lines.push(
       problem(
         'events',
-        `the kernel skipped ${summary.skippedTotal} probe runs (${byName(summary.skipped)}) while another BPF program ran on the same CPU; ${summary.closesRecovered} closes were recovered at socket destroy`,
+        `the kernel skipped ${summary.skippedTotal} probe runs (${byName(summary.skipped)}) while another BPF program ran on the same CPU; ${summary.closesRecovered} closes the probes missed were written late (at the socket's destroy, or found ended by the sweep)`,
       ),
     );
   }
@@ -114,7 +114,7 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     );
   }
   if (lines.length === 0) {
-    const recovered = summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes recovered at socket destroy` : '';
+    const recovered = summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes the probes missed written late (at destroy or by the sweep)` : '';
     lines.push(ok('events', `${summary.events ?? 0} delivered; none lost, malformed or late${recovered}`));
   }
   return lines;

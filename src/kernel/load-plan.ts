@@ -63,6 +63,8 @@ export const PROGRAMS: ReadonlyArray<{ program: string; load: Derive<boolean> }>
   { program: 'sock_state', load: () => true },
   { program: 'tcp_retransmit', load: () => true },
   { program: 'sock_destroy', load: () => true },
+  // Never attached: the tracer runs it (Tracer.sweepSockets).
+  { program: 'sock_sweep', load: () => true },
   // Always: libc files found later attach to the loaded programs.
   { program: 'getaddrinfo_entry', load: () => true },
   { program: 'getaddrinfo_return', load: () => true },

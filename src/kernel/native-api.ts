@@ -109,6 +109,8 @@ export interface BpfObject {
   delete(map: string, key: Buffer): boolean;
   /** Runs a loaded program once per repetition on `data` (XDP/TC/socket programs). */
   testRun(program: string, data: Buffer, repeat: number): TestRunResult;
+  /** Runs a loaded program that takes no packet once (a raw tracepoint program left unattached); its return value. */
+  run(program: string): number;
 
   /** Detaches every link, stops pollers created from this object, frees the object. Idempotent. */
   close(): void;

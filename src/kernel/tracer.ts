@@ -95,6 +95,13 @@ interface Loaded {
   socketHooksOff: string | null;
 }
 
+/**
+ * How often the lifecycle's sweep looks for remembered sockets that ended
+ * while no probe ran (bpf/lifecycle.bpf.c, sock_sweep): such a close comes
+ * up to this late, and its duration is long by as much.
+ */
+const SWEEP_INTERVAL_MS = 1000;
+
 export class Tracer {
   readonly decodeStats: DecodeStats = { records: 0, malformed: 0 };
   readonly packetStats: PacketDecodeStats = { packets: 0, bytes: 0, malformed: 0 };
@@ -113,6 +120,8 @@ export class Tracer {
   private readonly packetPlan: AttachPlan['packets'];
   /** Interfaces whose device refused the attach again, by the ifindex refused. */
   private readonly attachFailed = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly onWarning: ((message: string) => void) | undefined;
 
   /**
    * Loads, attaches and starts polling. Throws a HostflowError with one
@@ -173,6 +182,25 @@ export class Tracer {
       socketHooks,
     };
     if (plan.libcs.discovery) libcTracker.start();
+    this.onWarning = options.onWarning;
+    this.sweepTimer = setInterval(() => this.sweepSockets(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Writes the closes of remembered sockets that ended without a probe run
+   * (counted in close_recovered). A kernel that refuses to run the sweep
+   * leaves those connections open in the records: said once, not retried.
+   */
+  sweepSockets(): void {
+    if (this.closed || this.sweepTimer === null) return;
+    try {
+      this.object.run('sock_sweep');
+    } catch (error) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+      this.onWarning?.(`closes the kernel's probes missed will not be found: ${firstLine(error)}`);
+    }
   }
 
   /**
@@ -308,6 +336,9 @@ export class Tracer {
    */
   async stop(): Promise<Record<CounterName, number>> {
     if (this.closed) throw new Error('Tracer.stop: already stopped');
+    // Before the last drain: the closes it finds are delivered too.
+    this.sweepSockets();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.closed = true;
     this.libcTracker.stop();
     try {

@@ -73,7 +73,7 @@ export const HEALTH_METRICS: readonly HealthMetric[] = [
   },
   {
     name: 'hostflow_closes_recovered_total',
-    help: 'TCP closes the state tracepoint missed that tcp_destroy_sock reported',
+    help: 'TCP closes the lifecycle probes missed, written late (at socket destroy, at reuse of the socket, or by the sweep)',
     kind: 'counter',
     samples: (s) => one(s.summary.closesRecovered),
   },
