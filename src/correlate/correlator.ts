@@ -535,7 +535,8 @@ export class Correlator {
   /**
    * What is known of `sock` before it opens, unless that is a connection
    * already established: then the kernel freed that socket and reused its
-   * address without any probe seeing its end (counted; its close record is missing).
+   * address, and neither a probe, the sweep nor the reuse check in the kernel
+   * (bpf/lifecycle.bpf.c) wrote its close (counted; its close record is missing).
    */
   private openState(sock: number): Connection | undefined {
     const state = this.sockets.peek(sock);
