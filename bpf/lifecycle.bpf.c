@@ -23,6 +23,12 @@
  * declares them in an anonymous enum that CO-RE cannot name.
  *
  * tcp_retransmit counts retransmitted segments per remembered socket.
+ *
+ * A close no program saw (the kernel skipped the runs) is written late, by
+ * whichever notices first: sock_destroy when the socket is freed, the next
+ * connect or SYN_RECV in the same socket memory (end_previous), or the
+ * sweep user space runs once a second (sock_sweep). The one that deletes
+ * the `sockets` entry writes the close.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -62,7 +68,7 @@ static __always_inline bool owner_is_current(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
 }
 
-static __always_inline void emit_close(__u64 sk, const struct hf_tuple *tuple, int oldstate,
+static __always_inline bool emit_close(__u64 sk, const struct hf_tuple *tuple, int oldstate,
 				       const struct hf_sock_info *info, bool bytes_readable);
 
 /*
@@ -94,8 +100,8 @@ static __always_inline void end_previous(__u64 sk)
 	/* Whoever removes the entry writes the close (the sweep may be at it). */
 	if (bpf_map_delete_elem(&sockets, &sk))
 		return;
-	hf_count(HF_CNT_CLOSE_RECOVERED);
-	emit_close(sk, &previous.tuple, last_state(&previous), &previous, false);
+	if (emit_close(sk, &previous.tuple, last_state(&previous), &previous, false))
+		hf_count(HF_CNT_CLOSE_RECOVERED);
 }
 
 /* CLOSE -> SYN_SENT: connect() in the calling process. */
@@ -243,9 +249,10 @@ static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool
 /*
  * Write the close of socket `sk`. `info` is what `sockets` remembered (NULL
  * for a socket older than hostflow); the byte counts are read from the socket
- * unless its memory may already hold another one.
+ * unless its memory may already hold another one. False for hostflow's own
+ * sockets, which get no record.
  */
-static __always_inline void emit_close(__u64 sk, const struct hf_tuple *tuple, int oldstate,
+static __always_inline bool emit_close(__u64 sk, const struct hf_tuple *tuple, int oldstate,
 				       const struct hf_sock_info *info, bool bytes_readable)
 {
 	const struct sock *s = (const struct sock *)sk;
@@ -253,11 +260,11 @@ static __always_inline void emit_close(__u64 sk, const struct hf_tuple *tuple, i
 	__u64 now;
 
 	if (info && hf_excluded(info->task.pid))
-		return;
+		return false;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		hf_count(HF_CNT_DROP_CLOSE);
-		return;
+		return true;
 	}
 	now = bpf_ktime_get_ns();
 	__builtin_memset(e, 0, sizeof(*e));
@@ -279,11 +286,13 @@ static __always_inline void emit_close(__u64 sk, const struct hf_tuple *tuple, i
 		hf_task_fill(&e->task);
 	}
 	bpf_ringbuf_submit(e, hf_wakeup_flags(&events));
+	return true;
 }
 
 /*
  * any -> CLOSE: the end of the socket, whatever ended it. False when there
- * was nothing to write: no connection, or its close was written already.
+ * was nothing to write: no connection, its close was written already, or
+ * the socket is hostflow's own.
  */
 static __always_inline bool on_close(const struct hf_tuple *tuple, __u64 sk, int oldstate)
 {
@@ -299,15 +308,13 @@ static __always_inline bool on_close(const struct hf_tuple *tuple, __u64 sk, int
 	if (!found) {
 		if (owner_is_current(s) && hf_excluded(bpf_get_current_pid_tgid() >> 32))
 			return false;
-		emit_close(sk, tuple, oldstate, NULL, true);
-		return true;
+		return emit_close(sk, tuple, oldstate, NULL, true);
 	}
 	info = *found;
 	/* Whoever removes the entry writes the close (the sweep may be at it). */
 	if (bpf_map_delete_elem(&sockets, &sk))
 		return false;
-	emit_close(sk, tuple, oldstate, &info, true);
-	return true;
+	return emit_close(sk, tuple, oldstate, &info, true);
 }
 
 static __always_inline void handle_set_state(__u64 sk, int oldstate, int newstate)
@@ -431,8 +438,8 @@ static long sweep_one(struct bpf_map *map, __u64 *key, struct hf_sock_info *valu
 	info = *value;
 	if (bpf_map_delete_elem(&sockets, &sk))
 		return 0;
-	hf_count(HF_CNT_CLOSE_RECOVERED);
-	emit_close(sk, same ? &now : &info.tuple, last_state(&info), &info, same);
+	if (emit_close(sk, same ? &now : &info.tuple, last_state(&info), &info, same))
+		hf_count(HF_CNT_CLOSE_RECOVERED);
 	return 0;
 }
 
