@@ -95,7 +95,7 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     lines.push(
       problem(
         'events',
-        `the kernel skipped ${summary.skippedTotal} probe runs (${byName(summary.skipped)}) while another BPF program ran on the same CPU; ${summary.closesRecovered} closes the probes missed were written late (at the socket's destroy, or found ended by the sweep)`,
+        `the kernel skipped ${summary.skippedTotal} probe runs (${byName(summary.skipped)}) while another BPF program ran on the same CPU; ${summary.closesRecovered} closes the probes missed were written late (at the socket's destroy, at the reuse of its memory, or by the sweep)`,
       ),
     );
   }
@@ -114,7 +114,8 @@ function eventLines(summary: SessionSummary): SummaryLine[] {
     );
   }
   if (lines.length === 0) {
-    const recovered = summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes the probes missed written late (at destroy or by the sweep)` : '';
+    const recovered =
+      summary.closesRecovered > 0 ? `; ${summary.closesRecovered} closes the probes missed written late (at destroy, at reuse or by the sweep)` : '';
     lines.push(ok('events', `${summary.events ?? 0} delivered; none lost, malformed or late${recovered}`));
   }
   return lines;

@@ -17,6 +17,13 @@ test('a healthy run reads as healthy, line by line and in the verdict', () => {
   ]);
 });
 
+test('closes written late with no probe run skipped (the sweep found them) are said on the events line, not a problem', () => {
+  assert.deepEqual(text({ ...quiet, closesRecovered: 12 }).slice(1), [
+    'summary: ok events: 42 delivered; none lost, malformed or late; 12 closes the probes missed written late (at destroy, at reuse or by the sweep)',
+    'summary: healthy: nothing lost, nothing failed',
+  ]);
+});
+
 test('lost events, skipped probe runs and late events are each a PROBLEM, and the verdict names them', () => {
   const lines = text({
     ...quiet,
@@ -30,7 +37,7 @@ test('lost events, skipped probe runs and late events are each a PROBLEM, and th
   assert.match(lines[1] ?? '', /^summary: PROBLEM events: 5 lost in the kernel, their records never written \(drop_connect 3, drop_close 2\)/);
   assert.match(
     lines[2] ?? '',
-    /^summary: PROBLEM events: the kernel skipped 868 probe runs \(sock_state 868\).*434 closes the probes missed were written late \(at the socket's destroy, or found ended by the sweep\)$/,
+    /^summary: PROBLEM events: the kernel skipped 868 probe runs \(sock_state 868\).*434 closes the probes missed were written late \(at the socket's destroy, at the reuse of its memory, or by the sweep\)$/,
   );
   assert.match(lines[3] ?? '', /^summary: PROBLEM events: 7 arrived after the reorder window.*raise --reorder-window$/);
   assert.equal(lines.at(-1), 'summary: 1 PROBLEM: events (see above)');
