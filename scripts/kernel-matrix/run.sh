@@ -39,6 +39,9 @@
 #   socket-hooks  the cgroup socket hooks: DNS, UDP conversations, QUIC
 #             and process parents through the Tracer (the guest mounts
 #             cgroup2 for them; each mode's start line must say they attached)
+#   lifecycle-sweep  the close of a socket no probe saw end, written by the
+#             sweep from socket memory read through CO-RE, and live sockets
+#             left alone (the same in every mode: it is cheap)
 # With these the matrix takes 8 to 10 minutes (472 s and 583 s measured for
 # 2 kernels x 3 modes, boots included, on a shared 2-CPU machine; with the
 # virtio line 502 s, 9 s and 11 s of it, and 834 s under a load above 4).
@@ -84,7 +87,7 @@ exec </dev/null
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${HF_MATRIX_CACHE:-$repo/build/kernels}
-default_suite=pipeline,records,tcplife,socket-hooks
+default_suite=pipeline,records,tcplife,socket-hooks,lifecycle-sweep
 modes=${HF_MATRIX_MODES:-kprobe,fentry,tracepoint,virtio}
 suite=${HF_MATRIX_SUITE:-$default_suite}
 [[ $suite == none ]] && suite=
