@@ -401,21 +401,33 @@ int BPF_PROG(sock_destroy, struct sock *s)
 }
 
 /*
- * The socket in the memory at `sk` now is the one remembered: same addresses
- * and ports. Before ESTABLISHED only the remote end is compared: the local
- * port comes with the handshake and, for an IPv4-mapped IPv6 socket, the
- * local address right after connect()'s state change.
+ * How long a socket is left alone after connect() or SYN_RECV before the
+ * sweep may take it as ended. Until ESTABLISHED, what the socket's memory
+ * shows trails the state change the entry was made at: the state is stored
+ * after the tracepoint returns (a connecting socket still reads CLOSE, a
+ * listener's new child LISTEN), and a child gets its addresses right after.
  */
-static __always_inline bool same_socket(const struct hf_tuple *was, const struct hf_tuple *now)
+#define HF_SWEEP_GRACE_NS 500000000ULL
+
+struct sweep_ctx {
+	__u64 now;
+};
+
+/* The memory at the socket's address shows the remembered remote end. */
+static __always_inline bool same_remote(const struct hf_tuple *was, const struct hf_tuple *now)
 {
 	if (was->family != now->family || was->dport != now->dport)
 		return false;
 	for (int i = 0; i < 16; i++)
 		if (was->daddr[i] != now->daddr[i])
 			return false;
-	if (was->sport == 0)
-		return true;
-	if (was->sport != now->sport)
+	return true;
+}
+
+/* ... and the remembered local end: the same connection. */
+static __always_inline bool same_socket(const struct hf_tuple *was, const struct hf_tuple *now)
+{
+	if (!same_remote(was, now) || was->sport != now->sport)
 		return false;
 	for (int i = 0; i < 16; i++)
 		if (was->saddr[i] != now->saddr[i])
@@ -423,30 +435,52 @@ static __always_inline bool same_socket(const struct hf_tuple *was, const struct
 	return true;
 }
 
-static long sweep_one(struct bpf_map *map, __u64 *key, struct hf_sock_info *value, void *unused)
+/*
+ * Whether the socket remembered at `sk` has ended. An established one has
+ * ended when its memory shows CLOSE or holds another connection by now. One
+ * not yet established (its tuple is not complete) only when it has been
+ * connecting for longer than the grace and shows CLOSE or LISTEN: a connect
+ * that failed unseen, or memory a listener took over. *readable: the memory
+ * still holds this socket, so its counters and tuple can be read.
+ */
+static __always_inline bool sweep_ended(const struct hf_sock_info *info, const struct hf_tuple *now,
+					int state, __u64 now_ns, bool *readable)
+{
+	if (info->flags & HF_SOCK_ESTABLISHED) {
+		*readable = same_socket(&info->tuple, now);
+		return !*readable || state == TCP_CLOSE;
+	}
+	*readable = same_remote(&info->tuple, now);
+	if (now_ns - info->start_ns < HF_SWEEP_GRACE_NS)
+		return false;
+	return state == TCP_CLOSE || state == TCP_LISTEN;
+}
+
+static long sweep_one(struct bpf_map *map, __u64 *key, struct hf_sock_info *value,
+		      struct sweep_ctx *sweep)
 {
 	__u64 sk = *key;
 	const struct sock *s = (const struct sock *)sk;
 	struct hf_tuple now = {};
 	struct hf_sock_info info;
-	bool same;
+	bool readable;
+	int state;
 
 	hf_tuple_from_sock(&now, s);
-	same = same_socket(&value->tuple, &now);
-	if (same && BPF_CORE_READ(s, __sk_common.skc_state) != TCP_CLOSE)
+	state = BPF_CORE_READ(s, __sk_common.skc_state);
+	if (!sweep_ended(value, &now, state, sweep->now, &readable))
 		return 0;
 	info = *value;
 	if (bpf_map_delete_elem(&sockets, &sk))
 		return 0;
-	if (emit_close(sk, same ? &now : &info.tuple, last_state(&info), &info, same))
+	if (emit_close(sk, readable ? &now : &info.tuple, last_state(&info), &info, readable))
 		hf_count(HF_CNT_CLOSE_RECOVERED);
 	return 0;
 }
 
 /*
  * Run by user space (BPF_PROG_TEST_RUN), never attached: every remembered
- * socket that has ended, by its state (CLOSE) or because its memory holds
- * another socket now, gets its close written. On some hosts no tracing
+ * socket that has ended (sweep_ended) gets its close written. On some hosts no tracing
  * program runs for all the state changes of one softirq now and then
  * (measured with ftrace against independent raw and classic tracepoint
  * programs, bench/README.md): neither sock_state nor sock_destroy sees
@@ -458,7 +492,9 @@ static long sweep_one(struct bpf_map *map, __u64 *key, struct hf_sock_info *valu
 SEC("raw_tp")
 int sock_sweep(void *ctx)
 {
-	bpf_for_each_map_elem(&sockets, sweep_one, NULL, 0);
+	struct sweep_ctx sweep = { .now = bpf_ktime_get_ns() };
+
+	bpf_for_each_map_elem(&sockets, sweep_one, &sweep, 0);
 	return 0;
 }
 
