@@ -132,8 +132,11 @@ static __always_inline void on_syn_recv(__u64 sk, int oldstate)
 	if (oldstate == TCP_SYN_SENT && bpf_map_lookup_elem(&sockets, &sk))
 		return;
 
+	/*
+	 * No tuple yet: a child gets its addresses right after this state
+	 * change, and ESTABLISHED stores them.
+	 */
 	end_previous(sk);
-	hf_tuple_from_sock(&info.tuple, (const struct sock *)sk);
 	info.start_ns = bpf_ktime_get_ns();
 	info.direction = HF_DIR_IN;
 	info.flags = HF_SOCK_TRACKED;
@@ -166,7 +169,7 @@ static __always_inline void on_established(__u64 sk)
 	__builtin_memset(e, 0, sizeof(*e));
 	hf_header_fill(&e->hdr, HF_EVENT_ESTABLISHED, now);
 	e->task = info->task;
-	hf_tuple_from_sock(&e->tuple, (const struct sock *)sk);
+	e->tuple = info->tuple;
 	e->sock = sk;
 	e->latency_ns = now - info->start_ns;
 	e->direction = info->direction;
@@ -250,7 +253,9 @@ static __always_inline void read_bytes(const struct sock *sk, int oldstate, bool
  * Write the close of socket `sk`. `info` is what `sockets` remembered (NULL
  * for a socket older than hostflow); the byte counts are read from the socket
  * unless its memory may already hold another one. False for hostflow's own
- * sockets, which get no record.
+ * sockets, which get no record, and for a late close whose addresses are
+ * not known (an inbound socket never seen established whose memory was
+ * taken over), which would decode as malformed.
  */
 static __always_inline bool emit_close(__u64 sk, const struct hf_tuple *tuple, int oldstate,
 				       const struct hf_sock_info *info, bool bytes_readable)
@@ -260,6 +265,8 @@ static __always_inline bool emit_close(__u64 sk, const struct hf_tuple *tuple, i
 	__u64 now;
 
 	if (info && hf_excluded(info->task.pid))
+		return false;
+	if (tuple->family != AF_INET && tuple->family != AF_INET6)
 		return false;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -450,7 +457,8 @@ static __always_inline bool sweep_ended(const struct hf_sock_info *info, const s
 		*readable = same_socket(&info->tuple, now);
 		return !*readable || state == TCP_CLOSE;
 	}
-	*readable = same_remote(&info->tuple, now);
+	/* An inbound one has no tuple stored before ESTABLISHED: its memory's. */
+	*readable = info->tuple.family == 0 || same_remote(&info->tuple, now);
 	if (now_ns - info->start_ns < HF_SWEEP_GRACE_NS)
 		return false;
 	return state == TCP_CLOSE || state == TCP_LISTEN;

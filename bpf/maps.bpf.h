@@ -55,9 +55,10 @@ struct {
 /*
  * Value of `sockets`: what the lifecycle remembers of one TCP socket. The
  * tuple is what the socket held when last seen (its local port is 0 from
- * connect() until established): the close of a socket the probes never saw
- * end is written from it (lifecycle.bpf.c, sock_sweep), and the sweep tells
- * the socket from a later one in the same memory by it.
+ * connect() until established; an inbound socket has none, family 0, until
+ * established): the close of a socket the probes never saw end is written
+ * from it (lifecycle.bpf.c, sock_sweep), and the sweep tells the socket
+ * from a later one in the same memory by it.
  */
 struct hf_sock_info {
 	struct hf_task task;   /* who connected; pid 0 until an inbound is claimed */

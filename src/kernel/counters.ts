@@ -6,7 +6,8 @@
  * updates (flows_failed, packets not counted in any flow) and UDP
  * conversation updates (udp_convs_failed, datagrams not counted).
  */
-import type { CounterName } from './layout.js';
+import { COUNTER_NAMES, type CounterName } from './layout.js';
+import type { BpfObject } from './native-api.js';
 
 /** Records lost because their ring buffer was full when the kernel wrote them. */
 export const RING_LOSSES = [
@@ -45,3 +46,17 @@ export const NOT_LOSSES = [
 
 /** Every counter whose any non-zero value means records were lost. */
 export const LOSS_COUNTERS: ReadonlySet<CounterName> = new Set<CounterName>([...RING_LOSSES, ...(Object.keys(TABLE_LOSSES) as TableLoss[])]);
+
+/** Every kernel counter of a loaded object, its per-CPU values summed. */
+export function readCounters(object: BpfObject): Record<CounterName, number> {
+  const result = {} as Record<CounterName, number>;
+  COUNTER_NAMES.forEach((name, index) => {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index);
+    const perCpu = object.lookup('counters', key);
+    let total = 0;
+    for (let at = 0; perCpu && at + 8 <= perCpu.length; at += 8) total += Number(perCpu.readBigUInt64LE(at));
+    result[name] = total;
+  });
+  return result;
+}

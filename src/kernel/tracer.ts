@@ -14,10 +14,11 @@ import { attachConnectProbe, attachHooks, attachPacketPrograms, type TracedInter
 import { interfaceSteps, type InterfaceChange } from './interface-watch.js';
 import { planAttach, type AttachPlan } from './attach-plan.js';
 import { Blocklist } from './blocklist.js';
+import { readCounters } from './counters.js';
 import { decodeBatch, type DecodeStats, type KernelEvent } from './decode.js';
 import { flowTable, type FlowTable } from './flows.js';
 import { kernelHasKprobes } from './kernel-probes.js';
-import { CAPTURE_MAX, COUNTER_NAMES, type ConnectProbeName, type CounterName } from './layout.js';
+import { CAPTURE_MAX, type ConnectProbeName, type CounterName } from './layout.js';
 import { trackLibcs, attachGetaddrinfo } from './libc-probes.js';
 import { openAndLoad } from './load-plan.js';
 import { loadNative } from './native.js';
@@ -192,7 +193,7 @@ export class Tracer {
    * (counted in close_recovered). A kernel that refuses to run the sweep
    * leaves those connections open in the records: said once, not retried.
    */
-  sweepSockets(): void {
+  private sweepSockets(): void {
     if (this.closed || this.sweepTimer === null) return;
     try {
       this.object.run('sock_sweep');
@@ -284,16 +285,7 @@ export class Tracer {
 
   /** The kernel side's drop and degradation counters, summed over CPUs. */
   counters(): Record<CounterName, number> {
-    const result = {} as Record<CounterName, number>;
-    COUNTER_NAMES.forEach((name, index) => {
-      const key = Buffer.alloc(4);
-      key.writeUInt32LE(index);
-      const perCpu = this.object.lookup('counters', key);
-      let total = 0;
-      for (let at = 0; perCpu && at + 8 <= perCpu.length; at += 8) total += Number(perCpu.readBigUInt64LE(at));
-      result[name] = total;
-    });
-    return result;
+    return readCounters(this.object);
   }
 
   /**

@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeBatch, type CloseEvent, type EstablishedEvent, type KernelEvent } from '../../src/kernel/decode.js';
-import { COUNTER_NAMES } from '../../src/kernel/layout.js';
+import { readCounters } from '../../src/kernel/counters.js';
 import { openAndLoad } from '../../src/kernel/load-plan.js';
 import { loadNative, type BpfObject, type RingPoller } from '../../src/kernel/native.js';
 import { DEFAULT_TRACER_OPTIONS, type TracerOptions } from '../../src/kernel/tracer-options.js';
@@ -40,16 +40,6 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 5000):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function counter(object: BpfObject, name: string): number {
-  const index = COUNTER_NAMES.indexOf(name as (typeof COUNTER_NAMES)[number]);
-  const key = Buffer.alloc(4);
-  key.writeUInt32LE(index);
-  const values = object.lookup('counters', key);
-  let sum = 0;
-  for (let at = 0; values && at < values.length; at += 8) sum += Number(values.readBigUInt64LE(at));
-  return sum;
 }
 
 /** A connected pair on loopback: the client's and the server's sockets. */
@@ -115,7 +105,7 @@ describe('the sweep of sockets that ended unseen', privilegedSuite({ commands: [
     const pair = await connectedPair(server);
     const clientPort = pair.client.localPort ?? 0;
     await eventually('both ends established', () => opened(clientPort).length === 2);
-    const recoveredBefore = counter(object, 'close_recovered');
+    const recoveredBefore = readCounters(object).close_recovered;
 
     detachLifecycle();
     await closeBoth(pair);
@@ -133,7 +123,7 @@ describe('the sweep of sockets that ended unseen', privilegedSuite({ commands: [
     assert.equal(client.tuple.dport, (server.address() as AddressInfo).port);
     assert.ok(client.tracked, 'remembered from connect');
     assert.ok(client.durationNs > 0);
-    assert.equal(counter(object, 'close_recovered') - recoveredBefore, 2);
+    assert.equal(readCounters(object).close_recovered - recoveredBefore, 2);
 
     // Written once: a second sweep finds nothing left.
     object.run('sock_sweep');
